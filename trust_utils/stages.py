@@ -1,0 +1,83 @@
+"""The stage registry: every stage of the study, in run order.
+
+The runner, the CLI and the tests iterate over :data:`STAGES`; adding a stage is one
+:class:`Stage` entry here plus its notebook in ``notebooks/``. A stage's directory in a run is
+``<run_dir>/<name>/``; a stage that trains a model saves it in ``<run_dir>/<name>/model``
+(see :func:`trust_utils.paths.checkpoint_path`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the pipeline.
+
+    Attributes:
+        name: short id used in profiles, on the command line and as the run sub-directory.
+        notebook: file name in ``notebooks/``.
+        needs: stages that must have completed in the same run (hard dependencies).
+        uses: stages whose outputs are used when present (e.g. optional checkpoints); a change
+            in any of them also invalidates this stage.
+        produces: what the stage leaves in its directory, for ``rlhf-trust stages``.
+        checkpoint: name under which a trained model is addressable (``sft``, ``rm``, ...).
+    """
+
+    name: str
+    notebook: str
+    title: str
+    needs: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
+    produces: str = ""
+    checkpoint: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+_EVAL_USES = ("sft", "ppo", "dpo")
+
+STAGES: tuple[Stage, ...] = (
+    Stage("data", "00_data_preparation.ipynb", "Preference data preparation",
+          produces="sft.jsonl, preferences.jsonl (train/test), drop report"),
+    Stage("sft", "10_sft.ipynb", "Supervised fine-tuning", needs=("data",),
+          produces="model/ (SFT policy), training log", checkpoint="sft", tags=("alignment",)),
+    Stage("reward_model", "11_reward_model.ipynb", "Bradley-Terry reward model", needs=("data",), uses=("sft",),
+          produces="model/ (sequence classifier), pairwise accuracy", checkpoint="rm", tags=("alignment",)),
+    Stage("ppo", "12_ppo.ipynb", "PPO against the reward model", needs=("data", "sft", "reward_model"),
+          produces="model/ (PPO policy), reward/KL curves", checkpoint="ppo", tags=("alignment",)),
+    Stage("dpo", "13_dpo.ipynb", "Direct preference optimisation", needs=("data", "sft"),
+          produces="model/ (DPO policy), loss/margin curves", checkpoint="dpo", tags=("alignment",)),
+    Stage("toxicity", "20_toxicity.ipynb", "Toxicity (RealToxicityPrompts)", uses=_EVAL_USES,
+          produces="results/toxicity.csv, records", tags=("vertical",)),
+    Stage("bias", "21_bias.ipynb", "Stereotypical bias (DecodingTrust)", uses=_EVAL_USES,
+          produces="results/bias.csv, records", tags=("vertical",)),
+    Stage("ethics", "22_ethics.ipynb", "Machine ethics (ETHICS commonsense)", uses=_EVAL_USES,
+          produces="results/ethics.csv, records", tags=("vertical",)),
+    Stage("truthfulness", "23_truthfulness.ipynb", "Truthfulness (TruthfulQA MC)", uses=_EVAL_USES,
+          produces="results/truthfulness.csv, records", tags=("vertical",)),
+    Stage("privacy", "24_privacy.ipynb", "Privacy (Enron PII leakage)", uses=_EVAL_USES,
+          produces="results/privacy.csv, records", tags=("vertical",)),
+    Stage("analysis", "90_analysis.ipynb", "Analysis and paper comparison",
+          uses=("toxicity", "bias", "ethics", "truthfulness", "privacy"),
+          produces="figures, summary tables, report.html"),
+)
+
+STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
+
+
+def get_stage(name: str) -> Stage:
+    """Look a stage up by name, with a helpful error."""
+    for s in STAGES:
+        if s.name == name:
+            return s
+    raise KeyError(f"unknown stage {name!r}; known stages: {', '.join(STAGE_NAMES)}")
+
+
+def checkpoint_stage(checkpoint: str) -> Stage:
+    """The stage that produces checkpoint ``checkpoint`` (``sft``, ``rm``, ``ppo``, ``dpo``)."""
+    for s in STAGES:
+        if s.checkpoint == checkpoint:
+            return s
+    known = ["base"] + [s.checkpoint for s in STAGES if s.checkpoint]
+    raise KeyError(f"unknown checkpoint name {checkpoint!r}; known: {', '.join(known)}")

@@ -1,0 +1,162 @@
+"""Small shared helpers: hashing, atomic writes, JSON lines, seeding, threads and device choice."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+log = logging.getLogger(__name__)
+
+
+def stable_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace variation, for hashing."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def hash_obj(obj: Any, length: int = 16) -> str:
+    """Hex digest of any JSON-serialisable object (sorted keys), truncated to ``length``."""
+    return hashlib.sha256(stable_json(obj).encode("utf-8")).hexdigest()[:length]
+
+
+def hash_file(path: str | os.PathLike, length: int = 16, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, truncated to ``length``."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()[:length]
+
+
+def hash_path(path: str | os.PathLike, length: int = 16) -> str:
+    """Content hash of a file or of every file under a directory (relative names included)."""
+    p = Path(path)
+    if p.is_file():
+        return hash_file(p, length)
+    if not p.is_dir():
+        raise FileNotFoundError(f"cannot hash {p}: no such file or directory")
+    h = hashlib.sha256()
+    for f in sorted(q for q in p.rglob("*") if q.is_file()):
+        h.update(str(f.relative_to(p)).encode())
+        h.update(hash_file(f, 64).encode())
+    return h.hexdigest()[:length]
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file and rename, so a reader never sees a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Path:
+    """Atomically write ``obj`` as pretty JSON."""
+    return atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False, default=str) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _open_text(path: Path, mode: str):
+    if path.suffix == ".gz":
+        return gzip.open(path, mode + "t", encoding="utf-8")
+    return open(path, mode, encoding="utf-8")
+
+
+def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
+    """Atomically write rows as JSON lines (gzip if the name ends in .gz)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with _open_text(tmp, "w") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
+    """Yield JSON objects from a JSON-lines file (optionally .gz)."""
+    path = Path(path)
+    with _open_text(path, "r") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def set_seed(seed: int) -> None:
+    """Seed python, numpy and torch (all devices)."""
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % (2**32))
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def set_threads(threads: int) -> int:
+    """Fix torch's intra-op thread count (0 = leave torch's default). Returns the count in force.
+
+    On small CPUs two competing thread pools make timings noisy and runs less reproducible,
+    so every stage fixes this from its ``threads`` parameter.
+    """
+    import torch
+
+    if threads and threads > 0:
+        torch.set_num_threads(int(threads))
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    return torch.get_num_threads()
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` picks cuda, then mps, then cpu; anything else is returned as given after a check."""
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device={device!r} was asked for but CUDA is not available; use device='auto' or 'cpu'")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str):
+    """``auto`` is bf16 on CUDA (when supported) and fp32 elsewhere; else a torch dtype name."""
+    import torch
+
+    if dtype == "auto":
+        if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    try:
+        return {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
+                "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}[dtype]
+    except KeyError:
+        raise ValueError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16") from None
