@@ -105,7 +105,7 @@ def build_tiny_model(cache_dir: str | os.PathLike | None = None, seed: int = 0) 
     out = cache / "models" / f"tiny-{hash_obj({'cfg': TINY_CONFIG, 'seed': seed}, 8)}-{corpus_hash}"
     if is_complete_checkpoint(out):
         return out
-    tmp = out.with_name(out.name + ".partial")
+    tmp = out.with_name(f"{out.name}.partial-{os.getpid()}")  # per process: concurrent builders never share it
     tmp.mkdir(parents=True, exist_ok=True)
     tok = build_tiny_tokenizer(tmp)
     cfg = GPTNeoXConfig(**{**TINY_CONFIG, "vocab_size": len(tok)}, bos_token_id=tok.bos_token_id,
@@ -118,14 +118,21 @@ def build_tiny_model(cache_dir: str | os.PathLike | None = None, seed: int = 0) 
     model.generation_config.eos_token_id = tok.eos_token_id
     model.save_pretrained(tmp)
     write_json(tmp / "source.json", {"ref": TINY_REF, "seed": seed, "config": TINY_CONFIG, "corpus_hash": corpus_hash})
-    if out.exists():  # a concurrent builder won; keep its copy
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+    _publish(tmp, out)
     log.info("built tiny model at %s", out)
     return out
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Move a finished directory into place; if a concurrent builder got there first, keep theirs."""
+    import shutil
+
+    try:
+        os.replace(tmp, out)
+    except OSError:
+        if not is_complete_checkpoint(out):
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------- GGUF
@@ -166,11 +173,11 @@ def convert_gguf(gguf_file: str | os.PathLike, cache_dir: str | os.PathLike | No
     model.is_quantized = False
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = out.with_name(out.name + ".partial")
+    tmp = out.with_name(f"{out.name}.partial-{os.getpid()}")
     model.save_pretrained(tmp)
     tok.save_pretrained(tmp)
     write_json(tmp / "source.json", {"ref": f"gguf:{gguf_file}", "gguf_file": gguf_file.name, "gguf_sha256_16": digest})
-    os.replace(tmp, out)
+    _publish(tmp, out)
     return out
 
 
@@ -282,3 +289,14 @@ def load_causal_lm(ref: str, device: str = "cpu", dtype: Any = None, cache_dir: 
         raise ModelLoadError(f"cannot load model {ref!r}: {exc}. Offline? Use a local directory, "
                              f"'tiny' or 'smollm2-gguf'.") from exc
     return model.to(device).eval()
+
+
+def model_provenance(ref: str, cache_dir: str | os.PathLike | None = None, seed: int = 0) -> dict[str, Any]:
+    """What a model reference resolved to, for manifests: the reference, the directory or hub id, and
+    for converted models their ``source.json`` (GGUF file name and hash, or the tiny model's recipe)."""
+    resolved = resolve_model_ref(ref, cache_dir, seed)
+    out: dict[str, Any] = {"ref": ref, "resolved": resolved}
+    src = Path(resolved) / "source.json"
+    if src.is_file():
+        out["source"] = read_json(src)
+    return out

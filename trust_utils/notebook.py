@@ -20,6 +20,15 @@ def setup_notebook(seed: int = 0, threads: int = 0, level: int = logging.INFO) -
         h._rlhf_trust = True  # type: ignore[attr-defined]
         logger.addHandler(h)
     logger.setLevel(level)
+    try:  # without ipywidgets tqdm falls back to text bars; its warning about that is noise in every notebook
+        import warnings
+
+        from tqdm import TqdmExperimentalWarning, TqdmWarning
+
+        warnings.filterwarnings("ignore", category=TqdmWarning)
+        warnings.filterwarnings("ignore", category=TqdmExperimentalWarning)
+    except ImportError:  # pragma: no cover
+        pass
     set_seed(seed)
     n = set_threads(threads)
     try:

@@ -221,6 +221,16 @@ def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool) -> No
         raise StageFailed(p.stage.name, out_nb, f"{exc.ename}: {exc.evalue}") from None
 
 
+def export_html(executed: Path, out: Path) -> Path:
+    """Write an executed notebook as a standalone HTML page (code hidden by nothing; figures inlined)."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(executed))
+    from .utils import atomic_write_text
+
+    return atomic_write_text(out, body)
+
+
 def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False, dry_run: bool = False,
         log_output: bool = False, progress: bool = True, echo: Callable[[str], None] = print) -> list[StagePlan]:
     """Run (or, with ``dry_run``, only validate and print) a profile's stages.
@@ -282,6 +292,8 @@ def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False
             write_manifest(p.stage_dir, manifest)
             echo(f"{tag}: interrupted; completed stages are kept, rerun the same command to resume")
             raise
+        if p.stage.html_report:
+            export_html(out_nb, p.stage_dir / "report.html")
         p.seconds = time.perf_counter() - t0
         rec = read_stage_outputs(p.stage_dir) or {}
         manifest.update(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

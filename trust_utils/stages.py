@@ -23,6 +23,7 @@ class Stage:
             in any of them also invalidates this stage.
         produces: what the stage leaves in its directory, for ``rlhf-trust stages``.
         checkpoint: name under which a trained model is addressable (``sft``, ``rm``, ...).
+        html_report: the runner also writes the executed notebook as ``report.html`` (readable without Jupyter).
     """
 
     name: str
@@ -32,6 +33,7 @@ class Stage:
     uses: tuple[str, ...] = ()
     produces: str = ""
     checkpoint: str | None = None
+    html_report: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -60,7 +62,7 @@ STAGES: tuple[Stage, ...] = (
           produces="results/privacy.csv, records", tags=("vertical",)),
     Stage("analysis", "90_analysis.ipynb", "Analysis and paper comparison",
           uses=("toxicity", "bias", "ethics", "truthfulness", "privacy"),
-          produces="figures, summary tables, report.html"),
+          produces="figures, summary tables, report.html", html_report=True),
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)

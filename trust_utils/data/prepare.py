@@ -70,7 +70,7 @@ def _token_lengths(pairs: list[PreferencePair], tokenizer) -> list[dict[str, Any
 
 def run(cfg: DataConfig) -> dict[str, Any]:
     """Prepare the SFT and preference sets; returns the summary recorded in ``outputs.json``."""
-    from ..models import load_tokenizer
+    from ..models import load_tokenizer, model_provenance
 
     t0 = time.perf_counter()
     out = stage_dir(cfg.run_dir, STAGE)
@@ -118,6 +118,7 @@ def run(cfg: DataConfig) -> dict[str, Any]:
         "subsets": {s: int(sum(p.subset == s for p in selected["train"])) for s in sorted({p.subset for p in selected["train"]})},
         "files": ["pref_train.jsonl", "pref_test.jsonl", "sft_train.jsonl", "sft_test.jsonl", "drop_report.csv", "lengths.csv"],
         "config": asdict(cfg),
+        "model": model_provenance(cfg.model, cfg.cache_dir or None, cfg.seed),
     }
     write_stage_outputs(out, summary, inputs=files, timings={"prepare_s": time.perf_counter() - t0})
     log.info("prepared %d train / %d test pairs (%d rows dropped)", summary["n_train"], summary["n_test"], report.total_dropped())

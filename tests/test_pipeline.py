@@ -1,0 +1,153 @@
+"""The runner on throwaway notebooks in a temporary project root: validation, skipping, reruns, failures."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools_nb import make_stage_notebook
+from trust_utils.pipeline import PipelineError, StageFailed, plan, run
+from trust_utils.profiles import ProfileError, load_profile
+from trust_utils.utils import read_json
+
+DATA_BODY = """
+from pathlib import Path
+import json, time
+from trust_utils.manifest import write_stage_outputs
+out = Path(run_dir) / "data"
+out.mkdir(parents=True, exist_ok=True)
+if fail:
+    raise RuntimeError("boom from the data stage")
+src = Path(input_file) if input_file else None
+(out / "value.txt").write_text(f"{x} {src.read_text() if src else ''} {time.time()}")
+write_stage_outputs(out, {"x": x}, inputs=[src] if src else [])
+"""
+SFT_BODY = """
+from pathlib import Path
+out = Path(run_dir) / "sft"
+out.mkdir(parents=True, exist_ok=True)
+(out / "seen.txt").write_text((Path(run_dir) / "data" / "value.txt").read_text() + f" lr={lr}")
+"""
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    """A project root with two cheap stage notebooks (data, sft) and its own configs/."""
+    r = tmp_path / "proj"
+    (r / "notebooks").mkdir(parents=True)
+    (r / "configs").mkdir()
+    make_stage_notebook(r / "notebooks" / "00_data_preparation.ipynb",
+                        'run_dir: str = "runs/x"  # run directory\nx: int = 1  # a number\n'
+                        'input_file: str = ""  # a file the stage reads\nfail: bool = False  # raise on purpose\n'
+                        'seed: int = 0  # seed',
+                        DATA_BODY)
+    make_stage_notebook(r / "notebooks" / "10_sft.ipynb",
+                        'run_dir: str = "runs/x"  # run directory\nlr: float = 0.001  # learning rate\nseed: int = 0  # seed',
+                        SFT_BODY)
+    monkeypatch.setenv("RLHF_TRUST_ROOT", str(r))
+    return r
+
+
+def write_profile(root: Path, stages: dict, shared: dict | None = None, name: str = "p") -> Path:
+    import yaml
+
+    path = root / "configs" / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"description": "test", "run_dir": str(root / "runs" / name),
+                                    "shared": shared or {"seed": 3}, "stages": stages}))
+    return path
+
+
+def quiet(_msg: str) -> None:
+    pass
+
+
+def test_unknown_parameter_is_refused_naming_the_valid_ones(root):
+    p = load_profile(write_profile(root, {"data": {"x": 2, "epochs": 3}}))
+    with pytest.raises(PipelineError) as exc:
+        plan(p)
+    msg = str(exc.value)
+    assert "'epochs'" in msg and "data" in msg and "x, input_file, fail, seed" in msg
+
+
+def test_wrong_type_unknown_stage_and_unused_shared_key(root):
+    with pytest.raises(PipelineError, match="'x' must be int"):
+        plan(load_profile(write_profile(root, {"data": {"x": "two"}})))
+    with pytest.raises(ProfileError, match="unknown stage 'sfft'"):
+        load_profile(write_profile(root, {"sfft": {}}))
+    with pytest.raises(PipelineError, match=r"shared parameter\(s\) \['sead'\]"):
+        plan(load_profile(write_profile(root, {"data": {}}, shared={"sead": 1})))
+    with pytest.raises(ProfileError, match="no profile named 'nope'"):
+        load_profile("nope")
+
+
+def test_unchanged_stage_is_skipped_and_changed_parameter_reruns(root):
+    path = write_profile(root, {"data": {"x": 1}, "sft": {"lr": 0.1}})
+    first = run(load_profile(path), echo=quiet, progress=False)
+    assert [s.status for s in first] == ["done", "done"]
+    m = read_json(root / "runs" / "p" / "data" / "manifest.json")
+    assert m["status"] == "complete" and m["params"]["seed"] == 3 and m["outputs"] == {"x": 1}
+    assert (root / "runs" / "p" / "data" / "00_data_preparation.ipynb").is_file()
+    stamp = (root / "runs" / "p" / "sft" / "seen.txt").read_text()
+
+    again = run(load_profile(path), echo=quiet, progress=False)
+    assert [s.status for s in again] == ["skipped", "skipped"]
+    assert (root / "runs" / "p" / "sft" / "seen.txt").read_text() == stamp
+
+    write_profile(root, {"data": {"x": 1}, "sft": {"lr": 0.2}})
+    third = run(load_profile(path), echo=quiet, progress=False)
+    assert [s.status for s in third] == ["skipped", "done"]
+
+    write_profile(root, {"data": {"x": 5}, "sft": {"lr": 0.2}})
+    fourth = run(load_profile(path), echo=quiet, progress=False)
+    assert [s.status for s in fourth] == ["done", "done"], "an upstream rerun invalidates downstream stages"
+    assert (root / "runs" / "p" / "sft" / "seen.txt").read_text().startswith("5 ")
+
+    forced = run(load_profile(path), only=["sft"], force=True, echo=quiet, progress=False)
+    assert [(s.stage.name, s.status) for s in forced] == [("sft", "done")]
+
+
+def test_changed_input_file_reruns_the_stage(root, tmp_path):
+    f = tmp_path / "input.txt"
+    f.write_text("v1")
+    path = write_profile(root, {"data": {"input_file": str(f)}})
+    run(load_profile(path), echo=quiet, progress=False)
+    assert run(load_profile(path), echo=quiet, progress=False)[0].status == "skipped"
+    f.write_text("v2")
+    assert run(load_profile(path), echo=quiet, progress=False)[0].status == "done"
+
+
+def test_failure_names_stage_and_notebook_and_keeps_earlier_work(root):
+    path = write_profile(root, {"data": {"x": 1}, "sft": {}})
+    run(load_profile(path), echo=quiet, progress=False)
+    write_profile(root, {"data": {"x": 2, "fail": True}, "sft": {}})
+    with pytest.raises(StageFailed) as exc:
+        run(load_profile(path), echo=quiet, progress=False)
+    msg = str(exc.value)
+    assert "stage 'data' failed" in msg and "boom from the data stage" in msg
+    assert str(root / "runs" / "p" / "data" / "00_data_preparation.ipynb") in msg
+    assert read_json(root / "runs" / "p" / "data" / "manifest.json")["status"] == "failed"
+    assert read_json(root / "runs" / "p" / "sft" / "manifest.json")["status"] == "complete"
+    assert (root / "runs" / "p" / "data" / "value.txt").read_text().startswith("1 "), "earlier output not lost"
+    write_profile(root, {"data": {"x": 2}, "sft": {}})
+    assert [s.status for s in run(load_profile(path), echo=quiet, progress=False)] == ["done", "done"]
+
+
+def test_missing_dependency_and_dry_run(root):
+    path = write_profile(root, {"data": {}, "sft": {}})
+    with pytest.raises(PipelineError, match="needs stage 'data'"):
+        plan(load_profile(path), only=["sft"])
+    lines = []
+    plans = run(load_profile(path), dry_run=True, echo=lines.append)
+    assert [p.status for p in plans] == ["planned", "planned"]
+    assert any("lr = 0.001" not in l and "seed = 3" in l for l in lines)
+    assert not (root / "runs" / "p" / "data").exists()
+
+
+def test_cli_reports_errors_without_traceback(root, capsys):
+    from trust_utils.cli import main
+
+    write_profile(root, {"data": {"bogus": 1}})
+    assert main(["run", "--profile", "p"]) == 2
+    assert "no parameter 'bogus'" in capsys.readouterr().err
+    assert main(["stages"]) == 0
+    assert "reward_model" in capsys.readouterr().out
