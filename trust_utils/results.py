@@ -33,7 +33,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "higher_is_better",  # from the registry
     "scorer",            # what produced the score (classifier, parser, "loglik")
     "seed",
-    "model",             # the model reference the stage was trained from / is
+    "model",             # the profile's base model reference (same on every stage's rows; the analysis groups by it)
     "config_hash",       # hash of the settings that produced the number
     "versions",          # key package versions
 )

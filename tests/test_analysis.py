@@ -1,0 +1,252 @@
+"""The analysis: change table, paper comparison, figures, and the 90_analysis notebook through the runner.
+
+Everything runs on synthetic results written with ``trust_utils.results.write_results`` (plausible values
+with bootstrap intervals for every vertical, stage and variant).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trust_utils import analysis
+from trust_utils.registry import VERTICALS
+from trust_utils.results import load_results, metric_rows, result_row, write_results
+
+PII_TYPES = ["phone number", "ssn", "email address", "address", "password", "credit card number", "passport number"]
+VARIANTS = {
+    "toxicity": ["benign/toxic", "benign/nontoxic", "adversarial/toxic", "adversarial/nontoxic"],
+    "bias": ["benign", "adversarial"],
+    "ethics": ["benign", "jb_moral", "jb_agree"],
+    "truthfulness": ["default"],
+    "privacy": ["all"] + PII_TYPES,
+}
+# Plausible headline levels per stage (shape of the paper's v2 story).
+LEVEL = {
+    "toxicity": {"base": 0.30, "sft": 0.36, "ppo": 0.33, "dpo": 0.29},
+    "bias": {"base": 0.35, "sft": 0.80, "ppo": 0.85, "dpo": 0.82},
+    "ethics": {"base": 0.57, "sft": 0.45, "ppo": 0.38, "dpo": 0.40},
+    "truthfulness": {"base": 0.30, "sft": 0.23, "ppo": 0.22, "dpo": 0.23},
+    "privacy": {"base": 0.40, "sft": 0.41, "ppo": 0.45, "dpo": 0.45},
+}
+
+
+def write_synthetic(run_dir, models=("tiny",), stages=("base", "sft", "ppo", "dpo"), n=40, seed=0) -> pd.DataFrame:
+    """Rows for every vertical, metric, variant, stage and model; unit values drawn around LEVEL."""
+    rng = np.random.default_rng(seed)
+    for v, vert in VERTICALS.items():
+        rows = []
+        for mi, model in enumerate(models):
+            for var_i, var in enumerate(VARIANTS[v]):
+                for st in stages:
+                    for k, m in enumerate(vert.metrics):
+                        p = float(np.clip(LEVEL[v][st] + 0.05 * mi + 0.03 * var_i - 0.1 * k, 0.02, 0.98))
+                        if m.scale == "score":
+                            units = np.clip(rng.normal(p, 0.15, n), 0, 1)
+                        else:
+                            units = (rng.random(n) < p).astype(float)
+                        rows.append(metric_rows(v, m.name, var, st, units, scorer="synthetic", seed=0,
+                                                model=model, n_boot=100))
+        write_results(run_dir, v, rows)
+    return load_results(run_dir)
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ana_full")
+    return d, write_synthetic(d)
+
+
+def _rows(base, other, hib_metric=("privacy", "leakage_rate"), ci=True):
+    v, m = hib_metric
+    r1 = result_row(v, m, "all", "base", base, 100, (base - 0.1, base + 0.1) if ci else None, model="m")
+    r2 = result_row(v, m, "all", "sft", other, 100, (other - 0.1, other + 0.1) if ci else None, model="m")
+    return pd.DataFrame([r1, r2])
+
+
+# --------------------------------------------------------------------------------------------- tables
+def test_change_table_hand_checked_lower_is_better():
+    ch = analysis.change_table(_rows(0.4, 0.8))
+    assert len(ch) == 1
+    r = ch.iloc[0]
+    assert r["stage"] == "sft" and not r["higher_is_better"]
+    assert r["abs_change"] == pytest.approx(0.4)
+    assert r["rel_change"] == pytest.approx(1.0)
+    assert r["direction"] == "worse"
+    # se of each row = 0.2 / (2*1.96); se of the difference = sqrt(2) times that
+    half = 1.959963984540054 * math.sqrt(2) * 0.2 / (2 * 1.959963984540054)
+    assert r["diff_ci_low"] == pytest.approx(0.4 - half) and r["diff_ci_high"] == pytest.approx(0.4 + half)
+    assert bool(r["ci_excludes_zero"]) is True
+    assert bool(r["headline"]) is True  # privacy headline: leakage_rate / all
+
+
+def test_change_table_higher_is_better_overlapping_and_missing_ci():
+    ch = analysis.change_table(_rows(0.30, 0.25, ("truthfulness", "mc1_accuracy")).assign(variant="default"))
+    r = ch.iloc[0]
+    assert r["abs_change"] == pytest.approx(-0.05) and r["rel_change"] == pytest.approx(-1 / 6)
+    assert r["direction"] == "worse" and bool(r["ci_excludes_zero"]) is False
+    up = analysis.change_table(_rows(0.30, 0.45, ("truthfulness", "mc1_accuracy"), ci=False))
+    assert up.iloc[0]["direction"] == "better" and up["ci_excludes_zero"].isna().all()
+    zero = analysis.change_table(_rows(0.0, 0.2))
+    assert math.isnan(zero.iloc[0]["rel_change"])
+
+
+def test_duplicate_rows_are_refused():
+    df = _rows(0.4, 0.8)
+    with pytest.raises(ValueError, match="duplicate"):
+        analysis.change_table(pd.concat([df, df]))
+
+
+def test_change_table_on_synthetic_run_and_missing_stages(full_run, tmp_path):
+    _, res = full_run
+    ch = analysis.change_table(res)
+    assert set(ch["stage"]) == {"sft", "ppo", "dpo"}
+    head = ch[ch["headline"]]
+    assert sorted(head["vertical"].unique()) == sorted(VERTICALS)
+    assert (head.groupby("vertical").size() == 3).all()
+    bias = head[(head["vertical"] == "bias") & (head["stage"] == "sft")].iloc[0]
+    assert bias["direction"] == "worse" and bias["abs_change"] > 0.2
+    # a run with only base + sft
+    short = write_synthetic(tmp_path, stages=("base", "sft"))
+    ch2 = analysis.change_table(short)
+    assert set(ch2["stage"]) == {"sft"}
+    v2 = analysis.v2_headline_comparison(short)
+    assert v2["run_rel_change"].isna().all() and (v2["aligned_stages"] == "").all()
+
+
+def test_reference_file_known_values():
+    ref = analysis.load_reference()
+    assert set(ref["version"]) == {"v1", "v2"}
+    assert len(ref[ref["version"] == "v1"]) == 200  # (4 tox + 2 bias + 2 ethics + 1 + 1) x 4 stages x 5 models
+    assert ref["source"].str.len().gt(0).all()
+    priv = ref[(ref["model"] == "pythia-6.9b") & (ref["vertical"] == "privacy") & (ref["stage"] == "base")]
+    assert priv["value"].item() == pytest.approx(91.7) and priv["unit"].item() == "percent"
+    assert analysis.reference_as_rate(priv)[0] == pytest.approx(0.917)
+    bias = ref[(ref["version"] == "v2") & (ref["vertical"] == "bias") & (ref["unit"] == "relative")]
+    assert bias["value"].item() == pytest.approx(1.5)
+    eth = ref[(ref["version"] == "v1") & (ref["model"] == "pythia-2.8b") & (ref["vertical"] == "ethics")
+              & (ref["variant"] == "benign") & (ref["stage"] == "ppo")]
+    assert eth["metric"].item() == "false_negative_rate" and eth["value"].item() == pytest.approx(0.210)
+
+
+def test_v2_headline_comparison(full_run):
+    _, res = full_run
+    v2 = analysis.v2_headline_comparison(res)
+    assert list(v2["vertical"]) == list(VERTICALS)
+    bias = v2[v2["vertical"] == "bias"].iloc[0]
+    assert bias["paper_rel_change"] == pytest.approx(1.5) and bias["paper_direction"] == "worse"
+    b = res[(res["vertical"] == "bias") & (res["metric"] == "agreement_index") & (res["variant"] == "benign")]
+    vals = dict(zip(b["stage"], b["value"]))
+    expect = ((vals["ppo"] + vals["dpo"]) / 2 - vals["base"]) / vals["base"]
+    assert bias["run_rel_change"] == pytest.approx(expect) and bias["aligned_stages"] == "ppo+dpo"
+    assert bool(bias["same_direction"]) is True
+    eth = v2[v2["vertical"] == "ethics"].iloc[0]
+    assert eth["paper_rel_change"] == pytest.approx(-0.31) and eth["paper_direction"] == "better"
+    tox = v2[v2["vertical"] == "toxicity"].iloc[0]
+    assert math.isnan(tox["paper_rel_change"]) and tox["paper_direction"] == "small / mixed"
+    assert pd.isna(tox["same_direction"])
+
+
+def test_pythia_matching_and_v1_comparison(tmp_path):
+    assert analysis.pythia_size("EleutherAI/pythia-2.8b") == "pythia-2.8b"
+    assert analysis.pythia_size("/models/pythia-6.9b-deduped/") == "pythia-6.9b"
+    assert analysis.pythia_size("EleutherAI/pythia-1.4b") is None  # not a v1 size
+    assert analysis.pythia_size("tiny") is None
+    assert analysis.pythia_size("pythia-2.8bx") is None
+    res = write_synthetic(tmp_path, models=("EleutherAI/pythia-410m", "EleutherAI/pythia-2.8b"))
+    v1 = analysis.v1_comparison(res)
+    assert set(v1["paper_model"]) == {"pythia-410m", "pythia-2.8b"}
+    # 10 paper settings x 4 stages per model; the paper's adversarial ethics row meets both jailbreak variants
+    assert len(v1) == 2 * 11 * 4
+    priv = v1[(v1["paper_model"] == "pythia-2.8b") & (v1["vertical"] == "privacy") & (v1["stage"] == "base")].iloc[0]
+    assert priv["paper_value"] == pytest.approx(0.824)  # 82.4 % on the 0-1 scale
+    eth = v1[(v1["vertical"] == "ethics") & (v1["variant"] == "adversarial")]
+    assert set(eth["run_variant"]) == {"jb_moral", "jb_agree"}
+    one = analysis.v1_comparison(res, variant_aliases={"ethics:adversarial": "jb_moral"})
+    assert set(one[(one["vertical"] == "ethics") & (one["variant"] == "adversarial")]["run_variant"]) == {"jb_moral"}
+    v2 = analysis.v2_headline_comparison(res)
+    assert "all models (mean)" in set(v2["model"])
+    assert len(v2) == len(VERTICALS) * 3
+
+
+# -------------------------------------------------------------------------------------------- figures
+def test_plot_vertical_axes_labels_and_stage_order(full_run, tmp_path):
+    from matplotlib.figure import Figure
+
+    _, res = full_run
+    fig = analysis.plot_vertical(res, "toxicity")
+    assert isinstance(fig, Figure)
+    axes = [a for a in fig.axes if a.get_visible()]
+    assert len(axes) == 4
+    assert axes[0].get_title().startswith("benign/toxic")
+    assert {a.get_title().split(" ")[0] for a in axes} == set(VARIANTS["toxicity"])
+    for ax in axes:
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["Base", "SFT", "PPO", "DPO"]
+        assert "Expected maximum toxicity" in ax.get_ylabel() and "lower is better" in ax.get_ylabel()
+    assert fig.get_suptitle() == analysis.figure_title("toxicity")
+    # missing stages are skipped, the order kept
+    sub = res[res["stage"].isin(["dpo", "base"])]
+    fig2 = analysis.plot_vertical(sub, "bias")
+    assert [t.get_text() for t in fig2.axes[0].get_xticklabels()] == ["Base", "DPO"]
+    assert analysis.plot_vertical(res[res["vertical"] != "ethics"], "ethics") is None
+    # privacy has more variants than panels: headline panel + a breakdown figure
+    assert len([a for a in analysis.plot_vertical(res, "privacy").axes if a.get_visible()]) == 1
+    bd = analysis.plot_breakdown(res, "privacy")
+    assert [t.get_text() for t in bd.axes[0].get_yticklabels()] == PII_TYPES
+    ov = analysis.plot_overview(res)
+    assert len([a for a in ov.axes if a.get_visible()]) == len(VERTICALS)
+    paths = analysis.save_figure(ov, tmp_path / "overview_test")
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 0 for p in paths)
+
+
+def test_plot_across_model_sizes(tmp_path):
+    res = write_synthetic(tmp_path, models=("EleutherAI/pythia-2.8b", "EleutherAI/pythia-410m"))
+    fig = analysis.plot_vertical(res, "truthfulness")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["pythia-410m", "pythia-2.8b"]  # by size
+    assert len(ax.patches) == 8  # 4 stages x 2 models
+
+
+# ------------------------------------------------------------------------------------------- notebook
+@pytest.mark.slow
+def test_analysis_notebook_through_the_runner(tmp_path):
+    import yaml
+
+    from trust_utils.pipeline import run
+    from trust_utils.profiles import load_profile
+
+    run_dir, figs = tmp_path / "run", tmp_path / "figs"
+    write_synthetic(run_dir, models=("EleutherAI/pythia-410m", "EleutherAI/pythia-2.8b"))
+    prof = tmp_path / "synthetic.yaml"
+    prof.write_text(yaml.safe_dump({"description": "analysis on synthetic results", "run_dir": str(run_dir),
+                                    "stages": {"analysis": {"figures_dir": str(figs)}}}))
+    plans = run(load_profile(prof), echo=lambda _m: None, progress=False)
+    assert [p.status for p in plans] == ["done"]
+    out = json.loads((run_dir / "analysis" / "outputs.json").read_text())["outputs"]
+    assert out["profile"] == "synthetic"  # from run.json, written by the runner
+    keys = set(out["figures"])
+    assert keys == {"overview", *VERTICALS, "privacy_breakdown"}
+    html = (run_dir / "analysis" / "report.html").read_text(encoding="utf-8")
+    for k in keys:
+        title = analysis.figure_title(k)
+        assert title in html, title
+        for f in out["figures"][k]["files"]:
+            assert re.search(rf"{k}_synthetic\.(png|pdf)$", f) and (figs / f.split("/")[-1]).is_file()
+    assert "demonstrate the method" in html
+    for t in out["tables"].values():
+        assert (run_dir / "analysis" / t).is_file()
+    assert out["n_paper_v1_matches"] == 88
+
+
+def test_run_without_results_records_a_note(tmp_path):
+    res = analysis.run(analysis.AnalysisConfig(run_dir=str(tmp_path / "empty"), figures_dir=str(tmp_path / "f")))
+    assert res.figures == {} and res.changes.empty and res.v1.empty
+    assert res.notes and "no results" in res.notes[0]
+    assert len(res.v2) == len(VERTICALS) and res.v2["run_rel_change"].isna().all()
+    out = json.loads((tmp_path / "empty" / "analysis" / "outputs.json").read_text())["outputs"]
+    assert out["profile"] == "empty" and out["figures"] == {}

@@ -1,0 +1,651 @@
+"""The analysis stage: figures, a change table, and the side-by-side comparison with the paper.
+
+Everything here reads the one results table (:func:`trust_utils.results.load_results`) and the
+registry (:data:`trust_utils.registry.VERTICALS`); nothing about a vertical is typed twice. The
+paper's reported numbers are data, in ``trust_utils/reference/paper_results.csv``
+(:func:`load_reference`), not code.
+
+Decisions, in one place:
+
+* **Interval of a change.** The change of a metric from ``base`` to an aligned stage is
+  ``value(stage) - value(base)``. Its 95% interval is a normal approximation from the two rows'
+  bootstrap intervals: ``se = (ci_high - ci_low) / (2 * 1.96)`` per row and
+  ``se_diff = sqrt(se_base**2 + se_stage**2)`` (:func:`diff_ci_normal`). The rows are all the
+  analysis reads (per-example records are vertical-specific), so this works for every vertical.
+  It treats the two checkpoints as independent samples; in this study both are scored on the
+  *same* prompts, whose positive correlation makes the true interval narrower, so
+  ``ci_excludes_zero`` is conservative (it may miss a real change, it rarely invents one).
+  A vertical that wants the exact paired interval can compute it from its records with
+  :func:`trust_utils.stats.bootstrap_diff_ci` (``paired=True``).
+* **Relative change** is ``(value - base) / |base|`` (NaN when the base value is 0). **Direction**
+  is ``better`` / ``worse`` / ``unchanged`` from the registry's ``higher_is_better``.
+* **Headline relative change** (compared with the paper's v2 claims) uses each vertical's headline
+  metric and variant and the mean of the PPO and DPO values (whichever of the two the run has)
+  against base: ``(mean(ppo, dpo) - base) / base``, as the paper's "31% better ethics"
+  is 56.8% -> mean(38.3%, 40.3%). With several models, a pooled row divides the across-model mean
+  of the aligned values by the across-model mean of the base values (a ratio of averages, like the
+  paper's per-stage averages over its models).
+* **Matching the v1 per-model table.** A run's ``model`` matches a v1 model when it names a Pythia
+  size the v1 paper evaluated (``pythia-70m/160m/410m/2.8b/6.9b``) as a hub id or a path
+  (:func:`pythia_size`; ``-deduped`` matches too and is flagged). Variants match by name; a paper
+  variant ``adversarial`` with no same-named run variant takes the run's only non-benign variant of
+  that metric, or the one named in ``variant_aliases``. Paper percentages are divided by 100.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .manifest import write_stage_outputs
+from .paths import CHECKPOINT_ORDER, project_root, resolve_run_dir, results_dir, stage_dir
+from .reference import PAPER_RESULTS
+from .registry import VERTICALS, get_vertical
+from .results import load_results
+
+log = logging.getLogger(__name__)
+
+Z95 = 1.959963984540054
+STAGE_LABELS: dict[str, str] = {"base": "Base", "sft": "SFT", "ppo": "PPO", "dpo": "DPO"}
+STAGE_COLORS: dict[str, str] = {"base": "#7f7f7f", "sft": "#1f77b4", "ppo": "#ff7f0e", "dpo": "#2ca02c"}
+#: Aligned stages the paper averages in its v2 headline numbers.
+HEADLINE_STAGES: tuple[str, ...] = ("ppo", "dpo")
+#: Model sizes of the v1 paper's per-model tables.
+V1_PYTHIA_SIZES: tuple[str, ...] = ("70m", "160m", "410m", "2.8b", "6.9b")
+KEY = ["model", "seed", "vertical", "metric", "variant"]
+
+
+# --------------------------------------------------------------------------------------------- names
+def order_stages(stages: Iterable[str]) -> list[str]:
+    """Stage names in the study's order (base, sft, ppo, dpo), unknown names after, alphabetically."""
+    s = list(dict.fromkeys(stages))
+    known = [c for c in CHECKPOINT_ORDER if c in s]
+    return known + sorted(x for x in s if x not in CHECKPOINT_ORDER)
+
+
+def stage_label(stage: str) -> str:
+    return STAGE_LABELS.get(stage, stage)
+
+
+def model_label(model: str) -> str:
+    """Short name of a model reference: the last part of a hub id or path (``EleutherAI/pythia-2.8b`` -> ``pythia-2.8b``)."""
+    m = str(model or "").rstrip("/\\")
+    return re.split(r"[/\\]", m)[-1] if m else "(unnamed model)"
+
+
+def model_size_millions(model: str) -> float | None:
+    """Parameter count in millions parsed from a model name (``pythia-2.8b`` -> 2800), or None."""
+    m = re.search(r"(\d+(?:\.\d+)?)\s*([mb])(?![a-z])", model_label(model).lower())
+    if not m:
+        return None
+    return float(m.group(1)) * (1000.0 if m.group(2) == "b" else 1.0)
+
+
+def pythia_size(model: str) -> str | None:
+    """``pythia-<size>`` when ``model`` (hub id or path) names a Pythia size of the v1 paper, else None."""
+    m = re.search(r"pythia[-_]?(\d+(?:\.\d+)?[mb])(?![\w.])", str(model).lower())
+    if m and m.group(1) in V1_PYTHIA_SIZES:
+        return f"pythia-{m.group(1)}"
+    return None
+
+
+def figure_title(key: str) -> str:
+    """The heading (and figure title) of figure ``key``: ``overview``, a vertical, or ``<vertical>_breakdown``."""
+    if key == "overview":
+        return "Overview: headline metric of each vertical by stage"
+    if key.endswith("_breakdown"):
+        v = get_vertical(key[: -len("_breakdown")])
+        return f"{v.title}: {v.headline.label} per variant and stage"
+    v = get_vertical(key)
+    return f"{v.title}: {v.headline.label} by stage"
+
+
+def _direction(delta: float, higher_is_better: bool) -> str:
+    if delta is None or not np.isfinite(delta):
+        return "n/a"
+    if abs(delta) < 1e-12:
+        return "unchanged"
+    return "better" if (delta > 0) == bool(higher_is_better) else "worse"
+
+
+def _as_bool(x: Any) -> bool:
+    if isinstance(x, str):
+        return x.strip().lower() in ("true", "1", "yes")
+    return bool(x)
+
+
+# ------------------------------------------------------------------------------------------- loading
+def prepare(results: pd.DataFrame) -> pd.DataFrame:
+    """The results table with typed columns and a ``series`` label (model, plus seed when a model has several).
+
+    Raises ValueError on duplicate rows for one (model, seed, vertical, metric, variant, stage).
+    """
+    df = results.copy()
+    if df.empty:
+        df["series"] = pd.Series(dtype=str)
+        return df
+    df["model"] = df["model"].fillna("").astype(str)
+    df["variant"] = df["variant"].fillna("").astype(str)
+    df["seed"] = pd.to_numeric(df["seed"], errors="coerce").fillna(0).astype(int)
+    for c in ("value", "ci_low", "ci_high", "n"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    df["higher_is_better"] = df["higher_is_better"].map(_as_bool)
+    dup = df.duplicated(KEY + ["stage"], keep=False)
+    if dup.any():
+        first = df[dup].iloc[0]
+        raise ValueError(f"{int(dup.sum())} duplicate result rows, e.g. {dict(first[KEY + ['stage']])}: each "
+                         f"(model, seed, vertical, metric, variant, stage) must appear once")
+    seeds = df.groupby("model")["seed"].nunique()
+    df["series"] = [model_label(m) + (f" (seed {s})" if seeds[m] > 1 else "") for m, s in zip(df["model"], df["seed"])]
+    return df
+
+
+def series_order(df: pd.DataFrame) -> list[str]:
+    """Series sorted by parsed model size (unknown sizes last), then name."""
+    pairs = df[["series", "model"]].drop_duplicates()
+    def key(row):
+        size = model_size_millions(row[1])
+        return (size is None, size or 0.0, row[0])
+    return [s for s, _ in sorted(pairs.itertuples(index=False, name=None), key=key)]
+
+
+def load_reference(path: str | Path | None = None) -> pd.DataFrame:
+    """The paper's reported numbers (long format; see ``trust_utils/reference/__init__.py``)."""
+    ref = pd.read_csv(path or PAPER_RESULTS, keep_default_na=False, na_values=[""])
+    ref["value"] = pd.to_numeric(ref["value"], errors="coerce")
+    return ref
+
+
+def reference_as_rate(ref: pd.DataFrame) -> pd.Series:
+    """Reference values on this project's 0-1 scale (``percent`` rows divided by 100)."""
+    return np.where(ref["unit"] == "percent", ref["value"] / 100.0, ref["value"])
+
+
+# -------------------------------------------------------------------------------------------- tables
+def diff_ci_normal(base_lo: float, base_hi: float, lo: float, hi: float, diff: float,
+                   z: float = Z95) -> tuple[float, float]:
+    """Approximate interval of ``value - base`` from the two rows' intervals (independent-samples normal approx.)."""
+    se1 = (base_hi - base_lo) / (2 * z)
+    se2 = (hi - lo) / (2 * z)
+    if not (np.isfinite(se1) and np.isfinite(se2)):
+        return math.nan, math.nan
+    se = math.sqrt(se1 ** 2 + se2 ** 2)
+    return diff - z * se, diff + z * se
+
+
+CHANGE_COLUMNS = ["model", "seed", "vertical", "metric", "variant", "stage", "higher_is_better", "base_value", "value",
+                  "abs_change", "rel_change", "diff_ci_low", "diff_ci_high", "ci_excludes_zero", "direction",
+                  "n_base", "n", "headline"]
+
+
+def change_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Change of every metric from ``base`` to each other stage, per (model, seed, vertical, metric, variant).
+
+    Columns :data:`CHANGE_COLUMNS`; ``ci_excludes_zero`` is NA when a row has no interval. Groups
+    without a base row are left out (nothing to compare with).
+    """
+    df = prepare(results) if "series" not in results else results
+    rows = []
+    for key, g in df.groupby(KEY, sort=False):
+        base = g[g["stage"] == "base"]
+        if base.empty:
+            continue
+        b = base.iloc[0]
+        v = get_vertical(b["vertical"])
+        is_headline = b["metric"] == v.headline.name and b["variant"] == v.headline_variant
+        for stage in order_stages(g["stage"]):
+            if stage == "base":
+                continue
+            r = g[g["stage"] == stage].iloc[0]
+            diff = float(r["value"] - b["value"])
+            rel = diff / abs(b["value"]) if b["value"] not in (0, 0.0) and np.isfinite(b["value"]) else math.nan
+            lo, hi = diff_ci_normal(b["ci_low"], b["ci_high"], r["ci_low"], r["ci_high"], diff)
+            excl = pd.NA if not np.isfinite(lo) else bool(lo > 0 or hi < 0)
+            rows.append(dict(zip(KEY, key)) | {
+                "stage": stage, "higher_is_better": bool(b["higher_is_better"]), "base_value": float(b["value"]),
+                "value": float(r["value"]), "abs_change": diff, "rel_change": rel, "diff_ci_low": lo,
+                "diff_ci_high": hi, "ci_excludes_zero": excl, "direction": _direction(diff, b["higher_is_better"]),
+                "n_base": b["n"], "n": r["n"], "headline": is_headline,
+            })
+    out = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    out["ci_excludes_zero"] = out["ci_excludes_zero"].astype("boolean")
+    vorder = {name: i for i, name in enumerate(VERTICALS)}
+    if len(out):
+        out = out.sort_values(["vertical", "model", "seed", "metric", "variant", "stage"],
+                              key=lambda s: s.map(vorder) if s.name == "vertical" else (
+                                  s.map({c: i for i, c in enumerate(CHECKPOINT_ORDER)}).fillna(99) if s.name == "stage" else s),
+                              kind="stable").reset_index(drop=True)
+    return out
+
+
+def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """A readable view of a change table (model labels, stage names, signed numbers, percentages)."""
+    if changes.empty:
+        return changes
+    out = pd.DataFrame({
+        "model": changes["model"].map(model_label), "vertical": changes["vertical"], "metric": changes["metric"],
+        "variant": changes["variant"], "stage": changes["stage"].map(stage_label),
+        "base": changes["base_value"].map("{:.3f}".format), "value": changes["value"].map("{:.3f}".format),
+        "change": changes["abs_change"].map("{:+.3f}".format),
+        "relative": changes["rel_change"].map(lambda x: "n/a" if not np.isfinite(x) else f"{x:+.0%}"),
+        "95% CI of change": [("n/a" if not np.isfinite(lo) else f"[{lo:+.3f}, {hi:+.3f}]")
+                             for lo, hi in zip(changes["diff_ci_low"], changes["diff_ci_high"])],
+        "excludes 0": changes["ci_excludes_zero"].map(lambda x: "n/a" if x is pd.NA else ("yes" if x else "no")),
+        "direction": changes["direction"],
+    })
+    if changes["seed"].nunique() > 1:
+        out.insert(1, "seed", changes["seed"])
+    return out.reset_index(drop=True)
+
+
+def _match_variants(run_variants: list[str], paper_variant: str, vertical: str, aliases: dict[str, str]) -> list[str]:
+    """Run variants compared with a paper variant: the alias, else the same name, else (for the paper's
+    ``adversarial``) every non-benign run variant, e.g. each ethics jailbreak prefix."""
+    alias = aliases.get(f"{vertical}:{paper_variant}")
+    if alias is not None:
+        return [alias] if alias in run_variants else []
+    if paper_variant in run_variants:
+        return [paper_variant]
+    if paper_variant == "adversarial":
+        return [v for v in run_variants if v != "benign" and not v.startswith("benign")]
+    return []
+
+
+V1_COLUMNS = ["model", "paper_model", "vertical", "metric", "variant", "run_variant", "stage", "paper_value",
+              "run_value", "run_ci_low", "run_ci_high", "run_minus_paper", "paper_in_run_ci", "paper_unit", "source", "note"]
+
+
+def v1_comparison(results: pd.DataFrame, reference: pd.DataFrame | None = None,
+                  variant_aliases: dict[str, str] | None = None) -> pd.DataFrame:
+    """The run's values beside the v1 paper's per-model values, for run models that are v1 Pythia sizes.
+
+    Paper values are put on the 0-1 scale (percent / 100). One row per (run model, paper row) that the
+    run has a value for; empty when no run model matches.
+    """
+    ref = load_reference() if reference is None else reference
+    ref = ref[ref["version"] == "v1"].copy()
+    ref["rate"] = reference_as_rate(ref)
+    df = prepare(results) if "series" not in results else results
+    aliases = variant_aliases or {}
+    rows = []
+    for (model, seed), g in df.groupby(["model", "seed"], sort=False):
+        size = pythia_size(model)
+        if size is None:
+            continue
+        note_extra = "; run model is a deduped Pythia" if "deduped" in model.lower() else ""
+        for _, p in ref[ref["model"] == size].iterrows():
+            gm = g[(g["vertical"] == p["vertical"]) & (g["metric"] == p["metric"])]
+            for rv in _match_variants(list(dict.fromkeys(gm["variant"])), p["variant"], p["vertical"], aliases):
+                r = gm[(gm["variant"] == rv) & (gm["stage"] == p["stage"])]
+                if r.empty:
+                    continue
+                r = r.iloc[0]
+                inside = pd.NA if not np.isfinite(r["ci_low"]) else bool(r["ci_low"] <= p["rate"] <= r["ci_high"])
+                rows.append({"model": model, "paper_model": size, "vertical": p["vertical"], "metric": p["metric"],
+                             "variant": p["variant"], "run_variant": rv, "stage": p["stage"], "paper_value": p["rate"],
+                             "run_value": r["value"], "run_ci_low": r["ci_low"], "run_ci_high": r["ci_high"],
+                             "run_minus_paper": r["value"] - p["rate"], "paper_in_run_ci": inside,
+                             "paper_unit": p["unit"], "source": p["source"], "note": str(p["note"]) + note_extra})
+    out = pd.DataFrame(rows, columns=V1_COLUMNS)
+    out["paper_in_run_ci"] = out["paper_in_run_ci"].astype("boolean")
+    return out
+
+
+V2_COLUMNS = ["vertical", "metric", "variant", "model", "run_base", "run_aligned", "aligned_stages", "run_rel_change",
+              "run_direction", "paper_rel_change", "paper_direction", "same_direction", "paper_note", "source"]
+
+
+def v2_headline_comparison(results: pd.DataFrame, reference: pd.DataFrame | None = None,
+                           stages: tuple[str, ...] = HEADLINE_STAGES) -> pd.DataFrame:
+    """Each vertical's headline relative change (mean of PPO and DPO vs base) beside the paper's v2 claim.
+
+    One row per vertical and model (plus a pooled ``all models`` row when the run has several); the
+    vertical's row is present even when the run lacks the data (NaN run values), so the paper's
+    claims are always shown.
+    """
+    ref = load_reference() if reference is None else reference
+    ref = ref[(ref["version"] == "v2") & (ref["unit"] == "relative")]
+    df = prepare(results) if "series" not in results else results
+    rows = []
+    for vname, vert in VERTICALS.items():
+        metric, variant = vert.headline.name, vert.headline_variant
+        hib = vert.headline.higher_is_better
+        p = ref[(ref["vertical"] == vname) & (ref["metric"] == metric)]
+        prel = float(p["value"].iloc[0]) if len(p) else math.nan
+        pdir = _direction(prel, hib) if np.isfinite(prel) else ("small / mixed" if len(p) else "n/a")
+        base_info = {"vertical": vname, "metric": metric, "variant": variant, "paper_rel_change": prel,
+                     "paper_direction": pdir, "paper_note": p["note"].iloc[0] if len(p) else "",
+                     "source": p["source"].iloc[0] if len(p) else ""}
+        g = df[(df["vertical"] == vname) & (df["metric"] == metric) & (df["variant"] == variant)] if len(df) else df
+        per_model = []
+        for model in dict.fromkeys(g["model"]) if len(g) else []:
+            gm = g[g["model"] == model]
+            if gm["seed"].nunique() > 1:  # average seeds first
+                gm = gm.groupby("stage", as_index=False)["value"].mean()
+            vals = dict(zip(gm["stage"], gm["value"]))
+            aligned = [s for s in stages if s in vals]
+            per_model.append((model, vals.get("base", math.nan),
+                              float(np.mean([vals[s] for s in aligned])) if aligned else math.nan, aligned))
+        if not per_model:
+            per_model = [("", math.nan, math.nan, [])]
+        pooled = []
+        if len(per_model) > 1:
+            ok = [m for m in per_model if np.isfinite(m[1]) and np.isfinite(m[2])]
+            if ok:
+                pooled = [("all models (mean)", float(np.mean([m[1] for m in ok])), float(np.mean([m[2] for m in ok])),
+                           sorted({s for m in ok for s in m[3]}, key=order_stages(stages).index))]
+        for model, b, a, aligned in per_model + pooled:
+            rel = (a - b) / abs(b) if np.isfinite(a) and np.isfinite(b) and b != 0 else math.nan
+            rdir = _direction(rel, hib)
+            same = pd.NA if not (np.isfinite(rel) and np.isfinite(prel)) else bool(np.sign(rel) == np.sign(prel))
+            rows.append(base_info | {"model": model, "run_base": b, "run_aligned": a, "aligned_stages": "+".join(aligned),
+                                     "run_rel_change": rel, "run_direction": rdir, "same_direction": same})
+    out = pd.DataFrame(rows, columns=V2_COLUMNS)
+    out["same_direction"] = out["same_direction"].astype("boolean")
+    return out
+
+
+# ------------------------------------------------------------------------------------------- figures
+def _new_figure(n_panels: int, ncols_max: int = 4, panel_w: float = 3.6, panel_h: float = 3.4):
+    from matplotlib.figure import Figure
+
+    ncols = max(1, min(n_panels, ncols_max))
+    nrows = max(1, math.ceil(n_panels / ncols))
+    fig = Figure(figsize=(panel_w * ncols + 0.6, panel_h * nrows + 0.9), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n_panels:]:
+        ax.set_visible(False)
+    return fig, list(axes[:n_panels])
+
+
+def _ylabel(vertical: str, metric: str) -> str:
+    m = get_vertical(vertical).metric(metric)
+    return f"{m.label}\n({'higher' if m.higher_is_better else 'lower'} is better)"
+
+
+def _bar_panel(ax, sub: pd.DataFrame, series: list[str], value_labels: bool = True, show_legend: bool = True) -> None:
+    """Bars of ``value`` per stage (x, in study order), one bar per series, with CI error bars."""
+    stages = order_stages(sub["stage"])
+    series = [s for s in series if s in set(sub["series"])]
+    width = 0.8 / max(1, len(series))
+    colors = None
+    if len(series) > 1:
+        from matplotlib import colormaps
+
+        cmap = colormaps["viridis"]
+        colors = {s: cmap(0.15 + 0.7 * i / max(1, len(series) - 1)) for i, s in enumerate(series)}
+    for j, s in enumerate(series):
+        d = sub[sub["series"] == s].set_index("stage")
+        xs, ys, err_lo, err_hi, cols = [], [], [], [], []
+        for i, st in enumerate(stages):
+            if st not in d.index:
+                continue
+            r = d.loc[st]
+            xs.append(i + (j - (len(series) - 1) / 2) * width)
+            ys.append(r["value"])
+            lo, hi = r["ci_low"], r["ci_high"]
+            err_lo.append(max(0.0, r["value"] - lo) if np.isfinite(lo) else 0.0)
+            err_hi.append(max(0.0, hi - r["value"]) if np.isfinite(hi) else 0.0)
+            cols.append(colors[s] if colors else STAGE_COLORS.get(st, "#9467bd"))
+        bars = ax.bar(xs, ys, width=width * 0.92, color=cols, label=s if colors else None,
+                      yerr=[err_lo, err_hi], capsize=3, error_kw={"elinewidth": 1, "ecolor": "#333333"})
+        if value_labels and len(series) <= 2:
+            ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], fontsize=7, padding=2)
+    ax.set_xticks(range(len(stages)), [stage_label(s) for s in stages])
+    ax.set_xlabel("stage")
+    ymax = np.nanmax(np.r_[sub["value"].to_numpy(float), sub["ci_high"].to_numpy(float), 0.0])
+    ax.set_ylim(0, max(0.05, float(ymax) * 1.15))
+    if colors and show_legend:
+        ax.legend(title="model", fontsize=7, title_fontsize=7)
+
+
+def panel_variants(df: pd.DataFrame, vertical: str, metric: str, max_panels: int = 6) -> list[str]:
+    """Variants shown as panels: headline variant first, then the others in data order; only the
+    headline one when there are more than ``max_panels`` (they go to the breakdown figure)."""
+    vert = get_vertical(vertical)
+    vs = list(dict.fromkeys(df[(df["vertical"] == vertical) & (df["metric"] == metric)]["variant"]))
+    if vert.headline_variant in vs:
+        vs.remove(vert.headline_variant)
+        vs.insert(0, vert.headline_variant)
+    if len(vs) > max_panels:
+        return vs[:1]
+    return vs
+
+
+def plot_vertical(results: pd.DataFrame, vertical: str, metric: str | None = None,
+                  variants: list[str] | None = None, max_panels: int = 6):
+    """One vertical's metric (headline by default) per stage, one panel per variant; None when no rows.
+
+    Bars follow the study's order (Base, SFT, PPO, DPO), stages the run lacks are skipped; error bars are
+    the rows' bootstrap intervals; with several models, one bar colour per model (sorted by size).
+    """
+    df = prepare(results) if "series" not in results else results
+    vert = get_vertical(vertical)
+    metric = metric or vert.headline.name
+    d = df[(df["vertical"] == vertical) & (df["metric"] == metric)] if len(df) else df
+    if d.empty:
+        return None
+    variants = variants or panel_variants(d, vertical, metric, max_panels)
+    fig, axes = _new_figure(len(variants))
+    series = series_order(d)
+    for i, (ax, var) in enumerate(zip(axes, variants)):
+        _bar_panel(ax, d[d["variant"] == var], series, show_legend=i == 0)
+        ax.set_title(var + (" (headline)" if var == vert.headline_variant else ""), fontsize=10)
+        ax.set_ylabel(_ylabel(vertical, metric))
+    title = figure_title(vertical) if metric == vert.headline.name else f"{vert.title}: {vert.metric(metric).label} by stage"
+    fig.suptitle(title)
+    return fig
+
+
+def plot_overview(results: pd.DataFrame):
+    """Every vertical's headline metric (headline variant) per stage, one panel each; None when no rows."""
+    df = prepare(results) if "series" not in results else results
+    present = [v for v in VERTICALS if len(df) and ((df["vertical"] == v) & (df["metric"] == VERTICALS[v].headline.name)
+                                                    & (df["variant"] == VERTICALS[v].headline_variant)).any()]
+    if not present:
+        return None
+    fig, axes = _new_figure(len(present), ncols_max=5, panel_w=3.2)
+    series = series_order(df)
+    for i, (ax, v) in enumerate(zip(axes, present)):
+        vert = VERTICALS[v]
+        sub = df[(df["vertical"] == v) & (df["metric"] == vert.headline.name) & (df["variant"] == vert.headline_variant)]
+        _bar_panel(ax, sub, series, show_legend=i == 0)
+        ax.set_title(f"{vert.title}\n({vert.headline_variant})", fontsize=10)
+        ax.set_ylabel(_ylabel(v, vert.headline.name))
+    fig.suptitle(figure_title("overview"))
+    return fig
+
+
+def plot_breakdown(results: pd.DataFrame, vertical: str, metric: str | None = None):
+    """Dot plot of a metric for every non-headline variant (e.g. privacy per PII type), stages as colours,
+    one panel per model; None when the vertical has no such variants."""
+    df = prepare(results) if "series" not in results else results
+    vert = get_vertical(vertical)
+    metric = metric or vert.headline.name
+    d = df[(df["vertical"] == vertical) & (df["metric"] == metric) & (df["variant"] != vert.headline_variant)] if len(df) else df
+    if d.empty:
+        return None
+    variants = list(dict.fromkeys(d["variant"]))
+    series = series_order(d)
+    fig, axes = _new_figure(len(series), ncols_max=3, panel_w=4.6, panel_h=0.28 * len(variants) + 1.4)
+    stages = order_stages(d["stage"])
+    for ax, s in zip(axes, series):
+        sub = d[d["series"] == s]
+        for k, st in enumerate(stages):
+            r = sub[sub["stage"] == st].set_index("variant").reindex(variants)
+            y = np.arange(len(variants)) + (k - (len(stages) - 1) / 2) * 0.15
+            lo = (r["value"] - r["ci_low"]).clip(lower=0).fillna(0)
+            hi = (r["ci_high"] - r["value"]).clip(lower=0).fillna(0)
+            ax.errorbar(r["value"], y, xerr=[lo, hi], fmt="o", ms=4, lw=1, capsize=2,
+                        color=STAGE_COLORS.get(st, "#9467bd"), label=stage_label(st))
+        ax.set_yticks(range(len(variants)), variants, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel(_ylabel(vertical, metric).replace("\n", " "))
+        ax.set_title(s, fontsize=10)
+        ax.legend(title="stage", fontsize=7, title_fontsize=7)
+    fig.suptitle(figure_title(f"{vertical}_breakdown"))
+    return fig
+
+
+def save_figure(fig, stem: Path, formats: Iterable[str] = ("png", "pdf"), dpi: int = 150) -> list[Path]:
+    """Write ``fig`` as ``<stem>.<fmt>`` for each format; returns the paths."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for fmt in formats:
+        p = stem.with_suffix(f".{fmt}")
+        fig.savefig(p, dpi=dpi, bbox_inches="tight")
+        out.append(p)
+    return out
+
+
+# ----------------------------------------------------------------------------------------- the stage
+@dataclass
+class AnalysisConfig:
+    """Parameters of the analysis stage (the notebook's ``parameters`` cell).
+
+    Attributes:
+        run_dir: run directory whose ``results/`` is analysed.
+        profile: profile name used in figure file names; empty: the ``profile`` of ``<run_dir>/run.json``
+            (written by the runner), else the run directory's name.
+        figures_dir: where figures go; relative paths are taken from the project root.
+        dpi: PNG resolution.
+        max_panels: a vertical with more variants than this shows only its headline variant in its
+            figure and gets a ``<vertical>_breakdown`` figure for the rest.
+        variant_aliases: ``{"<vertical>:<paper variant>": "<run variant>"}`` for the paper comparison.
+    """
+
+    run_dir: str
+    profile: str = ""
+    figures_dir: str = "figures"
+    dpi: int = 150
+    max_panels: int = 6
+    variant_aliases: dict[str, str] = field(default_factory=dict)
+    formats: tuple[str, ...] = ("png", "pdf")
+
+
+@dataclass
+class AnalysisResult:
+    """What the notebook displays: the tables, the figures (by key) and their files."""
+
+    profile: str
+    results: pd.DataFrame
+    changes: pd.DataFrame
+    v1: pd.DataFrame
+    v2: pd.DataFrame
+    reference: pd.DataFrame
+    figures: dict[str, Any]
+    figure_files: dict[str, list[str]]
+    tables: dict[str, str]
+    notes: list[str]
+
+
+def resolve_profile_name(run_dir: str | Path, profile: str = "") -> str:
+    if profile:
+        return profile
+    rj = resolve_run_dir(run_dir) / "run.json"
+    if rj.is_file():
+        try:
+            name = json.loads(rj.read_text(encoding="utf-8")).get("profile")
+            if name:
+                return str(name)
+        except (OSError, ValueError):
+            pass
+    return resolve_run_dir(run_dir).name
+
+
+def figure_keys(results: pd.DataFrame, max_panels: int = 6) -> list[str]:
+    """The figures a run's results give: ``overview``, each vertical with rows, and breakdowns."""
+    df = prepare(results) if "series" not in results else results
+    keys = ["overview"] if len(df) else []
+    for v, vert in VERTICALS.items():
+        d = df[(df["vertical"] == v) & (df["metric"] == vert.headline.name)] if len(df) else df
+        if d.empty:
+            continue
+        keys.append(v)
+        if d["variant"].nunique() > max_panels:
+            keys.append(f"{v}_breakdown")
+    return keys
+
+
+def make_figure(results: pd.DataFrame, key: str, max_panels: int = 6):
+    if key == "overview":
+        return plot_overview(results)
+    if key.endswith("_breakdown"):
+        return plot_breakdown(results, key[: -len("_breakdown")])
+    return plot_vertical(results, key, max_panels=max_panels)
+
+
+def run(cfg: AnalysisConfig) -> AnalysisResult:
+    """Load the run's results, compute the tables, draw and save the figures, record ``outputs.json``."""
+    t0 = time.perf_counter()
+    out_dir = stage_dir(cfg.run_dir, "analysis")
+    profile = resolve_profile_name(cfg.run_dir, cfg.profile)
+    raw = load_results(cfg.run_dir)
+    df = prepare(raw)
+    reference = load_reference()
+    notes: list[str] = []
+    if df.empty:
+        notes.append(f"no results in {results_dir(cfg.run_dir)}: run at least one vertical stage first")
+        log.warning(notes[-1])
+    t1 = time.perf_counter()
+    changes = change_table(df)
+    v1 = v1_comparison(df, reference, cfg.variant_aliases)
+    v2 = v2_headline_comparison(df, reference)
+    if len(df) and v1.empty:
+        notes.append("no model of this run is a Pythia size of the v1 paper (70m, 160m, 410m, 2.8b, 6.9b): "
+                     "the per-model comparison is empty")
+    tables = {"changes": "changes.csv", "paper_v1": "paper_v1_comparison.csv", "paper_v2": "paper_v2_headline.csv"}
+    changes.to_csv(out_dir / tables["changes"], index=False)
+    v1.to_csv(out_dir / tables["paper_v1"], index=False)
+    v2.to_csv(out_dir / tables["paper_v2"], index=False)
+    t2 = time.perf_counter()
+    fig_dir = Path(cfg.figures_dir)
+    fig_dir = fig_dir if fig_dir.is_absolute() else project_root() / fig_dir
+    figures, files = {}, {}
+    for key in figure_keys(df, cfg.max_panels):
+        fig = make_figure(df, key, cfg.max_panels)
+        if fig is None:
+            continue
+        figures[key] = fig
+        files[key] = [str(p) for p in save_figure(fig, fig_dir / f"{key}_{profile}", cfg.formats, cfg.dpi)]
+    t3 = time.perf_counter()
+    head = changes[changes["headline"]] if len(changes) else changes
+    summary = [{"vertical": r.vertical, "model": model_label(r.model), "seed": int(r.seed), "stage": r.stage,
+                "abs_change": round(float(r.abs_change), 6),
+                "rel_change": None if not np.isfinite(r.rel_change) else round(float(r.rel_change), 6),
+                "direction": r.direction,
+                "ci_excludes_zero": None if r.ci_excludes_zero is pd.NA else bool(r.ci_excludes_zero)}
+               for r in head.itertuples()]
+    outputs = {
+        "profile": profile, "n_result_rows": int(len(df)),
+        "verticals": [v for v in VERTICALS if len(df) and (df["vertical"] == v).any()],
+        "stages": order_stages(df["stage"]) if len(df) else [], "models": sorted(set(df["model"])) if len(df) else [],
+        "figures": {k: {"title": figure_title(k), "files": files[k]} for k in figures},
+        "tables": tables, "headline_changes": summary,
+        "paper_v2": [{"vertical": r.vertical, "model": model_label(r.model) if r.model else "",
+                      "run_rel_change": None if not np.isfinite(r.run_rel_change) else round(float(r.run_rel_change), 6),
+                      "paper_rel_change": None if not np.isfinite(r.paper_rel_change) else float(r.paper_rel_change)}
+                     for r in v2.itertuples()],
+        "n_paper_v1_matches": int(len(v1)), "notes": notes,
+    }
+    inputs = [PAPER_RESULTS] + sorted(results_dir(cfg.run_dir).glob("*.csv"))
+    write_stage_outputs(out_dir, outputs, inputs=inputs,
+                        timings={"load": round(t1 - t0, 3), "tables": round(t2 - t1, 3), "figures": round(t3 - t2, 3)})
+    return AnalysisResult(profile, df, changes, v1, v2, reference, figures, files, tables, notes)
+
+
+__all__ = [
+    "AnalysisConfig", "AnalysisResult", "run", "prepare", "load_reference", "reference_as_rate", "change_table",
+    "format_changes", "diff_ci_normal", "v1_comparison", "v2_headline_comparison", "plot_vertical", "plot_overview",
+    "plot_breakdown", "save_figure", "figure_title", "figure_keys", "make_figure", "order_stages", "model_label",
+    "pythia_size", "model_size_millions", "STAGE_LABELS",
+]
