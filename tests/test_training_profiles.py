@@ -1,0 +1,62 @@
+"""Paper profiles validate (dry run), the tiny profile's alignment blocks match the notebooks, small units."""
+
+from __future__ import annotations
+
+import pytest
+
+from trust_utils.pipeline import run as pipeline_run
+from trust_utils.profiles import load_profile
+from trust_utils.training import common
+from trust_utils.training.ppo import AdaptiveKLController
+
+
+@pytest.mark.parametrize("name", ["paper-pythia-1.4b", "paper-pythia-2.8b", "paper-pythia-6.9b"])
+def test_paper_profile_dry_run(name, tmp_path):
+    lines: list[str] = []
+    plans = pipeline_run(load_profile(name, run_dir=tmp_path), dry_run=True, echo=lines.append)
+    assert [p.stage.name for p in plans] == ["data", "sft", "reward_model", "ppo", "dpo"]
+    params = {p.stage.name: p.params for p in plans}
+    assert params["data"]["source"] == "hub" and params["data"]["dataset_id"] == "Dahoas/static-hh"
+    assert params["sft"]["model"].startswith("EleutherAI/pythia-") and params["sft"]["device"] == "cuda"
+    assert params["sft"]["learning_rate"] == 1e-5 and params["sft"]["epochs"] == 3
+    assert params["sft"]["gradient_checkpointing"] is True
+    assert "dry run: parameters valid" in lines[-1]
+    for p in plans[1:]:
+        acc = p.params.get("accelerate_config")
+        if acc:
+            assert (common.project_root() / acc).is_file()
+
+
+def test_tiny_profile_alignment_blocks_validate(tmp_path):
+    plans = pipeline_run(load_profile("tiny", run_dir=tmp_path), only=["data", "sft", "reward_model", "ppo", "dpo"],
+                         dry_run=True, echo=lambda s: None)
+    assert len(plans) == 5
+
+
+def test_config_from_notebook_params_and_json_roundtrip():
+    from trust_utils.training.dpo import DPOStageConfig
+
+    cfg = DPOStageConfig(run_dir="x", beta=0.3)
+    again = common.config_from_params(DPOStageConfig, cfg.to_json())
+    assert again == cfg and again.train_hash() == DPOStageConfig.from_json(cfg.to_json()).train_hash()
+    assert DPOStageConfig(run_dir="x", beta=0.3, threads=7).train_hash() == cfg.train_hash()  # threads don't matter
+    with pytest.raises(common.TrainingError, match="does not define"):
+        common.config_from_params(DPOStageConfig, {"run_dir": "x"})
+
+
+def test_explicit_trainer_arguments_on_cpu():
+    from trust_utils.training.sft import SFTStageConfig
+
+    kw = common.trainer_kwargs(SFTStageConfig(run_dir="/tmp/x", seed=5), "cpu")
+    assert kw["bf16"] is False and kw["report_to"] == "none" and kw["seed"] == kw["data_seed"] == 5
+    assert kw["logging_nan_inf_filter"] is False and kw["disable_tqdm"] is False and kw["use_cpu"] is True
+    with pytest.raises(common.TrainingError, match="bf16"):
+        common.use_bf16(SFTStageConfig(run_dir="/tmp/x", bf16="true"), "cpu")
+
+
+def test_adaptive_kl_controller():
+    c = AdaptiveKLController(0.05, target=6.0, horizon=10000)
+    assert c.update(12.0, 100) > 0.05  # KL above target -> stronger penalty
+    c2 = AdaptiveKLController(0.05, target=6.0, horizon=10000)
+    assert c2.update(0.0, 100) < 0.05
+    assert c2.value == pytest.approx(0.05 * (1 - 0.2 * 100 / 10000))

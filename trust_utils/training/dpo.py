@@ -1,0 +1,135 @@
+"""Stage ``dpo``: direct preference optimisation from the SFT model, with the SFT model as the frozen reference.
+
+DPO (Rafailov et al., 2023) optimises the KL-regularised RLHF objective without a reward model or sampling. With the
+implicit reward ``r(x, y) = beta * log(pi(y|x) / pi_ref(y|x))`` the Bradley-Terry loss on the preference pairs becomes
+
+    L = -log sigmoid( beta * [log pi(y_w|x)/pi_ref(y_w|x) - log pi(y_l|x)/pi_ref(y_l|x)] ),
+
+``beta`` (default 0.1, the DPO reference code's README value; the paper's beta is unconfirmed) sets how far the policy
+may move from the reference. TRL's ``DPOTrainer`` logs the implicit rewards of chosen and rejected replies, their
+margin and the reward accuracy (share of pairs with a positive margin), which the notebook plots.
+
+The DPO reference code used lr 5e-7 (RMSprop, 150 warmup steps), batch 64, 1 epoch; the paper profiles follow it
+(AdamW here). Output: ``<run_dir>/dpo/model`` (checkpoint ``dpo``), ``training_log.csv``, ``eval.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from . import common
+from .common import TrainConfig
+from .reward import preference_dataset
+
+log = logging.getLogger(__name__)
+
+STAGE = "dpo"
+
+
+@dataclass
+class DPOStageConfig(TrainConfig):
+    """Parameters of ``13_dpo``."""
+
+    STAGE: ClassVar[str] = "dpo"
+    MODULE: ClassVar[str] = "dpo"
+
+    init_from: str = "sft"
+    beta: float = 0.1
+    epochs: float = 1.0
+    batch_size: int = 8
+    learning_rate: float = 5e-7
+    loss_type: str = "sigmoid"
+    n_eval: int = 0
+
+
+def build_trainer(cfg: DPOStageConfig, device: str, resume: str | None = None, eval_rows=None):
+    from transformers import AutoModelForCausalLM
+    from trl import DPOConfig, DPOTrainer
+
+    from ..models import load_tokenizer
+
+    init = common.resolve_init(cfg)
+    rows = common.load_rows(cfg, "pref_train", cfg.n_train)
+    tok = load_tokenizer(init, padding_side="right")
+    model = AutoModelForCausalLM.from_pretrained(init)
+    ref = None if cfg.use_lora else AutoModelForCausalLM.from_pretrained(init)
+    args = DPOConfig(**common.trainer_kwargs(cfg, device), beta=cfg.beta, max_length=cfg.max_length,
+                     loss_type=[cfg.loss_type], dataset_num_proc=None, precompute_ref_log_probs=False,
+                     disable_dropout=True)
+    peft_config = common.lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
+    eval_ds = preference_dataset(eval_rows, cfg.STAGE) if eval_rows else None
+    return DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=preference_dataset(rows, cfg.STAGE),
+                      eval_dataset=eval_ds, processing_class=tok, peft_config=peft_config,
+                      callbacks=common.standard_callbacks(cfg, resume)), tok
+
+
+def train(cfg: DPOStageConfig) -> None:
+    device = common.setup(cfg)
+    resume = common.prepare_checkpoints(cfg, is_main=os.environ.get("RANK", "0") == "0")
+    trainer, tok = build_trainer(cfg, device, resume)
+    trainer.train(resume_from_checkpoint=resume)
+    common.save_trainer_model(trainer, tok, cfg)
+
+
+def evaluate_implicit_rewards(cfg: DPOStageConfig, model_dir: str, rows: list[dict[str, Any]], device: str) -> dict:
+    """Held-out implicit-reward accuracy and margin of the trained policy against the SFT reference."""
+    from transformers import AutoModelForCausalLM
+    from trl import DPOConfig, DPOTrainer
+
+    from ..models import load_causal_lm, load_tokenizer
+
+    init = common.resolve_init(cfg)
+    tok = load_tokenizer(model_dir, padding_side="right")
+    kw = common.trainer_kwargs(cfg, device)
+    kw.update(output_dir=str(cfg.stage_dir() / "eval_tmp"), save_strategy="no", disable_tqdm=True)
+    args = DPOConfig(**kw, beta=cfg.beta, max_length=cfg.max_length, loss_type=[cfg.loss_type],
+                     dataset_num_proc=None)
+    trainer = DPOTrainer(model=load_causal_lm(model_dir, device=device).train(),
+                         ref_model=AutoModelForCausalLM.from_pretrained(init), args=args,
+                         train_dataset=preference_dataset(rows[:1], cfg.STAGE),
+                         eval_dataset=preference_dataset(rows, cfg.STAGE), processing_class=tok)
+    res = trainer.evaluate()
+    import shutil
+
+    shutil.rmtree(cfg.stage_dir() / "eval_tmp", ignore_errors=True)
+    return {k.replace("eval_", ""): float(v) for k, v in res.items() if isinstance(v, (int, float))}
+
+
+def run(cfg: DPOStageConfig) -> dict[str, Any]:
+    """DPO-train, save ``<run_dir>/dpo/model``, evaluate implicit rewards on held-out pairs, write outputs.json."""
+    from ..manifest import write_stage_outputs
+    from ..utils import write_json
+
+    cfg.validate()
+    timer = common.Timer()
+    device = common.setup(cfg)
+    init = common.resolve_init(cfg)
+    rows = common.load_rows(cfg, "pref_train", cfg.n_train)
+    preference_dataset(rows, cfg.STAGE)
+    status = common.run_training(cfg, train, device)
+    t_train = timer()
+    out = cfg.stage_dir()
+    test = common.load_rows(cfg, "pref_test", cfg.n_eval) if common.data_file(cfg, "pref_test").is_file() else []
+    ev = evaluate_implicit_rewards(cfg, str(out / "model"), test, device) if test else {}
+    write_json(out / "eval.json", ev)
+    df = common.read_log(cfg)
+    summary = {
+        "status": status, "init_from": cfg.init_from, "init_path": init, "model_dir": "model", "beta": cfg.beta,
+        "steps": int(df["step"].max()) if not df.empty else 0,
+        "final_train_loss": common.last_value(df, "loss"),
+        "final_reward_accuracy": common.last_value(df, "rewards/accuracies"),
+        "final_reward_margin": common.last_value(df, "rewards/margins"),
+        "test_reward_accuracy": ev.get("rewards/accuracies"), "test_reward_margin": ev.get("rewards/margins"),
+        "test_loss": ev.get("loss"), "n_train": len(rows), "n_test": len(test),
+        "files": ["model/", common.TRAIN_LOG, "eval.json"], "device": device, "config": cfg.to_json(),
+    }
+    write_stage_outputs(out, summary, inputs=[common.data_file(cfg, "pref_train")],
+                        timings={"train_s": t_train, "total_s": timer()})
+    return summary
+
+
+if __name__ == "__main__":
+    common.worker_main(DPOStageConfig, train)

@@ -1,0 +1,283 @@
+"""Stage ``ppo``: PPO of the SFT policy against the reward model, with a KL penalty to the SFT reference.
+
+Objective (InstructGPT/Ziegler et al.): maximise ``E[r(x, y)] - beta * KL(pi(.|x) || pi_SFT(.|x))``. The KL enters as a
+per-token reward ``-beta * (log pi(y_t) - log pi_SFT(y_t))``, the RM score is added on the last token; advantages come
+from GAE (``gamma``, ``lam``) over a value model initialised from the reward model (``value_init``); the policy loss is
+the clipped surrogate ``-min(rho A, clip(rho, 1-eps, 1+eps) A)`` (``cliprange``), the value loss is clipped too
+(``cliprange_value``, weight ``vf_coef``). The paper's optional pretraining term (gamma in InstructGPT) is not used,
+as in trlx. TRL's ``trl.experimental.ppo`` does the work; it is imported only in :mod:`.ppo_backend`.
+
+KL coefficient: fixed ``kl_coef`` by default. TRL's PPOTrainer has no adaptive controller, so ``adaptive_kl=True``
+adds :class:`AdaptiveKLCallback`, the controller of Ziegler et al. (2019) that trlx (and the paper's code: init 0.05,
+target 6, horizon 10000) uses: after each update ``kl_coef *= 1 + clip(KL/target_kl - 1, -0.2, 0.2) * n/horizon``
+with n the episodes of the update. The coefficient in force is logged as ``kl_coef`` in ``training_log.csv``.
+
+The reward model must share the policy's tokenizer (PPO feeds the policy's token ids to the RM):
+:func:`check_same_tokenizer` compares vocabularies, special tokens and the tokenization of a probe string and raises
+naming both models otherwise.
+
+Resume: ``PPOTrainer.train()`` cannot resume a checkpoint; a rerun after an interruption restarts from the policy
+of the last checkpoint in ``checkpoints/`` and runs only the remaining updates (value model from ``value_init`` again,
+optimizer state fresh, last logged ``kl_coef`` kept). Output: ``<run_dir>/ppo/model`` (checkpoint ``ppo``),
+``training_log.csv`` (per update: score, KL, rewards, losses, clip fractions, kl_coef), ``samples.csv``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from . import common
+from .common import TrainConfig, TrainingError
+
+log = logging.getLogger(__name__)
+
+STAGE = "ppo"
+PROBE = "Human: How do I bake bread?\n\nAssistant: Mix 500 g flour, 10 g salt & water; knead. ünïcödé 12345"
+
+
+@dataclass
+class PPOStageConfig(TrainConfig):
+    """Parameters of ``12_ppo``. ``max_steps`` > 0 sets the number of PPO updates; else ``epochs`` over the prompts."""
+
+    STAGE: ClassVar[str] = "ppo"
+    MODULE: ClassVar[str] = "ppo"
+
+    init_from: str = "sft"
+    reward_model: str = "rm"
+    value_init: str = "rm"
+    epochs: float = 1.0
+    batch_size: int = 4
+    learning_rate: float = 4e-6
+    kl_coef: float = 0.05
+    adaptive_kl: bool = False
+    target_kl: float = 6.0
+    kl_horizon: int = 10000
+    kl_estimator: str = "k1"
+    cliprange: float = 0.2
+    cliprange_value: float = 0.2
+    vf_coef: float = 1.0
+    gamma: float = 1.0
+    lam: float = 0.95
+    num_ppo_epochs: int = 4
+    num_mini_batches: int = 1
+    response_length: int = 128
+    temperature: float = 1.0
+    missing_eos_penalty: float = 0.0
+    whiten_rewards: bool = False
+    max_prompt_length: int = 256
+    n_samples: int = 3
+    sample_max_new_tokens: int = 32
+
+
+# ------------------------------------------------------------------------------------------ checks
+def check_same_tokenizer(policy_tok, rm_tok, policy_name: str, rm_name: str) -> None:
+    """Raise :class:`TrainingError` naming both models when the RM cannot read the policy's token ids."""
+    problems = []
+    if len(policy_tok) != len(rm_tok):
+        problems.append(f"vocabulary sizes {len(policy_tok)} vs {len(rm_tok)}")
+    elif policy_tok.get_vocab() != rm_tok.get_vocab():
+        problems.append("same vocabulary size but different token ids")
+    a = policy_tok(PROBE, add_special_tokens=False)["input_ids"]
+    b = rm_tok(PROBE, add_special_tokens=False)["input_ids"]
+    if a != b:
+        problems.append(f"probe string tokenizes differently ({len(a)} vs {len(b)} tokens)")
+    for attr in ("eos_token_id", "pad_token_id"):
+        if getattr(policy_tok, attr) != getattr(rm_tok, attr):
+            problems.append(f"{attr} {getattr(policy_tok, attr)} vs {getattr(rm_tok, attr)}")
+    if problems:
+        raise TrainingError(
+            f"stage 'ppo': the reward model {rm_name!r} does not use the policy {policy_name!r}'s tokenizer: "
+            + "; ".join(problems) + ". PPO scores the policy's token ids with the reward model, so both must share "
+            "one tokenizer: train the reward model from the same base (init_from sft).")
+
+
+# ------------------------------------------------------------------------------------------ adaptive KL
+class AdaptiveKLController:
+    """Ziegler et al. (2019) proportional controller of the KL coefficient (as in trlx)."""
+
+    def __init__(self, init_kl_coef: float, target: float, horizon: int):
+        self.value, self.target, self.horizon = float(init_kl_coef), float(target), int(horizon)
+
+    def update(self, current_kl: float, n_steps: int) -> float:
+        err = min(max(current_kl / self.target - 1.0, -0.2), 0.2)
+        self.value *= 1.0 + err * n_steps / self.horizon
+        return self.value
+
+
+def _adaptive_callback_cls():
+    from transformers import TrainerCallback
+
+    class AdaptiveKLCallback(TrainerCallback):
+        """Update ``args.kl_coef`` after each PPO update from the logged ``objective/kl``."""
+
+        def __init__(self, controller: AdaptiveKLController):
+            self.controller = controller
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "objective/kl" in logs:
+                args.kl_coef = self.controller.update(float(logs["objective/kl"]), int(args.batch_size))
+
+    return AdaptiveKLCallback
+
+
+def AdaptiveKLCallback(controller: AdaptiveKLController):  # noqa: N802
+    return _adaptive_callback_cls()(controller)
+
+
+# ------------------------------------------------------------------------------------------ training
+def _prompt_dataset(tok, rows: list[dict[str, Any]], max_prompt_length: int):
+    from datasets import Dataset
+
+    ids = []
+    for r in rows:
+        x = tok(r["prompt"], add_special_tokens=False)["input_ids"]
+        ids.append(x[-max_prompt_length:])  # keep the end of the dialogue (left truncation, as the paper's code)
+    return Dataset.from_dict({"input_ids": ids})
+
+
+def _episodes(cfg: PPOStageConfig, n_prompts: int) -> int:
+    per_update = cfg.batch_size * cfg.grad_accum * cfg.num_processes
+    if cfg.max_steps > 0:
+        return cfg.max_steps * per_update
+    return max(per_update, int(cfg.epochs * n_prompts))
+
+
+def load_models(cfg: PPOStageConfig, policy_ref: str):
+    """Tokenizer, policy, reference, reward and value models, after the tokenizer check."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    from ..models import load_tokenizer
+    from .reward import load_reward_model
+
+    rm_path = common.resolve_init(cfg, cfg.reward_model)
+    value_path = common.resolve_init(cfg, cfg.value_init)
+    tok = load_tokenizer(policy_ref, padding_side="left")
+    check_same_tokenizer(tok, load_tokenizer(rm_path), policy_ref, rm_path)
+    if value_path != rm_path:
+        check_same_tokenizer(tok, load_tokenizer(value_path), policy_ref, value_path)
+    policy = AutoModelForCausalLM.from_pretrained(policy_ref)
+    ref = None if cfg.use_lora else AutoModelForCausalLM.from_pretrained(common.resolve_init(cfg))
+    reward_model = load_reward_model(rm_path)
+    if (value_path == rm_path) or os.path.isfile(os.path.join(value_path, "adapter_config.json")):
+        value_model = load_reward_model(value_path)
+        value_model.train()
+    else:
+        value_model = AutoModelForSequenceClassification.from_pretrained(value_path, num_labels=1)
+    for m in (reward_model, value_model):
+        m.config.pad_token_id = tok.pad_token_id
+    return tok, policy, ref, reward_model, value_model, rm_path
+
+
+def train(cfg: PPOStageConfig) -> None:
+    from . import ppo_backend
+
+    device = common.setup(cfg)
+    is_main = os.environ.get("RANK", "0") == "0"
+    resume = common.prepare_checkpoints(cfg, is_main=is_main)
+    done = common.checkpoint_step(resume)
+    policy_ref = resume if resume else common.resolve_init(cfg)
+    tok, policy, ref, reward_model, value_model, _ = load_models(cfg, policy_ref)
+    rows = common.load_rows(cfg, "pref_train", cfg.n_train)
+    train_ds = _prompt_dataset(tok, rows, cfg.max_prompt_length)
+    test_rows = common.load_rows(cfg, "pref_test") if common.data_file(cfg, "pref_test").is_file() else rows
+    eval_ds = _prompt_dataset(tok, test_rows[:max(cfg.batch_size, 8)], cfg.max_prompt_length)
+    per_update = cfg.batch_size * cfg.grad_accum * cfg.num_processes
+    total_updates = -(-_episodes(cfg, len(rows)) // per_update)
+    remaining = total_updates - done
+    kl_coef = cfg.kl_coef
+    if resume:
+        prev = common.read_log(cfg)
+        if "kl_coef" in prev and prev["kl_coef"].notna().any():
+            kl_coef = float(prev.loc[prev["step"] <= done, "kl_coef"].dropna().iloc[-1]) if (prev["step"] <= done).any() else kl_coef
+        log.info("stage 'ppo': resuming after %d of %d updates from %s", done, total_updates, resume)
+    if remaining <= 0:
+        ppo_policy = policy
+    else:
+        kw = common.trainer_kwargs(cfg, device)
+        kw.pop("max_steps")
+        kw.update(logging_steps=1, logging_first_step=False)
+        args = ppo_backend.make_config(
+            **kw, total_episodes=remaining * per_update, num_mini_batches=cfg.num_mini_batches,
+            num_ppo_epochs=cfg.num_ppo_epochs, local_rollout_forward_batch_size=cfg.batch_size,
+            response_length=cfg.response_length, temperature=cfg.temperature, stop_token="eos",
+            missing_eos_penalty=cfg.missing_eos_penalty or None, kl_coef=kl_coef, kl_estimator=cfg.kl_estimator,
+            cliprange=cfg.cliprange, cliprange_value=cfg.cliprange_value, vf_coef=cfg.vf_coef, gamma=cfg.gamma,
+            lam=cfg.lam, whiten_rewards=cfg.whiten_rewards, num_sample_generations=0, dataset_num_proc=None,
+            sft_model_path=str(common.resolve_init(cfg)), reward_model_path=str(cfg.reward_model))
+
+        def extra(a, state):
+            return {"kl_coef": float(a.kl_coef), "step": done + state.global_step}
+
+        callbacks = common.standard_callbacks(cfg, resume, extra)
+        if cfg.adaptive_kl:
+            callbacks.append(AdaptiveKLCallback(AdaptiveKLController(kl_coef, cfg.target_kl, cfg.kl_horizon)))
+        peft_config = common.lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
+        trainer = ppo_backend.make_trainer(args, tok, policy, ref, reward_model, value_model, train_ds, eval_ds,
+                                           callbacks=callbacks, peft_config=peft_config)
+        trainer.train()
+        trainer.accelerator.wait_for_everyone()
+        ppo_policy = ppo_backend.policy_of(trainer)
+        is_main = trainer.accelerator.is_main_process
+    if is_main:
+        common.save_model_atomic(ppo_policy, tok, cfg, {"updates": total_updates})
+
+
+def run(cfg: PPOStageConfig) -> dict[str, Any]:
+    """PPO-train, save ``<run_dir>/ppo/model``, score before/after samples with the RM, write outputs.json."""
+    from ..manifest import write_stage_outputs
+    from ..models import load_tokenizer
+    from .reward import load_reward_model, score
+
+    cfg.validate()
+    if cfg.kl_estimator not in ("k1", "k3"):
+        raise TrainingError(f"stage 'ppo': kl_estimator must be k1 or k3, got {cfg.kl_estimator!r}")
+    if cfg.adaptive_kl and cfg.target_kl <= 0:
+        raise TrainingError("stage 'ppo': adaptive_kl needs target_kl > 0")
+    timer = common.Timer()
+    device = common.setup(cfg)
+    init = common.resolve_init(cfg)
+    rm_path = common.resolve_init(cfg, cfg.reward_model)
+    check_same_tokenizer(load_tokenizer(init), load_tokenizer(rm_path), init, rm_path)
+    rows = common.load_rows(cfg, "pref_train", cfg.n_train)
+    status = common.run_training(cfg, train, device)
+    t_train = timer()
+    out = cfg.stage_dir()
+    model_dir = str(out / "model")
+    test = common.load_rows(cfg, "pref_test") if common.data_file(cfg, "pref_test").is_file() else rows
+    prompts = [r["prompt"] for r in test[:cfg.n_samples]]
+    samples = common.generate_samples({"sft": init, "ppo": model_dir}, prompts, cfg.sample_max_new_tokens, device)
+    rm_tok = load_tokenizer(rm_path, padding_side="right")
+    rm = load_reward_model(rm_path, device)
+    for label in ("sft", "ppo"):
+        samples[f"reward_{label}"] = score(rm, rm_tok, samples["prompt"].tolist(), samples[label].tolist(),
+                                           cfg.max_length, device=device) if len(samples) else []
+    samples.to_csv(out / "samples.csv", index=False)
+    df = common.read_log(cfg)
+    summary = {
+        "status": status, "init_from": cfg.init_from, "init_path": init, "reward_model": rm_path, "model_dir": "model",
+        "updates": int(df["step"].max()) if not df.empty else 0,
+        "final_score": common.last_value(df, "objective/scores"), "first_score": _first(df, "objective/scores"),
+        "final_kl": common.last_value(df, "objective/kl"), "first_kl": _first(df, "objective/kl"),
+        "final_kl_coef": common.last_value(df, "kl_coef"), "adaptive_kl": cfg.adaptive_kl,
+        "final_value_loss": common.last_value(df, "loss/value_avg"),
+        "sample_reward_sft": float(samples["reward_sft"].mean()) if len(samples) else None,
+        "sample_reward_ppo": float(samples["reward_ppo"].mean()) if len(samples) else None,
+        "n_prompts": len(rows), "files": ["model/", common.TRAIN_LOG, "samples.csv"], "device": device,
+        "config": cfg.to_json(),
+    }
+    write_stage_outputs(out, summary, inputs=[common.data_file(cfg, "pref_train")],
+                        timings={"train_s": t_train, "total_s": timer()})
+    return summary
+
+
+def _first(df, col: str):
+    if df is None or df.empty or col not in df or not df[col].notna().any():
+        return None
+    return float(df[col].dropna().iloc[0])
+
+
+if __name__ == "__main__":
+    common.worker_main(PPOStageConfig, train)
