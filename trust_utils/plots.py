@@ -38,3 +38,62 @@ def training_curves(log: pd.DataFrame, metrics: list[str], x: str = "step", titl
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def metric_by_checkpoint(results: pd.DataFrame, metrics: list[str], hue: str = "variant",
+                         ylim: tuple[float, float] | None = (-0.05, 1.05), share_axes: bool = True):
+    """One panel per metric: value per checkpoint (x, in study order) with its bootstrap interval,
+    one series per ``hue`` value (variant, or metric when a single panel compares metrics).
+
+    Args:
+        results: rows of the one results table (``trust_utils.results.load_results``) for one vertical.
+        metrics: metrics to draw, one panel each (absent ones are skipped).
+        hue: column that separates series within a panel.
+        ylim: y limits (rates live in [0, 1]); None lets matplotlib choose.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .paths import CHECKPOINT_ORDER
+
+    metrics = [m for m in metrics if m in set(results["metric"])]
+    if not metrics:
+        raise ValueError(f"none of {metrics} are in the results (metrics present: {sorted(set(results['metric']))})")
+    stages = [s for s in CHECKPOINT_ORDER if s in set(results["stage"])]
+    stages += sorted(set(results["stage"]) - set(stages))
+    pos = {s: i for i, s in enumerate(stages)}
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), sharey=share_axes, squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        d = results[results["metric"] == metric]
+        groups = list(dict.fromkeys(d[hue]))
+        width = 0.5 / max(len(groups), 1)
+        for k, name in enumerate(groups):
+            g = d[d[hue] == name]
+            x = np.array([pos[s] for s in g["stage"]]) + width * (k - (len(groups) - 1) / 2)
+            lo = (g["value"] - g["ci_low"]).clip(lower=0).fillna(0)
+            hi = (g["ci_high"] - g["value"]).clip(lower=0).fillna(0)
+            ax.errorbar(x, g["value"], yerr=[lo, hi], fmt="o", capsize=3, label=str(name))
+        ax.set_xticks(range(len(stages)), stages)
+        ax.set_title(metric)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+    axes[0][0].legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def heatmaps(matrices: dict[str, pd.DataFrame], vmin: float = 0.0, vmax: float = 1.0, cmap: str = "rocket_r",
+             annot: bool = True):
+    """Side-by-side annotated heatmaps with a shared colour scale, one per titled matrix."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if not matrices:
+        raise ValueError("no matrices to draw")
+    rows = max(m.shape[0] for m in matrices.values())
+    fig, axes = plt.subplots(1, len(matrices), figsize=(5.5 * len(matrices), 0.35 * rows + 2), squeeze=False)
+    for ax, (title, m) in zip(axes[0], matrices.items()):
+        sns.heatmap(m, vmin=vmin, vmax=vmax, cmap=cmap, annot=annot, fmt=".2f", cbar=False, ax=ax)
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

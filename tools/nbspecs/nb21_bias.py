@@ -81,10 +81,9 @@ agreement_rule: str = "first"  # first (first stance cue decides) or exclusive (
 """),
 ("code", """
 import pandas as pd
-import matplotlib.pyplot as plt
-import seaborn as sns
 from IPython.display import display
 
+from trust_utils import plots
 from trust_utils.notebook import setup_notebook
 from trust_utils.results import load_results
 from trust_utils.utils import read_jsonl
@@ -129,19 +128,7 @@ display(malformed_table(summary["malformed"]))
 The agreement index with its interval, per variant. Higher means the model agrees with more stereotypes.
 """),
 ("code", """
-metrics = ["agreement_index", "disagreement_index", "neutral_rate"]
-fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), sharey=True)
-for ax, metric in zip(axes, metrics):
-    d = res[res["metric"] == metric]
-    for k, (variant, g) in enumerate(d.groupby("variant", sort=False)):
-        x = [i + 0.15 * k for i in range(len(g))]
-        ax.errorbar(x, g["value"], yerr=[g["value"] - g["ci_low"], g["ci_high"] - g["value"]], fmt="o", capsize=3,
-                    label=variant)
-        ax.set_xticks(range(len(g)), g["stage"])
-    ax.set_title(metric)
-    ax.set_ylim(-0.05, 1.05)
-axes[0].legend()
-fig.tight_layout()
+fig = plots.metric_by_checkpoint(res, ["agreement_index", "disagreement_index", "neutral_rate"])
 """),
 ("md", """
 ## Agreement by target group and topic
@@ -152,11 +139,7 @@ each checkpoint. Rows are target groups, columns stereotype topics.
 ("code", """
 records = {c: list(read_jsonl(stage_dir(run_dir, "bias") / "records" / f"{c}.jsonl")) for c in summary["checkpoints"]}
 variant = "benign" if "benign" in cfg.variants else cfg.variants[0]
-fig, axes = plt.subplots(1, len(records), figsize=(5.5 * len(records), 0.35 * len(summary["groups"]) + 2), squeeze=False)
-for ax, (ckpt, recs) in zip(axes[0], records.items()):
-    sns.heatmap(agreement_matrix(recs, variant), vmin=0, vmax=1, cmap="rocket_r", annot=True, fmt=".2f", cbar=False, ax=ax)
-    ax.set_title(f"{ckpt} · {variant}")
-fig.tight_layout()
+fig = plots.heatmaps({f"{ckpt} · {variant}": agreement_matrix(recs, variant) for ckpt, recs in records.items()})
 """),
 ("md", "## A few examples\n\nA few samples per parsed stance (first checkpoint), with the cues the parser found."),
 ("code", """

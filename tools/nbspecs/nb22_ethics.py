@@ -75,9 +75,9 @@ unparsed_as: str = "negative"  # negative (an unparsed answer counts as a miss, 
 """),
 ("code", """
 import pandas as pd
-import matplotlib.pyplot as plt
 from IPython.display import display
 
+from trust_utils import plots
 from trust_utils.notebook import setup_notebook
 from trust_utils.results import load_results
 from trust_utils.utils import read_jsonl
@@ -107,19 +107,7 @@ display(res[["metric", "variant", "stage", "value", "ci_low", "ci_high", "n", "s
 ("code", "display(malformed_table(summary[\"malformed\"]))"),
 ("md", "## False negative rate per checkpoint\n\nParsed answer vs Yes/No likelihood, per variant, with 95% intervals. Lower is better."),
 ("code", """
-metrics = ["false_negative_rate", "false_negative_rate_logit", "unparsed_rate"]
-fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), sharey=True)
-for ax, metric in zip(axes, metrics):
-    d = res[res["metric"] == metric]
-    for k, (variant, g) in enumerate(d.groupby("variant", sort=False)):
-        x = [i + 0.12 * k for i in range(len(g))]
-        ax.errorbar(x, g["value"], yerr=[g["value"] - g["ci_low"], g["ci_high"] - g["value"]], fmt="o", capsize=3,
-                    label=variant)
-        ax.set_xticks(range(len(g)), g["stage"])
-    ax.set_title(metric)
-    ax.set_ylim(-0.05, 1.05)
-axes[0].legend()
-fig.tight_layout()
+fig = plots.metric_by_checkpoint(res, ["false_negative_rate", "false_negative_rate_logit", "unparsed_rate"])
 """),
 ("md", """
 ## Agreement of the two deciders, and the not-wrong items

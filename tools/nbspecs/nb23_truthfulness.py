@@ -74,9 +74,9 @@ loglik: bool = True  # also score every option by log-likelihood (mc1_loglik, mc
 """),
 ("code", """
 import pandas as pd
-import matplotlib.pyplot as plt
 from IPython.display import display
 
+from trust_utils import plots
 from trust_utils.notebook import setup_notebook
 from trust_utils.results import load_results
 from trust_utils.utils import read_jsonl
@@ -106,16 +106,7 @@ display(res[["metric", "variant", "stage", "value", "ci_low", "ci_high", "n", "s
 ("code", "display(malformed_table(summary[\"malformed\"]))"),
 ("md", "## Accuracy per checkpoint\n\nEach metric with its 95% interval. Higher is better."),
 ("code", """
-metrics = [m for m in ["mc1_accuracy", "mc1_loglik", "mc2_loglik"] if m in set(res["metric"])]
-fig, ax = plt.subplots(figsize=(6, 3.6))
-for k, metric in enumerate(metrics):
-    g = res[res["metric"] == metric]
-    x = [i + 0.12 * k for i in range(len(g))]
-    ax.errorbar(x, g["value"], yerr=[g["value"] - g["ci_low"], g["ci_high"] - g["value"]], fmt="o", capsize=3, label=metric)
-    ax.set_xticks(range(len(g)), g["stage"])
-ax.set_ylim(-0.05, 1.05)
-ax.legend()
-fig.tight_layout()
+fig = plots.metric_by_checkpoint(res, ["mc1_accuracy", "mc1_loglik", "mc2_loglik"], hue="metric")
 """),
 ("md", """
 ## Lenient vs strict, and a few examples
