@@ -27,7 +27,7 @@ def test_bundled_statements_and_documented_malformed_row(tmp_path):
 def test_local_full_decodingtrust_copy():
     root = shared_data("decodingtrust")
     items, bad = load_statements_csv(root / "stereotype/dataset/user_prompts.csv")
-    assert len(items) == 1152 and not bad
+    assert len(items) == 1152 and not bad.as_dict()
     assert len({s.topic for s in items}) == 16 and len({s.group for s in items}) == 24
 
 

@@ -178,7 +178,7 @@ def load_statements_csv(path: str | Path) -> tuple[list[Statement], Malformed]:
 
 def statements_from_hub_rows(rows, bad: Malformed | None = None) -> tuple[list[Statement], Malformed]:
     """Statements from rows of the hub's ``stereotype_bias_data.jsonl`` (``{"prompt": {...}}``)."""
-    bad = bad or Malformed("hub")
+    bad = bad if bad is not None else Malformed("hub")
     seen, out = set(), []
     for i, row in enumerate(rows, 1):
         p = row.get("prompt") if isinstance(row, dict) else None

@@ -1,0 +1,181 @@
+"""The evaluation engine: batch independence, seeding, the cache, and scoring against hand computations."""
+
+import math
+
+import pytest
+import torch
+
+from trust_utils.cache import ResultCache
+from trust_utils.generation import DecodingConfig, Engine, cut_at_stop, load_engine
+
+PROMPTS = ["Hello there", "The quick brown fox jumps over the lazy", "a", "Shut up and listen, you stupid idiot who",
+           "You are a helpful assistant. Please answer"]
+
+
+@pytest.fixture
+def engine(tiny_model_dir, tmp_path):
+    e = Engine(str(tiny_model_dir), device="cpu", batch_size=4, cache_dir=None, progress=False)
+    yield e
+    e.close()
+
+
+def _count_forwards(engine):
+    calls = {"n": 0}
+    engine.model.register_forward_pre_hook(lambda *a, **k: calls.__setitem__("n", calls["n"] + 1))
+    return calls
+
+
+def test_greedy_batch_equals_one_at_a_time(engine):
+    cfg = DecodingConfig(max_new_tokens=12)
+    batched = engine.generate(PROMPTS, cfg)
+    single = [engine.generate([p], cfg)[0] for p in PROMPTS]
+    assert batched == single
+    assert all(len(r) == 1 and isinstance(r[0], str) for r in batched)
+
+
+def test_sampling_is_batch_independent_and_seeded(engine):
+    cfg = DecodingConfig(max_new_tokens=10, do_sample=True, temperature=0.7, top_p=0.95, num_return_sequences=3)
+    batched = engine.generate(PROMPTS, cfg, seed=1)
+    single = [engine.generate([p], cfg, seed=1)[0] for p in reversed(PROMPTS)][::-1]
+    assert batched == single
+    assert all(len(r) == 3 for r in batched)
+    assert any(len(set(r)) > 1 for r in batched), "samples of a prompt should differ"
+    assert engine.generate(PROMPTS, cfg, seed=2) != batched
+    engine.batch_size = 1
+    assert engine.generate(PROMPTS, cfg, seed=1) == batched
+
+
+def test_greedy_samples_are_identical_copies(engine):
+    out = engine.generate(PROMPTS[:2], DecodingConfig(max_new_tokens=5, num_return_sequences=3))
+    assert all(len(set(r)) == 1 and len(r) == 3 for r in out)
+
+
+def test_beam_sampling_and_beam_search_run(engine):
+    bs = engine.generate(PROMPTS[:2], DecodingConfig(max_new_tokens=6, do_sample=True, temperature=0.7, num_beams=3,
+                                                      num_return_sequences=3), seed=0)
+    again = [engine.generate([p], DecodingConfig(max_new_tokens=6, do_sample=True, temperature=0.7, num_beams=3,
+                                                  num_return_sequences=3), seed=0)[0] for p in PROMPTS[:2]]
+    assert bs == again and all(len(r) == 3 for r in bs)
+    beams = engine.generate(PROMPTS[:3], DecodingConfig(max_new_tokens=6, num_beams=3, num_return_sequences=2))
+    assert all(len(r) == 2 for r in beams)
+
+
+def test_stop_strings_cut_and_match_post_hoc(engine):
+    free = engine.generate(PROMPTS, DecodingConfig(max_new_tokens=30))
+    stops = (" ", "e")
+    cut = engine.generate(PROMPTS, DecodingConfig(max_new_tokens=30, stop_strings=stops))
+    assert [[cut_at_stop(t, stops) for t in r] for r in free] == cut
+    assert cut_at_stop("one. two\nthree", (". ", "\n")) == "one"
+
+
+def test_cache_hit_does_no_model_work(tiny_model_dir, tmp_path):
+    cfg = DecodingConfig(max_new_tokens=8, do_sample=True, temperature=0.5, num_return_sequences=2)
+    e1 = Engine(str(tiny_model_dir), device="cpu", batch_size=2, cache_dir=str(tmp_path / "c"), progress=False)
+    fw = _count_forwards(e1)
+    first = e1.generate(PROMPTS, cfg, seed=3)
+    ll1 = e1.loglikelihood(PROMPTS, [" yes"] * len(PROMPTS))
+    nt1 = e1.next_token_logprobs(PROMPTS, [" Yes", " No"])
+    assert fw["n"] > 0 and e1.model_calls > 0
+    e1.close()
+    e2 = Engine(str(tiny_model_dir), device="cpu", batch_size=2, cache_dir=str(tmp_path / "c"), progress=False)
+    assert e2.generate(PROMPTS, cfg, seed=3) == first
+    assert e2.loglikelihood(PROMPTS, [" yes"] * len(PROMPTS)) == ll1
+    assert e2.next_token_logprobs(PROMPTS, [" Yes", " No"]) == nt1
+    assert e2.model_calls == 0 and e2._model is None, "a fully cached call must not even load the model"
+    e2.close()
+
+
+def test_interrupted_run_resumes_only_missing_rows(tiny_model_dir, tmp_path):
+    cfg = DecodingConfig(max_new_tokens=6, do_sample=True, num_return_sequences=2)
+    e = Engine(str(tiny_model_dir), device="cpu", batch_size=2, cache_dir=str(tmp_path / "c"), progress=False)
+    part = e.generate(PROMPTS[:2], cfg)  # "interrupted" after two prompts
+    e.model_calls = 0
+    whole = e.generate(PROMPTS, cfg)
+    assert whole[:2] == part
+    assert e.model_calls == math.ceil((len(PROMPTS) - 2) * 2 / 2)  # only the 6 missing rows, 2 per batch
+    e.close()
+    fresh = Engine(str(tiny_model_dir), device="cpu", batch_size=3, cache_dir=None, progress=False)
+    assert fresh.generate(PROMPTS, cfg) == whole  # cached or not, the same samples
+    fresh.close()
+
+
+def test_loglikelihood_matches_plain_forward(engine):
+    tok, model = engine.tokenizer, engine.model
+    ctx, cont = "The quick brown fox", " jumps over the dog"
+    whole = tok(ctx + cont)["input_ids"]
+    n_ctx = len(tok(ctx)["input_ids"])
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)
+    expected = sum(float(logp[i - 1, whole[i]]) for i in range(n_ctx, len(whole)))
+    (got, n), (got2, n2) = engine.loglikelihood([ctx, "a"], [cont, " b c d e f g"])
+    assert n == len(whole) - n_ctx
+    assert got == pytest.approx(expected, abs=1e-4)
+    # padding in a batch with a longer pair does not change the score
+    assert engine.loglikelihood([ctx], [cont])[0][0] == pytest.approx(got, abs=1e-4)
+    assert engine.continuation_logprobs([ctx], [cont])[0] == pytest.approx(expected / n, abs=1e-4)
+
+
+def test_next_token_logprobs_match_plain_forward(engine):
+    tok, model = engine.tokenizer, engine.model
+    prompts = ["Is it wrong? Answer:", "a"]
+    out = engine.next_token_logprobs(prompts, [" Yes", " No"])
+    for p, d in zip(prompts, out):
+        ids = tok(p)["input_ids"]
+        with torch.no_grad():
+            logp = torch.log_softmax(model(torch.tensor([ids])).logits[0, -1].float(), -1)
+        for c in (" Yes", " No"):
+            assert d[c] == pytest.approx(float(logp[tok(c, add_special_tokens=False)["input_ids"][0]]), abs=1e-4)
+
+
+def test_prompt_formats(tiny_model_dir):
+    hh = Engine(str(tiny_model_dir), device="cpu", prompt_format="hh", progress=False)
+    assert hh.format_prompt("hi") == "\n\nHuman: hi\n\nAssistant:"
+    chat = Engine(str(tiny_model_dir), device="cpu", prompt_format="chat", progress=False)
+    assert chat.format_prompt("hi").endswith("\n\nAssistant:")
+    with pytest.raises(ValueError):
+        Engine(str(tiny_model_dir), device="cpu", prompt_format="nope")
+
+
+def test_pad_and_eos_are_the_models_own(engine):
+    assert engine.tokenizer.eos_token_id in engine.eos_token_ids
+    assert engine.pad_token_id == engine.tokenizer.pad_token_id
+    assert 50256 not in engine.eos_token_ids
+
+
+def test_load_engine_resolves_base(prepared_run, cache_dir):
+    e = load_engine("base", str(prepared_run), "tiny", model_cache_dir=str(cache_dir), device="cpu", progress=False)
+    assert e.fingerprint and len(e.generate(["hi"], DecodingConfig(max_new_tokens=2))) == 1
+    e.close()
+
+
+def test_cache_transaction_is_all_or_nothing(tmp_path):
+    c = ResultCache(tmp_path)
+    c.put("a", [1, 2])
+    with pytest.raises(RuntimeError):
+        with c._conn() as con:
+            con.execute("INSERT INTO entries (key, value) VALUES ('b', '\"x\"')")
+            raise RuntimeError("crash mid-batch")
+    assert c.get("a") == [1, 2] and c.get("b") is None
+    assert ResultCache(None).get_many(["a"]) == {}
+
+
+def test_decoding_config_validation():
+    with pytest.raises(ValueError):
+        DecodingConfig(do_sample=True, temperature=0)
+    assert DecodingConfig().key() != DecodingConfig(max_new_tokens=5).key()
+    # sampling knobs do not split the greedy cache
+    assert DecodingConfig(temperature=0.3).key() == DecodingConfig().key()
+
+
+def test_sampling_warpers_top_k_1_and_tiny_top_p_are_greedy(engine):
+    greedy = engine.generate(PROMPTS, DecodingConfig(max_new_tokens=8))
+    k1 = engine.generate(PROMPTS, DecodingConfig(max_new_tokens=8, do_sample=True, top_k=1, num_return_sequences=2))
+    p0 = engine.generate(PROMPTS, DecodingConfig(max_new_tokens=8, do_sample=True, top_p=1e-6))
+    assert [[g[0]] * 2 for g in greedy] == k1
+    assert greedy == p0
+
+
+def test_auto_batch_size_on_cpu(tiny_model_dir):
+    e = Engine(str(tiny_model_dir), device="cpu", batch_size=0, progress=False)
+    assert e._auto_batch_size(100) == 16
+    assert len(e.generate(PROMPTS, DecodingConfig(max_new_tokens=3))) == len(PROMPTS)

@@ -1,0 +1,613 @@
+"""The evaluation engine: batched, seeded, cached generation and scoring for every vertical.
+
+:class:`Engine` wraps one causal LM and offers the four operations the verticals need:
+:meth:`Engine.generate` (continuations), :meth:`Engine.loglikelihood` (lm-eval-harness style
+scoring of a continuation), :meth:`Engine.continuation_logprobs` (mean per-token log-prob, the
+paper's determinism analysis) and :meth:`Engine.next_token_logprobs` (e.g. " Yes" vs " No").
+
+Design
+------
+* **Batching.** Prompts are tokenised, sorted by length (longest first, so padding is small and an
+  out-of-memory error shows up in the first batch) and run ``batch_size`` *sequences* at a time with
+  LEFT padding. ``batch_size=0`` picks a size from free CUDA memory (16 on CPU/MPS).
+* **EOS and padding.** The model's real EOS ids (tokenizer and ``generation_config``) stop a
+  sequence; pad = the tokenizer's pad token, or EOS when it has none. The paper's code passes
+  ``pad_token_id = eos_token_id = 50256`` (GPT-2's EOS) to every model, which for GPT-NeoX is not
+  the EOS, so its generations never stop early; we do not replicate that (paper README §8.10).
+* **Seeding: a sample never depends on its batch.** Every *row* (prompt × sample index) gets its own
+  ``torch.Generator`` seeded from ``hash(seed, formatted prompt, sample index)``. Plain sampling
+  (``do_sample`` with ``num_beams=1``) runs HF ``generate`` in greedy mode with a logits
+  processor, :class:`RowSampler`, that applies temperature / top-k / top-p and draws each row's
+  token by inverse-CDF with that row's generator; greedy then picks the drawn token. So the
+  same prompt and sample index give the same text whether it runs alone, in any batch, or after a
+  crash. Beam sampling (``num_beams>1`` with ``do_sample``, the released toxicity code) draws from
+  the global RNG inside HF's beam search, so the engine runs it one prompt per call with the global
+  RNG seeded from ``hash(seed, prompt)`` (exact, but slower). Greedy and beam search need no seed.
+* **Stop strings** end a row during generation (:class:`StopOnStrings`) and cut its text at their
+  first occurrence afterwards, so the result does not depend on when the batch stopped.
+* **The continuation** is the decoded text of the *new tokens* (special tokens removed). The paper
+  code took ``decoded_output[len(prompt):]`` instead, which differs only when decoding does not
+  round-trip the prompt's text exactly.
+* **Cache.** Every generation and score goes to :class:`trust_utils.cache.ResultCache`, keyed by the
+  model fingerprint, the exact formatted prompt, the decoding settings, the seed and sample index
+  (seed and index only where they matter: greedy keys omit them) and the kind of value. Batches are
+  written as they finish. The model itself is loaded lazily, on the first cache miss, so a rerun of a
+  finished vertical loads only the tokenizer.
+* **Prompt format.** ``raw`` (the paper: plain text, even for chat-tuned checkpoints), ``chat`` (the
+  tokenizer's chat template with the generation prompt) or ``hh`` (``\\n\\nHuman: ...\\n\\nAssistant:``).
+  All methods take *unformatted* texts and format them; scoring methods format the context only.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+from .cache import ResultCache, cache_key
+from .utils import hash_obj
+
+log = logging.getLogger(__name__)
+
+PROMPT_FORMATS = ("raw", "chat", "hh")
+CPU_DEFAULT_BATCH = 16
+
+
+@dataclass(frozen=True)
+class DecodingConfig:
+    """How to decode; all fields go into the cache key.
+
+    Attributes:
+        max_new_tokens: tokens generated at most per continuation.
+        do_sample: sample (True) or decode greedily / by beam search (False).
+        temperature, top_p, top_k: sampling warpers (``top_k=0`` and ``top_p=1`` disable them).
+        num_beams: beam width (``>1`` with ``do_sample`` is HF beam sampling).
+        num_return_sequences: continuations per prompt (independent samples when sampling).
+        stop_strings: cut each continuation before the first occurrence of any of these.
+    """
+
+    max_new_tokens: int = 50
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    num_beams: int = 1
+    num_return_sequences: int = 1
+    stop_strings: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be >= 1")
+        if self.num_return_sequences < 1 or self.num_beams < 1:
+            raise ValueError("num_return_sequences and num_beams must be >= 1")
+        if self.do_sample and self.temperature <= 0:
+            raise ValueError("temperature must be > 0 when sampling (use do_sample=False for greedy)")
+        if not 0 < self.top_p <= 1:
+            raise ValueError("top_p must be in (0, 1]")
+        if not self.do_sample and self.num_beams > 1 and self.num_return_sequences > self.num_beams:
+            raise ValueError("beam search returns at most num_beams sequences")
+        object.__setattr__(self, "stop_strings", tuple(self.stop_strings))
+
+    @property
+    def deterministic(self) -> bool:
+        """Greedy or beam search: the output does not depend on a seed."""
+        return not self.do_sample
+
+    def key(self) -> dict:
+        """The settings that determine a continuation (for cache keys); sampling knobs only when sampling."""
+        d = {"max_new_tokens": self.max_new_tokens, "do_sample": self.do_sample, "num_beams": self.num_beams,
+             "stop_strings": list(self.stop_strings)}
+        if self.do_sample:
+            d.update(temperature=float(self.temperature), top_p=float(self.top_p), top_k=int(self.top_k))
+        if self.num_beams > 1:
+            d["num_return_sequences"] = self.num_return_sequences  # beams are ranked together
+        return d
+
+
+def cut_at_stop(text: str, stop_strings: Sequence[str]) -> str:
+    """``text`` up to (excluding) the earliest occurrence of any stop string."""
+    cut = len(text)
+    for s in stop_strings:
+        if s:
+            i = text.find(s)
+            if 0 <= i < cut:
+                cut = i
+    return text[:cut]
+
+
+def row_seed(seed: int, prompt: str, sample: int) -> int:
+    """The RNG seed of one (prompt, sample index) row: independent of batch composition."""
+    return int(hash_obj([int(seed), prompt, int(sample)], 15), 16)
+
+
+# ------------------------------------------------------------------------------------- HF hooks
+def _make_row_sampler(cfg: DecodingConfig, generators: list):
+    import torch
+    from transformers import LogitsProcessor
+
+    class RowSampler(LogitsProcessor):
+        """Sample each row's next token with its own generator; return scores that make greedy pick it."""
+
+        def __call__(self, input_ids, scores):
+            scores = scores.float() / float(cfg.temperature)
+            if cfg.top_k and cfg.top_k > 0:
+                k = min(int(cfg.top_k), scores.shape[-1])
+                kth = torch.topk(scores, k, dim=-1).values[..., -1, None]
+                scores = scores.masked_fill(scores < kth, -math.inf)
+            if cfg.top_p < 1.0:  # nucleus, as HF's TopPLogitsWarper (keeps at least one token)
+                sorted_logits, sorted_idx = torch.sort(scores, descending=False, dim=-1)
+                cum = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+                remove_sorted = cum <= (1 - cfg.top_p)
+                remove_sorted[..., -1:] = False
+                remove = remove_sorted.scatter(1, sorted_idx, remove_sorted)
+                scores = scores.masked_fill(remove, -math.inf)
+            probs = scores.softmax(dim=-1)
+            cdf = probs.cumsum(dim=-1)
+            u = torch.stack([torch.rand((), generator=g, dtype=torch.float64) for g in generators]).to(cdf.device)
+            u = u.to(cdf.dtype) * cdf[:, -1]
+            tok = (cdf < u[:, None]).sum(dim=-1).clamp_(max=scores.shape[-1] - 1)
+            # never pick a zero-probability token at a CDF plateau edge
+            bad = probs.gather(1, tok[:, None]).squeeze(1) <= 0
+            if bad.any():
+                tok[bad] = probs[bad].argmax(dim=-1)
+            out = torch.full_like(scores, -math.inf)
+            out.scatter_(1, tok[:, None], 0.0)
+            return out
+
+    return RowSampler()
+
+
+def _make_stop_criterion(tokenizer, stop_strings: Sequence[str], prompt_len: int):
+    import torch
+    from transformers import StoppingCriteria
+
+    class StopOnStrings(StoppingCriteria):
+        """A row is done once its decoded new text contains a stop string."""
+
+        def __init__(self):
+            self.done: torch.Tensor | None = None
+
+        def __call__(self, input_ids, scores, **kwargs):
+            if self.done is None or self.done.shape[0] != input_ids.shape[0]:
+                self.done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+            for r in range(input_ids.shape[0]):
+                if not self.done[r]:
+                    text = tokenizer.decode(input_ids[r, prompt_len:], skip_special_tokens=True)
+                    if any(s and s in text for s in stop_strings):
+                        self.done[r] = True
+            return self.done.clone()
+
+    return StopOnStrings()
+
+
+# ------------------------------------------------------------------------------------- engine
+class Engine:
+    """Batched, seeded, cached generation and scoring with one model.
+
+    Args:
+        model: a resolved model path or hub id (:func:`trust_utils.models.resolve_checkpoint`).
+        device: ``auto`` (cuda > mps > cpu) or a torch device.
+        dtype: ``auto`` (bf16 on CUDA, fp32 elsewhere) or a dtype name.
+        batch_size: sequences per forward pass; 0 picks one from free memory.
+        cache_dir: directory of the generation/score cache; ``None`` disables caching.
+        seed: default seed for sampling (``generate(seed=...)`` overrides).
+        prompt_format: ``raw`` | ``chat`` | ``hh`` (see module docstring).
+        system_prompt: for ``chat``, a system message (ignored by the other formats).
+        model_cache_dir: cache of converted models (for model references such as ``tiny``).
+        progress: show tqdm progress bars.
+    """
+
+    def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto", batch_size: int = 16,
+                 cache_dir: str | None = None, seed: int = 0, prompt_format: str = "raw", system_prompt: str = "",
+                 model_cache_dir: str | None = None, progress: bool = True):
+        from .models import load_tokenizer, model_fingerprint
+        from .utils import resolve_device, resolve_dtype
+
+        if prompt_format not in PROMPT_FORMATS:
+            raise ValueError(f"prompt_format must be one of {PROMPT_FORMATS}, not {prompt_format!r}")
+        self.model_ref = model
+        self.device = resolve_device(device)
+        self.torch_dtype = resolve_dtype(dtype, self.device)
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.prompt_format = prompt_format
+        self.system_prompt = system_prompt
+        self.model_cache_dir = model_cache_dir or None
+        self.progress = progress
+        self.cache = ResultCache(cache_dir)
+        self.tokenizer = load_tokenizer(model, self.model_cache_dir, padding_side="left")
+        self.fingerprint: str = model_fingerprint(model)
+        self._model = None
+        self.model_calls = 0  # forward / generate calls made (0 after a fully cached rerun)
+        if prompt_format == "chat" and not getattr(self.tokenizer, "chat_template", None):
+            raise ValueError(f"prompt_format='chat' but the tokenizer of {model} has no chat template")
+
+    # ---------------------------------------------------------------- model
+    @property
+    def model(self):
+        """The model, loaded on first use (a fully cached run never loads it)."""
+        if self._model is None:
+            from .models import load_causal_lm
+
+            log.info("loading %s on %s (%s)", self.model_ref, self.device, str(self.torch_dtype).replace("torch.", ""))
+            self._model = load_causal_lm(self.model_ref, self.device, self.torch_dtype, self.model_cache_dir)
+        return self._model
+
+    @property
+    def eos_token_ids(self) -> list[int]:
+        ids: list[int] = []
+        gc_eos = getattr(getattr(self._model, "generation_config", None), "eos_token_id", None) if self._model else None
+        for x in (self.tokenizer.eos_token_id, gc_eos):
+            if x is None:
+                continue
+            for i in (x if isinstance(x, (list, tuple)) else [x]):
+                if int(i) not in ids:
+                    ids.append(int(i))
+        return ids
+
+    @property
+    def pad_token_id(self) -> int:
+        pid = self.tokenizer.pad_token_id
+        return int(pid if pid is not None else self.tokenizer.eos_token_id)
+
+    def close(self) -> None:
+        """Free the model (and CUDA memory) and close the cache."""
+        self._model = None
+        self.cache.close()
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:  # pragma: no cover
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---------------------------------------------------------------- prompts
+    def format_prompt(self, text: str) -> str:
+        if self.prompt_format == "raw":
+            return text
+        if self.prompt_format == "hh":
+            return f"\n\nHuman: {text}\n\nAssistant:"
+        messages = ([{"role": "system", "content": self.system_prompt}] if self.system_prompt else []) + \
+                   [{"role": "user", "content": text}]
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def _encode(self, text: str) -> list[int]:
+        # A chat template already writes BOS where the model wants one.
+        return list(self.tokenizer(text, add_special_tokens=self.prompt_format != "chat")["input_ids"])
+
+    def _auto_batch_size(self, max_len: int) -> int:
+        if self.batch_size > 0:
+            return self.batch_size
+        if not self.device.startswith("cuda"):
+            return CPU_DEFAULT_BATCH
+        import torch
+
+        free, _ = torch.cuda.mem_get_info()
+        cfg = self.model.config
+        layers = getattr(cfg, "num_hidden_layers", 24)
+        hidden = getattr(cfg, "hidden_size", 2048)
+        kv_heads = getattr(cfg, "num_key_value_heads", None) or getattr(cfg, "num_attention_heads", 16)
+        heads = getattr(cfg, "num_attention_heads", 16)
+        bytes_per = torch.finfo(self.torch_dtype).bits // 8
+        per_token = 2 * layers * hidden * kv_heads / heads * bytes_per + 8 * hidden * bytes_per
+        per_seq = per_token * max_len + getattr(cfg, "vocab_size", 50000) * 4 * 3
+        bs = int(0.6 * free / max(per_seq, 1))
+        return max(1, min(bs, 512))
+
+    def _batches(self, n_rows: int, lengths: list[int], extra: int) -> list[list[int]]:
+        order = sorted(range(n_rows), key=lambda i: -lengths[i])
+        bs = self._auto_batch_size(max(lengths, default=1) + extra)
+        return [order[i:i + bs] for i in range(0, len(order), bs)]
+
+    def _pad_left(self, seqs: list[list[int]]):
+        import torch
+
+        L = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), L), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), L), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            if s:
+                ids[r, L - len(s):] = torch.tensor(s, dtype=torch.long)
+                mask[r, L - len(s):] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    def _progress(self, total: int, desc: str):
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc or "generate", disable=not self.progress or total == 0, leave=False)
+
+    # ---------------------------------------------------------------- generation
+    def _gen_key(self, formatted: str, cfg: DecodingConfig, seed: int, sample: int) -> str:
+        parts: dict[str, Any] = {"kind": "gen", "model": self.fingerprint, "prompt": formatted, "decoding": cfg.key()}
+        if cfg.do_sample:
+            parts["seed"] = int(seed)
+        if cfg.do_sample or cfg.num_beams > 1:
+            parts["sample"] = int(sample)  # greedy: every sample index is the same continuation
+        return cache_key(**parts)
+
+    def generate(self, prompts: list[str], cfg: DecodingConfig, seed: int | None = None, desc: str = "") -> list[list[str]]:
+        """``cfg.num_return_sequences`` continuations per prompt (cached; see the module docstring)."""
+        seed = self.seed if seed is None else int(seed)
+        formatted = [self.format_prompt(p) for p in prompts]
+        n = cfg.num_return_sequences
+        keys = [[self._gen_key(f, cfg, seed, j) for j in range(n)] for f in formatted]
+        found = self.cache.get_many(k for row in keys for k in row)
+        out: list[list[str | None]] = [[found.get(k) for k in row] for row in keys]
+        if cfg.do_sample and cfg.num_beams == 1:
+            todo = [(i, j) for i in range(len(prompts)) for j in range(n) if out[i][j] is None]
+            self._generate_rows(formatted, todo, cfg, seed, keys, out, desc)
+        elif not cfg.do_sample and cfg.num_beams == 1:
+            todo = sorted({i for i in range(len(prompts)) if out[i][0] is None})
+            self._generate_rows(formatted, [(i, 0) for i in todo], cfg, seed, keys, out, desc)
+            for i in range(len(prompts)):
+                out[i] = [out[i][0]] * n
+        else:
+            todo = sorted({i for i in range(len(prompts)) if any(v is None for v in out[i])})
+            self._generate_beams(formatted, todo, cfg, seed, keys, out, desc)
+        return [[str(t) for t in row] for row in out]  # type: ignore[misc]
+
+    def _hf_config(self, cfg: DecodingConfig, *, row_sampling: bool, num_return_sequences: int = 1):
+        from transformers import GenerationConfig
+
+        sample = cfg.do_sample and not row_sampling
+        return GenerationConfig(
+            max_new_tokens=cfg.max_new_tokens, min_new_tokens=0, do_sample=sample, num_beams=cfg.num_beams,
+            num_return_sequences=num_return_sequences, temperature=float(cfg.temperature) if sample else None,
+            top_p=float(cfg.top_p) if sample else None, top_k=int(cfg.top_k) if sample else None,
+            repetition_penalty=1.0, no_repeat_ngram_size=0, length_penalty=1.0, early_stopping=False,
+            pad_token_id=self.pad_token_id, eos_token_id=self.eos_token_ids or None,
+            bos_token_id=self.tokenizer.bos_token_id, use_cache=True,
+        )
+
+    def _decode_new(self, ids, prompt_len: int, cfg: DecodingConfig) -> list[str]:
+        texts = self.tokenizer.batch_decode(ids[:, prompt_len:], skip_special_tokens=True)
+        return [cut_at_stop(t, cfg.stop_strings) for t in texts]
+
+    def _generate_rows(self, formatted, todo, cfg, seed, keys, out, desc) -> None:
+        """Greedy or per-row-seeded sampling of (prompt index, sample index) rows, in length-sorted batches."""
+        if not todo:
+            return
+        import torch
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        enc = {i: self._encode(formatted[i]) for i in {i for i, _ in todo}}
+        lengths = [len(enc[i]) for i, _ in todo]
+        model = self.model
+        bar = self._progress(len(todo), desc)
+        try:
+            for batch in self._batches(len(todo), lengths, cfg.max_new_tokens):
+                rows = [todo[b] for b in batch]
+                ids, mask = self._pad_left([enc[i] for i, _ in rows])
+                procs = LogitsProcessorList()
+                if cfg.do_sample:
+                    # CPU generators on every device: one cheap draw per row and step, and the same
+                    # uniforms whether the model runs on CPU or GPU.
+                    gens = [torch.Generator().manual_seed(row_seed(seed, formatted[i], j)) for i, j in rows]
+                    procs.append(_make_row_sampler(cfg, gens))
+                stops = StoppingCriteriaList()
+                if cfg.stop_strings:
+                    stops.append(_make_stop_criterion(self.tokenizer, cfg.stop_strings, ids.shape[1]))
+                with torch.inference_mode():
+                    self.model_calls += 1
+                    gen = model.generate(input_ids=ids, attention_mask=mask,
+                                         generation_config=self._hf_config(cfg, row_sampling=True),
+                                         logits_processor=procs, stopping_criteria=stops)
+                texts = self._decode_new(gen, ids.shape[1], cfg)
+                puts = []
+                for (i, j), t in zip(rows, texts):
+                    out[i][j] = t
+                    puts.append((keys[i][j], t, {"kind": "gen", "sample": j, "seed": seed, **cfg.key()}))
+                self.cache.put_many(puts)
+                bar.update(len(rows))
+        finally:
+            bar.close()
+
+    def _generate_beams(self, formatted, todo, cfg, seed, keys, out, desc) -> None:
+        """Beam search (batched) or beam sampling (one prompt per call, global RNG seeded per prompt)."""
+        if not todo:
+            return
+        import torch
+
+        n = cfg.num_return_sequences
+        enc = {i: self._encode(formatted[i]) for i in todo}
+        model = self.model
+        bar = self._progress(len(todo), desc)
+        if cfg.do_sample:
+            batches = [[i] for i in sorted(todo, key=lambda i: -len(enc[i]))]
+        else:
+            per_call = max(1, self._auto_batch_size(max(len(v) for v in enc.values()) + cfg.max_new_tokens)
+                           // max(cfg.num_beams, 1))
+            order = sorted(todo, key=lambda i: -len(enc[i]))
+            batches = [order[k:k + per_call] for k in range(0, len(order), per_call)]
+        from transformers import StoppingCriteriaList
+
+        try:
+            for batch in batches:
+                ids, mask = self._pad_left([enc[i] for i in batch])
+                stops = StoppingCriteriaList()
+                if cfg.stop_strings:
+                    stops.append(_make_stop_criterion(self.tokenizer, cfg.stop_strings, ids.shape[1]))
+                rng_state = torch.random.get_rng_state()
+                cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+                try:
+                    if cfg.do_sample:
+                        torch.manual_seed(row_seed(seed, formatted[batch[0]], -1))
+                    with torch.inference_mode():
+                        self.model_calls += 1
+                        gen = model.generate(input_ids=ids, attention_mask=mask, stopping_criteria=stops,
+                                             generation_config=self._hf_config(cfg, row_sampling=False,
+                                                                               num_return_sequences=n))
+                finally:
+                    torch.random.set_rng_state(rng_state)
+                    if cuda_state is not None:
+                        torch.cuda.set_rng_state_all(cuda_state)
+                texts = self._decode_new(gen, ids.shape[1], cfg)
+                puts = []
+                for b, i in enumerate(batch):
+                    for j in range(n):
+                        out[i][j] = texts[b * n + j]
+                        puts.append((keys[i][j], out[i][j], {"kind": "gen", "sample": j, "seed": seed, **cfg.key()}))
+                self.cache.put_many(puts)
+                bar.update(len(batch))
+        finally:
+            bar.close()
+
+    # ---------------------------------------------------------------- scoring
+    def _score_key(self, kind: str, ctx: str, cont: Any) -> str:
+        return cache_key(kind=kind, model=self.fingerprint, context=ctx, continuation=cont)
+
+    def loglikelihood(self, contexts: list[str], continuations: list[str], desc: str = "") -> list[tuple[float, int]]:
+        """``(sum log p(continuation | context), number of continuation tokens)`` per pair.
+
+        lm-eval-harness style: the context is formatted (``prompt_format``), trailing spaces of the
+        context move to the continuation, ``context + continuation`` is tokenised as a whole and the
+        tokens after the context's own tokenisation are scored. An empty context is scored after
+        the BOS (or EOS) token. Too long inputs are cut from the left to the model's window.
+        """
+        if len(contexts) != len(continuations):
+            raise ValueError("contexts and continuations differ in length")
+        ctxs = [self.format_prompt(c) for c in contexts]
+        keys = [self._score_key("loglik", c, x) for c, x in zip(ctxs, continuations)]
+        found = self.cache.get_many(keys)
+        res: list[Any] = [found.get(k) for k in keys]
+        todo = [i for i, r in enumerate(res) if r is None]
+        if todo:
+            reqs = {}
+            for i in todo:
+                ctx, cont = ctxs[i], continuations[i]
+                n_sp = len(ctx) - len(ctx.rstrip(" "))
+                if n_sp:
+                    ctx, cont = ctx[:-n_sp], ctx[-n_sp:] + cont
+                if ctx:
+                    whole, ctx_ids = self._encode(ctx + cont), self._encode(ctx)
+                else:
+                    tok = self.tokenizer
+                    prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+                    ctx_ids = [prefix]
+                    whole = ctx_ids + list(tok(cont, add_special_tokens=False)["input_ids"])
+                reqs[i] = (whole, len(ctx_ids))
+            scored = self._score_sequences({i: reqs[i] for i in todo}, desc or "loglikelihood")
+            self.cache.put_many((keys[i], list(scored[i]), {"kind": "loglik"}) for i in todo)
+            for i in todo:
+                res[i] = scored[i]
+        return [(float(a), int(b)) for a, b in res]
+
+    def continuation_logprobs(self, prompts: list[str], continuations: list[str], desc: str = "") -> list[float]:
+        """Mean per-token log-prob of each continuation after its (formatted) prompt; NaN for an empty one."""
+        ll = self.loglikelihood(prompts, continuations, desc=desc or "logprobs")
+        return [s / n if n else float("nan") for s, n in ll]
+
+    def _max_len(self) -> int | None:
+        m = getattr(self.model.config, "max_position_embeddings", None)
+        return int(m) if m else None
+
+    def _score_sequences(self, reqs: dict[int, tuple[list[int], int]], desc: str) -> dict[int, tuple[float, int]]:
+        """Sum of log-probs of tokens ``whole[start:]`` for each ``(whole, start)``; right-padded batches."""
+        import torch
+
+        idx = list(reqs)
+        max_len = self._max_len()
+        items = []
+        for i in idx:
+            whole, start = reqs[i]
+            if max_len and len(whole) > max_len:
+                cut = len(whole) - max_len
+                whole, start = whole[cut:], max(1, start - cut)
+            items.append((whole, start))
+        out: dict[int, tuple[float, int]] = {}
+        bar = self._progress(len(idx), desc)
+        model = self.model
+        try:
+            for batch in self._batches(len(idx), [len(w) for w, _ in items], 0):
+                seqs = [items[b][0] for b in batch]
+                L = max(len(s) for s in seqs)
+                ids = torch.full((len(seqs), L), self.pad_token_id, dtype=torch.long)
+                mask = torch.zeros((len(seqs), L), dtype=torch.long)
+                for r, s in enumerate(seqs):
+                    ids[r, :len(s)] = torch.tensor(s)
+                    mask[r, :len(s)] = 1
+                with torch.inference_mode():
+                    self.model_calls += 1
+                    logits = model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                logp = torch.log_softmax(logits.float(), dim=-1)
+                for r, b in enumerate(batch):
+                    whole, start = items[b]
+                    tgt = torch.tensor(whole[start:], device=logp.device)
+                    if len(tgt) == 0:
+                        out[idx[b]] = (0.0, 0)
+                        continue
+                    lp = logp[r, start - 1:len(whole) - 1].gather(1, tgt[:, None]).squeeze(1)
+                    out[idx[b]] = (float(lp.sum()), int(len(tgt)))
+                bar.update(len(batch))
+        finally:
+            bar.close()
+        return out
+
+    def next_token_logprobs(self, prompts: list[str], candidates: list[str], desc: str = "") -> list[dict[str, float]]:
+        """Log-prob of each candidate's FIRST token as the next token after each (formatted) prompt."""
+        import torch
+
+        cand_ids = {}
+        for c in candidates:
+            toks = self.tokenizer(c, add_special_tokens=False)["input_ids"]
+            if not toks:
+                raise ValueError(f"candidate {c!r} encodes to no token")
+            cand_ids[c] = int(toks[0])
+        formatted = [self.format_prompt(p) for p in prompts]
+        keys = [self._score_key("next", f, list(candidates)) for f in formatted]
+        found = self.cache.get_many(keys)
+        res: list[Any] = [found.get(k) for k in keys]
+        todo = [i for i, r in enumerate(res) if r is None]
+        if todo:
+            enc = [self._encode(formatted[i]) for i in todo]
+            model = self.model
+            bar = self._progress(len(todo), desc or "next-token")
+            puts = []
+            try:
+                for batch in self._batches(len(todo), [len(e) for e in enc], 0):
+                    ids, mask = self._pad_left([enc[b] for b in batch])
+                    pos = (mask.cumsum(-1) - 1).clamp(min=0)
+                    with torch.inference_mode():
+                        self.model_calls += 1
+                        logits = model(input_ids=ids, attention_mask=mask, position_ids=pos).logits[:, -1, :]
+                    logp = torch.log_softmax(logits.float(), dim=-1)
+                    for r, b in enumerate(batch):
+                        d = {c: float(logp[r, t]) for c, t in cand_ids.items()}
+                        res[todo[b]] = d
+                        puts.append((keys[todo[b]], d, {"kind": "next"}))
+                    bar.update(len(batch))
+            finally:
+                bar.close()
+            self.cache.put_many(puts)
+        return res
+
+
+def engine_kwargs(config: Any) -> dict[str, Any]:
+    """Engine keyword arguments taken from a vertical config (fields of the same names)."""
+    d = asdict(config) if hasattr(config, "__dataclass_fields__") else dict(config)
+    return {k: d[k] for k in ("device", "dtype", "batch_size", "seed", "prompt_format") if k in d}
+
+
+def load_engine(checkpoint: str, run_dir: str, base_model: str, **kwargs) -> Engine:
+    """Resolve a checkpoint name (``base``, ``sft``, ``ppo``, ``dpo`` or a model reference) and open an :class:`Engine`.
+
+    ``model_cache_dir`` (in ``kwargs``) is used to resolve model references such as ``tiny``.
+    """
+    from .models import resolve_checkpoint
+
+    mcd = kwargs.get("model_cache_dir") or None
+    resolved = resolve_checkpoint(checkpoint, run_dir, base_model, cache_dir=mcd)
+    return Engine(resolved, **kwargs)
+
+
+__all__ = ["DecodingConfig", "Engine", "load_engine", "cut_at_stop", "row_seed", "engine_kwargs"]

@@ -1,0 +1,321 @@
+"""What every vertical shares: the base config, the checkpoint loop, data roots and malformed-row counting.
+
+A vertical module defines a config dataclass that extends :class:`VerticalConfig`, a loader that
+returns ``(items, malformed)`` (``malformed`` = ``{reason: count}``, see :class:`Malformed`) and an
+``evaluate(engine, checkpoint, ...) -> (records, rows)`` function; its ``run(cfg)`` calls
+:func:`run_vertical`, which for every checkpoint the run has
+
+1. opens an :class:`~trust_utils.generation.Engine` (:func:`~trust_utils.generation.load_engine`),
+2. calls ``evaluate``, which returns per-example records and long-format result rows,
+3. writes ``<run_dir>/<vertical>/records/<checkpoint>.jsonl`` and frees the engine,
+
+then writes ``<run_dir>/results/<vertical>.csv`` and ``<run_dir>/<vertical>/outputs.json``.
+Checkpoints the run does not have yet are skipped with a logged note (and listed in the summary).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from ..manifest import write_stage_outputs
+from ..paths import CHECKPOINT_ORDER, available_checkpoints, data_dir, resolve_run_dir, stage_dir
+from ..results import write_records, write_results
+
+log = logging.getLogger(__name__)
+
+DATA_SOURCES = ("bundled", "local", "hub")
+
+
+@dataclass
+class VerticalConfig:
+    """Parameters every vertical notebook declares (its ``parameters`` cell has the same names).
+
+    Attributes:
+        run_dir: the run directory.
+        model: the base model reference (checkpoint ``base``).
+        checkpoints: checkpoint names to evaluate; those the run lacks are skipped with a note.
+        seed: sampling seed (and bootstrap seed).
+        threads: torch CPU threads (0 leaves torch's default).
+        device, dtype, batch_size: engine settings (``batch_size`` 0 picks one from free memory).
+        cache_dir: cache of converted models (shared; empty = the project default).
+        gen_cache_dir: cache of generations and scores (empty = ``<run_dir>/cache/generations``).
+        prompt_format: ``raw`` (the paper) | ``chat`` | ``hh``.
+        max_examples: evaluate at most this many items per data file (0 = all; a seeded subset).
+        n_boot: bootstrap resamples for confidence intervals.
+        data_source: ``bundled`` (the project's mini sets) | ``local`` (a copy laid out like the
+            original repository, in ``local_dir``) | ``hub`` (Hugging Face datasets).
+        local_dir: for ``local``: the root of the copy (e.g. ``.../decodingtrust``).
+        progress: show progress bars.
+    """
+
+    run_dir: str
+    model: str = "tiny"
+    checkpoints: list[str] = field(default_factory=lambda: list(CHECKPOINT_ORDER))
+    seed: int = 0
+    threads: int = 0
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int = 16
+    cache_dir: str = ""
+    gen_cache_dir: str = ""
+    prompt_format: str = "raw"
+    max_examples: int = 0
+    n_boot: int = 1000
+    data_source: str = "bundled"
+    local_dir: str = ""
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.data_source not in DATA_SOURCES:
+            raise ValueError(f"data_source must be one of {DATA_SOURCES}, not {self.data_source!r}")
+        if self.data_source == "local" and not self.local_dir:
+            raise ValueError("data_source='local' needs local_dir (a copy laid out like the original repository)")
+        self.checkpoints = list(self.checkpoints)
+
+    # Settings that do not change any number: left out of the results' config_hash.
+    _NOT_IN_HASH = ("run_dir", "threads", "device", "batch_size", "cache_dir", "gen_cache_dir", "progress",
+                    "checkpoints", "local_dir", "data_source", "n_boot")
+
+    def hash_config(self) -> dict[str, Any]:
+        """The settings that shape the numbers (``config_hash`` of the result rows)."""
+        return {k: v for k, v in asdict(self).items() if k not in self._NOT_IN_HASH}
+
+    def generation_cache(self) -> Path:
+        return Path(self.gen_cache_dir) if self.gen_cache_dir else resolve_run_dir(self.run_dir) / "cache" / "generations"
+
+
+# ------------------------------------------------------------------------------- malformed rows
+class Malformed:
+    """Count (and keep a few examples of) rows a loader could not use, by reason.
+
+    Loaders call :meth:`add` instead of raising or skipping silently and return
+    ``(items, malformed.report())`` (``{reason: count}``, logged once); the notebook shows the counts
+    with :func:`malformed_table`.
+    """
+
+    def __init__(self, source: str = "", keep: int = 3):
+        self.source = source
+        self.counts: Counter[str] = Counter()
+        self.examples: dict[str, list[str]] = {}
+        self.keep = keep
+
+    def add(self, reason: str, where: str = "", example: Any = None) -> None:
+        self.counts[reason] += 1
+        ex = self.examples.setdefault(reason, [])
+        if len(ex) < self.keep:
+            ex.append(f"{where}: {str(example)[:200]}" if where else str(example)[:200])
+        log.debug("%s: skipped a malformed row (%s) %s", self.source or "loader", reason, where)
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    def report(self) -> dict[str, int]:
+        """Log one warning line with the counts (if any) and return them as a dict."""
+        if self.counts:
+            log.warning("%s: skipped %d row(s): %s", self.source or "loader", sum(self.counts.values()),
+                        ", ".join(f"{r} x{n}" for r, n in sorted(self.counts.items())))
+        return self.as_dict()
+
+
+def malformed_table(reports: dict[str, dict[str, int]]):
+    """A ``source, reason, count`` table of malformed rows (one row ``-, 0`` for a clean source)."""
+    import pandas as pd
+
+    rows = []
+    for source, counts in reports.items():
+        if not counts:
+            rows.append({"source": source, "reason": "(none)", "count": 0})
+        for reason, n in sorted(counts.items()):
+            rows.append({"source": source, "reason": reason, "count": int(n)})
+    return pd.DataFrame(rows, columns=["source", "reason", "count"])
+
+
+# ------------------------------------------------------------------------------- data helpers
+def bundled_root(benchmark: str = "decodingtrust") -> Path:
+    """The project's mini copy of a benchmark (``data/bench-mini/<benchmark>``)."""
+    return data_dir() / "bench-mini" / benchmark
+
+
+def data_root(cfg: VerticalConfig, benchmark: str = "decodingtrust") -> Path:
+    """The root a ``bundled`` or ``local`` loader reads (laid out like the original repository)."""
+    if cfg.data_source == "bundled":
+        return bundled_root(benchmark)
+    if cfg.data_source == "local":
+        root = Path(cfg.local_dir).expanduser()
+        if not root.is_dir():
+            raise FileNotFoundError(f"local_dir {root} does not exist")
+        return root
+    raise ValueError("data_root is for bundled or local sources; hub loaders use datasets.load_dataset")
+
+
+def subsample(items: Sequence[Any], n: int, seed: int) -> list[Any]:
+    """At most ``n`` items (0 = all): a seeded choice, kept in the original order."""
+    items = list(items)
+    if n <= 0 or n >= len(items):
+        return items
+    keep = sorted(random.Random(seed).sample(range(len(items)), n))
+    return [items[i] for i in keep]
+
+
+# ------------------------------------------------------------------------------- the loop
+EvaluateFn = Callable[[Any, str], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+
+
+def checkpoints_to_run(cfg: VerticalConfig) -> tuple[list[str], list[str]]:
+    """(checkpoints the run has, checkpoints asked for but missing)."""
+    have = available_checkpoints(cfg.run_dir, cfg.checkpoints)
+    missing = [c for c in cfg.checkpoints if c not in have]
+    return have, missing
+
+
+def open_engine(cfg: VerticalConfig, checkpoint: str, **overrides):
+    """An engine for ``checkpoint`` with the config's device, dtype, batch size, caches and prompt format."""
+    from ..generation import load_engine
+
+    kw = dict(device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size, cache_dir=str(cfg.generation_cache()),
+              seed=cfg.seed, prompt_format=cfg.prompt_format, model_cache_dir=cfg.cache_dir or None,
+              progress=cfg.progress)
+    kw.update(overrides)
+    return load_engine(checkpoint, cfg.run_dir, cfg.model, **kw)
+
+
+def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, inputs: Iterable[str | os.PathLike] = (),
+                 summary: dict[str, Any] | None = None, engine_overrides: dict[str, Any] | None = None,
+                 finalize: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Evaluate every available checkpoint with ``evaluate`` and write records, results and outputs.json.
+
+    Args:
+        cfg: the vertical's config.
+        vertical: registry name (also the stage name).
+        evaluate: ``(engine, checkpoint) -> (records, result rows)``.
+        inputs: data files read from outside the run (hashed into outputs.json).
+        summary: extra items for the summary (e.g. malformed-row counts, item counts).
+        engine_overrides: extra :class:`~trust_utils.generation.Engine` arguments.
+        finalize: called after the last checkpoint (e.g. to write extra tables); what it returns is
+            added to the summary.
+
+    Returns:
+        The summary recorded in ``outputs.json`` (also holds ``results_file`` and ``records``).
+    """
+    from ..utils import set_threads
+
+    if cfg.threads:
+        set_threads(cfg.threads)
+    t0 = time.perf_counter()
+    out_dir = stage_dir(cfg.run_dir, vertical)
+    have, missing = checkpoints_to_run(cfg)
+    for name in missing:
+        log.info("%s: checkpoint %r is not in %s yet; skipped (run its stage to include it)", vertical, name, cfg.run_dir)
+    all_rows: list[dict[str, Any]] = []
+    records_files: dict[str, str] = {}
+    timings: dict[str, float] = {}
+    calls: dict[str, int] = {}
+    for name in have:
+        t1 = time.perf_counter()
+        engine = open_engine(cfg, name, **(engine_overrides or {}))
+        try:
+            log.info("%s: evaluating %s (%s)", vertical, name, engine.model_ref)
+            records, rows = evaluate(engine, name)
+            calls[name] = engine.model_calls
+        finally:
+            engine.close()
+        path = write_records(cfg.run_dir, vertical, name, records)
+        records_files[name] = str(path.relative_to(out_dir))
+        all_rows.extend(rows)
+        timings[f"eval_{name}"] = round(time.perf_counter() - t1, 3)
+        log.info("%s: %s done in %.1fs (%d model calls, %d records)", vertical, name, timings[f"eval_{name}"],
+                 calls[name], len(records))
+    results_file = write_results(cfg.run_dir, vertical, all_rows)
+    extra = finalize() if finalize is not None else {}
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    result = {
+        "vertical": vertical, "checkpoints": have, "skipped_checkpoints": missing,
+        "results_file": str(results_file), "records": records_files, "n_rows": len(all_rows),
+        "model_calls": calls, "config": cfg.hash_config(), **(summary or {}), **extra,
+    }
+    write_stage_outputs(out_dir, result, inputs=[p for p in inputs], timings=timings)
+    return result
+
+
+__all__ = ["VerticalConfig", "Malformed", "malformed_table", "bundled_root", "data_root", "subsample",
+           "checkpoints_to_run", "open_engine", "run_vertical", "DATA_SOURCES"]
+
+
+# ------------------------------------------------------------------------------- notebook helpers
+def load_vertical_results(run_dir: str | os.PathLike, vertical: str):
+    """This vertical's rows of ``<run_dir>/results/<vertical>.csv`` (validated)."""
+    import pandas as pd
+
+    from ..paths import results_dir
+    from ..results import validate_results
+
+    path = results_dir(run_dir) / f"{vertical}.csv"
+    return validate_results(pd.read_csv(path, keep_default_na=False, na_values=[""]), str(path))
+
+
+def load_vertical_records(run_dir: str | os.PathLike, vertical: str):
+    """All checkpoints' per-example records of a vertical as one DataFrame (in checkpoint order)."""
+    import pandas as pd
+
+    from ..utils import read_jsonl
+
+    d = stage_dir(run_dir, vertical) / "records"
+    frames = [pd.DataFrame(list(read_jsonl(p))).assign(checkpoint=p.stem) for p in sorted(d.glob("*.jsonl"))]
+    if not frames:
+        return pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True)
+    order = {c: i for i, c in enumerate(CHECKPOINT_ORDER)}
+    return df.sort_values("checkpoint", key=lambda s: s.map(lambda c: order.get(c, 99)), kind="stable")
+
+
+def results_table(df, metric: str | None = None):
+    """``variant x stage`` table of ``value [ci_low, ci_high]`` strings for one metric (all if ``None``)."""
+    import pandas as pd
+
+    if metric is not None:
+        df = df[df["metric"] == metric]
+    cell = df.apply(lambda r: f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]", axis=1)
+    t = df.assign(cell=cell).pivot_table(index=["metric", "variant"], columns="stage", values="cell", aggfunc="first",
+                                         sort=False)
+    cols = [c for c in CHECKPOINT_ORDER if c in t.columns] + [c for c in t.columns if c not in CHECKPOINT_ORDER]
+    return t[cols] if len(t) else pd.DataFrame()
+
+
+def plot_metric_bars(df, metric: str, variants: Sequence[str] | None = None, title: str = ""):
+    """Bar plot of one metric per checkpoint (bars) and variant (groups) with bootstrap CI whiskers."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ..registry import VERTICALS
+
+    d = df[df["metric"] == metric]
+    if variants is not None:
+        d = d[d["variant"].isin(list(variants))]
+    var_list = list(dict.fromkeys(d["variant"]))
+    stages = [s for s in CHECKPOINT_ORDER if s in set(d["stage"])] + sorted(set(d["stage"]) - set(CHECKPOINT_ORDER))
+    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(var_list) * max(len(stages), 1) / 2), 3.6))
+    width = 0.8 / max(len(stages), 1)
+    x = np.arange(len(var_list))
+    for k, st in enumerate(stages):
+        s = d[d["stage"] == st].set_index("variant").reindex(var_list)
+        err = np.vstack([(s["value"] - s["ci_low"]).clip(lower=0).fillna(0), (s["ci_high"] - s["value"]).clip(lower=0).fillna(0)])
+        ax.bar(x + (k - (len(stages) - 1) / 2) * width, s["value"], width, yerr=err, capsize=3, label=st)
+    tilt = len(var_list) > 4 or sum(len(v) for v in var_list) > 40
+    ax.set_xticks(x, var_list, rotation=30 if tilt else 0, ha="right" if tilt else "center")
+    label = metric
+    for v in VERTICALS.values():
+        for m in v.metrics:
+            if m.name == metric:
+                label = f"{m.label} ({'higher' if m.higher_is_better else 'lower'} is better)"
+    ax.set_ylabel(label)
+    ax.set_title(title or metric)
+    ax.legend(title="checkpoint", fontsize="small")
+    fig.tight_layout()
+    return fig
