@@ -13,6 +13,7 @@ from trust_utils.utils import read_json
 @pytest.mark.slow
 def test_tiny_profile_end_to_end_then_skips(tmp_path, cache_dir):
     profile = load_profile("tiny", run_dir=tmp_path / "tiny")
+    profile.stages["analysis"]["figures_dir"] = str(tmp_path / "figures")  # never write into the repository
     lines: list[str] = []
     plans = run(profile, echo=lines.append, progress=False)
     assert all(p.status == "done" for p in plans), lines
@@ -25,6 +26,10 @@ def test_tiny_profile_end_to_end_then_skips(tmp_path, cache_dir):
         df = load_results(profile.run_dir)
         assert set(df["vertical"]) >= {n for n in names if n in ("toxicity", "bias", "ethics", "truthfulness", "privacy")}
     t0 = time.perf_counter()
-    again = run(load_profile("tiny", run_dir=tmp_path / "tiny"), echo=lines.append, progress=False)
+    again_profile = load_profile("tiny", run_dir=tmp_path / "tiny")
+    again_profile.stages["analysis"]["figures_dir"] = str(tmp_path / "figures")
+    again = run(again_profile, echo=lines.append, progress=False)
     assert all(p.status == "skipped" for p in again)
     assert time.perf_counter() - t0 < 30
+    assert (tmp_path / "figures" / "overview_tiny.png").is_file()
+    assert (profile.run_dir / "analysis" / "report.html").is_file()
