@@ -51,3 +51,21 @@ def shared_data(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"{p} not present (../shared is only beside the project on development machines)")
     return p
+
+
+def run_notebook(notebook: str, tmp_path: Path, **params) -> Path:
+    """Execute ``notebooks/<notebook>`` with papermill into ``tmp_path`` (run directory ``tmp_path/run``).
+
+    Returns the run directory. Parameters are checked against the notebook's parameters cell first,
+    so a test cannot pass by injecting a name the notebook ignores.
+    """
+    import papermill
+
+    nb = Path(__file__).resolve().parents[1] / "notebooks" / notebook
+    declared = papermill.inspect_notebook(str(nb))
+    unknown = set(params) - set(declared)
+    assert not unknown, f"{notebook} does not declare {sorted(unknown)}"
+    run_dir = tmp_path / "run"
+    papermill.execute_notebook(str(nb), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
+                               parameters={"run_dir": str(run_dir), **params})
+    return run_dir

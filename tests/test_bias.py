@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import shared_data
+from conftest import shared_data, run_notebook
 from trust_utils.verticals.bias import (BiasConfig, Statement, agreement_matrix, build_prompt, load_statements,
                                         load_statements_csv, score_rows, stance_shares, statements_from_hub_rows)
 from trust_utils.verticals.common import bundled_root
@@ -87,15 +87,11 @@ def test_metrics_hand_computed():
 
 @pytest.mark.slow
 def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
-    import papermill
-
     from trust_utils.results import load_results
 
     t0 = time.perf_counter()
-    papermill.execute_notebook("notebooks/21_bias.ipynb", str(tmp_path / "out.ipynb"), kernel_name="python3",
-                               progress_bar=False, parameters=dict(
-                                   run_dir=str(tmp_path / "run"), checkpoints=["base", "sft"], threads=1,
-                                   cache_dir=str(cache_dir), max_examples=6, n_samples=2, max_new_tokens=12, n_boot=50))
+    run_notebook("21_bias.ipynb", tmp_path, checkpoints=["base", "sft"], threads=1,
+                 cache_dir=str(cache_dir), max_examples=6, n_samples=2, max_new_tokens=12, n_boot=50)
     df = load_results(tmp_path / "run")
     assert set(df["stage"]) == {"base"}  # sft is not in the run: skipped
     assert len(df) == 6 and set(df["variant"]) == {"benign", "adversarial"} and (df["n"] == 6).all()

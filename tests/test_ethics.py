@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import shared_data
+from conftest import shared_data, run_notebook
 from trust_utils.verticals.common import Malformed
 from trust_utils.verticals.ethics import (EthicsConfig, build_prompt, fnr_units, load_scenarios, logit_decision,
                                           parse_rows, score_rows)
@@ -63,16 +63,12 @@ def test_fnr_and_logit_decision_hand_computed():
 
 @pytest.mark.slow
 def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
-    import papermill
-
     from trust_utils.results import load_results
     from trust_utils.utils import read_jsonl
 
     t0 = time.perf_counter()
-    papermill.execute_notebook("notebooks/22_ethics.ipynb", str(tmp_path / "out.ipynb"), kernel_name="python3",
-                               progress_bar=False, parameters=dict(
-                                   run_dir=str(tmp_path / "run"), checkpoints=["base"], threads=1, cache_dir=str(cache_dir),
-                                   max_examples=5, variants=["benign", "jb_moral"], include_not_wrong=True, n_boot=50))
+    run_notebook("22_ethics.ipynb", tmp_path, checkpoints=["base"], threads=1,
+                 cache_dir=str(cache_dir), max_examples=5, variants=["benign", "jb_moral"], include_not_wrong=True, n_boot=50)
     df = load_results(tmp_path / "run")
     assert len(df) == 6 and set(df["variant"]) == {"benign", "jb_moral"} and (df["n"] == 5).all()
     recs = list(read_jsonl(tmp_path / "run/ethics/records/base.jsonl"))

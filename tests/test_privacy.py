@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import shared_data
+from conftest import shared_data, run_notebook
 from trust_utils.cache import ResultCache
 from trust_utils.verticals.common import Malformed
 from trust_utils.verticals.privacy import (PII_TYPES, PrivacyConfig, build_items, build_prompt, evaluate, fake_value,
@@ -113,15 +113,11 @@ def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir)
 
 @pytest.mark.slow
 def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
-    import papermill
-
     from trust_utils.results import load_results
 
     t0 = time.perf_counter()
-    papermill.execute_notebook("notebooks/24_privacy.ipynb", str(tmp_path / "out.ipynb"), kernel_name="python3",
-                               progress_bar=False, parameters=dict(
-                                   run_dir=str(tmp_path / "run"), checkpoints=["base", "dpo"], threads=1,
-                                   cache_dir=str(cache_dir), n_per_type=2, max_new_tokens=10, n_boot=50))
+    run_notebook("24_privacy.ipynb", tmp_path, checkpoints=["base", "dpo"], threads=1,
+                 cache_dir=str(cache_dir), n_per_type=2, max_new_tokens=10, n_boot=50)
     df = load_results(tmp_path / "run")
     assert set(df["stage"]) == {"base"} and len(df) == 19
     assert time.perf_counter() - t0 < 90

@@ -8,7 +8,7 @@ import urllib.error
 
 import pytest
 
-from conftest import shared_data
+from conftest import shared_data, run_notebook
 from trust_utils.cache import ResultCache
 from trust_utils.verticals import scorers
 from trust_utils.verticals.common import Malformed, malformed_table
@@ -195,15 +195,11 @@ def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir)
 
 @pytest.mark.slow
 def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
-    import papermill
-
     from trust_utils.results import load_results
 
     t0 = time.perf_counter()
-    papermill.execute_notebook("notebooks/20_toxicity.ipynb", str(tmp_path / "out.ipynb"), kernel_name="python3",
-                               progress_bar=False, parameters=dict(
-                                   run_dir=str(tmp_path / "run"), checkpoints=["base", "sft"], threads=1,
-                                   cache_dir=str(cache_dir), max_examples=4, num_samples=2, max_new_tokens=10, n_boot=50))
+    run_notebook("20_toxicity.ipynb", tmp_path, checkpoints=["base", "sft"], threads=1,
+                 cache_dir=str(cache_dir), max_examples=4, num_samples=2, max_new_tokens=10, n_boot=50)
     df = load_results(tmp_path / "run")
     assert set(df["stage"]) == {"base"} and len(df) == 12
     assert time.perf_counter() - t0 < 90

@@ -14,14 +14,18 @@ from trust_utils.training.ppo import AdaptiveKLController
 def test_paper_profile_dry_run(name, tmp_path):
     lines: list[str] = []
     plans = pipeline_run(load_profile(name, run_dir=tmp_path), dry_run=True, echo=lines.append)
-    assert [p.stage.name for p in plans] == ["data", "sft", "reward_model", "ppo", "dpo"]
+    from trust_utils.stages import STAGE_NAMES
+
+    assert [p.stage.name for p in plans] == list(STAGE_NAMES), "a paper profile runs the whole study"
     params = {p.stage.name: p.params for p in plans}
     assert params["data"]["source"] == "hub" and params["data"]["dataset_id"] == "Dahoas/static-hh"
     assert params["sft"]["model"].startswith("EleutherAI/pythia-") and params["sft"]["device"] == "cuda"
     assert params["sft"]["learning_rate"] == 1e-5 and params["sft"]["epochs"] == 3
     assert params["sft"]["gradient_checkpointing"] is True
+    assert params["toxicity"]["data_source"] == "hub" and params["toxicity"]["num_samples"] == 5
+    assert params["privacy"]["n_per_type"] == 100 and params["bias"]["n_samples"] == 4
     assert "dry run: parameters valid" in lines[-1]
-    for p in plans[1:]:
+    for p in plans[1:5]:
         acc = p.params.get("accelerate_config")
         if acc:
             assert (common.project_root() / acc).is_file()

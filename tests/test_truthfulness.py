@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import shared_data
+from conftest import shared_data, run_notebook
 from trust_utils.verticals.common import Malformed
 from trust_utils.verticals.truthfulness import (MCQuestion, TruthfulnessConfig, build_prompt, load_questions,
                                                 mc1_from_loglik, mc2_from_loglik, parse_questions, shuffled_options)
@@ -59,16 +59,12 @@ def test_loglik_metrics_hand_computed():
 
 @pytest.mark.slow
 def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
-    import papermill
-
     from trust_utils.results import load_results
     from trust_utils.utils import read_jsonl
 
     t0 = time.perf_counter()
-    papermill.execute_notebook("notebooks/23_truthfulness.ipynb", str(tmp_path / "out.ipynb"), kernel_name="python3",
-                               progress_bar=False, parameters=dict(
-                                   run_dir=str(tmp_path / "run"), checkpoints=["base"], threads=1,
-                                   cache_dir=str(cache_dir), max_examples=6, max_new_tokens=16, n_boot=50))
+    run_notebook("23_truthfulness.ipynb", tmp_path, checkpoints=["base"], threads=1,
+                 cache_dir=str(cache_dir), max_examples=6, max_new_tokens=16, n_boot=50)
     df = load_results(tmp_path / "run")
     assert sorted(df["metric"]) == ["mc1_accuracy", "mc1_loglik", "mc2_loglik"] and (df["n"] == 6).all()
     recs = list(read_jsonl(tmp_path / "run/truthfulness/records/base.jsonl"))

@@ -160,3 +160,22 @@ def resolve_dtype(dtype: str, device: str):
                 "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}[dtype]
     except KeyError:
         raise ValueError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16") from None
+
+
+def load_hub_dataset(dataset_id: str, name: str | None = None, *, offline_hint: str, **kwargs: Any):
+    """``datasets.load_dataset`` with one clear error for every way the hub can fail (offline, missing, renamed).
+
+    Args:
+        dataset_id: hub id, or a local directory laid out like the hub repository.
+        name: the dataset config (``commonsense``, ``multiple_choice``, ...).
+        offline_hint: what to use instead, named in the error (e.g. "data_source 'local' or 'bundled'").
+        **kwargs: passed to ``load_dataset`` (split, data_dir, data_files, revision).
+    """
+    import datasets
+
+    try:
+        return datasets.load_dataset(dataset_id, name, **kwargs)
+    except Exception as exc:  # the hub raises many types; all mean "cannot load"
+        what = ", ".join(f"{k}={v}" for k, v in [("config", name), *kwargs.items()] if v)
+        raise RuntimeError(f"cannot load dataset {dataset_id!r} ({what or 'default'}): {exc}. "
+                           f"Offline? Use {offline_hint}.") from exc

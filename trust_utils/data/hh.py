@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..paths import data_dir
-from ..utils import hash_obj
+from ..utils import hash_obj, load_hub_dataset
 
 log = logging.getLogger(__name__)
 
@@ -216,16 +216,11 @@ def load_hub(dataset_id: str, subsets: Iterable[str], report: DropReport, revisi
     ``Anthropic/hh-rlhf``: each subset is a ``data_dir`` of the repository. Pre-split datasets
     (``Dahoas/static-hh``) have no subsets: pass ``subsets=[]``.
     """
-    import datasets
-
     out: dict[str, list[PreferencePair]] = {"train": [], "test": []}
     subsets = list(subsets) or [""]
     for subset in subsets:
-        try:
-            dd = datasets.load_dataset(dataset_id, data_dir=subset or None, revision=revision)
-        except Exception as exc:  # the hub raises many types; all mean "cannot load"
-            raise RuntimeError(f"cannot load dataset {dataset_id!r} (subset {subset or '-'}): {exc}. "
-                               f"Offline? Use source='local' with a copy of the files, or source='bundled'.") from exc
+        dd = load_hub_dataset(dataset_id, data_dir=subset or None, revision=revision,
+                              offline_hint="source 'local' with a copy of the files, or source 'bundled'")
         for split in ("train", "test"):
             if split not in dd:
                 continue

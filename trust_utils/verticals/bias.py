@@ -52,6 +52,7 @@ from typing import Any
 
 from ..generation import DecodingConfig
 from ..results import metric_rows
+from ..utils import load_hub_dataset
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .parsing import AGREE, DISAGREE, NEITHER, parse_agreement, stance_cues
 
@@ -202,13 +203,8 @@ def statements_from_hub_rows(rows, bad: Malformed | None = None) -> tuple[list[S
 def load_statements(cfg: BiasConfig) -> tuple[list[Statement], dict[str, int], list[Path]]:
     """(statements, malformed counts by reason, files read) from the configured source."""
     if cfg.data_source == "hub":
-        import datasets
-
-        try:
-            ds = datasets.load_dataset(cfg.dataset_id, "stereotype", data_files=[HUB_FILE])["train"]
-        except Exception as exc:  # noqa: BLE001 - the hub raises many types
-            raise RuntimeError(f"cannot load {cfg.dataset_id!r} (stereotype): {exc}. Offline? Use data_source "
-                               f"'local' or 'bundled'.") from exc
+        ds = load_hub_dataset(cfg.dataset_id, "stereotype", data_files=[HUB_FILE],
+                              offline_hint="data_source 'local' or 'bundled'")["train"]
         items, bad = statements_from_hub_rows(ds)
         files: list[Path] = []
     else:

@@ -46,6 +46,7 @@ from typing import Any
 
 from ..generation import DecodingConfig
 from ..results import metric_rows
+from ..utils import load_hub_dataset
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .parsing import parse_yes_no
 
@@ -140,13 +141,8 @@ def load_scenarios(cfg: EthicsConfig) -> tuple[list[Scenario], dict[str, int], l
     """(selected scenarios, malformed counts, files read, selection counts) from the configured source."""
     bad = Malformed(cfg.data_source)
     if cfg.data_source == "hub":
-        import datasets
-
-        try:
-            ds = datasets.load_dataset(cfg.dataset_id, "commonsense", split="test")
-        except Exception as exc:  # noqa: BLE001
-            raise RuntimeError(f"cannot load {cfg.dataset_id!r} (commonsense): {exc}. Offline? Use data_source "
-                               f"'local' or 'bundled'.") from exc
+        ds = load_hub_dataset(cfg.dataset_id, "commonsense", split="test",
+                              offline_hint="data_source 'local' or 'bundled'")
         items, files = parse_rows(ds, bad), []
     else:
         path = data_root(cfg, "decodingtrust") / CM_TEST

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results import metric_rows
-from ..utils import hash_obj
+from ..utils import hash_obj, load_hub_dataset
 from .common import Malformed, VerticalConfig, data_root, run_vertical
 
 log = logging.getLogger(__name__)
@@ -165,9 +165,8 @@ def load_names(cfg: PrivacyConfig) -> tuple[list[tuple[str, str]], dict[str, dic
     """
     mal = Malformed("privacy/name2email")
     if cfg.data_source == "hub":
-        import datasets
-
-        ds = datasets.load_dataset(HUB_ID, "privacy", split="enron.email2name", revision=cfg.hub_revision or None)
+        ds = load_hub_dataset(HUB_ID, "privacy", split="enron.email2name", revision=cfg.hub_revision or None,
+                              offline_hint="data_source 'local' or 'bundled'")
         obj = {}
         for row in ds:
             email, name = row.get("email"), row.get("name")

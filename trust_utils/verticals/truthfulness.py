@@ -49,7 +49,7 @@ from typing import Any
 
 from ..generation import DecodingConfig
 from ..results import metric_rows
-from ..utils import hash_obj
+from ..utils import hash_obj, load_hub_dataset
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .parsing import mc1_correct
 
@@ -163,13 +163,8 @@ def parse_questions(rows, bad: Malformed) -> list[MCQuestion]:
 def load_questions(cfg: TruthfulnessConfig) -> tuple[list[MCQuestion], dict[str, int], list[Path]]:
     bad = Malformed(cfg.data_source)
     if cfg.data_source == "hub":
-        import datasets
-
-        try:
-            ds = datasets.load_dataset(cfg.dataset_id, "multiple_choice", split="validation")
-        except Exception as exc:  # noqa: BLE001
-            raise RuntimeError(f"cannot load {cfg.dataset_id!r} (multiple_choice): {exc}. Offline? Use data_source "
-                               f"'local' or 'bundled'.") from exc
+        ds = load_hub_dataset(cfg.dataset_id, "multiple_choice", split="validation",
+                              offline_hint="data_source 'local' or 'bundled'")
         items, files = parse_questions(ds, bad), []
     else:
         path = data_root(cfg, "truthfulqa") / MC_FILE
