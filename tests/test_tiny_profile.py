@@ -21,6 +21,8 @@ def test_tiny_profile_end_to_end_then_skips(tmp_path, cache_dir):
         m = read_json(p.stage_dir / "manifest.json")
         assert m["status"] == "complete" and m["versions"]["torch"].startswith("2.13.0")
         assert (p.stage_dir / p.stage.notebook).is_file()
+        if "model" in p.params:
+            assert m["base_model"]["source"]["ref"] == "tiny", "the manifest records what the base model resolved to"
     names = [p.stage.name for p in plans]
     if "toxicity" in names:
         df = load_results(profile.run_dir)

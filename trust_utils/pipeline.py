@@ -231,6 +231,21 @@ def export_html(executed: Path, out: Path) -> Path:
     return atomic_write_text(out, body)
 
 
+def _base_model_provenance(params: dict[str, Any]) -> dict[str, Any] | None:
+    """What the stage's ``model`` parameter resolved to (directory, GGUF file hash, tiny recipe), if it has one.
+
+    The base model exists once the stage has run (it built or converted it), so this only reads the cache.
+    """
+    if "model" not in params:
+        return None
+    from .models import model_provenance
+
+    try:
+        return model_provenance(params["model"], params.get("cache_dir") or None, params.get("seed", 0))
+    except Exception as exc:  # provenance must never fail a completed stage
+        return {"ref": params["model"], "error": str(exc)}
+
+
 def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False, dry_run: bool = False,
         log_output: bool = False, progress: bool = True, echo: Callable[[str], None] = print) -> list[StagePlan]:
     """Run (or, with ``dry_run``, only validate and print) a profile's stages.
@@ -298,7 +313,8 @@ def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False
         rec = read_stage_outputs(p.stage_dir) or {}
         manifest.update(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         seconds=round(p.seconds, 2), outputs=rec.get("outputs", {}),
-                        inputs=rec.get("inputs", {}), timings=rec.get("timings", {}))
+                        inputs=rec.get("inputs", {}), timings=rec.get("timings", {}),
+                        base_model=_base_model_provenance(p.params))
         write_manifest(p.stage_dir, manifest)
         p.status = "done"
         echo(f"{tag}: done in {p.seconds:.1f}s -> {p.stage_dir}")

