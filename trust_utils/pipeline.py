@@ -228,7 +228,13 @@ def export_html(executed: Path, out: Path) -> Path:
     """Write an executed notebook as a standalone HTML page (code hidden by nothing; figures inlined)."""
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_filename(str(executed))
+    tl = logging.getLogger("traitlets")
+    level = tl.level
+    tl.setLevel(logging.ERROR)  # nbconvert warns about figures without alt text: not actionable for generated plots
+    try:
+        body, _ = HTMLExporter().from_filename(str(executed))
+    finally:
+        tl.setLevel(level)
     from .utils import atomic_write_text
 
     return atomic_write_text(out, body)
