@@ -86,7 +86,7 @@ def test_dpo_and_bt_losses_are_finite(tiny_model_dir):
     pol = load_causal_lm(str(tiny_model_dir))
     ex = {"prompt": "\n\nHuman: hi\n\nAssistant:", "chosen": " hello there", "rejected": " go away"}
     # policy == reference: the DPO margin is 0 and the loss log 2
-    assert float(at.dpo_loss(pol, pol, tok, ex, 0.1, 64, "cpu")) == pytest.approx(0.6931, abs=1e-4)
+    assert float(at.dpo_loss(pol, pol, tok, ex, 0.1, 64, "cpu").detach()) == pytest.approx(0.6931, abs=1e-4)
     rm = AutoModelForSequenceClassification.from_pretrained(str(tiny_model_dir), num_labels=1).eval()
     assert torch.isfinite(at.bt_loss(rm, tok, ex, 64, "cpu"))
 
@@ -111,3 +111,16 @@ def test_notebook_runs_on_tiny_after_sft(prepared_run, cache_dir, tmp_path):
     df = at.load_scores(str(rd), "sft")
     assert len(df) == 12 and df["score"].notna().all() and (df["score"] != 0).any()
     assert elapsed < 60
+
+
+def test_batched_pair_logprobs_match_single_sequences(tiny_model_dir):
+    from trust_utils.models import load_causal_lm, load_tokenizer
+
+    tok = load_tokenizer(str(tiny_model_dir), padding_side="right")
+    m = load_causal_lm(str(tiny_model_dir))
+    prompt, replies = "\n\nHuman: hi\n\nAssistant:", [" hello there friend", " no"]
+    with torch.no_grad():
+        batched = at.pair_reply_logprobs(m, tok, prompt, replies, True, 64, "cpu")
+        for k, r in enumerate(replies):
+            ids, n_p = at._encode(tok, prompt, r, True, 64, "cpu")
+            assert float(batched[k]) == pytest.approx(float(at.reply_logprobs(m, ids, n_p).sum()), abs=1e-4)

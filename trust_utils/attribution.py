@@ -257,17 +257,36 @@ def sft_loss(model, tok, ex: dict, max_length: int, device: str, add_eos: bool =
     return -reply_logprobs(model, ids, n_p).mean()
 
 
+def pair_reply_logprobs(model, tok, prompt: str, replies: list[str], add_eos: bool, max_length: int, device: str):
+    """Summed reply log-probs of several replies to one prompt, in one right-padded forward pass."""
+    import torch
+
+    enc = [_encode(tok, prompt, r, add_eos, max_length, device) for r in replies]
+    T = max(ids.shape[1] for ids, _ in enc)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    ids = torch.full((len(enc), T), pad, dtype=torch.long, device=device)
+    att = torch.zeros((len(enc), T), dtype=torch.long, device=device)
+    mask = torch.zeros((len(enc), T - 1), device=device)
+    for k, (x, n_p) in enumerate(enc):
+        n = x.shape[1]
+        ids[k, :n], att[k, :n] = x[0], 1
+        mask[k, max(n_p - 1, 0):n - 1] = 1.0  # position t predicts token t+1: reply tokens only
+    logits = model(input_ids=ids, attention_mask=att).logits[:, :-1].float()
+    lp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
+    return (lp * mask).sum(1)
+
+
 def dpo_loss(policy, reference, tok, ex: dict, beta: float, max_length: int, device: str, add_eos: bool = True):
+    """DPO loss; log pi(y|x) is the sum of the reply's per-token log-probs (chosen and rejected in one batch)."""
     import torch
     import torch.nn.functional as F
 
-    terms = []
-    for reply in (ex["chosen"], ex["rejected"]):
-        ids, n_p = _encode(tok, ex["prompt"], reply, add_eos, max_length, device)
-        with torch.no_grad():
-            ref = reply_logprobs(reference, ids, n_p).sum()
-        terms.append(reply_logprobs(policy, ids, n_p).sum() - ref)
-    return -F.logsigmoid(beta * (terms[0] - terms[1]))
+    replies = [ex["chosen"], ex["rejected"]]
+    with torch.no_grad():
+        ref = pair_reply_logprobs(reference, tok, ex["prompt"], replies, add_eos, max_length, device)
+    pol = pair_reply_logprobs(policy, tok, ex["prompt"], replies, add_eos, max_length, device)
+    d = pol - ref
+    return -F.logsigmoid(beta * (d[0] - d[1]))
 
 
 def bt_loss(rm, tok, ex: dict, max_length: int, device: str, add_eos: bool = True):
