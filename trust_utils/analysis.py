@@ -497,12 +497,16 @@ def plot_breakdown(results: pd.DataFrame, vertical: str, metric: str | None = No
 
 
 def save_figure(fig, stem: Path, formats: Iterable[str] = ("png", "pdf"), dpi: int = 150) -> list[Path]:
-    """Write ``fig`` as ``<stem>.<fmt>`` for each format; returns the paths."""
+    """Write ``fig`` as ``<stem>.<fmt>`` for each format; returns the paths.
+
+    No creation date is embedded, so the same results give byte-identical files (no spurious diffs in ``figures/``).
+    """
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for fmt in formats:
         p = stem.with_suffix(f".{fmt}")
-        fig.savefig(p, dpi=dpi, bbox_inches="tight")
+        meta = {"CreationDate": None} if fmt == "pdf" else {}
+        fig.savefig(p, dpi=dpi, bbox_inches="tight", metadata=meta)
         out.append(p)
     return out
 
