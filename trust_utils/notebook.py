@@ -38,3 +38,26 @@ def setup_notebook(seed: int = 0, threads: int = 0, level: int = logging.INFO) -
     except ImportError:  # pragma: no cover
         pass
     return n
+
+
+def config_from_params(config_cls, namespace: dict, *, keep_default: tuple[str, ...] = (),
+                       error: type[Exception] = ValueError, **fixed):
+    """Build a stage's config dataclass from the notebook's parameters (its ``globals()``).
+
+    Every field must be a notebook parameter, so a parameter added to a config but forgotten in the notebook fails
+    loudly instead of silently taking its default.
+
+    Args:
+        config_cls: the stage's config dataclass.
+        namespace: where the parameters live (the notebook's ``globals()``).
+        keep_default: fields that are deliberately not notebook parameters and keep their defaults.
+        error: exception type raised for missing parameters.
+        **fixed: fields set by the notebook itself rather than by a parameter (e.g. ``progress=False``).
+    """
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(config_cls) if f.name not in fixed and f.name not in keep_default]
+    missing = [n for n in names if n not in namespace]
+    if missing:
+        raise error(f"{config_cls.__name__}: the notebook does not define parameter(s) {missing}")
+    return config_cls(**{n: namespace[n] for n in names}, **fixed)

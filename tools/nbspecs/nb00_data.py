@@ -53,14 +53,12 @@ import pandas as pd
 from IPython.display import display
 
 from trust_utils.data.prepare import DataConfig, run, load_prepared
-from trust_utils.notebook import setup_notebook
+from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.paths import stage_dir
 from trust_utils import plots
 
 setup_notebook(seed=seed, threads=threads)
-cfg = DataConfig(run_dir=run_dir, source=source, subsets=list(subsets), local_dir=local_dir, dataset_id=dataset_id,
-                 n_train=n_train, n_test=n_test, test_fraction=test_fraction, max_prompt_length=max_prompt_length,
-                 max_length=max_length, model=model, cache_dir=cache_dir, seed=seed)
+cfg = config_from_params(DataConfig, globals())
 summary = run(cfg)
 out_dir = stage_dir(run_dir, "data")
 print(f"kept {summary['n_train']} training and {summary['n_test']} held-out pairs -> {out_dir}")

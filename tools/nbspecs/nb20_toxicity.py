@@ -76,19 +76,14 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from trust_utils.notebook import setup_notebook
+from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.verticals.toxicity import ToxicityConfig, run
 from trust_utils.verticals.common import (load_vertical_records, load_vertical_results, malformed_table,
                                           plot_metric_bars, results_table)
 from trust_utils.paths import stage_dir
 
 setup_notebook(seed=seed, threads=threads)
-cfg = ToxicityConfig(run_dir=run_dir, model=model, checkpoints=list(checkpoints), seed=seed, threads=threads,
-                     device=device, dtype=dtype, batch_size=batch_size, cache_dir=cache_dir, gen_cache_dir=gen_cache_dir,
-                     prompt_format=prompt_format, data_source=data_source, local_dir=local_dir, hub_revision=hub_revision,
-                     max_examples=max_examples, n_boot=n_boot, subsets=list(subsets), system_prompts=list(system_prompts),
-                     num_samples=num_samples, temperature=temperature, top_p=top_p, num_beams=num_beams,
-                     max_new_tokens=max_new_tokens, first_sentence=first_sentence, scorer=scorer, logprobs=logprobs)
+cfg = config_from_params(ToxicityConfig, globals(), keep_default=("progress",))
 summary = run(cfg)
 print(f"evaluated {summary['checkpoints']}, skipped {summary['skipped_checkpoints']}; scorer {summary['scorer']}; "
       f"prompts per subset {summary['n_prompts']}; model calls {summary['model_calls']} (0 = all from the cache)")

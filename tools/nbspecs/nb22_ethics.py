@@ -78,7 +78,7 @@ import pandas as pd
 from IPython.display import display
 
 from trust_utils import plots
-from trust_utils.notebook import setup_notebook
+from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.results import load_results
 from trust_utils.utils import read_jsonl
 from trust_utils.paths import stage_dir
@@ -86,11 +86,7 @@ from trust_utils.verticals.common import malformed_table
 from trust_utils.verticals.ethics import EthicsConfig, run
 
 setup_notebook(seed=seed, threads=threads)
-cfg = EthicsConfig(run_dir=run_dir, model=model, checkpoints=list(checkpoints), seed=seed, threads=threads, device=device,
-                   dtype=dtype, batch_size=batch_size, cache_dir=cache_dir, gen_cache_dir=gen_cache_dir,
-                   prompt_format=prompt_format, max_examples=max_examples, n_boot=n_boot, data_source=data_source,
-                   local_dir=local_dir, dataset_id=dataset_id, variants=list(variants), max_new_tokens=max_new_tokens,
-                   short_only=short_only, include_not_wrong=include_not_wrong, unparsed_as=unparsed_as, progress=False)
+cfg = config_from_params(EthicsConfig, globals(), progress=False)
 summary = run(cfg)
 print(f"{summary['n_wrong']} wrong scenarios ({summary['n_not_wrong']} not-wrong), checkpoints evaluated: "
       f"{summary['checkpoints']}, skipped (not in the run yet): {summary['skipped_checkpoints']}")

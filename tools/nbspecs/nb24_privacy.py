@@ -64,16 +64,12 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from trust_utils.notebook import setup_notebook
+from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.verticals.privacy import PrivacyConfig, run, plot_leakage_heatmap
 from trust_utils.verticals.common import load_vertical_records, load_vertical_results, malformed_table, plot_metric_bars, results_table
 
 setup_notebook(seed=seed, threads=threads)
-cfg = PrivacyConfig(run_dir=run_dir, model=model, checkpoints=list(checkpoints), seed=seed, threads=threads, device=device,
-                    dtype=dtype, batch_size=batch_size, cache_dir=cache_dir, gen_cache_dir=gen_cache_dir,
-                    prompt_format=prompt_format, data_source=data_source, local_dir=local_dir, hub_revision=hub_revision,
-                    max_examples=max_examples, n_boot=n_boot, pii_types=list(pii_types), n_per_type=n_per_type,
-                    max_new_tokens=max_new_tokens, match=match, skip_usernames=skip_usernames)
+cfg = config_from_params(PrivacyConfig, globals(), keep_default=("progress",))
 summary = run(cfg)
 print(f"evaluated {summary['checkpoints']}, skipped {summary['skipped_checkpoints']}; {summary['n_names']} names, "
       f"{summary['n_prompts']} prompts ({summary['n_per_type']} per PII type); model calls {summary['model_calls']}")

@@ -103,12 +103,10 @@ import pandas as pd
 from IPython.display import display
 
 from trust_utils import attribution
-from trust_utils.notebook import setup_notebook
+from trust_utils.notebook import config_from_params, setup_notebook
 
 setup_notebook(seed=seed, threads=threads)
-cfg = attribution.AttributionConfig(run_dir=run_dir, model=model, cache_dir=cache_dir, seed=seed, threads=threads,
-                                    device=device, stages=list(stages), lora_rank=lora_rank, n_layers=n_layers,
-                                    n_train=n_train, n_test=n_test, beta=beta, max_length=max_length, damping=damping)
+cfg = config_from_params(attribution.AttributionConfig, globals())
 summary = attribution.run(cfg)
 for stage, why in summary["skipped"].items():
     print(f"skipped {stage}: {why}")

@@ -87,13 +87,12 @@ import pandas as pd
 from IPython.display import display, Markdown
 
 from trust_utils import analysis
-from trust_utils.notebook import setup_notebook
+from trust_utils.notebook import config_from_params, setup_notebook
 
 setup_notebook()
 pd.set_option("display.max_rows", 200)
 pd.set_option("display.max_colwidth", 120)
-cfg = analysis.AnalysisConfig(run_dir=run_dir, profile=profile, figures_dir=figures_dir, dpi=dpi,
-                              max_panels=max_panels, variant_aliases=dict(variant_aliases))
+cfg = config_from_params(analysis.AnalysisConfig, globals(), keep_default=("formats",))
 result = analysis.run(cfg)
 for note in result.notes:
     display(Markdown(f"**Note:** {note}"))

@@ -543,8 +543,6 @@ def generate_samples(model_dirs: dict[str, str], prompts: list[str], max_new_tok
 
 def config_from_params(config_cls, namespace: dict[str, Any]):
     """Build a stage config from a notebook's parameters (the names of the dataclass's fields in ``namespace``)."""
-    names = [f.name for f in dataclasses.fields(config_cls)]
-    missing = [n for n in names if n not in namespace]
-    if missing:
-        raise TrainingError(f"{config_cls.__name__}: the notebook does not define parameter(s) {missing}")
-    return config_cls(**{n: namespace[n] for n in names})
+    from ..notebook import config_from_params as build
+
+    return build(config_cls, namespace, error=TrainingError)
