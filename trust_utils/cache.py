@@ -3,7 +3,7 @@
 Every generation and every score the evaluation engine computes goes through :class:`ResultCache`.
 
 * **Keys** are hashes of everything that determines a value (see :func:`cache_key`): the model's
-  content fingerprint, the *exact* formatted prompt, the decoding settings, the seed and sample
+  content fingerprint (a hub model: its resolved commit), the dtype and device type it runs in, the *exact* formatted prompt, the decoding settings, the seed and sample
   index, and the kind of value (``gen``, ``loglik``, ``next``, ``tox:<scorer>``...). The key's
   inputs are stored beside the value (``meta``) so the cache can be inspected.
 * **Atomicity.** A batch of values is written in one SQLite transaction, so a reader (or a
@@ -28,8 +28,9 @@ from typing import Any, Iterable
 
 from .utils import hash_obj, stable_json
 
-#: Bump when the meaning of cached values changes (old entries are then never matched).
-CACHE_SCHEMA = 1
+#: Bump when the meaning of cached values or the parts of a key change (old entries are then never matched).
+#: 2: keys carry the model's dtype and device type, and hub models their resolved commit.
+CACHE_SCHEMA = 2
 DB_NAME = "cache.sqlite"
 
 

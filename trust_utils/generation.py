@@ -219,6 +219,11 @@ class Engine:
         self.cache = ResultCache(cache_dir)
         self.tokenizer = load_tokenizer(model, self.model_cache_dir, padding_side="left")
         self.fingerprint: str = model_fingerprint(model)
+        # Everything about the model that changes a value: its content (or resolved hub revision), the dtype the
+        # weights are computed in and the device type (bf16 and fp32 greedy outputs differ; so can CPU and CUDA).
+        self.key_base: dict[str, str] = {"model": self.fingerprint,
+                                         "dtype": str(self.torch_dtype).replace("torch.", ""),
+                                         "device": self.device.split(":")[0]}
         self._model = None
         self.model_calls = 0  # forward / generate calls made (0 after a fully cached rerun)
         if prompt_format == "chat" and not getattr(self.tokenizer, "chat_template", None):
@@ -328,7 +333,7 @@ class Engine:
 
     # ---------------------------------------------------------------- generation
     def _gen_key(self, formatted: str, cfg: DecodingConfig, seed: int, sample: int) -> str:
-        parts: dict[str, Any] = {"kind": "gen", "model": self.fingerprint, "prompt": formatted, "decoding": cfg.key()}
+        parts: dict[str, Any] = {"kind": "gen", **self.key_base, "prompt": formatted, "decoding": cfg.key()}
         if cfg.do_sample:
             parts["seed"] = int(seed)
         if cfg.do_sample or cfg.num_beams > 1:
@@ -464,7 +469,7 @@ class Engine:
 
     # ---------------------------------------------------------------- scoring
     def _score_key(self, kind: str, ctx: str, cont: Any) -> str:
-        return cache_key(kind=kind, model=self.fingerprint, context=ctx, continuation=cont)
+        return cache_key(kind=kind, **self.key_base, context=ctx, continuation=cont)
 
     def loglikelihood(self, contexts: list[str], continuations: list[str], desc: str = "") -> list[tuple[float, int]]:
         """``(sum log p(continuation | context), number of continuation tokens)`` per pair.

@@ -229,13 +229,17 @@ def resolve_checkpoint(name: str, run_dir: str | os.PathLike, base_model: str,
 
 
 def model_fingerprint(resolved: str) -> str:
-    """Content identity of a resolved model (for cache keys): a hash of its weights, or the hub id.
+    """Content identity of a resolved model (for cache keys): a hash of its weights, or the hub id with the commit
+    its revision resolves to (``unresolved:<rev>`` when neither the hub nor the local cache says).
 
     The hash of a local directory is cached in ``.content_hash`` keyed by file sizes and mtimes.
     """
     p = Path(resolved)
     if not p.is_dir():
-        return f"hub:{resolved}"
+        from .utils import resolve_hub_revision
+
+        name, rev = _split_revision(resolved)
+        return f"hub:{name}@{resolve_hub_revision(name, rev, 'model')}"
     stamp = hash_obj(sorted((str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns)
                             for f in p.rglob("*") if f.is_file() and f.name != ".content_hash"))
     marker = p / ".content_hash"
@@ -296,6 +300,8 @@ def model_provenance(ref: str, cache_dir: str | os.PathLike | None = None, seed:
     for converted models their ``source.json`` (GGUF file name and hash, or the tiny model's recipe)."""
     resolved = resolve_model_ref(ref, cache_dir, seed)
     out: dict[str, Any] = {"ref": ref, "resolved": resolved}
+    if not Path(resolved).is_dir():  # a hub id: record the commit it resolved to
+        out["revision"] = model_fingerprint(resolved).rsplit("@", 1)[-1]
     src = Path(resolved) / "source.json"
     if src.is_file():
         out["source"] = read_json(src)

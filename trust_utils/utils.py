@@ -162,6 +162,35 @@ def resolve_dtype(dtype: str, device: str):
         raise ValueError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16") from None
 
 
+def resolve_hub_revision(repo_id: str, revision: str | None = None, repo_type: str = "model") -> str:
+    """The commit SHA that ``revision`` (empty = ``main``) of a hub repository resolves to.
+
+    Asks the hub first; offline, reads the local Hugging Face cache's ``refs/<revision>`` file (what
+    ``from_pretrained`` / ``load_dataset`` would use). When neither answers, returns ``unresolved:<revision>``, so a
+    provenance record says so instead of pretending to a commit.
+    """
+    rev = revision or "main"
+    if len(rev) == 40 and all(c in "0123456789abcdef" for c in rev):
+        return rev
+    try:
+        from huggingface_hub import HfApi
+
+        info = HfApi().repo_info(repo_id, revision=rev, repo_type=repo_type, timeout=10)
+        if getattr(info, "sha", None):
+            return str(info.sha)
+    except Exception:  # offline, private, or unknown: fall back to the local cache
+        pass
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        folder = Path(HF_HUB_CACHE) / f"{repo_type}s--{repo_id.replace('/', '--')}" / "refs" / rev
+        if folder.is_file():
+            return folder.read_text(encoding="utf-8").strip()
+    except Exception:  # pragma: no cover - a broken cache layout is not worth failing provenance for
+        pass
+    return f"unresolved:{rev}"
+
+
 def load_hub_dataset(dataset_id: str, name: str | None = None, *, offline_hint: str, **kwargs: Any):
     """``datasets.load_dataset`` with one clear error for every way the hub can fail (offline, missing, renamed).
 
