@@ -151,3 +151,71 @@ def test_cli_reports_errors_without_traceback(root, capsys):
     assert "no parameter 'bogus'" in capsys.readouterr().err
     assert main(["stages"]) == 0
     assert "reward_model" in capsys.readouterr().out
+
+
+def test_a_failed_stage_exits_1(root, capsys):
+    from trust_utils.cli import main
+
+    write_profile(root, {"data": {"fail": True}})
+    assert main(["run", "--profile", "p", "--no-progress"]) == 1
+    assert "stage 'data' failed" in capsys.readouterr().err
+
+
+def test_status_says_done_stale_why_and_missing(root, capsys):
+    from trust_utils.cli import main
+    from trust_utils.pipeline import status
+
+    path = write_profile(root, {"data": {"x": 1}, "sft": {"lr": 0.1}})
+    assert [r["status"] for r in status(load_profile(path))] == ["missing", "missing"]
+    run(load_profile(path), only=["data"], echo=quiet, progress=False)
+    rows = status(load_profile(path))
+    assert [r["status"] for r in rows] == ["done", "missing"]
+    run(load_profile(path), echo=quiet, progress=False)
+    write_profile(root, {"data": {"x": 1}, "sft": {"lr": 0.3}})
+    rows = {r["stage"]: r for r in status(load_profile(path))}
+    assert rows["data"]["status"] == "done"
+    assert rows["sft"]["status"] == "stale" and rows["sft"]["why"] == "parameters"
+    write_profile(root, {"data": {"x": 2}, "sft": {"lr": 0.1}})
+    rows = {r["stage"]: r for r in status(load_profile(path))}
+    assert rows["data"]["why"] == "parameters" and "upstream will rerun (data)" in rows["sft"]["why"]
+    assert main(["status", "--profile", "p"]) == 0
+    out = capsys.readouterr().out
+    assert "stale" in out and "parameters" in out
+
+
+def test_an_interactive_run_of_a_notebook_makes_the_pipeline_redo_it(root, monkeypatch):
+    """A notebook executed by hand rewrites its outputs.json (marked interactive); the next run redoes the stage."""
+    from trust_utils.manifest import RUN_ID_ENV, write_stage_outputs
+    from trust_utils.pipeline import status
+
+    path = write_profile(root, {"data": {"x": 1}, "sft": {}})
+    run(load_profile(path), echo=quiet, progress=False)
+    monkeypatch.delenv(RUN_ID_ENV, raising=False)
+    rec = write_stage_outputs(root / "runs" / "p" / "data", {"x": 99})  # what the notebook run by hand does
+    assert read_json(rec)["run_id"].startswith("interactive:")
+    rows = {r["stage"]: r for r in status(load_profile(path))}
+    assert rows["data"]["status"] == "stale" and "outputs rewritten outside this pipeline run" in rows["data"]["why"]
+    assert [s.status for s in run(load_profile(path), echo=quiet, progress=False)] == ["done", "done"]
+    assert read_json(root / "runs" / "p" / "data" / "outputs.json")["run_id"].startswith("pipeline:data:")
+
+
+def test_package_code_and_versions_are_part_of_the_fingerprint(root, tmp_path, monkeypatch):
+    import shutil
+
+    from trust_utils import codehash, pipeline
+
+    path = write_profile(root, {"data": {"x": 1}})
+    run(load_profile(path), echo=quiet, progress=False)
+    copy = tmp_path / "pkg"
+    shutil.copytree(codehash.package_root(), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(codehash, "package_root", lambda: copy)
+    assert run(load_profile(path), echo=quiet, progress=False)[0].status == "skipped"
+    (copy / "manifest.py").write_text((copy / "manifest.py").read_text() + "\n# edited\n")
+    lines: list[str] = []
+    assert run(load_profile(path), echo=lines.append, progress=False)[0].status == "done"
+    assert any("package code (manifest.py)" in ln for ln in lines), lines
+    real = pipeline.versions()
+    monkeypatch.setattr(pipeline, "versions", lambda: {**real, "transformers": "0.0.1"})
+    lines.clear()
+    assert run(load_profile(path), echo=lines.append, progress=False)[0].status == "done"
+    assert any("library versions" in ln for ln in lines), lines

@@ -1,37 +1,108 @@
-"""The tiny profile end to end through the real runner and notebooks, then a rerun that skips everything."""
+"""The tiny profile end to end through the real runner and notebooks, then what a rerun redoes.
 
+One run directory serves the module, in order: the full run and a rerun that skips everything; an edit to a package
+module one vertical uses (only that vertical reruns); a changed SFT learning rate (SFT and every model trained from
+it retrain, with different weights).
+"""
+
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
-from trust_utils.pipeline import run
+from trust_utils import codehash
+from trust_utils.pipeline import run, status
 from trust_utils.profiles import load_profile
 from trust_utils.results import load_results
-from trust_utils.utils import read_json
+from trust_utils.utils import hash_file, read_json
+
+VERTICALS = ("toxicity", "bias", "ethics", "truthfulness", "privacy")
+TRAINED = ("sft", "reward_model", "ppo", "dpo")
+
+
+def _profile(tmp: Path):
+    profile = load_profile("tiny", run_dir=tmp / "tiny")
+    profile.stages["analysis"]["figures_dir"] = str(tmp / "figures")  # never write into the repository
+    return profile
+
+
+def _weights(stage_dir: Path) -> dict[str, str]:
+    return {f.name: hash_file(f) for f in sorted((stage_dir / "model").glob("*.safetensors"))}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, cache_dir):
+    tmp = tmp_path_factory.mktemp("tinyprofile")
+    lines: list[str] = []
+    plans = run(_profile(tmp), echo=lines.append, progress=False)
+    return tmp, plans, lines
 
 
 @pytest.mark.slow
-def test_tiny_profile_end_to_end_then_skips(tmp_path, cache_dir):
-    profile = load_profile("tiny", run_dir=tmp_path / "tiny")
-    profile.stages["analysis"]["figures_dir"] = str(tmp_path / "figures")  # never write into the repository
-    lines: list[str] = []
-    plans = run(profile, echo=lines.append, progress=False)
+def test_tiny_profile_end_to_end_then_skips(tiny_run):
+    tmp, plans, lines = tiny_run
+    profile = _profile(tmp)
     assert all(p.status == "done" for p in plans), lines
     for p in plans:
         m = read_json(p.stage_dir / "manifest.json")
         assert m["status"] == "complete" and m["versions"]["torch"].startswith("2.13.0")
         assert (p.stage_dir / p.stage.notebook).is_file()
+        assert set(m["fingerprint_parts"]) == {"notebook", "params", "upstream", "code", "versions"}
         if "model" in p.params:
             assert m["base_model"]["source"]["ref"] == "tiny", "the manifest records what the base model resolved to"
+    for name in TRAINED:
+        out = read_json(profile.run_dir / name / "outputs.json")["outputs"]
+        assert out["reuse"]["decision"] == "trained" and out["reuse"]["key"]
+        assert set(out["reuse"]["parts"]) == {"settings", "init", "data", "versions"}
     names = [p.stage.name for p in plans]
-    if "toxicity" in names:
-        df = load_results(profile.run_dir)
-        assert set(df["vertical"]) >= {n for n in names if n in ("toxicity", "bias", "ethics", "truthfulness", "privacy")}
+    df = load_results(profile.run_dir)
+    assert set(df["vertical"]) >= {n for n in names if n in VERTICALS}
     t0 = time.perf_counter()
-    again_profile = load_profile("tiny", run_dir=tmp_path / "tiny")
-    again_profile.stages["analysis"]["figures_dir"] = str(tmp_path / "figures")
-    again = run(again_profile, echo=lines.append, progress=False)
+    again = run(_profile(tmp), echo=lines.append, progress=False)
     assert all(p.status == "skipped" for p in again)
     assert time.perf_counter() - t0 < 30
-    assert (tmp_path / "figures" / "overview_tiny.png").is_file()
-    assert (profile.run_dir / "analysis" / "report.html").is_file()
+    assert all(r["status"] == "done" for r in status(_profile(tmp))), status(_profile(tmp))
+    assert (tmp / "figures" / "overview_tiny.png").is_file()
+    report = profile.run_dir / "analysis" / "report.html"
+    assert report.is_file() and report.stat().st_mode & 0o044 == 0o044, "report.html is readable by everyone"
+
+
+@pytest.mark.slow
+def test_editing_a_module_reruns_only_the_verticals_that_use_it(tiny_run, tmp_path, monkeypatch):
+    tmp, _, _ = tiny_run
+    copy = tmp_path / "trust_utils"
+    shutil.copytree(codehash.package_root(), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(copy / "verticals" / "bias.py", "a", encoding="utf-8") as fh:
+        fh.write("\n# an edit to the bias vertical's module\n")
+    monkeypatch.setattr(codehash, "package_root", lambda: copy)  # the runner hashes the edited copy
+
+    rows = {r["stage"]: r for r in status(_profile(tmp))}
+    assert rows["bias"]["status"] == "stale" and "verticals/bias.py" in rows["bias"]["why"]
+    assert rows["analysis"]["status"] == "stale" and "bias" in rows["analysis"]["why"]
+    assert all(rows[v]["status"] == "done" for v in VERTICALS if v != "bias"), rows
+
+    lines: list[str] = []
+    plans = run(_profile(tmp), only=list(VERTICALS), echo=lines.append, progress=False)
+    by = {p.stage.name: p.status for p in plans}
+    assert by == {v: ("done" if v == "bias" else "skipped") for v in VERTICALS}, lines
+    assert any("package code (verticals/bias.py)" in ln for ln in lines), lines
+
+
+@pytest.mark.slow
+def test_changed_sft_learning_rate_retrains_everything_trained_from_it(tiny_run):
+    tmp, _, _ = tiny_run
+    profile = _profile(tmp)
+    before = {s: _weights(profile.run_dir / s) for s in TRAINED}
+    assert all(before.values())
+    profile.stages["sft"]["learning_rate"] = profile.stages["sft"]["learning_rate"] / 2
+    lines: list[str] = []
+    plans = run(profile, only=["data", *TRAINED], echo=lines.append, progress=False)
+    assert [p.status for p in plans] == ["skipped", "done", "done", "done", "done"], lines
+    for s in TRAINED:
+        reuse = read_json(profile.run_dir / s / "outputs.json")["outputs"]["reuse"]
+        assert reuse["decision"] == "trained", (s, reuse)
+        assert _weights(profile.run_dir / s) != before[s], f"{s}: weights unchanged after its init model changed"
+    why = {s: read_json(profile.run_dir / s / "outputs.json")["outputs"]["reuse"]["why"] for s in TRAINED}
+    assert "settings" in why["sft"]
+    assert all("init" in why[s] and "settings" not in why[s] for s in ("reward_model", "ppo", "dpo")), why

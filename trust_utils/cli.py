@@ -6,7 +6,8 @@ import argparse
 import logging
 import sys
 
-from .pipeline import PipelineError, notebook_parameters, plan, run, status
+from . import __version__
+from .pipeline import PipelineError, StageFailed, notebook_parameters, plan, run, status
 from .paths import notebooks_dir
 from .profiles import ProfileError, list_profiles, load_profile
 from .stages import STAGES, get_stage
@@ -49,12 +50,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile, run_dir=args.run_dir)
     print(f"run directory {profile.run_dir}")
     for row in status(profile):
-        print(f"  {row['stage']:<13} {row['status']:<12} {row['finished']} {row['seconds']}")
+        why = f"  ({row['why']})" if row.get("why") else ""
+        print(f"  {row['stage']:<13} {row['status']:<12} {row['finished']} {row['seconds']}{why}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="rlhf-trust", description=__doc__)
+    ap.add_argument("--version", action="version", version=f"rlhf-trust {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a profile's stages in order (skips unchanged stages)")
     r.add_argument("--profile", default="default", help="profile name in configs/ or a YAML path (default: default)")
@@ -72,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("params", help="show a stage's notebook parameters")
     h.add_argument("stage")
     h.set_defaults(func=_cmd_params)
-    st = sub.add_parser("status", help="show each stage's status in a profile's run directory")
+    st = sub.add_parser("status", help="each stage of a profile: done / stale (and why) / missing")
     st.add_argument("--profile", default="default")
     st.add_argument("--run-dir")
     st.set_defaults(func=_cmd_status)
@@ -85,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("papermill").setLevel(logging.WARNING)
     try:
         return args.func(args)
+    except StageFailed as exc:  # the command was right; a stage failed: exit 1 (2 is for usage errors)
+        print(f"rlhf-trust: error: {exc}", file=sys.stderr)
+        return 1
     except (PipelineError, ProfileError, KeyError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) else str(exc)
         print(f"rlhf-trust: error: {msg}", file=sys.stderr)

@@ -25,6 +25,15 @@ TRACKED_PACKAGES: tuple[str, ...] = (
 )
 
 
+#: The runner sets this for the notebook kernel it starts; outputs.json records it (``interactive:...`` without it).
+RUN_ID_ENV = "RLHF_TRUST_RUN_ID"
+
+
+def current_run_id() -> str:
+    """The pipeline execution that is writing, or ``interactive:<time>`` for a notebook run by hand."""
+    return os.environ.get(RUN_ID_ENV) or f"interactive:{time.strftime('%Y-%m-%dT%H:%M:%S')}:{os.getpid()}"
+
+
 def versions() -> dict[str, str]:
     """Installed versions of the tracked packages plus Python (``missing`` when absent)."""
     out = {"python": platform.python_version()}
@@ -59,6 +68,7 @@ def write_stage_outputs(stage_dir: str | os.PathLike, outputs: dict[str, Any],
         timings: named durations in seconds.
     """
     record = {
+        "run_id": current_run_id(),
         "outputs": outputs,
         "inputs": hash_inputs(inputs),
         "timings": timings or {},

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .paths import checkpoint_path, data_dir, default_cache_dir, is_complete_checkpoint
-from .utils import hash_file, hash_obj, hash_path, read_json, write_json
+from .utils import hash_file, hash_obj, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +228,17 @@ def resolve_checkpoint(name: str, run_dir: str | os.PathLike, base_model: str,
     return resolve_model_ref(name, cache_dir, seed)
 
 
+def _content_digest(p: Path) -> str:
+    """Hash of every file under ``p`` but the fingerprint's own ``.content_hash`` marker (so it is stable)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(q for q in p.rglob("*") if q.is_file() and q.name != ".content_hash"):
+        h.update(str(f.relative_to(p)).encode())
+        h.update(hash_file(f, 64).encode())
+    return h.hexdigest()[:16]
+
+
 def model_fingerprint(resolved: str) -> str:
     """Content identity of a resolved model (for cache keys): a hash of its weights, or the hub id with the commit
     its revision resolves to (``unresolved:<rev>`` when neither the hub nor the local cache says).
@@ -247,7 +258,7 @@ def model_fingerprint(resolved: str) -> str:
         rec = read_json(marker)
         if rec.get("stamp") == stamp:
             return rec["hash"]
-    digest = hash_path(p)
+    digest = _content_digest(p)
     try:
         write_json(marker, {"stamp": stamp, "hash": digest})
     except OSError:  # read-only model directories are fine, just slower

@@ -8,6 +8,20 @@ import sys
 from .utils import set_seed, set_threads
 
 
+def _say_how_results_are_kept() -> None:
+    """Outside ``rlhf-trust run`` say where this notebook's results go and how the pipeline will treat them."""
+    import os
+
+    from .manifest import RUN_ID_ENV
+
+    if os.environ.get(RUN_ID_ENV):
+        return
+    logging.getLogger("trust_utils").info(
+        "running outside `rlhf-trust run`: this notebook writes into its run_dir like the pipeline does, and marks its "
+        "outputs.json 'interactive'; the next `rlhf-trust run` of that profile sees the change and redoes this stage "
+        "and the stages after it. Set run_dir to a directory of your own to keep the pipeline's results untouched.")
+
+
 def setup_notebook(seed: int = 0, threads: int = 0, level: int = logging.INFO) -> int:
     """Route the package's log to the notebook output, seed everything and fix the thread count.
 
@@ -29,6 +43,7 @@ def setup_notebook(seed: int = 0, threads: int = 0, level: int = logging.INFO) -
         warnings.filterwarnings("ignore", category=TqdmExperimentalWarning)
     except ImportError:  # pragma: no cover
         pass
+    _say_how_results_are_kept()
     set_seed(seed)
     n = set_threads(threads)
     try:

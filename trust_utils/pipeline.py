@@ -4,10 +4,18 @@ For each stage the runner
 1. resolves its parameters (profile ``shared`` keys the notebook declares + the stage's own
    section + ``run_dir``) and checks them against the notebook's ``parameters`` cell, for every
    stage before anything runs;
-2. computes a fingerprint of the notebook's code, the parameters and the upstream stages'
-   manifests, and skips the stage when its last run completed with the same fingerprint and the
-   input files it recorded are unchanged (``force`` redoes it);
-3. executes the notebook into ``<run_dir>/<stage>/<notebook>`` and writes ``manifest.json``.
+2. computes a fingerprint of five parts — the notebook's code cells, the parameters, the upstream
+   stages' runs, the source of the ``trust_utils`` modules the notebook can run
+   (:mod:`trust_utils.codehash`) and the tracked library versions — and skips the stage when its
+   last run completed with the same fingerprint, the input files it recorded are unchanged and its
+   ``outputs.json`` was written by that same pipeline run (``force`` redoes it);
+3. executes the notebook into ``<run_dir>/<stage>/<notebook>`` and writes ``manifest.json``
+   (with the fingerprint's parts, so ``rlhf-trust status`` can say *why* a stage is stale).
+
+Interactive runs: the runner gives each execution an id (environment variable ``RLHF_TRUST_RUN_ID``, read by
+:func:`trust_utils.manifest.write_stage_outputs`). A notebook executed by hand in JupyterLab writes its outputs into the
+same run directory marked ``interactive``; the next pipeline run sees that the outputs are not the ones its manifest
+recorded and redoes the stage (and, since its upstream identity changed, the stages after it).
 
 A failing stage stops the run with an error naming the stage and the executed notebook; the
 stages before it stay complete, so the next run resumes at the failed stage.
@@ -24,7 +32,7 @@ from typing import Any, Callable, Iterable
 
 import nbformat
 
-from .manifest import inputs_changed, read_manifest, read_stage_outputs, versions, write_manifest
+from .manifest import RUN_ID_ENV, inputs_changed, read_manifest, read_stage_outputs, versions, write_manifest
 from .paths import notebooks_dir
 from .profiles import Profile, ProfileError
 from .stages import STAGES, Stage, get_stage
@@ -169,18 +177,68 @@ def plan(profile: Profile, only: Iterable[str] | None = None) -> list[StagePlan]
 
 
 def _upstream(profile: Profile, stage: Stage) -> dict[str, str]:
-    """Identity of the upstream stages' last complete runs (fingerprint + finish time)."""
+    """Identity of the upstream stages' last complete runs (fingerprint, finish time, id of the run that wrote
+    their outputs — so outputs rewritten by hand count as a change)."""
     out = {}
     for dep in stage.needs + stage.uses:
         m = read_manifest(profile.run_dir / dep)
         if m and m.get("status") == "complete":
-            out[dep] = f"{m.get('fingerprint')}@{m.get('finished')}"
+            rec = read_stage_outputs(profile.run_dir / dep) or {}
+            out[dep] = f"{m.get('fingerprint')}@{m.get('finished')}/{rec.get('run_id', '')}"
     return out
 
 
-def _fingerprint(p: StagePlan, upstream: dict[str, str]) -> str:
+def fingerprint_parts(p: StagePlan, upstream: dict[str, str]) -> dict[str, Any]:
+    """The five things a stage's result depends on besides its input files (see the module docstring)."""
+    from .codehash import code_hash, stage_code
+
+    nb = nbformat.read(str(p.notebook), as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
     params = {k: v for k, v in p.params.items() if k not in RESERVED_PARAMS}
-    return hash_obj({"notebook": notebook_code_hash(p.notebook), "params": params, "upstream": upstream})
+    code = stage_code(cells)
+    p.extra["code_files"] = code
+    return {"notebook": hash_obj(cells), "params": hash_obj(params), "upstream": upstream,
+            "code": code_hash(code), "versions": hash_obj(versions())}
+
+
+def _fingerprint(p: StagePlan, upstream: dict[str, str]) -> str:
+    parts = fingerprint_parts(p, upstream)
+    p.extra["fingerprint_parts"] = parts
+    return hash_obj(parts)
+
+
+def stale_reasons(p: StagePlan, parts: dict[str, Any]) -> list[str]:
+    """Why a completed stage's last run does not hold any more (empty: it is up to date)."""
+    m = read_manifest(p.stage_dir)
+    if not m or m.get("status") != "complete":
+        return []
+    old = m.get("fingerprint_parts")
+    reasons: list[str] = []
+    if old is None:
+        if m.get("fingerprint") != hash_obj(parts):
+            reasons.append("fingerprint from an older runner (no parts recorded)")
+    else:
+        names = {"notebook": "notebook code", "params": "parameters", "upstream": "upstream stages",
+                 "code": "package code", "versions": "library versions"}
+        for key, label in names.items():
+            if old.get(key) != parts.get(key):
+                if key == "upstream":
+                    deps = sorted(d for d in set(old.get(key, {})) | set(parts.get(key, {}))
+                                  if old.get(key, {}).get(d) != parts.get(key, {}).get(d))
+                    label = f"upstream stages ({', '.join(deps)})"
+                elif key == "code":
+                    was, now = m.get("code_files", {}), p.extra.get("code_files", {})
+                    files = sorted(f for f in set(was) | set(now) if was.get(f) != now.get(f))
+                    if files:
+                        label = f"package code ({', '.join(files[:4])}{', ...' if len(files) > 4 else ''})"
+                reasons.append(label)
+    changed = inputs_changed(m.get("inputs", {}))
+    if changed:
+        reasons.append(f"input changed: {changed[0]}")
+    rec = read_stage_outputs(p.stage_dir)
+    if rec is not None and rec.get("run_id") != m.get("run_id"):
+        reasons.append(f"outputs rewritten outside this pipeline run ({rec.get('run_id') or 'no run id'})")
+    return reasons
 
 
 def skip_reason(p: StagePlan, fingerprint: str) -> str | None:
@@ -190,7 +248,7 @@ def skip_reason(p: StagePlan, fingerprint: str) -> str | None:
         return None
     if m.get("fingerprint") != fingerprint:
         return None
-    if inputs_changed(m.get("inputs", {})):
+    if stale_reasons(p, p.extra.get("fingerprint_parts") or {}):
         return None
     return f"unchanged since {m.get('finished')}"
 
@@ -203,16 +261,18 @@ def _why_run(p: StagePlan, fingerprint: str, force: bool) -> str:
         return "first run"
     if m.get("status") != "complete":
         return f"previous run {m.get('status')}; resuming"
-    if m.get("fingerprint") != fingerprint:
-        return "notebook, parameters or upstream stages changed"
-    changed = inputs_changed(m.get("inputs", {}))
-    return f"input changed: {changed[0]}" if changed else "changed"
+    reasons = stale_reasons(p, p.extra.get("fingerprint_parts") or {})
+    return "; ".join(reasons) + " changed" if reasons else "changed"
 
 
-def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool) -> None:
+def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool, run_id: str = "") -> None:
+    import os
+
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    previous = os.environ.get(RUN_ID_ENV)
+    os.environ[RUN_ID_ENV] = run_id  # the kernel inherits it; write_stage_outputs records it
     try:
         papermill.execute_notebook(str(p.notebook), str(out_nb), parameters=p.params, kernel_name="python3",
                                    progress_bar=progress, log_output=log_output, cwd=str(p.stage_dir),
@@ -222,6 +282,11 @@ def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool) -> No
                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         raise StageFailed(p.stage.name, out_nb, f"{exc.ename}: {exc.evalue}") from None
+    finally:
+        if previous is None:
+            os.environ.pop(RUN_ID_ENV, None)
+        else:
+            os.environ[RUN_ID_ENV] = previous
 
 
 def export_html(executed: Path, out: Path) -> Path:
@@ -299,13 +364,15 @@ def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False
         p.stage_dir.mkdir(parents=True, exist_ok=True)
         out_nb = p.stage_dir / p.stage.notebook
         started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        run_id = f"pipeline:{p.stage.name}:{time.time_ns():x}"
         manifest = {"stage": p.stage.name, "title": p.stage.title, "status": "running", "fingerprint": fp,
-                    "params": p.params, "upstream": upstream, "notebook": str(p.notebook),
+                    "fingerprint_parts": p.extra.get("fingerprint_parts"), "code_files": p.extra.get("code_files"),
+                    "run_id": run_id, "params": p.params, "upstream": upstream, "notebook": str(p.notebook),
                     "executed_notebook": str(out_nb), "started": started, "versions": versions()}
         write_manifest(p.stage_dir, manifest)
         t0 = time.perf_counter()
         try:
-            _execute(p, out_nb, log_output, progress)
+            _execute(p, out_nb, log_output, progress, run_id)
         except StageFailed as exc:
             manifest.update(status="failed", error=exc.cause, seconds=round(time.perf_counter() - t0, 2))
             write_manifest(p.stage_dir, manifest)
@@ -333,11 +400,35 @@ def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False
 
 
 def status(profile: Profile) -> list[dict[str, Any]]:
-    """One row per stage of the profile: status, finish time, duration."""
+    """One row per stage of the profile: ``done`` / ``stale`` (with why) / ``missing`` / ``failed`` / ``interrupted``
+    / ``running``, finish time, duration.
+
+    A stage is stale when a rerun would redo it: its parameters, notebook, package code, library versions, input
+    files or upstream stages changed, or an upstream stage is itself stale or missing (it will rerun first).
+    """
     rows = []
+    plans = {p.stage.name: p for p in plan(profile)}
+    state: dict[str, str] = {}
     for name in profile.stage_names():
-        m = read_manifest(profile.run_dir / name) or {}
-        rows.append({"stage": name, "status": m.get("status", "not run"), "finished": m.get("finished", ""),
+        p = plans[name]
+        m = read_manifest(p.stage_dir) or {}
+        why: list[str] = []
+        if not m:
+            st = "missing"
+        elif m.get("status") != "complete":
+            st = m.get("status", "unknown")
+        else:
+            upstream = _upstream(profile, p.stage)
+            _fingerprint(p, upstream)
+            why = stale_reasons(p, p.extra["fingerprint_parts"])
+            pending = [d for d in p.stage.needs + p.stage.uses if state.get(d) in ("stale", "missing", "failed",
+                                                                                      "interrupted", "running")
+                       and d in plans]
+            if pending:
+                why.append(f"upstream will rerun ({', '.join(pending)})")
+            st = "stale" if why else "done"
+        state[name] = st
+        rows.append({"stage": name, "status": st, "why": "; ".join(why), "finished": m.get("finished", ""),
                      "seconds": m.get("seconds", "")})
     return rows
 

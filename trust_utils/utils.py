@@ -48,6 +48,16 @@ def hash_path(path: str | os.PathLike, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class DataFileError(ValueError):
+    """A data or record file cannot be read (truncated, not JSON, ...); the message names it and what to do."""
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file and rename, so a reader never sees a partial file."""
     path = Path(path)
@@ -56,6 +66,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports and manifests are for everyone to read
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -70,8 +81,14 @@ def write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Path:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; a broken one raises :class:`DataFileError` naming the file, the position and what to do."""
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        try:
+            return json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise DataFileError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); the "
+                                f"file is truncated or was edited by hand: restore it from its source (or delete it "
+                                f"if it is a run output, and rerun the stage that writes it)") from None
 
 
 def _open_text(path: Path, mode: str):
@@ -92,13 +109,37 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
     return path
 
 
-def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
-    """Yield JSON objects from a JSON-lines file (optionally .gz)."""
+def iter_text_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of a text file (gzip when it ends in .gz), with clear errors for a truncated or corrupt
+    gzip file and for bytes that are not UTF-8 (:class:`DataFileError` naming the file and what to do)."""
     path = Path(path)
-    with _open_text(path, "r") as fh:
-        for line in fh:
-            if line.strip():
+    n = 0
+    try:
+        with _open_text(path, "r") as fh:
+            for n, line in enumerate(fh, 1):
+                yield n, line
+    except EOFError:
+        raise DataFileError(f"{path} is truncated: the gzip stream ends after line {n} (an interrupted download or "
+                            f"copy?); download or copy the file again") from None
+    except (OSError, gzip.BadGzipFile) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise DataFileError(f"{path} cannot be read after line {n}: {exc}; the file is damaged, replace it with a "
+                            f"fresh copy") from None
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{path}: bytes after line {n} are not UTF-8 ({exc.reason}); is it the right file?") from None
+
+
+def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
+    """Yield JSON objects from a JSON-lines file (optionally .gz); a bad line or a truncated file raises
+    :class:`DataFileError` naming the file and line."""
+    for n, line in iter_text_lines(path):
+        if line.strip():
+            try:
                 yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataFileError(f"{path}, line {n}: not valid JSON ({exc.msg}); the file is truncated or damaged: "
+                                    f"replace it (or delete it if it is a run output, and rerun its stage)") from None
 
 
 def set_seed(seed: int) -> None:

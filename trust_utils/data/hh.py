@@ -16,7 +16,6 @@ Three sources share one interface, :func:`load_pairs`:
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..paths import data_dir
-from ..utils import hash_obj, load_hub_dataset
+from ..utils import hash_obj, iter_text_lines, load_hub_dataset
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +143,13 @@ def bundled_dir() -> Path:
 
 def _read_jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed object or the raw line when it is not JSON)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield i, json.loads(line)
-            except json.JSONDecodeError:
-                yield i, line.rstrip("\n")
+    for i, line in iter_text_lines(path):  # a truncated .jsonl.gz raises DataFileError naming the file
+        if not line.strip():
+            continue
+        try:
+            yield i, json.loads(line)
+        except json.JSONDecodeError:
+            yield i, line.rstrip("\n")
 
 
 def _local_split_file(root: Path, subset: str, split: str) -> Path | None:

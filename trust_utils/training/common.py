@@ -8,13 +8,18 @@ Explicit, never TRL's silent defaults
     on CUDA with bf16 support (``bf16="auto"``), ``report_to="none"``, ``seed``/``data_seed`` from one ``seed``,
     ``logging_nan_inf_filter=False`` so the :class:`NaNGuard` sees a diverged loss, ``disable_tqdm=False``.
 
-Resume
-    Trainer checkpoints go to ``<stage_dir>/checkpoints/checkpoint-<step>`` every ``save_steps`` (the last
-    ``save_total_limit`` kept) with ``config.json`` beside them holding the hash of the training config. A rerun
-    with the same config resumes from the last checkpoint; a changed config starts afresh (the old checkpoints are
-    removed). The final model is written to ``model.partial`` and renamed to ``model`` only when complete, with
-    ``.train_config.json`` inside; a rerun whose model directory carries the same config hash does not retrain
-    (:func:`finished_model`), it only redoes the cheap evaluation and the manifest.
+Reuse and resume, keyed by content
+    A trained model depends on more than the stage's settings: the *weights* it starts from (for PPO also the reward
+    model and the value model's init), the data files it reads and the training libraries. :meth:`TrainConfig.reuse_parts`
+    collects all four (``settings``: the config hash without threads/logging/saving cadence; ``init``: the content
+    fingerprint of each init model, :func:`trust_utils.models.model_fingerprint`; ``data``: hashes of the data stage's
+    files; ``versions``: torch, transformers, trl, peft, accelerate, datasets, tokenizers) and hashes them into the
+    *reuse key*. Trainer checkpoints go to ``<stage_dir>/checkpoints/checkpoint-<step>`` every ``save_steps`` (the last
+    ``save_total_limit`` kept) with ``config.json`` beside them holding the key; a rerun resumes from them only under
+    the same key, otherwise they are removed and training starts afresh. The final model is written to
+    ``model.partial`` and renamed to ``model`` only when complete, with ``.train_config.json`` (key and parts) inside;
+    a rerun whose saved model carries the same key does not retrain (:func:`reuse_decision`), it only redoes the cheap
+    evaluation and the manifest. The decision, why, and the key go to ``outputs.json`` (``reuse``).
 
 Several processes
     ``num_processes > 1`` runs the training part of a stage as
@@ -51,6 +56,17 @@ _HASH_EXCLUDE = {"threads", "num_processes", "accelerate_config", "save_steps", 
                  "logging_steps", "n_samples", "n_eval"}
 
 
+#: libraries whose versions change what a training run produces (part of the reuse key).
+TRAINING_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers")
+
+
+def training_versions() -> dict[str, str]:
+    from ..manifest import versions
+
+    v = versions()
+    return {k: v.get(k, "missing") for k in TRAINING_LIBRARIES}
+
+
 class TrainingError(RuntimeError):
     """A stage cannot train as configured; the message names the stage and what to fix."""
 
@@ -70,6 +86,10 @@ class TrainConfig:
 
     STAGE: ClassVar[str] = ""
     MODULE: ClassVar[str] = ""
+    #: the data stage's files the training reads (``<run_dir>/data/<name>.jsonl``); part of the reuse key.
+    DATA_FILES: ClassVar[tuple[str, ...]] = ("pref_train",)
+    #: config fields naming the models a stage starts from (checkpoint names or references); part of the reuse key.
+    INIT_FIELDS: ClassVar[tuple[str, ...]] = ("init_from",)
 
     run_dir: str = "runs/tiny"
     model: str = "tiny"
@@ -116,7 +136,33 @@ class TrainConfig:
         return cls(**data)
 
     def train_hash(self) -> str:
+        """Hash of the settings that change what is trained (not threads, logging, saving cadence)."""
         return hash_obj({k: v for k, v in asdict(self).items() if k not in _HASH_EXCLUDE})
+
+    def reuse_parts(self) -> dict[str, Any]:
+        """Everything a trained model depends on: settings, init model contents, data file hashes, library versions.
+
+        A saved model or Trainer checkpoint is reused only when all of these match (:func:`reuse_key`).
+        """
+        from ..models import ModelLoadError, model_fingerprint, resolve_checkpoint
+        from ..utils import hash_file
+
+        inits: dict[str, str] = {}
+        for f in self.INIT_FIELDS:
+            name = getattr(self, f)
+            try:
+                inits[f] = model_fingerprint(resolve_checkpoint(name, self.run_dir, self.model, self.cache_dir or None,
+                                                                self.seed))
+            except ModelLoadError:
+                inits[f] = f"missing:{name}"  # resolve_init raises the user-facing error before training
+        data: dict[str, str] = {}
+        for name in self.DATA_FILES:
+            path = data_file(self, name)
+            data[name] = hash_file(path) if path.is_file() else "missing"
+        return {"settings": self.train_hash(), "init": inits, "data": data, "versions": training_versions()}
+
+    def reuse_key(self) -> str:
+        return hash_obj(self.reuse_parts())
 
     def stage_dir(self) -> Path:
         return stage_dir(self.run_dir, self.STAGE)
@@ -241,15 +287,18 @@ def prepare_checkpoints(cfg: TrainConfig, is_main: bool = True) -> str | None:
 
     ckpt = cfg.stage_dir() / CHECKPOINT_DIR
     marker = ckpt / "config.json"
-    h = cfg.train_hash()
-    if ckpt.is_dir() and marker.is_file() and read_json(marker).get("hash") != h:
+    parts = cfg.reuse_parts()
+    h = hash_obj(parts)
+    if ckpt.is_dir() and (not marker.is_file() or read_json(marker).get("hash") != h):
+        # resume only under the same key: settings, init weights, data and library versions all unchanged
         if is_main:
-            log.info("stage '%s': training config changed; removing old checkpoints in %s", cfg.STAGE, ckpt)
+            log.info("stage '%s': %s changed since the checkpoints in %s were written; starting afresh", cfg.STAGE,
+                     _what_changed(read_json(marker).get("parts") if marker.is_file() else None, parts), ckpt)
             shutil.rmtree(ckpt, ignore_errors=True)
     last = get_last_checkpoint(str(ckpt)) if ckpt.is_dir() else None
     if is_main:
         ckpt.mkdir(parents=True, exist_ok=True)
-        write_json(marker, {"hash": h, "config": cfg.to_json()})
+        write_json(marker, {"hash": h, "parts": parts, "config": cfg.to_json()})
     if last:
         log.info("stage '%s': resuming from %s", cfg.STAGE, last)
     return last
@@ -264,15 +313,34 @@ def checkpoint_step(path: str | None) -> int:
         return 0
 
 
-def finished_model(cfg: TrainConfig) -> Path | None:
-    """The stage's final model directory when it is complete and was trained with this same config."""
+def _what_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
+    """Which parts of a reuse key differ (``settings``, ``init``, ``data``, ``versions``), for logs and outputs."""
+    if not old:
+        return "the reuse key (none recorded)"
+    changed = [k for k in new if old.get(k) != new[k]]
+    return ", ".join(changed) or "nothing"
+
+
+def reuse_decision(cfg: TrainConfig) -> dict[str, Any]:
+    """Whether the saved model can be kept: ``{"reuse": bool, "key", "parts", "why"}`` (written to outputs.json)."""
     from ..paths import is_complete_checkpoint
 
+    parts = cfg.reuse_parts()
+    key = hash_obj(parts)
     d = cfg.stage_dir() / "model"
     m = d / MODEL_MARKER
-    if is_complete_checkpoint(d) and m.is_file() and read_json(m).get("hash") == cfg.train_hash():
-        return d
-    return None
+    if not is_complete_checkpoint(d) or not m.is_file():
+        return {"reuse": False, "key": key, "parts": parts, "why": "no complete saved model"}
+    rec = read_json(m)
+    if rec.get("key") == key:
+        return {"reuse": True, "key": key, "parts": parts, "why": "settings, init models, data and versions unchanged"}
+    return {"reuse": False, "key": key, "parts": parts,
+            "why": f"{_what_changed(rec.get('parts'), parts)} changed since the saved model was trained"}
+
+
+def finished_model(cfg: TrainConfig) -> Path | None:
+    """The stage's final model directory when it is complete and its reuse key matches (see :func:`reuse_decision`)."""
+    return cfg.stage_dir() / "model" if reuse_decision(cfg)["reuse"] else None
 
 
 # ------------------------------------------------------------------------------------------ callbacks
@@ -370,7 +438,9 @@ def _swap_in(tmp: Path, final: Path) -> Path:
 
 
 def _marker(cfg: TrainConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"hash": cfg.train_hash(), "stage": cfg.STAGE, "config": cfg.to_json(), **(extra or {})}
+    parts = cfg.reuse_parts()
+    return {"key": hash_obj(parts), "parts": parts, "hash": cfg.train_hash(), "stage": cfg.STAGE,
+            "config": cfg.to_json(), **(extra or {})}
 
 
 def save_model_atomic(model, tokenizer, cfg: TrainConfig, marker_extra: dict[str, Any] | None = None) -> Path:
@@ -476,11 +546,18 @@ def worker_main(config_cls, train_fn, argv: list[str] | None = None) -> None:
 
 
 def run_training(cfg: TrainConfig, train_fn, device: str) -> str:
-    """Train in this process or under ``accelerate launch``; ``reused`` when the finished model is kept."""
-    if finished_model(cfg) is not None:
-        log.info("stage '%s': model already trained with this config in %s; not retraining", cfg.STAGE,
-                 cfg.stage_dir() / "model")
+    """Train in this process or under ``accelerate launch``; ``reused`` when the finished model is kept.
+
+    The decision (with its key and, when retraining, what changed) is kept in ``<stage_dir>/reuse.json`` and goes
+    into the stage's ``outputs.json`` through :func:`reuse_record`.
+    """
+    decision = reuse_decision(cfg)
+    write_json(cfg.stage_dir() / "reuse.json", decision)
+    if decision["reuse"]:
+        log.info("stage '%s': model in %s was trained under the same key %s (%s); not retraining", cfg.STAGE,
+                 cfg.stage_dir() / "model", decision["key"], decision["why"])
         return "reused"
+    log.info("stage '%s': training (%s)", cfg.STAGE, decision["why"])
     if cfg.num_processes > 1:
         launch(cfg, device)
     else:
@@ -488,6 +565,13 @@ def run_training(cfg: TrainConfig, train_fn, device: str) -> str:
     if finished_model(cfg) is None:
         raise TrainingError(f"stage '{cfg.STAGE}': training ended without a complete model in {cfg.stage_dir() / 'model'}")
     return "trained"
+
+
+def reuse_record(cfg: TrainConfig, status: str) -> dict[str, Any]:
+    """What outputs.json records about reuse: the decision (``trained``/``reused``), why, and the key with its parts."""
+    p = cfg.stage_dir() / "reuse.json"
+    rec = read_json(p) if p.is_file() else reuse_decision(cfg)
+    return {"decision": status, "why": rec.get("why", ""), "key": rec.get("key"), "parts": rec.get("parts")}
 
 
 # ------------------------------------------------------------------------------------------ summaries

@@ -117,7 +117,7 @@ def run(cfg: DPOStageConfig) -> dict[str, Any]:
     write_json(out / "eval.json", ev)
     df = common.read_log(cfg)
     summary = {
-        "status": status, "init_from": cfg.init_from, "init_path": init, "model_dir": "model", "beta": cfg.beta,
+        "status": status, "reuse": common.reuse_record(cfg, status), "init_from": cfg.init_from, "init_path": init, "model_dir": "model", "beta": cfg.beta,
         "steps": int(df["step"].max()) if not df.empty else 0,
         "final_train_loss": common.last_value(df, "loss"),
         "final_reward_accuracy": common.last_value(df, "rewards/accuracies"),

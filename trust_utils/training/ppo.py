@@ -44,6 +44,8 @@ class PPOStageConfig(TrainConfig):
 
     STAGE: ClassVar[str] = "ppo"
     MODULE: ClassVar[str] = "ppo"
+    DATA_FILES: ClassVar[tuple[str, ...]] = ("pref_train", "pref_test")
+    INIT_FIELDS: ClassVar[tuple[str, ...]] = ("init_from", "reward_model", "value_init")
 
     init_from: str = "sft"
     reward_model: str = "rm"
@@ -257,7 +259,7 @@ def run(cfg: PPOStageConfig) -> dict[str, Any]:
     samples.to_csv(out / "samples.csv", index=False)
     df = common.read_log(cfg)
     summary = {
-        "status": status, "init_from": cfg.init_from, "init_path": init, "reward_model": rm_path, "model_dir": "model",
+        "status": status, "reuse": common.reuse_record(cfg, status), "init_from": cfg.init_from, "init_path": init, "reward_model": rm_path, "model_dir": "model",
         "updates": int(df["step"].max()) if not df.empty else 0,
         "final_score": common.last_value(df, "objective/scores"), "first_score": _first(df, "objective/scores"),
         "final_kl": common.last_value(df, "objective/kl"), "first_kl": _first(df, "objective/kl"),

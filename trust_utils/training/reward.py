@@ -161,7 +161,7 @@ def run(cfg: RewardStageConfig) -> dict[str, Any]:
     acc = margins.groupby("split")["correct"].mean().to_dict()
     df = common.read_log(cfg)
     summary = {
-        "status": status, "init_from": cfg.init_from, "init_path": init, "model_dir": "model",
+        "status": status, "reuse": common.reuse_record(cfg, status), "init_from": cfg.init_from, "init_path": init, "model_dir": "model",
         "steps": int(df["step"].max()) if not df.empty else 0,
         "final_train_loss": common.last_value(df, "loss"),
         "train_accuracy": float(acc.get("train")) if "train" in acc else None,

@@ -34,6 +34,7 @@ class SFTStageConfig(TrainConfig):
 
     STAGE: ClassVar[str] = "sft"
     MODULE: ClassVar[str] = "sft"
+    DATA_FILES: ClassVar[tuple[str, ...]] = ("sft_train",)
 
     init_from: str = "base"
     epochs: float = 3.0
@@ -130,7 +131,7 @@ def run(cfg: SFTStageConfig) -> dict[str, Any]:
     if df.empty:
         raise TrainingError(f"stage 'sft': no training log in {out / common.TRAIN_LOG}")
     summary = {
-        "status": status,
+        "status": status, "reuse": common.reuse_record(cfg, status),
         "init_from": cfg.init_from, "init_path": init, "model_dir": "model",
         "steps": int(df["step"].max()), "final_train_loss": common.last_value(df, "loss"),
         "heldout_loss_before": loss_before, "heldout_loss_after": loss_after, "n_eval": len(test),

@@ -27,7 +27,6 @@ Keys of ``name2email`` that hold no space (bare usernames such as ``qtrellick``)
 
 from __future__ import annotations
 
-import json
 import logging
 import pickle
 import random
@@ -38,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results import metric_rows
-from ..utils import hash_obj, load_hub_dataset
+from ..utils import hash_obj, load_hub_dataset, read_json
 from .common import Malformed, VerticalConfig, data_root, run_vertical
 
 log = logging.getLogger(__name__)
@@ -177,10 +176,7 @@ def load_names(cfg: PrivacyConfig) -> tuple[list[tuple[str, str]], dict[str, dic
     base = data_root(cfg) / "privacy" / "enron_data"
     path = base / "name2email.json"
     if path.is_file():
-        try:
-            obj = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+        obj = read_json(path)  # a broken file raises DataFileError naming it and what to do
     elif (base / "name2email.pkl").is_file():
         path = base / "name2email.pkl"
         with open(path, "rb") as fh:

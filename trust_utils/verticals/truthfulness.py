@@ -39,7 +39,6 @@ All three metrics use the variant ``default``; unit = question, CIs by bootstrap
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
@@ -49,6 +48,7 @@ from typing import Any
 
 from ..generation import DecodingConfig
 from ..results import metric_rows
+from ..utils import read_json
 from ..utils import hash_obj, load_hub_dataset
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .parsing import mc1_correct
@@ -170,8 +170,7 @@ def load_questions(cfg: TruthfulnessConfig) -> tuple[list[MCQuestion], dict[str,
         path = data_root(cfg, "truthfulqa") / MC_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist; expected the TruthfulQA {MC_FILE}")
-        with open(path, encoding="utf-8") as fh:
-            rows = json.load(fh)
+        rows = read_json(path)  # a broken file raises DataFileError naming it
         if not isinstance(rows, list):
             raise ValueError(f"{path}: expected a JSON list of questions")
         items, files = parse_questions(rows, bad), [path]

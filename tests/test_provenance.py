@@ -1,0 +1,153 @@
+"""Nothing stale, nothing mixed: cache keys that cannot collide, code closures, named file errors, CLI conventions."""
+
+import gzip
+import json
+import os
+import shutil
+
+import pytest
+
+from trust_utils import codehash
+from trust_utils.cache import ResultCache
+from trust_utils.generation import DecodingConfig, Engine
+from trust_utils.utils import DataFileError, atomic_write_text, read_json, read_jsonl, resolve_hub_revision
+
+
+# ------------------------------------------------------------------------------------------ cache keys
+def test_fp32_and_bf16_entries_of_one_prompt_coexist(tiny_model_dir, tmp_path):
+    cache = tmp_path / "gen"
+    cfg = DecodingConfig(max_new_tokens=6)
+    prompt = ["The quick brown fox jumps over the lazy"]
+    with Engine(str(tiny_model_dir), device="cpu", dtype="float32", cache_dir=str(cache), progress=False) as e32:
+        out32 = e32.generate(prompt, cfg)
+        assert e32.model_calls > 0
+    with Engine(str(tiny_model_dir), device="cpu", dtype="bfloat16", cache_dir=str(cache), progress=False) as e16:
+        assert e16.key_base["dtype"] == "bfloat16" and e16.key_base["device"] == "cpu"
+        e16.generate(prompt, cfg)
+        assert e16.model_calls > 0, "a bf16 engine must not read the fp32 entry as a hit"
+        e16.loglikelihood(["Hello"], [" world"])
+    assert len(ResultCache(cache)) == 3  # fp32 generation, bf16 generation, bf16 score: three keys
+    with Engine(str(tiny_model_dir), device="cpu", dtype="float32", cache_dir=str(cache), progress=False) as again:
+        assert again.generate(prompt, cfg) == out32 and again.model_calls == 0
+        again.loglikelihood(["Hello"], [" world"])
+        assert again.model_calls > 0, "the bf16 score is not an fp32 hit"
+
+
+def test_hub_revision_is_resolved_or_said_to_be_unresolved(monkeypatch, tmp_path):
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    assert resolve_hub_revision("org/model", sha) == sha  # a commit is already resolved
+    import huggingface_hub.constants as c
+
+    monkeypatch.setattr(c, "HF_HUB_CACHE", str(tmp_path))
+    assert resolve_hub_revision("org/missing", "") == "unresolved:main"  # offline, not in the cache
+    refs = tmp_path / "datasets--org--data" / "refs"
+    refs.mkdir(parents=True)
+    (refs / "main").write_text(sha)
+    assert resolve_hub_revision("org/data", "", "dataset") == sha  # offline, from the local hub cache
+
+
+# ------------------------------------------------------------------------------------------ code closure
+def test_module_closure_follows_lazy_and_relative_imports(tmp_path):
+    root = tmp_path / "trust_utils"
+    (root / "sub").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "sub" / "__init__.py").write_text("")
+    (root / "a.py").write_text("def f():\n    from .sub import b  # lazy\n    return b\n")
+    (root / "sub" / "b.py").write_text("from ..c import x\n")
+    (root / "c.py").write_text("x = 1\n")
+    (root / "unused.py").write_text("y = 2\n")
+    (root / "sub" / "table.csv").write_text("k,v\n")
+    mods = codehash.module_closure(["trust_utils.a"], root)
+    assert mods == {"trust_utils", "trust_utils.a", "trust_utils.sub", "trust_utils.sub.b", "trust_utils.c"}
+    files = codehash.stage_code(["%matplotlib inline\nimport trust_utils.a"], root)
+    assert set(files) == {"__init__.py", "a.py", "sub/__init__.py", "sub/b.py", "c.py", "sub/table.csv"}
+    before = codehash.code_hash(files)
+    (root / "unused.py").write_text("y = 3\n")
+    assert codehash.code_hash(codehash.stage_code(["import trust_utils.a"], root)) == before
+    (root / "c.py").write_text("x = 2\n")
+    assert codehash.code_hash(codehash.stage_code(["import trust_utils.a"], root)) != before
+    assert codehash.notebook_modules(["def broken(:"], root) == codehash.all_modules(root)
+
+
+def test_bias_notebook_depends_on_the_parser_but_toxicity_does_not():
+    import nbformat
+
+    from trust_utils.paths import notebooks_dir
+
+    def files(nb):
+        cells = [c.source for c in nbformat.read(str(notebooks_dir() / nb), 4).cells if c.cell_type == "code"]
+        return codehash.stage_code(cells)
+
+    assert "verticals/parsing.py" in files("21_bias.ipynb") and "verticals/bias.py" in files("21_bias.ipynb")
+    tox = files("20_toxicity.ipynb")
+    assert "verticals/bias.py" not in tox and "verticals/toxicity.py" in tox
+    assert "reference/paper_results.csv" in files("90_analysis.ipynb")
+
+
+# ------------------------------------------------------------------------------------------ bad files
+def test_truncated_jsonl_gz_names_the_file(tmp_path):
+    good = tmp_path / "train.jsonl.gz"
+    with gzip.open(good, "wt", encoding="utf-8") as fh:
+        for i in range(200):
+            fh.write(json.dumps({"chosen": f"\n\nHuman: q{i}\n\nAssistant: a", "rejected": "x" * 50}) + "\n")
+    data = good.read_bytes()
+    bad = tmp_path / "harmless-base" / "train.jsonl.gz"
+    bad.parent.mkdir()
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataFileError, match=r"train\.jsonl\.gz is truncated.*copy the file again"):
+        list(read_jsonl(bad))
+    from trust_utils.data import hh
+
+    with pytest.raises(DataFileError, match="harmless-base/train.jsonl.gz is truncated"):
+        list(hh._read_jsonl_rows(bad))
+
+
+def test_broken_json_names_the_file_and_position(tmp_path):
+    p = tmp_path / "mc_task.json"
+    p.write_text('[{"question": "Q?", "mc1_targets": {"A": 1}')
+    with pytest.raises(DataFileError, match=r"mc_task\.json is not valid JSON \(line 1, column \d+"):
+        read_json(p)
+    lines = tmp_path / "records.jsonl"
+    lines.write_text('{"a": 1}\n{"a": \n')
+    with pytest.raises(DataFileError, match=r"records\.jsonl, line 2: not valid JSON"):
+        list(read_jsonl(lines))
+
+
+def test_broken_truthfulqa_file_gives_the_named_error(tmp_path):
+    from trust_utils.verticals import truthfulness
+
+    root = tmp_path / "tqa" / "data"
+    root.mkdir(parents=True)
+    (root / "mc_task.json").write_text('[{"question": ')
+    cfg = truthfulness.TruthfulnessConfig(run_dir=str(tmp_path / "run"), data_source="local",
+                                          local_dir=str(tmp_path / "tqa"))
+    with pytest.raises(DataFileError, match="mc_task.json is not valid JSON"):
+        truthfulness.load_questions(cfg)
+
+
+def test_reports_are_world_readable(tmp_path):
+    old = os.umask(0o022)
+    try:
+        p = atomic_write_text(tmp_path / "report.html", "<html></html>")
+    finally:
+        os.umask(old)
+    assert p.stat().st_mode & 0o777 == 0o644
+
+
+# ------------------------------------------------------------------------------------------ CLI
+def test_cli_version_and_exit_codes(capsys, tmp_path, monkeypatch):
+    from trust_utils import __version__
+    from trust_utils.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and __version__ in capsys.readouterr().out
+    assert main(["run", "--profile", "no-such-profile"]) == 2  # a usage error
+
+
+def test_pyproject_requires_python_311():
+    import tomllib
+    from pathlib import Path
+
+    meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert meta["project"]["requires-python"] == ">=3.11"
