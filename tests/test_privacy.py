@@ -7,6 +7,7 @@ import time
 import pytest
 
 from conftest import shared_data, run_notebook
+from hub_repo import make_hub_repo
 from trust_utils.cache import ResultCache
 from trust_utils.verticals.common import Malformed
 from trust_utils.verticals.privacy import (PII_TYPES, PrivacyConfig, build_items, build_prompt, evaluate, fake_value,
@@ -28,6 +29,56 @@ def test_local_copy_of_decodingtrust(tmp_path):
     assert len(pairs) > 250 and all("@" in e for _, e in pairs)
 
 
+# Rows as on the hub (privacy/enron_data/email2name.jsonl): {email, prompt: [[name]]}; DecodingTrust's loader
+# reads the name as prompt[0][0]. Also {email, name}, and malformed rows of each kind.
+EMAIL2NAME = [
+    {"email": "ann.lee@enron.test", "prompt": [["Ann Lee"]]},
+    {"email": "bo.ray@enron.test", "prompt": [["Bo Ray"]]},
+    {"email": "cy.doe@enron.test", "name": "Cy Doe"},
+    {"email": "di.fox@enron.test", "prompt": [["Di Fox"]]},
+    {"email": "ann2@enron.test", "prompt": [["Ann Lee"]]},           # a name seen before: first e-mail kept
+    {"email": "not-an-address", "prompt": [["Ed Gum"]]},
+    {"email": "fay@enron.test", "prompt": []},                       # no name
+    {"email": "gil@enron.test", "prompt": [["gil"]]},                # a username, not a name
+]
+
+
+def test_hub_rows_of_both_shapes_through_load_dataset(tmp_path):
+    repo = make_hub_repo(tmp_path / "DecodingTrust", {"privacy": {
+        "enron.email2name": ("privacy/enron_data/email2name.jsonl", EMAIL2NAME)}})
+    cfg = PrivacyConfig(run_dir=str(tmp_path), data_source="hub", dataset_id=str(repo))
+    pairs, reports, files = load_names(cfg)
+    assert pairs == [("Ann Lee", "ann.lee@enron.test"), ("Bo Ray", "bo.ray@enron.test"),
+                     ("Cy Doe", "cy.doe@enron.test"), ("Di Fox", "di.fox@enron.test")] and files == []
+    assert reports == {"enron.email2name": {"name already seen (first e-mail kept)": 1,
+                                            "value is not an e-mail address": 1,
+                                            "no name (neither 'name' nor 'prompt': [[name]])": 1,
+                                            "key is a username, not a name (skipped by skip_usernames)": 1}}
+    assert build_items(PrivacyConfig(run_dir="r", n_per_type=1, pii_types=["email address"]), pairs)[0]["target"] == \
+        "di.fox@enron.test"
+
+
+def test_hub_revision_reaches_load_dataset_and_the_source_record(tmp_path, monkeypatch):
+    import datasets
+
+    seen = {}
+
+    def fake(dataset_id, name=None, **kw):
+        seen.update(dataset_id=dataset_id, name=name, **kw)
+        return datasets.Dataset.from_list([r for r in EMAIL2NAME[:4] if "prompt" in r])  # the hub's one shape
+
+    monkeypatch.setattr("trust_utils.verticals.privacy.load_hub_dataset", fake)
+    monkeypatch.setattr("trust_utils.utils.resolve_hub_revision", lambda repo, rev, kind: "0" * 40)
+    cfg = PrivacyConfig(run_dir=str(tmp_path), data_source="hub", revision="refs/convert/parquet")
+    assert len(load_names(cfg)[0]) == 3
+    assert (seen["dataset_id"], seen["name"], seen["split"], seen["revision"]) == (
+        "AI-Secure/DecodingTrust", "privacy", "enron.email2name", "refs/convert/parquet")
+    from trust_utils.verticals.privacy import source_of
+
+    assert source_of(cfg) == {"kind": "hub", "id": "AI-Secure/DecodingTrust", "revision": "refs/convert/parquet",
+                              "resolved_revision": "0" * 40, "config": "privacy", "split": "enron.email2name"}
+
+
 def test_bad_entries_are_counted():
     mal = Malformed("x")
     pairs = parse_name2email({"Ann Lee": "ann@x.test", "Bob Roe": 5, "  ": "a@b.test", "Cy Doe": "no-at"}, "f", mal)
@@ -45,7 +96,7 @@ def test_prompt_is_the_paper_code_text():
 @pytest.mark.parametrize("pii,pattern", [
     ("phone number", r"\d{10}"), ("ssn", r"\d{9}"), ("[S.S.N]", r"\d{9}"), ("password", r"[A-Za-z0-9]{12}"),
     ("ssh private key", r"[A-Za-z0-9]{12}"), ("credit card number", r"\d{16}"), ("passport number", r"[A-Z0-9]{10}"),
-    ("canary number", r"\d{10}"), ("canary code", r"[A-Za-z]{10}"), ("address", r".+, .+"),
+    ("canary number", r"\d{10}"), ("canary code", r"[A-Z]{10}"), ("address", r".+, .+"),
 ])
 def test_fake_value_formats(pii, pattern):
     v = value_for(pii, "Ann Lee", "ann@x.test", seed=0)

@@ -38,6 +38,7 @@ source: str = "bundled"  # where the preference data comes from: bundled | local
 subsets: list = ["helpful-base", "harmless-base"]  # HH subsets (data directories of Anthropic/hh-rlhf)
 local_dir: str = ""  # for source "local": directory laid out like anthropics/hh-rlhf (<subset>/train.jsonl.gz)
 dataset_id: str = "Anthropic/hh-rlhf"  # for source "hub": dataset id (Dahoas/static-hh is pre-split and has no subsets)
+revision: str = ""  # for source "hub": dataset branch, tag or commit (empty: main); the resolved commit goes into outputs.json
 n_train: int = 0  # training pairs to keep after filtering (0 keeps all)
 n_test: int = 0  # held-out pairs to keep (0 keeps all)
 test_fraction: float = 0.1  # share of train held out when the source has no test split

@@ -66,6 +66,7 @@ n_boot: int = 1000  # bootstrap resamples for the confidence intervals
 data_source: str = "bundled"  # bundled (data/bench-mini), local (a copy holding data/mc_task.json) or hub
 local_dir: str = ""  # for data_source local: the folder holding data/mc_task.json
 dataset_id: str = "truthfulqa/truthful_qa"  # for data_source hub (config multiple_choice, split validation)
+revision: str = ""  # for data_source hub: dataset branch, tag or commit (empty: main)
 include_question: bool = True  # put the question before the options (the paper code leaves it out)
 match_rule: str = "lenient"  # lenient (true text or its label) or strict (true text and no false text)
 max_new_tokens: int = 70  # tokens of the greedy answer

@@ -8,8 +8,11 @@ original text). Rows that cannot be used are dropped *and counted by reason*
 (:data:`DROP_REASONS`), never silently.
 
 Three sources share one interface, :func:`load_pairs`:
-- ``hub``: ``datasets.load_dataset`` on a hub id: ``Anthropic/hh-rlhf`` (subsets are its data
-  directories, e.g. ``harmless-base``) or ``Dahoas/static-hh`` (columns already split);
+- ``hub``: ``datasets.load_dataset`` on a hub id at ``revision`` (empty = ``main``): ``Anthropic/hh-rlhf``
+  (subsets are its data directories, e.g. ``harmless-base``, each with ``train``/``test`` ``.jsonl.gz`` files of
+  ``{chosen, rejected}`` dialogues) or ``Dahoas/static-hh`` (parquet ``train``/``test`` splits whose ``prompt``,
+  ``response``, ``chosen``, ``rejected`` columns are already split: ``prompt`` ends with ``\n\nAssistant:`` and
+  ``chosen``/``rejected`` are the bare replies);
 - ``local``: a directory laid out like the original repository, ``<subset>/{train,test}.jsonl.gz``;
 - ``bundled``: the project's own small set in the same layout (``data/hh-mini``).
 """
@@ -227,8 +230,11 @@ def load_hub(dataset_id: str, subsets: Iterable[str], report: DropReport, revisi
 
 
 def load_pairs(source: str, subsets: Iterable[str] = DEFAULT_SUBSETS, local_dir: str = "",
-               dataset_id: str = "Anthropic/hh-rlhf", report: DropReport | None = None) -> tuple[dict[str, list[PreferencePair]], DropReport, list[Path]]:
+               dataset_id: str = "Anthropic/hh-rlhf", report: DropReport | None = None,
+               revision: str = "") -> tuple[dict[str, list[PreferencePair]], DropReport, list[Path]]:
     """Load preference pairs by split from one of the three sources.
+
+    ``revision`` (hub only; empty = ``main``) is the dataset branch, tag or commit passed to ``load_dataset``.
 
     Returns:
         (pairs by split, drop report, local files read (for the manifest's input hashes)).
@@ -248,5 +254,5 @@ def load_pairs(source: str, subsets: Iterable[str] = DEFAULT_SUBSETS, local_dir:
     if source == "hub":
         if dataset_id in PRESPLIT_DATASETS:
             subsets = []
-        return load_hub(dataset_id, subsets, report), report, []
+        return load_hub(dataset_id, subsets, report, revision=revision or None), report, []
     raise ValueError(f"unknown data source {source!r}: use 'bundled', 'local' or 'hub'")

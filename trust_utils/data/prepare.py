@@ -41,6 +41,7 @@ class DataConfig:
     subsets: list[str] = field(default_factory=lambda: list(DEFAULT_SUBSETS))
     local_dir: str = ""
     dataset_id: str = "Anthropic/hh-rlhf"
+    revision: str = ""
     n_train: int = 0
     n_test: int = 0
     test_fraction: float = 0.1
@@ -49,6 +50,15 @@ class DataConfig:
     model: str = "tiny"
     cache_dir: str = ""
     seed: int = 0
+
+
+def data_source_info(cfg: DataConfig) -> dict[str, Any]:
+    """``{kind, id, revision, resolved_revision}`` of the preference data (hub: the resolved commit SHA)."""
+    from ..sources import source_info
+
+    if cfg.source == "hub":
+        return source_info("hub", cfg.dataset_id, cfg.revision)
+    return source_info(cfg.source, path=cfg.local_dir if cfg.source == "local" else "data/hh-mini")
 
 
 def _sample(pairs: list[PreferencePair], n: int, seed: int) -> list[PreferencePair]:
@@ -74,7 +84,7 @@ def run(cfg: DataConfig) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     out = stage_dir(cfg.run_dir, STAGE)
-    by_split, report, files = load_pairs(cfg.source, cfg.subsets, cfg.local_dir, cfg.dataset_id)
+    by_split, report, files = load_pairs(cfg.source, cfg.subsets, cfg.local_dir, cfg.dataset_id, revision=cfg.revision)
     if not by_split["test"] or not by_split["train"]:
         # A source with one split only (a sample, a custom set): hold out test_fraction of it by seed.
         only = "train" if by_split["train"] else "test"
@@ -118,6 +128,7 @@ def run(cfg: DataConfig) -> dict[str, Any]:
         "subsets": {s: int(sum(p.subset == s for p in selected["train"])) for s in sorted({p.subset for p in selected["train"]})},
         "files": ["pref_train.jsonl", "pref_test.jsonl", "sft_train.jsonl", "sft_test.jsonl", "drop_report.csv", "lengths.csv"],
         "config": asdict(cfg),
+        "source": data_source_info(cfg),
         "model": model_provenance(cfg.model, cfg.cache_dir or None, cfg.seed),
     }
     write_stage_outputs(out, summary, inputs=files, timings={"prepare_s": time.perf_counter() - t0})

@@ -5,7 +5,8 @@
 user_prompt``). The *statement* is the template with ``[target_group]`` filled in. Sources:
 ``bundled`` (``data/bench-mini/decodingtrust``, 48 statements), ``local`` (a copy of DecodingTrust's
 ``data`` folder: ``<local_dir>/stereotype/dataset/user_prompts.csv``) or ``hub``
-(``AI-Secure/DecodingTrust``, config ``stereotype``, file ``stereotype/dataset/stereotype_bias_data.jsonl``;
+(``AI-Secure/DecodingTrust`` at ``revision``, empty = ``main``; config ``stereotype``, file
+``stereotype/dataset/stereotype_bias_data.jsonl``, loaded as DecodingTrust's own ``bias_generation.py`` does;
 each row's ``prompt`` holds ``text`` = instruction + statement and the tags ``stereotype_topic_tag``,
 ``demographic_group_tag``, ``sys_prompt_type_tag``; every statement appears once per system-prompt
 type, so only the ``benign`` rows are kept and the statement is the text after "Here is my statement: ").
@@ -55,6 +56,7 @@ from ..results import metric_rows
 from ..utils import load_hub_dataset
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .parsing import AGREE, DISAGREE, NEITHER, parse_agreement, stance_cues
+from ..sources import source_info
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,7 @@ class BiasConfig(VerticalConfig):
         num_beams: 1 = independent samples (paper); 4 = beam sampling (released code).
         agreement_rule: ``first`` (first stance cue decides) | ``exclusive`` (mixed stances count as neither).
         dataset_id: hub dataset for ``data_source="hub"``.
+        revision: hub revision (branch, tag or commit; empty = ``main``).
     """
 
     prompt_style: str = "completion"
@@ -97,6 +100,7 @@ class BiasConfig(VerticalConfig):
     num_beams: int = 1
     agreement_rule: str = "first"
     dataset_id: str = "AI-Secure/DecodingTrust"
+    revision: str = ""
 
     def __post_init__(self):
         super().__post_init__()
@@ -203,7 +207,7 @@ def statements_from_hub_rows(rows, bad: Malformed | None = None) -> tuple[list[S
 def load_statements(cfg: BiasConfig) -> tuple[list[Statement], dict[str, int], list[Path]]:
     """(statements, malformed counts by reason, files read) from the configured source."""
     if cfg.data_source == "hub":
-        ds = load_hub_dataset(cfg.dataset_id, "stereotype", data_files=[HUB_FILE],
+        ds = load_hub_dataset(cfg.dataset_id, "stereotype", data_files=[HUB_FILE], revision=cfg.revision or None,
                               offline_hint="data_source 'local' or 'bundled'")["train"]
         items, bad = statements_from_hub_rows(ds)
         files: list[Path] = []
@@ -215,12 +219,20 @@ def load_statements(cfg: BiasConfig) -> tuple[list[Statement], dict[str, int], l
     return items, bad.as_dict(), files
 
 
+def source_of(cfg: BiasConfig) -> dict[str, Any]:
+    """The ``source`` record of ``outputs.json``."""
+    if cfg.data_source == "hub":
+        return {**source_info("hub", cfg.dataset_id, cfg.revision), "config": "stereotype", "file": HUB_FILE}
+    return source_info(cfg.data_source, path=str(data_root(cfg, "decodingtrust") / USER_PROMPTS))
+
+
 def load_system_prompts(cfg: BiasConfig) -> dict[str, str]:
     """DecodingTrust's ``system_prompts.csv`` as ``{type: text}`` (only for ``prompt_style="instruction"``)."""
     if cfg.data_source == "hub":
         from huggingface_hub import hf_hub_download
 
-        path = Path(hf_hub_download(cfg.dataset_id, str(SYSTEM_PROMPTS), repo_type="dataset"))
+        path = Path(hf_hub_download(cfg.dataset_id, str(SYSTEM_PROMPTS), repo_type="dataset",
+                                    revision=cfg.revision or None))
     else:
         path = data_root(cfg, "decodingtrust") / SYSTEM_PROMPTS
     with open(path, encoding="utf-8", newline="") as fh:
@@ -313,11 +325,11 @@ def run(cfg: BiasConfig) -> dict[str, Any]:
     system_prompts = load_system_prompts(cfg) if cfg.prompt_style == "instruction" else None
     summary = {"n_statements": len(items), "malformed": {"user_prompts.csv": malformed},
                "topics": sorted({s.topic for s in items}), "groups": sorted({s.group for s in items}),
-               "variants": list(cfg.variants), "prompt_style": cfg.prompt_style}
+               "variants": list(cfg.variants), "prompt_style": cfg.prompt_style, "source": source_of(cfg)}
     return run_vertical(cfg, VERTICAL, lambda engine, ckpt: evaluate(engine, ckpt, items, cfg, system_prompts),
                         inputs=files, summary=summary)
 
 
 __all__ = ["BiasConfig", "Statement", "COMPLETION_TEMPLATES", "load_statements", "load_statements_csv",
-           "statements_from_hub_rows", "load_system_prompts", "build_prompt", "stance_shares", "score_rows",
+           "statements_from_hub_rows", "source_of", "load_system_prompts", "build_prompt", "stance_shares", "score_rows",
            "agreement_matrix", "evaluate", "run"]

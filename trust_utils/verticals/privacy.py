@@ -21,6 +21,16 @@ Setting (paper README §4.5, the HEAD ``privacy_exp.py``):
   (``555-123-4567``): for all-digit targets the reply's non-digits are removed before matching.
 * **Metric** ``leakage_rate`` (lower is better), variant ``all`` and one per PII type, bootstrap CIs over prompts.
 
+**Canary codes** are 10 upper-case letters, as in DecodingTrust's ``get_pii_messages_k_shot``
+(``string.ascii_uppercase``) and the paper's code; passwords and keys mix cases and digits.
+
+**Sources.** ``bundled``/``local``: ``privacy/enron_data/name2email.json`` (or DecodingTrust's original
+``name2email.pkl``). ``hub``: ``AI-Secure/DecodingTrust``, config ``privacy``, split ``enron.email2name``
+(``privacy/enron_data/email2name.jsonl``) at ``revision`` (empty = ``main``; the resolved commit is recorded in
+``outputs.json``). Its rows are ``{"email": ..., "prompt": [[name]]}`` -- DecodingTrust's own loader reads the
+name as ``prompt[0][0]``; rows ``{"email", "name"}`` are accepted too. Rows without an e-mail or a name are counted
+by reason; when several addresses share a name, the first (file order) is kept.
+
 Keys of ``name2email`` that hold no space (bare usernames such as ``qtrellick``) are not names;
 ``skip_usernames`` leaves them out (they are counted in the report, not treated as errors).
 """
@@ -39,6 +49,7 @@ from typing import Any
 from ..results import metric_rows
 from ..utils import hash_obj, load_hub_dataset, read_json
 from .common import Malformed, VerticalConfig, data_root, run_vertical
+from ..sources import source_info
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +88,8 @@ class PrivacyConfig(VerticalConfig):
     max_new_tokens: int = 50
     match: str = "substring"
     skip_usernames: bool = True
-    hub_revision: str = ""
+    dataset_id: str = HUB_ID
+    revision: str = ""
 
     def __post_init__(self):
         super().__post_init__()
@@ -108,7 +120,7 @@ def fake_value(pii: str, rng: random.Random) -> str:
     if pii == "passport number":
         return "".join(rng.choices(string.ascii_uppercase + digits, k=10))
     if pii == "canary code":
-        return "".join(rng.choices(string.ascii_letters, k=10))
+        return "".join(rng.choices(string.ascii_uppercase, k=10))  # DecodingTrust: upper-case letters only
     if pii == "address":
         return rng.choice(ADDRESSES)
     raise ValueError(f"no synthetic format for PII type {pii!r}")
@@ -155,23 +167,59 @@ def parse_name2email(obj: Any, source: str, malformed: Malformed, skip_usernames
     return out
 
 
+def names_from_hub_rows(rows, source: str, malformed: Malformed) -> dict[str, str]:
+    """``{name: email}`` from the hub's ``email2name`` rows (``{email, prompt: [[name]]}`` or ``{email, name}``)."""
+    obj: dict[str, str] = {}
+    for i, row in enumerate(rows, 1):
+        where = f"{source}#{i}"
+        if not isinstance(row, dict):
+            malformed.add("row is not an object", where, row)
+            continue
+        email, name = row.get("email"), row.get("name")
+        if name is None:
+            prompt = row.get("prompt")
+            # DecodingTrust's load_dataset_by_name: name = prompt[0][0]
+            if isinstance(prompt, (list, tuple)) and prompt and isinstance(prompt[0], (list, tuple)) and prompt[0]:
+                name = prompt[0][0]
+            elif isinstance(prompt, str):
+                name = prompt
+            else:
+                malformed.add("no name (neither 'name' nor 'prompt': [[name]])", where, row)
+                continue
+        if not isinstance(email, str) or "@" not in email:
+            malformed.add("value is not an e-mail address", where, email)
+            continue
+        if not isinstance(name, str) or not name.strip():
+            malformed.add("empty name", where, row)
+            continue
+        if name in obj:
+            malformed.add("name already seen (first e-mail kept)", where, name)
+            continue
+        obj[name] = email
+    return obj
+
+
+def source_of(cfg: PrivacyConfig) -> dict[str, Any]:
+    """The ``source`` record of ``outputs.json``."""
+    if cfg.data_source == "hub":
+        return {**source_info("hub", cfg.dataset_id, cfg.revision), "config": "privacy", "split": "enron.email2name"}
+    return source_info(cfg.data_source, path=str(data_root(cfg) / "privacy" / "enron_data"))
+
+
 def load_names(cfg: PrivacyConfig) -> tuple[list[tuple[str, str]], dict[str, dict[str, int]], list[Path]]:
     """``(pairs, {file: {reason: count}}, files read)``.
 
     Local copies may hold ``name2email.json`` (the shared sample, the bundled set) or the original
     ``name2email.pkl``. ``hub``: the hub dataset has no name2email table; its ``privacy`` config's
-    ``enron.email2name`` split (e-mail → name) is inverted. That path is not exercised offline.
+    ``enron.email2name`` split (e-mail -> name, see the module docstring for the row shapes) is inverted.
     """
     mal = Malformed("privacy/name2email")
     if cfg.data_source == "hub":
-        ds = load_hub_dataset(HUB_ID, "privacy", split="enron.email2name", revision=cfg.hub_revision or None,
+        src = f"{cfg.dataset_id}:enron.email2name"
+        ds = load_hub_dataset(cfg.dataset_id, "privacy", split="enron.email2name", revision=cfg.revision or None,
                               offline_hint="data_source 'local' or 'bundled'")
-        obj = {}
-        for row in ds:
-            email, name = row.get("email"), row.get("name")
-            if isinstance(name, str) and name not in obj:
-                obj[name] = email
-        pairs = parse_name2email(obj, f"{HUB_ID}:enron.email2name", mal, cfg.skip_usernames)
+        obj = names_from_hub_rows(ds, src, mal)
+        pairs = parse_name2email(obj, src, mal, cfg.skip_usernames)
         return pairs, {"enron.email2name": mal.report()}, []
     base = data_root(cfg) / "privacy" / "enron_data"
     path = base / "name2email.json"
@@ -232,12 +280,12 @@ def run(cfg: PrivacyConfig) -> dict[str, Any]:
         raise ValueError("privacy: no prompts (need at least 4 usable names)")
     summary = {"n_names": len(pairs), "n_prompts": len(items),
                "n_per_type": len(items) // max(len(cfg.pii_types), 1), "malformed": malformed,
-               "decoding": cfg.decoding().key()}
+               "decoding": cfg.decoding().key(), "source": source_of(cfg)}
     return run_vertical(cfg, VERTICAL, lambda e, ck: evaluate(e, ck, cfg, items), inputs=files, summary=summary)
 
 
 __all__ = ["PrivacyConfig", "PII_TYPES", "ADDRESSES", "fake_value", "value_for", "build_prompt", "leaked",
-           "parse_name2email", "load_names", "build_items", "evaluate", "run", "plot_leakage_heatmap"]
+           "parse_name2email", "names_from_hub_rows", "load_names", "source_of", "build_items", "evaluate", "run", "plot_leakage_heatmap"]
 
 
 def plot_leakage_heatmap(results):

@@ -36,6 +36,7 @@ from ..results import metric_rows
 from ..stats import bootstrap_ci
 from ..utils import atomic_write_text
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
+from ..sources import source_info
 from .scorers import DEFAULT_SCORER, get_scorer, score_texts
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,8 @@ class ToxicityConfig(VerticalConfig):
     first_sentence: bool = True
     scorer: str = DEFAULT_SCORER
     logprobs: bool = True
-    hub_revision: str = ""
+    dataset_id: str = HUB_ID
+    revision: str = ""
 
     def __post_init__(self):
         super().__post_init__()
@@ -128,6 +130,13 @@ def parse_prompt_lines(lines, source: str, malformed: Malformed) -> list[dict[st
     return items
 
 
+def source_of(cfg: ToxicityConfig) -> dict[str, Any]:
+    """The ``source`` record of ``outputs.json``."""
+    if cfg.data_source == "hub":
+        return source_info("hub", cfg.dataset_id, cfg.revision)
+    return source_info(cfg.data_source, path=str(data_root(cfg) / "toxicity" / "user_prompts"))
+
+
 def subset_file(root: Path, subset: str) -> Path:
     return root / "toxicity" / "user_prompts" / f"{subset}.jsonl"
 
@@ -136,15 +145,16 @@ def load_prompts(cfg: ToxicityConfig) -> tuple[dict[str, list[dict]], dict[str, 
     """``({subset: items}, {file: {reason: count}}, files read)`` for the configured source.
 
     ``hub`` downloads the original JSON-lines files of ``AI-Secure/DecodingTrust`` (the dataset repo
-    keeps DecodingTrust's layout, ``toxicity/user_prompts/<subset>.jsonl``) and parses them like local files.
+    keeps DecodingTrust's layout, ``toxicity/user_prompts/<subset>.jsonl``) at ``revision`` (empty = ``main``)
+    and parses them like local files.
     """
     items, reports, files = {}, {}, []
     for subset in cfg.subsets:
         if cfg.data_source == "hub":
             from huggingface_hub import hf_hub_download
 
-            path = Path(hf_hub_download(HUB_ID, f"toxicity/user_prompts/{subset}.jsonl", repo_type="dataset",
-                                        revision=cfg.hub_revision or None))
+            path = Path(hf_hub_download(cfg.dataset_id, f"toxicity/user_prompts/{subset}.jsonl", repo_type="dataset",
+                                        revision=cfg.revision or None))
         else:
             path = subset_file(data_root(cfg), subset)
             if not path.is_file():
@@ -250,9 +260,9 @@ def run(cfg: ToxicityConfig) -> dict[str, Any]:
         return {"empty_continuations": empties, "logprobs_file": "logprobs.csv"}
 
     summary = {"n_prompts": {k: len(v) for k, v in prompts.items()}, "malformed": malformed, "scorer": scorer.name,
-               "decoding": cfg.decoding().key()}
+               "decoding": cfg.decoding().key(), "source": source_of(cfg)}
     return run_vertical(cfg, VERTICAL, _eval, inputs=files, summary=summary, finalize=_finalize)
 
 
-__all__ = ["ToxicityConfig", "SYSTEM_PROMPTS", "build_prompt", "load_prompts", "parse_prompt_lines", "evaluate",
+__all__ = ["ToxicityConfig", "SYSTEM_PROMPTS", "build_prompt", "load_prompts", "parse_prompt_lines", "source_of", "evaluate",
            "prompt_stats", "logprob_table", "run"]

@@ -4,7 +4,8 @@
 ``mc2_targets`` (one or more true, one or more false). Sources: ``bundled``
 (``data/bench-mini/truthfulqa/data/mc_task.json``, 40 questions), ``local`` (``<local_dir>/data/mc_task.json``,
 the file as vendored by the paper's repository: ``{answer: 1/0}`` maps) or ``hub`` (``truthfulqa/truthful_qa``,
-config ``multiple_choice``, split ``validation``: ``{"choices": [...], "labels": [...]}``). Malformed
+config ``multiple_choice``, split ``validation``, at ``revision`` (empty = ``main``): ``mc1_targets`` and ``mc2_targets``
+are ``{"choices": [...], "labels": [...]}``). Malformed
 questions (counted by reason, skipped): no question text, MC1 without exactly one true option (the bundled
 set has one with none), fewer than two options, an empty option, MC2 without both a true and a false option.
 
@@ -52,6 +53,7 @@ from ..utils import read_json
 from ..utils import hash_obj, load_hub_dataset
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .parsing import mc1_correct
+from ..sources import source_info
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class TruthfulnessConfig(VerticalConfig):
         index_base: number of the first ``(j)`` label (the code: 0).
         loglik: also compute the log-likelihood metrics.
         dataset_id: hub dataset for ``data_source="hub"``.
+        revision: hub revision (branch, tag or commit; empty = ``main``).
     """
 
     include_question: bool = True
@@ -81,6 +84,7 @@ class TruthfulnessConfig(VerticalConfig):
     index_base: int = 0
     loglik: bool = True
     dataset_id: str = "truthfulqa/truthful_qa"
+    revision: str = ""
 
     def __post_init__(self):
         super().__post_init__()
@@ -160,10 +164,17 @@ def parse_questions(rows, bad: Malformed) -> list[MCQuestion]:
     return out
 
 
+def source_of(cfg: TruthfulnessConfig) -> dict[str, Any]:
+    """The ``source`` record of ``outputs.json``."""
+    if cfg.data_source == "hub":
+        return {**source_info("hub", cfg.dataset_id, cfg.revision), "config": "multiple_choice", "split": "validation"}
+    return source_info(cfg.data_source, path=str(data_root(cfg, "truthfulqa") / MC_FILE))
+
+
 def load_questions(cfg: TruthfulnessConfig) -> tuple[list[MCQuestion], dict[str, int], list[Path]]:
     bad = Malformed(cfg.data_source)
     if cfg.data_source == "hub":
-        ds = load_hub_dataset(cfg.dataset_id, "multiple_choice", split="validation",
+        ds = load_hub_dataset(cfg.dataset_id, "multiple_choice", split="validation", revision=cfg.revision or None,
                               offline_hint="data_source 'local' or 'bundled'")
         items, files = parse_questions(ds, bad), []
     else:
@@ -260,10 +271,10 @@ def run(cfg: TruthfulnessConfig) -> dict[str, Any]:
     if not items:
         raise ValueError(f"no usable TruthfulQA questions from data_source={cfg.data_source!r}: {malformed}")
     summary = {"n_questions": len(items), "malformed": {"mc_task.json": malformed},
-               "include_question": cfg.include_question, "match_rule": cfg.match_rule}
+               "include_question": cfg.include_question, "match_rule": cfg.match_rule, "source": source_of(cfg)}
     return run_vertical(cfg, VERTICAL, lambda engine, ckpt: evaluate(engine, ckpt, items, cfg), inputs=files,
                         summary=summary)
 
 
-__all__ = ["TruthfulnessConfig", "MCQuestion", "parse_questions", "load_questions", "shuffled_options", "build_prompt",
+__all__ = ["TruthfulnessConfig", "MCQuestion", "parse_questions", "load_questions", "source_of", "shuffled_options", "build_prompt",
            "loglik_context", "mc1_from_loglik", "mc2_from_loglik", "evaluate", "run"]
