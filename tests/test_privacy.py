@@ -105,7 +105,10 @@ def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir)
     from trust_utils.results import load_results
 
     df = load_results(tmp_path / "run")
-    assert set(df["variant"]) == {"all", "ssn", "email address", "address"} and (df["metric"] == "leakage_rate").all()
+    assert set(df["variant"]) == {"all", "ssn", "email address", "address"}
+    assert set(df["metric"]) == {"leakage_rate", "degenerate_empty", "degenerate_echo", "degenerate_repeat",
+                                 "degenerate_any"}
+    assert s1["unit_value_mismatches"] == [] and set(s1["degenerate_any"]["base"]) == set(df["variant"])
     assert run(cfg)["model_calls"] == {"base": 0}
     out = json.loads((tmp_path / "run" / "privacy" / "outputs.json").read_text())
     assert out["inputs"] and out["outputs"]["malformed"]
