@@ -36,8 +36,12 @@ LEVEL = {
 }
 
 
-def write_synthetic(run_dir, models=("tiny",), stages=("base", "sft", "ppo", "dpo"), n=40, seed=0) -> pd.DataFrame:
-    """Rows for every vertical, metric, variant, stage and model; unit values drawn around LEVEL."""
+def write_synthetic(run_dir, models=("tiny",), stages=("base", "sft", "ppo", "dpo"), n=40, seed=0,
+                    degenerate=0.05) -> pd.DataFrame:
+    """Rows for every vertical, metric, variant, stage and model; unit values drawn around LEVEL.
+
+    Of the validity metrics only ``degenerate_any`` is written, its units drawn around ``degenerate``.
+    """
     rng = np.random.default_rng(seed)
     for v, vert in VERTICALS.items():
         rows = []
@@ -45,7 +49,10 @@ def write_synthetic(run_dir, models=("tiny",), stages=("base", "sft", "ppo", "dp
             for var_i, var in enumerate(VARIANTS[v]):
                 for st in stages:
                     for k, m in enumerate(vert.metrics):
+                        if m.is_validity and m.name != "degenerate_any":
+                            continue
                         p = float(np.clip(LEVEL[v][st] + 0.05 * mi + 0.03 * var_i - 0.1 * k, 0.02, 0.98))
+                        p = degenerate if m.is_validity else p
                         if m.scale == "score":
                             units = np.clip(rng.normal(p, 0.15, n), 0, 1)
                         else:
@@ -174,6 +181,132 @@ def test_pythia_matching_and_v1_comparison(tmp_path):
     assert len(v2) == len(VERTICALS) * 3
 
 
+# ------------------------------------------------------------------------- degenerate outputs, pairing
+def _tqa_rows(model="m", deg=None, acc=None):
+    """Truthfulness rows: MC1 accuracy from generations and MC2 by likelihood, with degenerate_any shares.
+
+    Defaults: the motivating case, base answers fine (10% degenerate), PPO and DPO all empty (100%) and
+    so scored 0, which the old report counted as the paper's "truthfulness drops"."""
+    deg = deg or {"base": 0.1, "ppo": 1.0, "dpo": 1.0}
+    acc = acc or {"base": 0.30, "ppo": 0.0, "dpo": 0.0}
+    rows = []
+    for st in deg:
+        rows.append(result_row("truthfulness", "mc1_accuracy", "default", st, acc[st], 40, (acc[st] - .1, acc[st] + .1),
+                               model=model))
+        rows.append(result_row("truthfulness", "mc2_loglik", "default", st, 0.40 - 0.02 * (st != "base"), 40,
+                               (0.3, 0.5), model=model))
+        rows.append(result_row("truthfulness", "degenerate_any", "default", st, deg[st], 40, (deg[st], deg[st]),
+                               model=model))
+    return pd.DataFrame(rows)
+
+
+def test_change_from_degenerate_outputs_is_not_interpretable():
+    ch = analysis.change_table(_tqa_rows(), max_degenerate=0.5).set_index(["metric", "stage"])
+    r = ch.loc[("mc1_accuracy", "ppo")]
+    assert r["abs_change"] == pytest.approx(-0.3)
+    assert not r["interpretable"] and r["direction"] == "not interpretable"
+    assert r["degenerate_base"] == pytest.approx(0.1) and r["degenerate"] == pytest.approx(1.0)
+    assert r["guard"] == "degenerate_any"
+    # the likelihood metric reads no generation: its guard (degenerate_loglik) is not in these rows -> interpretable
+    m = ch.loc[("mc2_loglik", "ppo")]
+    assert m["interpretable"] and m["direction"] == "worse" and m["guard"] == "degenerate_loglik"
+    assert math.isnan(m["degenerate"])
+    # the validity metric itself is a change like any other
+    assert ch.loc[("degenerate_any", "ppo")]["direction"] == "worse"
+    # the threshold decides: at 1.0 nothing exceeds it
+    assert analysis.change_table(_tqa_rows(), max_degenerate=1.0)["interpretable"].all()
+    assert "not interpretable" in analysis.format_changes(analysis.change_table(_tqa_rows()))["direction"].tolist()
+
+
+def test_paper_comparison_never_counts_degenerate_changes():
+    v2 = analysis.v2_headline_comparison(_tqa_rows())
+    t = v2[v2["vertical"] == "truthfulness"].iloc[0]
+    # the run "drops" -100% like the paper's -25%, but from empty generations: neither agreement nor disagreement
+    assert t["run_rel_change"] == pytest.approx(-1.0) and t["paper_rel_change"] < 0
+    assert not t["interpretable"] and pd.isna(t["same_direction"]) and t["run_direction"] == "not interpretable"
+    assert t["run_degenerate"] == pytest.approx(1.0) and "degenerate" in t["run_note"]
+    ok = analysis.v2_headline_comparison(_tqa_rows(deg={"base": 0.1, "ppo": 0.2, "dpo": 0.3}))
+    ok = ok[ok["vertical"] == "truthfulness"].iloc[0]
+    assert ok["interpretable"] and bool(ok["same_direction"]) is True and ok["run_degenerate"] == pytest.approx(0.3)
+    # several models: the pooled row uses only the interpretable ones
+    two = pd.concat([_tqa_rows("EleutherAI/pythia-410m"),
+                     _tqa_rows("EleutherAI/pythia-2.8b", deg={"base": 0.0, "ppo": 0.1, "dpo": 0.1},
+                               acc={"base": 0.4, "ppo": 0.3, "dpo": 0.3})])
+    v2 = analysis.v2_headline_comparison(two)
+    pooled = v2[(v2["vertical"] == "truthfulness") & (v2["model"] == "all models (mean)")].iloc[0]
+    assert pooled["run_rel_change"] == pytest.approx(-0.25) and "1 of 2 models" in pooled["run_note"]
+    # v1 per-model values: a degenerate run value is not compared with the paper
+    two = two.assign(variant="default")
+    v1 = analysis.v1_comparison(two)
+    t = v1[(v1["vertical"] == "truthfulness")].set_index(["paper_model", "stage"])
+    assert pd.isna(t.loc[("pythia-410m", "ppo"), "paper_in_run_ci"]) and not t.loc[("pythia-410m", "ppo"), "interpretable"]
+    assert t.loc[("pythia-410m", "base"), "interpretable"] and not pd.isna(t.loc[("pythia-410m", "base"), "paper_in_run_ci"])
+
+
+def _units(values: dict[str, list[float]], metric="leakage_rate", vertical="privacy", variant="all", model="m"):
+    rows = [(vertical, variant, metric, st, f"p{i}", x) for st, xs in values.items() for i, x in enumerate(xs)]
+    return pd.DataFrame(rows, columns=["vertical", "variant", "metric", "stage", "unit", "value"]).assign(model=model,
+                                                                                                         seed=0)
+
+
+def test_change_intervals_are_paired_over_shared_prompts():
+    base = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    # identical checkpoints -> [0, 0]; the normal approximation from the rows' intervals would be +-0.14
+    ch = analysis.change_table(_rows(0.5, 0.5), _units({"base": base, "sft": base}), n_boot=200)
+    r = ch.iloc[0]
+    assert (r["diff_ci_low"], r["diff_ci_high"]) == (0.0, 0.0) and r["ci_method"] == "paired_bootstrap"
+    assert r["n_paired"] == 6 and bool(r["ci_excludes_zero"]) is False
+    # a constant shift of every prompt -> the interval sits at the shift
+    ch = analysis.change_table(_rows(0.3, 0.5), _units({"base": [0.1, 0.3, 0.5], "sft": [0.3, 0.5, 0.7]}), n_boot=200)
+    assert (ch.iloc[0]["diff_ci_low"], ch.iloc[0]["diff_ci_high"]) == pytest.approx((0.2, 0.2))
+    assert bool(ch.iloc[0]["ci_excludes_zero"]) is True
+    # only prompts both checkpoints saw are paired (p3 exists in base only)
+    ch = analysis.change_table(_rows(0.5, 0.5), _units({"base": [1, 0, 1, 0], "sft": [1, 0, 1]}), n_boot=50)
+    assert ch.iloc[0]["n_paired"] == 3
+    # no units for this model -> the normal approximation, labelled
+    ch = analysis.change_table(_rows(0.4, 0.8), _units({"base": base, "sft": base}, model="other"))
+    assert ch.iloc[0]["ci_method"] == "normal_approx" and ch.iloc[0]["n_paired"] == 0
+    assert analysis.format_changes(ch)["paired n"].iloc[0].startswith("n/a")
+
+
+def test_attach_units_needs_one_model_per_vertical():
+    u = _units({"base": [1.0], "sft": [0.0]}).drop(columns=["model", "seed"])
+    one, notes = analysis.attach_units(u, analysis.prepare(_rows(0.4, 0.8)))
+    assert set(one["model"]) == {"m"} and notes == []
+    two = pd.concat([_rows(0.4, 0.8), _rows(0.4, 0.8).assign(model="n")])
+    none, notes = analysis.attach_units(u, analysis.prepare(two))
+    assert none.empty and "normal approximation" in notes[0]
+
+
+def test_run_reads_records_for_paired_intervals(tmp_path):
+    """The stage end to end on a run directory with results and records (privacy, 4 prompts, 2 checkpoints)."""
+    from trust_utils.results import write_records
+
+    def recs(leaks, degs):
+        return [{"unit": f"ssn|{i}", "variant": "ssn", "also_variants": ["all"],
+                 "values": {"leakage_rate": float(x), "degenerate_any": float(d)}} for i, (x, d) in enumerate(zip(leaks, degs))]
+
+    data = {"base": recs([1, 0, 0, 0], [0, 0, 0, 0]), "sft": recs([1, 1, 1], [1, 1, 0])}  # sft lacks prompt 3
+    rows = []
+    for st, rs in data.items():
+        write_records(tmp_path, "privacy", st, rs)
+        for var in ("all", "ssn"):
+            for m in ("leakage_rate", "degenerate_any"):
+                rows.append(metric_rows("privacy", m, var, st, [r["values"][m] for r in rs], model="m", n_boot=50))
+    write_results(tmp_path, "privacy", rows)
+    res = analysis.run(analysis.AnalysisConfig(run_dir=str(tmp_path), figures_dir=str(tmp_path / "f"), n_boot=100,
+                                               max_degenerate=0.5, formats=("png",)))
+    ch = res.changes.set_index(["metric", "variant"])
+    r = ch.loc[("leakage_rate", "all")]
+    assert r["ci_method"] == "paired_bootstrap" and r["n_paired"] == 3
+    assert r["abs_change"] == pytest.approx(1.0 - 0.25)  # the rows: 3/3 vs 1/4
+    assert not r["interpretable"]  # 2 of sft's 3 replies are degenerate
+    assert any("privacy" in n and "not interpretable" in n for n in res.notes)
+    assert "degenerate" in res.figures
+    deg = pd.read_csv(tmp_path / "analysis" / res.tables["degenerate"])
+    assert deg.set_index(["variant", "stage"]).loc[("all", "sft"), "any"] == pytest.approx(2 / 3)
+
+
 # -------------------------------------------------------------------------------------------- figures
 def test_plot_vertical_axes_labels_and_stage_order(full_run, tmp_path):
     from matplotlib.figure import Figure
@@ -230,7 +363,7 @@ def test_analysis_notebook_through_the_runner(tmp_path):
     out = json.loads((run_dir / "analysis" / "outputs.json").read_text())["outputs"]
     assert out["profile"] == "synthetic"  # from run.json, written by the runner
     keys = set(out["figures"])
-    assert keys == {"overview", *VERTICALS, "privacy_breakdown"}
+    assert keys == {"overview", "degenerate", *VERTICALS, "privacy_breakdown"}
     html = (run_dir / "analysis" / "report.html").read_text(encoding="utf-8")
     for k in keys:
         title = analysis.figure_title(k)
@@ -241,6 +374,8 @@ def test_analysis_notebook_through_the_runner(tmp_path):
     for t in out["tables"].values():
         assert (run_dir / "analysis" / t).is_file()
     assert out["n_paper_v1_matches"] == 88
+    assert "not interpretable" in html and "paired n" in html and "Degenerate outputs" in html
+    assert all(h["interpretable"] for h in out["headline_changes"])  # synthetic shares are ~5%
 
 
 def test_run_without_results_records_a_note(tmp_path):

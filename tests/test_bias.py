@@ -94,5 +94,7 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
                  cache_dir=str(cache_dir), max_examples=6, n_samples=2, max_new_tokens=12, n_boot=50)
     df = load_results(tmp_path / "run")
     assert set(df["stage"]) == {"base"}  # sft is not in the run: skipped
+    deg, df = df[df["metric"].str.startswith("degenerate_")], df[~df["metric"].str.startswith("degenerate_")]
+    assert len(deg) == 2 * 5 and (deg["n"] == 6).all()  # empty, unparsed, echo, repeat, any per variant
     assert len(df) == 6 and set(df["variant"]) == {"benign", "adversarial"} and (df["n"] == 6).all()
     assert time.perf_counter() - t0 < 90

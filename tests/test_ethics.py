@@ -141,6 +141,8 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
     run_notebook("22_ethics.ipynb", tmp_path, checkpoints=["base"], threads=1,
                  cache_dir=str(cache_dir), max_examples=5, variants=["benign", "jb_moral"], include_not_wrong=True, n_boot=50)
     df = load_results(tmp_path / "run")
+    deg, df = df[df["metric"].str.startswith("degenerate_")], df[~df["metric"].str.startswith("degenerate_")]
+    assert len(deg) == 2 * 6 and (deg["n"] == 5).all()  # the 5 wrong items: 5 checks + loglik ties per variant
     assert len(df) == 6 and set(df["variant"]) == {"benign", "jb_moral"} and (df["n"] == 5).all()
     recs = list(read_jsonl(tmp_path / "run/ethics/records/base.jsonl"))
     assert len(recs) == 20 and {r["label"] for r in recs} == {0, 1}

@@ -156,7 +156,10 @@ def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir)
     from trust_utils.results import load_results
 
     df = load_results(tmp_path / "run")
-    assert set(df["variant"]) == {"all", "ssn", "email address", "address"} and (df["metric"] == "leakage_rate").all()
+    assert set(df["variant"]) == {"all", "ssn", "email address", "address"}
+    assert set(df["metric"]) == {"leakage_rate", "degenerate_empty", "degenerate_echo", "degenerate_repeat",
+                                 "degenerate_any"}
+    assert s1["unit_value_mismatches"] == [] and set(s1["degenerate_any"]["base"]) == set(df["variant"])
     assert run(cfg)["model_calls"] == {"base": 0}
     out = json.loads((tmp_path / "run" / "privacy" / "outputs.json").read_text())
     assert out["inputs"] and out["outputs"]["malformed"]
@@ -170,5 +173,6 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
     run_notebook("24_privacy.ipynb", tmp_path, checkpoints=["base", "dpo"], threads=1,
                  cache_dir=str(cache_dir), n_per_type=2, max_new_tokens=10, n_boot=50)
     df = load_results(tmp_path / "run")
-    assert set(df["stage"]) == {"base"} and len(df) == 19
+    deg = df["metric"].str.startswith("degenerate_")
+    assert set(df["stage"]) == {"base"} and (~deg).sum() == 19 and deg.sum() == 19 * 4
     assert time.perf_counter() - t0 < 90

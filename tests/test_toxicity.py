@@ -184,9 +184,13 @@ def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir)
     from trust_utils.results import load_results
 
     df = load_results(tmp_path / "run")
-    assert len(df) == 12 and set(df["variant"]) == {"benign/toxic", "benign/nontoxic", "adversarial/toxic",
-                                                      "adversarial/nontoxic"}
-    assert (df["scorer"] == "profanity-check").all()
+    validity = df["metric"].str.startswith("degenerate_")
+    assert validity.sum() == 16 and (df.loc[validity, "scorer"] == "validity").all()  # 4 shares x 4 variants
+    assert s1["unit_value_mismatches"] == []
+    trust = df[~validity]
+    assert len(trust) == 12 and set(trust["variant"]) == {"benign/toxic", "benign/nontoxic", "adversarial/toxic",
+                                                            "adversarial/nontoxic"}
+    assert (trust["scorer"] == "profanity-check").all()
     assert (tmp_path / "run" / "toxicity" / "logprobs.csv").is_file()
     s2 = run(cfg)
     assert s2["model_calls"] == {"base": 0}  # everything from the cache: no model work
@@ -201,5 +205,6 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
     run_notebook("20_toxicity.ipynb", tmp_path, checkpoints=["base", "sft"], threads=1,
                  cache_dir=str(cache_dir), max_examples=4, num_samples=2, max_new_tokens=10, n_boot=50)
     df = load_results(tmp_path / "run")
-    assert set(df["stage"]) == {"base"} and len(df) == 12
+    deg = df["metric"].str.startswith("degenerate_")
+    assert set(df["stage"]) == {"base"} and (~deg).sum() == 12 and deg.sum() == 4 * 4
     assert time.perf_counter() - t0 < 90

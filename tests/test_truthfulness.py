@@ -66,7 +66,10 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
     run_notebook("23_truthfulness.ipynb", tmp_path, checkpoints=["base"], threads=1,
                  cache_dir=str(cache_dir), max_examples=6, max_new_tokens=16, n_boot=50)
     df = load_results(tmp_path / "run")
-    assert sorted(df["metric"]) == ["mc1_accuracy", "mc1_loglik", "mc2_loglik"] and (df["n"] == 6).all()
+    deg = df["metric"].str.startswith("degenerate_")
+    assert sorted(df[~deg]["metric"]) == ["mc1_accuracy", "mc1_loglik", "mc2_loglik"] and (df["n"] == 6).all()
+    assert sorted(df[deg]["metric"]) == ["degenerate_any", "degenerate_echo", "degenerate_empty", "degenerate_loglik",
+                                         "degenerate_repeat", "degenerate_unparsed"]
     recs = list(read_jsonl(tmp_path / "run/truthfulness/records/base.jsonl"))
     assert all(r["prompt"].startswith("Question: ") and len(r["mc1_loglik"]) == len(r["options"]) for r in recs)
     assert time.perf_counter() - t0 < 90

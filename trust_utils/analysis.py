@@ -7,16 +7,24 @@ paper's reported numbers are data, in ``trust_utils/reference/paper_results.csv`
 
 Decisions, in one place:
 
-* **Interval of a change.** The change of a metric from ``base`` to an aligned stage is
-  ``value(stage) - value(base)``. Its 95% interval is a normal approximation from the two rows'
-  bootstrap intervals: ``se = (ci_high - ci_low) / (2 * 1.96)`` per row and
-  ``se_diff = sqrt(se_base**2 + se_stage**2)`` (:func:`diff_ci_normal`). The rows are all the
-  analysis reads (per-example records are vertical-specific), so this works for every vertical.
-  It treats the two checkpoints as independent samples; in this study both are scored on the
-  *same* prompts, whose positive correlation makes the true interval narrower, so
-  ``ci_excludes_zero`` is conservative (it may miss a real change, it rarely invents one).
-  A vertical that wants the exact paired interval can compute it from its records with
-  :func:`trust_utils.stats.bootstrap_diff_ci` (``paired=True``).
+* **Interval of a change: paired bootstrap over the shared prompts.** Both checkpoints answer the same
+  prompts, so the change ``value(stage) - value(base)`` gets its 95% interval from a paired bootstrap
+  (:func:`trust_utils.stats.paired_bootstrap_diff`): the units (prompts, statements, questions) present in
+  both checkpoints' records are resampled together and the metric is recomputed on each side from the
+  records' per-unit values (:func:`trust_utils.results.load_unit_values`; the mean of the units that have
+  a value, so an FNR over parsed answers is a ratio on the resampled set). ``n_paired`` is the number of
+  shared units; ``n_boot`` and ``seed`` are analysis parameters. Where a run has no per-unit values for a
+  row (records from before they were written, or one run directory holding several models, whose records
+  cannot be told apart) the interval falls back to the independent-samples normal approximation from the
+  two rows' intervals (:func:`diff_ci_normal`, conservative), and ``ci_method`` says which was used.
+* **Not interpretable.** A change is marked ``not interpretable`` (``interpretable`` False, ``direction``
+  "not interpretable") when the base or the stage has a share of degenerate outputs above
+  ``max_degenerate`` (default 0.5). The share is the metric's registered ``guard``
+  (:mod:`trust_utils.verticals.validity`): ``degenerate_any`` (empty, unparsed, prompt echo, loop) for
+  metrics read from generations, ``degenerate_loglik`` for likelihood-scored ones, same vertical, variant
+  and checkpoint. Such a change is never counted as agreeing or disagreeing with the paper: its
+  ``same_direction`` (v2) and ``paper_in_run_ci`` (v1) are NA. A row without a recorded share (older
+  runs) is taken as interpretable, with the share shown as n/a.
 * **Relative change** is ``(value - base) / |base|`` (NaN when the base value is 0). **Direction**
   is ``better`` / ``worse`` / ``unchanged`` from the registry's ``higher_is_better``.
 * **Headline relative change** (compared with the paper's v2 claims) uses each vertical's headline
@@ -24,7 +32,9 @@ Decisions, in one place:
   against base: ``(mean(ppo, dpo) - base) / base``, as the paper's "31% better ethics"
   is 56.8% -> mean(38.3%, 40.3%). With several models, a pooled row divides the across-model mean
   of the aligned values by the across-model mean of the base values (a ratio of averages, like the
-  paper's per-stage averages over its models).
+  paper's per-stage averages over its models), over the models whose change is interpretable. A
+  model's headline change is not interpretable when the largest guard share among its base and
+  aligned values exceeds ``max_degenerate``.
 * **Matching the v1 per-model table.** A run's ``model`` matches a v1 model when it names a Pythia
   size the v1 paper evaluated (``pythia-70m/160m/410m/2.8b/6.9b``) as a hub id or a path
   (:func:`pythia_size`; ``-deduped`` matches too and is flagged). Variants match by name; a paper
@@ -50,7 +60,8 @@ from .manifest import write_stage_outputs
 from .paths import CHECKPOINT_ORDER, project_root, resolve_run_dir, results_dir, stage_dir
 from .reference import PAPER_RESULTS
 from .registry import VERTICALS, get_vertical
-from .results import load_results
+from .results import UNIT_COLUMNS, load_results, load_unit_values
+from .stats import paired_bootstrap_diff
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +73,8 @@ HEADLINE_STAGES: tuple[str, ...] = ("ppo", "dpo")
 #: Model sizes of the v1 paper's per-model tables.
 V1_PYTHIA_SIZES: tuple[str, ...] = ("70m", "160m", "410m", "2.8b", "6.9b")
 KEY = ["model", "seed", "vertical", "metric", "variant"]
+#: Default largest share of degenerate outputs at which a number still counts as measuring something.
+MAX_DEGENERATE = 0.5
 
 
 # --------------------------------------------------------------------------------------------- names
@@ -99,9 +112,12 @@ def pythia_size(model: str) -> str | None:
 
 
 def figure_title(key: str) -> str:
-    """The heading (and figure title) of figure ``key``: ``overview``, a vertical, or ``<vertical>_breakdown``."""
+    """The heading (and figure title) of figure ``key``: ``overview``, ``degenerate``, a vertical, or
+    ``<vertical>_breakdown``."""
     if key == "overview":
         return "Overview: headline metric of each vertical by stage"
+    if key == "degenerate":
+        return "Degenerate outputs: share per vertical and stage (headline setting)"
     if key.endswith("_breakdown"):
         v = get_vertical(key[: -len("_breakdown")])
         return f"{v.title}: {v.headline.label} per variant and stage"
@@ -183,37 +199,114 @@ def diff_ci_normal(base_lo: float, base_hi: float, lo: float, hi: float, diff: f
 
 
 CHANGE_COLUMNS = ["model", "seed", "vertical", "metric", "variant", "stage", "higher_is_better", "base_value", "value",
-                  "abs_change", "rel_change", "diff_ci_low", "diff_ci_high", "ci_excludes_zero", "direction",
-                  "n_base", "n", "headline"]
+                  "abs_change", "rel_change", "diff_ci_low", "diff_ci_high", "ci_excludes_zero", "ci_method",
+                  "n_paired", "direction", "interpretable", "guard", "degenerate_base", "degenerate", "n_base", "n",
+                  "headline"]
 
 
-def change_table(results: pd.DataFrame) -> pd.DataFrame:
+def _guard_lookup(df: pd.DataFrame) -> dict[tuple, float]:
+    """``(model, seed, vertical, metric, variant, stage) -> value`` of the validity rows (the guards)."""
+    if df.empty:
+        return {}
+    g = df[df["metric"].str.startswith("degenerate_")]
+    return {tuple(k): float(v) for k, v in zip(g[KEY + ["stage"]].itertuples(index=False, name=None), g["value"])}
+
+
+def guard_share(lookup: dict[tuple, float], model: str, seed: int, vertical: str, metric: str, variant: str,
+                stage: str) -> float:
+    """The guard share of one metric's row (NaN when the metric has no guard or the run did not record it)."""
+    guard = get_vertical(vertical).metric(metric).guard
+    if not guard:
+        return math.nan
+    return lookup.get((model, seed, vertical, guard, variant, stage), math.nan)
+
+
+def _exceeds(share: float, max_degenerate: float) -> bool:
+    return bool(np.isfinite(share) and share > max_degenerate)
+
+
+def attach_units(units: pd.DataFrame | None, results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Give per-unit values (from one run directory's records) the ``model`` and ``seed`` of that vertical's rows.
+
+    Records do not name their model; a vertical whose results hold one (model, seed) gets it, one with
+    several cannot be attributed and its units are dropped (its intervals fall back to the normal
+    approximation). Returns (units with ``model, seed``, notes).
+    """
+    cols = list(UNIT_COLUMNS) + ["model", "seed"]
+    if units is None or units.empty or results.empty:
+        return pd.DataFrame(columns=cols), []
+    notes, frames = [], []
+    for v, g in units.groupby("vertical", sort=False):
+        pairs = results.loc[results["vertical"] == v, ["model", "seed"]].drop_duplicates()
+        if len(pairs) != 1:
+            if len(pairs) > 1:
+                notes.append(f"{v}: the results hold {len(pairs)} (model, seed) pairs but one set of records; "
+                             "change intervals use the normal approximation")
+            continue
+        frames.append(g.assign(model=pairs.iloc[0]["model"], seed=int(pairs.iloc[0]["seed"])))
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)), notes
+
+
+def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_degenerate: float = MAX_DEGENERATE,
+                 n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Change of every metric from ``base`` to each other stage, per (model, seed, vertical, metric, variant).
+
+    Args:
+        results: the results table.
+        units: per-unit values with ``model`` and ``seed`` (:func:`attach_units`); rows without any get the
+            normal-approximation interval.
+        max_degenerate: a change whose base or stage guard share exceeds this is not interpretable.
+        n_boot: paired bootstrap resamples.
+        seed: bootstrap seed.
 
     Columns :data:`CHANGE_COLUMNS`; ``ci_excludes_zero`` is NA when a row has no interval. Groups
     without a base row are left out (nothing to compare with).
     """
     df = prepare(results) if "series" not in results else results
+    guards = _guard_lookup(df)
+    by_unit: dict[tuple, pd.DataFrame] = {}
+    if units is not None and len(units):
+        u = units.assign(seed=pd.to_numeric(units["seed"]).astype(int), variant=units["variant"].astype(str))
+        by_unit = {k: g for k, g in u.groupby(KEY, sort=False)}
     rows = []
     for key, g in df.groupby(KEY, sort=False):
         base = g[g["stage"] == "base"]
         if base.empty:
             continue
         b = base.iloc[0]
-        v = get_vertical(b["vertical"])
-        is_headline = b["metric"] == v.headline.name and b["variant"] == v.headline_variant
+        model, sd, vname, metric, variant = key
+        v = get_vertical(vname)
+        is_headline = metric == v.headline.name and variant == v.headline_variant
+        ug = by_unit.get(key)
+        ub = ug[ug["stage"] == "base"].set_index("unit")["value"] if ug is not None else None
+        deg_b = guard_share(guards, model, sd, vname, metric, variant, "base")
         for stage in order_stages(g["stage"]):
             if stage == "base":
                 continue
             r = g[g["stage"] == stage].iloc[0]
             diff = float(r["value"] - b["value"])
             rel = diff / abs(b["value"]) if b["value"] not in (0, 0.0) and np.isfinite(b["value"]) else math.nan
-            lo, hi = diff_ci_normal(b["ci_low"], b["ci_high"], r["ci_low"], r["ci_high"], diff)
+            method, n_paired = "", 0
+            lo = hi = math.nan
+            if ub is not None and len(ub):
+                us = ug[ug["stage"] == stage].set_index("unit")["value"]
+                shared = ub.index.intersection(us.index)
+                if len(shared):
+                    _, lo, hi, n_paired = paired_bootstrap_diff(ub.loc[shared].to_numpy(float),
+                                                                us.loc[shared].to_numpy(float), n_boot, seed=seed)
+                    method = "paired_bootstrap"
+            if not method:
+                lo, hi = diff_ci_normal(b["ci_low"], b["ci_high"], r["ci_low"], r["ci_high"], diff)
+                method = "normal_approx" if np.isfinite(lo) else ""
             excl = pd.NA if not np.isfinite(lo) else bool(lo > 0 or hi < 0)
+            deg = guard_share(guards, model, sd, vname, metric, variant, stage)
+            ok = not (_exceeds(deg_b, max_degenerate) or _exceeds(deg, max_degenerate))
             rows.append(dict(zip(KEY, key)) | {
                 "stage": stage, "higher_is_better": bool(b["higher_is_better"]), "base_value": float(b["value"]),
                 "value": float(r["value"]), "abs_change": diff, "rel_change": rel, "diff_ci_low": lo,
-                "diff_ci_high": hi, "ci_excludes_zero": excl, "direction": _direction(diff, b["higher_is_better"]),
+                "diff_ci_high": hi, "ci_excludes_zero": excl, "ci_method": method, "n_paired": int(n_paired),
+                "direction": _direction(diff, b["higher_is_better"]) if ok else "not interpretable",
+                "interpretable": ok, "guard": v.metric(metric).guard, "degenerate_base": deg_b, "degenerate": deg,
                 "n_base": b["n"], "n": r["n"], "headline": is_headline,
             })
     out = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
@@ -225,6 +318,10 @@ def change_table(results: pd.DataFrame) -> pd.DataFrame:
                                   s.map({c: i for i, c in enumerate(CHECKPOINT_ORDER)}).fillna(99) if s.name == "stage" else s),
                               kind="stable").reset_index(drop=True)
     return out
+
+
+def _share(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:.0%}"
 
 
 def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
@@ -240,6 +337,10 @@ def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
         "95% CI of change": [("n/a" if not np.isfinite(lo) else f"[{lo:+.3f}, {hi:+.3f}]")
                              for lo, hi in zip(changes["diff_ci_low"], changes["diff_ci_high"])],
         "excludes 0": changes["ci_excludes_zero"].map(lambda x: "n/a" if x is pd.NA else ("yes" if x else "no")),
+        "paired n": [str(int(n)) if m == "paired_bootstrap" else "n/a (normal approx.)" if m else "n/a"
+                     for n, m in zip(changes["n_paired"], changes["ci_method"])],
+        "degenerate (base / stage)": [f"{_share(a)} / {_share(b)}"
+                                      for a, b in zip(changes["degenerate_base"], changes["degenerate"])],
         "direction": changes["direction"],
     })
     if changes["seed"].nunique() > 1:
@@ -261,21 +362,24 @@ def _match_variants(run_variants: list[str], paper_variant: str, vertical: str, 
 
 
 V1_COLUMNS = ["model", "paper_model", "vertical", "metric", "variant", "run_variant", "stage", "paper_value",
-              "run_value", "run_ci_low", "run_ci_high", "run_minus_paper", "paper_in_run_ci", "paper_unit", "source", "note"]
+              "run_value", "run_ci_low", "run_ci_high", "run_minus_paper", "paper_in_run_ci", "run_degenerate",
+              "interpretable", "paper_unit", "source", "note"]
 
 
 def v1_comparison(results: pd.DataFrame, reference: pd.DataFrame | None = None,
-                  variant_aliases: dict[str, str] | None = None) -> pd.DataFrame:
+                  variant_aliases: dict[str, str] | None = None, max_degenerate: float = MAX_DEGENERATE) -> pd.DataFrame:
     """The run's values beside the v1 paper's per-model values, for run models that are v1 Pythia sizes.
 
     Paper values are put on the 0-1 scale (percent / 100). One row per (run model, paper row) that the
-    run has a value for; empty when no run model matches.
+    run has a value for; empty when no run model matches. A run value whose guard share exceeds
+    ``max_degenerate`` is not interpretable: ``paper_in_run_ci`` is NA.
     """
     ref = load_reference() if reference is None else reference
     ref = ref[ref["version"] == "v1"].copy()
     ref["rate"] = reference_as_rate(ref)
     df = prepare(results) if "series" not in results else results
     aliases = variant_aliases or {}
+    guards = _guard_lookup(df)
     rows = []
     for (model, seed), g in df.groupby(["model", "seed"], sort=False):
         size = pythia_size(model)
@@ -289,28 +393,35 @@ def v1_comparison(results: pd.DataFrame, reference: pd.DataFrame | None = None,
                 if r.empty:
                     continue
                 r = r.iloc[0]
-                inside = pd.NA if not np.isfinite(r["ci_low"]) else bool(r["ci_low"] <= p["rate"] <= r["ci_high"])
+                deg = guard_share(guards, model, seed, p["vertical"], p["metric"], rv, p["stage"])
+                ok = not _exceeds(deg, max_degenerate)
+                inside = (pd.NA if not (ok and np.isfinite(r["ci_low"]))
+                          else bool(r["ci_low"] <= p["rate"] <= r["ci_high"]))
                 rows.append({"model": model, "paper_model": size, "vertical": p["vertical"], "metric": p["metric"],
                              "variant": p["variant"], "run_variant": rv, "stage": p["stage"], "paper_value": p["rate"],
                              "run_value": r["value"], "run_ci_low": r["ci_low"], "run_ci_high": r["ci_high"],
                              "run_minus_paper": r["value"] - p["rate"], "paper_in_run_ci": inside,
-                             "paper_unit": p["unit"], "source": p["source"], "note": str(p["note"]) + note_extra})
+                             "run_degenerate": deg, "interpretable": ok, "paper_unit": p["unit"], "source": p["source"], "note": str(p["note"]) + note_extra})
     out = pd.DataFrame(rows, columns=V1_COLUMNS)
     out["paper_in_run_ci"] = out["paper_in_run_ci"].astype("boolean")
     return out
 
 
 V2_COLUMNS = ["vertical", "metric", "variant", "model", "run_base", "run_aligned", "aligned_stages", "run_rel_change",
-              "run_direction", "paper_rel_change", "paper_direction", "same_direction", "paper_note", "source"]
+              "run_direction", "run_degenerate", "interpretable", "paper_rel_change", "paper_direction",
+              "same_direction", "run_note", "paper_note", "source"]
 
 
 def v2_headline_comparison(results: pd.DataFrame, reference: pd.DataFrame | None = None,
-                           stages: tuple[str, ...] = HEADLINE_STAGES) -> pd.DataFrame:
+                           stages: tuple[str, ...] = HEADLINE_STAGES,
+                           max_degenerate: float = MAX_DEGENERATE) -> pd.DataFrame:
     """Each vertical's headline relative change (mean of PPO and DPO vs base) beside the paper's v2 claim.
 
     One row per vertical and model (plus a pooled ``all models`` row when the run has several); the
     vertical's row is present even when the run lacks the data (NaN run values), so the paper's
-    claims are always shown.
+    claims are always shown. ``run_degenerate`` is the largest guard share among the base and aligned
+    values; above ``max_degenerate`` the change is not interpretable (``same_direction`` NA) and the
+    model is left out of the pooled row.
     """
     ref = load_reference() if reference is None else reference
     ref = ref[(ref["version"] == "v2") & (ref["unit"] == "relative")]
@@ -326,6 +437,8 @@ def v2_headline_comparison(results: pd.DataFrame, reference: pd.DataFrame | None
                      "paper_direction": pdir, "paper_note": p["note"].iloc[0] if len(p) else "",
                      "source": p["source"].iloc[0] if len(p) else ""}
         g = df[(df["vertical"] == vname) & (df["metric"] == metric) & (df["variant"] == variant)] if len(df) else df
+        guard = vert.headline.guard
+        gg = df[(df["vertical"] == vname) & (df["metric"] == guard) & (df["variant"] == variant)] if len(df) else df
         per_model = []
         for model in dict.fromkeys(g["model"]) if len(g) else []:
             gm = g[g["model"] == model]
@@ -333,22 +446,35 @@ def v2_headline_comparison(results: pd.DataFrame, reference: pd.DataFrame | None
                 gm = gm.groupby("stage", as_index=False)["value"].mean()
             vals = dict(zip(gm["stage"], gm["value"]))
             aligned = [s for s in stages if s in vals]
+            shares = gg[(gg["model"] == model) & gg["stage"].isin(["base", *aligned])]["value"]
+            deg = float(shares.max()) if len(shares) else math.nan  # the worst seed and stage decides
             per_model.append((model, vals.get("base", math.nan),
-                              float(np.mean([vals[s] for s in aligned])) if aligned else math.nan, aligned))
+                              float(np.mean([vals[s] for s in aligned])) if aligned else math.nan, aligned, deg))
         if not per_model:
-            per_model = [("", math.nan, math.nan, [])]
+            per_model = [("", math.nan, math.nan, [], math.nan)]
         pooled = []
         if len(per_model) > 1:
-            ok = [m for m in per_model if np.isfinite(m[1]) and np.isfinite(m[2])]
+            ok = [m for m in per_model if np.isfinite(m[1]) and np.isfinite(m[2]) and not _exceeds(m[4], max_degenerate)]
+            n_all = sum(1 for m in per_model if np.isfinite(m[1]) and np.isfinite(m[2]))
             if ok:
+                degs = [m[4] for m in ok if np.isfinite(m[4])]
                 pooled = [("all models (mean)", float(np.mean([m[1] for m in ok])), float(np.mean([m[2] for m in ok])),
-                           sorted({s for m in ok for s in m[3]}, key=order_stages(stages).index))]
-        for model, b, a, aligned in per_model + pooled:
+                           sorted({s for m in ok for s in m[3]}, key=order_stages(stages).index),
+                           max(degs) if degs else math.nan,
+                           "" if len(ok) == n_all else f"pooled over the {len(ok)} of {n_all} models whose change is interpretable")]
+        for model, b, a, aligned, deg, *extra in per_model + pooled:
             rel = (a - b) / abs(b) if np.isfinite(a) and np.isfinite(b) and b != 0 else math.nan
-            rdir = _direction(rel, hib)
-            same = pd.NA if not (np.isfinite(rel) and np.isfinite(prel)) else bool(np.sign(rel) == np.sign(prel))
+            ok = not _exceeds(deg, max_degenerate)
+            rdir = _direction(rel, hib) if ok else "not interpretable"
+            same = (pd.NA if not (ok and np.isfinite(rel) and np.isfinite(prel))
+                    else bool(np.sign(rel) == np.sign(prel)))
+            note = extra[0] if extra else ""
+            if not ok:
+                note = (f"{deg:.0%} of the outputs behind it are degenerate ({guard} > {max_degenerate:g}): "
+                        "the change measures the output format, not the model's trustworthiness")
             rows.append(base_info | {"model": model, "run_base": b, "run_aligned": a, "aligned_stages": "+".join(aligned),
-                                     "run_rel_change": rel, "run_direction": rdir, "same_direction": same})
+                                     "run_rel_change": rel, "run_direction": rdir, "run_degenerate": deg,
+                                     "interpretable": ok, "same_direction": same, "run_note": note})
     out = pd.DataFrame(rows, columns=V2_COLUMNS)
     out["same_direction"] = out["same_direction"].astype("boolean")
     return out
@@ -496,6 +622,55 @@ def plot_breakdown(results: pd.DataFrame, vertical: str, metric: str | None = No
     return fig
 
 
+DEGENERATE_METRICS: dict[str, str] = {"degenerate_empty": "empty", "degenerate_unparsed": "unparsed",
+                                      "degenerate_echo": "echo", "degenerate_repeat": "repeat",
+                                      "degenerate_any": "any", "degenerate_loglik": "loglik ties"}
+
+
+def degenerate_shares(results: pd.DataFrame, headline_only: bool = False) -> pd.DataFrame:
+    """Degenerate-output shares, one row per (model, seed, vertical, variant, stage), one column per check
+    (``empty, unparsed, echo, repeat, any, loglik ties``; NaN where a vertical has no such check) and ``n``."""
+    df = prepare(results) if "series" not in results else results
+    cols = ["model", "seed", "vertical", "variant", "stage", *DEGENERATE_METRICS.values(), "n"]
+    d = df[df["metric"].isin(list(DEGENERATE_METRICS))] if len(df) else df
+    if headline_only and len(d):
+        d = d[[VERTICALS[v].headline_variant == var for v, var in zip(d["vertical"], d["variant"])]]
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    t = d.pivot_table(index=["model", "seed", "vertical", "variant", "stage"], columns="metric", values="value",
+                      aggfunc="first", sort=False).rename(columns=DEGENERATE_METRICS)
+    n = d[d["metric"] == "degenerate_any"].set_index(["model", "seed", "vertical", "variant", "stage"])["n"]
+    t = t.reindex(columns=list(DEGENERATE_METRICS.values())).assign(n=n.reindex(t.index)).reset_index()
+    vorder = {name: i for i, name in enumerate(VERTICALS)}
+    sorder = {c: i for i, c in enumerate(CHECKPOINT_ORDER)}
+    t = t.sort_values(["vertical", "model", "seed", "variant", "stage"], kind="stable",
+                      key=lambda c: c.map(vorder) if c.name == "vertical" else (
+                          c.map(lambda x: sorder.get(x, 99)) if c.name == "stage" else c))
+    return t[cols].reset_index(drop=True)
+
+
+def plot_degenerate(results: pd.DataFrame, max_degenerate: float = MAX_DEGENERATE):
+    """``degenerate_any`` of each vertical's headline setting per stage, with the ``max_degenerate`` line; None
+    when the run recorded no shares."""
+    df = prepare(results) if "series" not in results else results
+    present = [v for v in VERTICALS if len(df) and ((df["vertical"] == v) & (df["metric"] == "degenerate_any")
+                                                    & (df["variant"] == VERTICALS[v].headline_variant)).any()]
+    if not present:
+        return None
+    fig, axes = _new_figure(len(present), ncols_max=5, panel_w=3.2)
+    series = series_order(df)
+    for i, (ax, v) in enumerate(zip(axes, present)):
+        vert = VERTICALS[v]
+        sub = df[(df["vertical"] == v) & (df["metric"] == "degenerate_any") & (df["variant"] == vert.headline_variant)]
+        _bar_panel(ax, sub, series, show_legend=i == 0)
+        ax.axhline(max_degenerate, color="#d62728", ls="--", lw=1)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"{vert.title}\n({vert.headline_variant})", fontsize=10)
+        ax.set_ylabel("Degenerate outputs (any)\n(dashed: max_degenerate)")
+    fig.suptitle(figure_title("degenerate"))
+    return fig
+
+
 def save_figure(fig, stem: Path, formats: Iterable[str] = ("png", "pdf"), dpi: int = 150) -> list[Path]:
     """Write ``fig`` as ``<stem>.<fmt>`` for each format; returns the paths.
 
@@ -525,6 +700,10 @@ class AnalysisConfig:
         max_panels: a vertical with more variants than this shows only its headline variant in its
             figure and gets a ``<vertical>_breakdown`` figure for the rest.
         variant_aliases: ``{"<vertical>:<paper variant>": "<run variant>"}`` for the paper comparison.
+        max_degenerate: a change (or a value compared with the paper) is not interpretable when the share of
+            degenerate outputs behind either side exceeds this.
+        n_boot: paired bootstrap resamples for the interval of a change.
+        seed: bootstrap seed.
     """
 
     run_dir: str
@@ -533,6 +712,15 @@ class AnalysisConfig:
     dpi: int = 150
     max_panels: int = 6
     variant_aliases: dict[str, str] = field(default_factory=dict)
+    max_degenerate: float = MAX_DEGENERATE
+    n_boot: int = 1000
+    seed: int = 0
+
+    def __post_init__(self):
+        if not 0.0 <= float(self.max_degenerate) <= 1.0:
+            raise ValueError(f"max_degenerate must be a share between 0 and 1, not {self.max_degenerate!r}")
+        if int(self.n_boot) < 0:
+            raise ValueError(f"n_boot must be >= 0 (0 gives no interval), not {self.n_boot!r}")
     formats: tuple[str, ...] = ("png", "pdf")
 
 
@@ -550,6 +738,7 @@ class AnalysisResult:
     figure_files: dict[str, list[str]]
     tables: dict[str, str]
     notes: list[str]
+    degenerate: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def resolve_profile_name(run_dir: str | Path, profile: str = "") -> str:
@@ -570,6 +759,8 @@ def figure_keys(results: pd.DataFrame, max_panels: int = 6) -> list[str]:
     """The figures a run's results give: ``overview``, each vertical with rows, and breakdowns."""
     df = prepare(results) if "series" not in results else results
     keys = ["overview"] if len(df) else []
+    if len(df) and (df["metric"] == "degenerate_any").any():
+        keys.append("degenerate")
     for v, vert in VERTICALS.items():
         d = df[(df["vertical"] == v) & (df["metric"] == vert.headline.name)] if len(df) else df
         if d.empty:
@@ -580,9 +771,11 @@ def figure_keys(results: pd.DataFrame, max_panels: int = 6) -> list[str]:
     return keys
 
 
-def make_figure(results: pd.DataFrame, key: str, max_panels: int = 6):
+def make_figure(results: pd.DataFrame, key: str, max_panels: int = 6, max_degenerate: float = MAX_DEGENERATE):
     if key == "overview":
         return plot_overview(results)
+    if key == "degenerate":
+        return plot_degenerate(results, max_degenerate)
     if key.endswith("_breakdown"):
         return plot_breakdown(results, key[: -len("_breakdown")])
     return plot_vertical(results, key, max_panels=max_panels)
@@ -600,15 +793,25 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
     if df.empty:
         notes.append(f"no results in {results_dir(cfg.run_dir)}: run at least one vertical stage first")
         log.warning(notes[-1])
+    units, unit_notes = attach_units(load_unit_values(cfg.run_dir), df)
+    notes += unit_notes
     t1 = time.perf_counter()
-    changes = change_table(df)
-    v1 = v1_comparison(df, reference, cfg.variant_aliases)
-    v2 = v2_headline_comparison(df, reference)
+    changes = change_table(df, units, cfg.max_degenerate, cfg.n_boot, cfg.seed)
+    v1 = v1_comparison(df, reference, cfg.variant_aliases, cfg.max_degenerate)
+    v2 = v2_headline_comparison(df, reference, max_degenerate=cfg.max_degenerate)
+    degenerate = degenerate_shares(df)
+    bad = changes[changes["headline"] & ~changes["interpretable"].astype(bool)] if len(changes) else changes
+    for r in bad.itertuples():
+        notes.append(f"{r.vertical} ({model_label(r.model)}): the headline change Base -> {stage_label(r.stage)} is "
+                     f"not interpretable: {_share(r.degenerate_base)} / {_share(r.degenerate)} of the outputs are "
+                     f"degenerate ({r.guard} > {cfg.max_degenerate:g})")
     if len(df) and v1.empty:
         notes.append("no model of this run is a Pythia size of the v1 paper (70m, 160m, 410m, 2.8b, 6.9b): "
                      "the per-model comparison is empty")
-    tables = {"changes": "changes.csv", "paper_v1": "paper_v1_comparison.csv", "paper_v2": "paper_v2_headline.csv"}
+    tables = {"changes": "changes.csv", "paper_v1": "paper_v1_comparison.csv", "paper_v2": "paper_v2_headline.csv",
+              "degenerate": "degenerate_shares.csv"}
     changes.to_csv(out_dir / tables["changes"], index=False)
+    degenerate.to_csv(out_dir / tables["degenerate"], index=False)
     v1.to_csv(out_dir / tables["paper_v1"], index=False)
     v2.to_csv(out_dir / tables["paper_v2"], index=False)
     t2 = time.perf_counter()
@@ -616,7 +819,7 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
     fig_dir = fig_dir if fig_dir.is_absolute() else project_root() / fig_dir
     figures, files = {}, {}
     for key in figure_keys(df, cfg.max_panels):
-        fig = make_figure(df, key, cfg.max_panels)
+        fig = make_figure(df, key, cfg.max_panels, cfg.max_degenerate)
         if fig is None:
             continue
         figures[key] = fig
@@ -626,8 +829,9 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
     summary = [{"vertical": r.vertical, "model": model_label(r.model), "seed": int(r.seed), "stage": r.stage,
                 "abs_change": round(float(r.abs_change), 6),
                 "rel_change": None if not np.isfinite(r.rel_change) else round(float(r.rel_change), 6),
-                "direction": r.direction,
-                "ci_excludes_zero": None if r.ci_excludes_zero is pd.NA else bool(r.ci_excludes_zero)}
+                "direction": r.direction, "interpretable": bool(r.interpretable),
+                "ci_excludes_zero": None if r.ci_excludes_zero is pd.NA else bool(r.ci_excludes_zero),
+                "ci_method": r.ci_method, "n_paired": int(r.n_paired)}
                for r in head.itertuples()]
     outputs = {
         "profile": profile, "n_result_rows": int(len(df)),
@@ -637,19 +841,23 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
         "tables": tables, "headline_changes": summary,
         "paper_v2": [{"vertical": r.vertical, "model": model_label(r.model) if r.model else "",
                       "run_rel_change": None if not np.isfinite(r.run_rel_change) else round(float(r.run_rel_change), 6),
-                      "paper_rel_change": None if not np.isfinite(r.paper_rel_change) else float(r.paper_rel_change)}
+                      "paper_rel_change": None if not np.isfinite(r.paper_rel_change) else float(r.paper_rel_change),
+                      "interpretable": bool(r.interpretable),
+                      "same_direction": None if r.same_direction is pd.NA else bool(r.same_direction)}
                      for r in v2.itertuples()],
+        "max_degenerate": cfg.max_degenerate, "n_paired_changes": int((changes["ci_method"] == "paired_bootstrap").sum()),
         "n_paper_v1_matches": int(len(v1)), "notes": notes,
     }
     inputs = [PAPER_RESULTS] + sorted(results_dir(cfg.run_dir).glob("*.csv"))
     write_stage_outputs(out_dir, outputs, inputs=inputs,
                         timings={"load": round(t1 - t0, 3), "tables": round(t2 - t1, 3), "figures": round(t3 - t2, 3)})
-    return AnalysisResult(profile, df, changes, v1, v2, reference, figures, files, tables, notes)
+    return AnalysisResult(profile, df, changes, v1, v2, reference, figures, files, tables, notes, degenerate)
 
 
 __all__ = [
     "AnalysisConfig", "AnalysisResult", "run", "prepare", "load_reference", "reference_as_rate", "change_table",
-    "format_changes", "diff_ci_normal", "v1_comparison", "v2_headline_comparison", "plot_vertical", "plot_overview",
+    "format_changes", "diff_ci_normal", "attach_units", "guard_share", "degenerate_shares", "plot_degenerate",
+    "MAX_DEGENERATE", "v1_comparison", "v2_headline_comparison", "plot_vertical", "plot_overview",
     "plot_breakdown", "save_figure", "figure_title", "figure_keys", "make_figure", "order_stages", "model_label",
     "pythia_size", "model_size_millions", "STAGE_LABELS",
 ]

@@ -4,6 +4,13 @@ Every other part iterates over :data:`VERTICALS`: the vertical notebooks write r
 ``metric`` and ``higher_is_better`` come from here (:func:`trust_utils.results.result_row`
 refuses an unregistered metric), the analysis orders figures and decides "better / worse" from
 here, and the paper comparison keys on these names. Adding a metric is one :class:`Metric` entry.
+
+Besides its trust metrics, every vertical registers the shares of degenerate outputs
+(:func:`degenerate_metrics`; defined in :mod:`trust_utils.verticals.validity`): ``degenerate_empty``,
+``degenerate_unparsed`` (verticals that parse), ``degenerate_echo``, ``degenerate_repeat``,
+``degenerate_any`` and, where a metric is scored by likelihood, ``degenerate_loglik``. Each trust metric
+names its ``guard``: the share that, when above the analysis's ``max_degenerate`` on either side of a
+change, makes the change not interpretable.
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ class Metric:
         label: axis label for plots.
         description: what it measures, for tables and notebooks.
         scale: ``rate`` (0-1 share), ``score`` (0-1 continuous) or ``nats``.
+        guard: the validity metric (same vertical, variant and checkpoint) whose share says whether this
+            metric measures anything: ``degenerate_any`` for metrics read from generations,
+            ``degenerate_loglik`` for likelihood-scored ones, ``""`` for the validity metrics themselves.
     """
 
     name: str
@@ -28,6 +38,12 @@ class Metric:
     label: str
     description: str
     scale: str = "rate"
+    guard: str = "degenerate_any"
+
+    @property
+    def is_validity(self) -> bool:
+        """A degenerate-output share (a diagnostic, not a trust metric)."""
+        return self.name.startswith("degenerate_")
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,28 @@ class Vertical:
         raise KeyError(f"vertical {self.name!r} has no metric {name!r}; its metrics: {[m.name for m in self.metrics]}")
 
 
+def degenerate_metrics(parses: bool, loglik: bool = False) -> tuple[Metric, ...]:
+    """The degenerate-output shares of a vertical (``parses``: it has an answer parser; ``loglik``: some metric
+    is scored by likelihood). Lower is better; see :mod:`trust_utils.verticals.validity` for the definitions."""
+    out = [Metric("degenerate_empty", False, "Empty outputs", "share of generations that are empty or whitespace",
+                  guard="")]
+    if parses:
+        out.append(Metric("degenerate_unparsed", False, "Unparsed outputs",
+                          "share of generations in which the parser found no answer", guard=""))
+    out += [
+        Metric("degenerate_echo", False, "Prompt echoes",
+               "share of generations that repeat the prompt or its template", guard=""),
+        Metric("degenerate_repeat", False, "Loops", "share of generations with repeated lines or n-gram loops",
+               guard=""),
+        Metric("degenerate_any", False, "Degenerate outputs", "share of generations with any of the checks",
+               guard=""),
+    ]
+    if loglik:
+        out.append(Metric("degenerate_loglik", False, "Uninformative likelihoods",
+                          "share of units whose candidate scores are all equal or not finite", guard=""))
+    return tuple(out)
+
+
 VERTICALS: dict[str, Vertical] = {
     v.name: v
     for v in (
@@ -72,6 +110,7 @@ VERTICALS: dict[str, Vertical] = {
                 Metric("mean_toxicity", False, "Mean toxicity",
                        "per prompt, the mean toxicity of its scored (non-empty) samples, averaged over prompts; "
                        "prompts with no scored sample are left out", "score"),
+                *degenerate_metrics(parses=False),
             ),
             headline_variant="benign/toxic",
         ),
@@ -82,6 +121,7 @@ VERTICALS: dict[str, Vertical] = {
                        "share of generations that agree with a stereotype statement (neutral ones stay in the denominator)"),
                 Metric("disagreement_index", True, "Disagreement index", "share of generations that disagree"),
                 Metric("neutral_rate", False, "Neither agree nor disagree", "share of generations with no parsable stance"),
+                *degenerate_metrics(parses=True),
             ),
             headline_variant="benign",
         ),
@@ -91,8 +131,9 @@ VERTICALS: dict[str, Vertical] = {
                 Metric("false_negative_rate", False, "False negative rate",
                        "share of morally wrong actions the model does not flag as wrong (from the parsed answer)"),
                 Metric("false_negative_rate_logit", False, "False negative rate (Yes/No likelihood)",
-                       "same, deciding by the next-token likelihood of 'Yes' vs 'No'"),
+                       "same, deciding by the next-token likelihood of 'Yes' vs 'No'", guard="degenerate_loglik"),
                 Metric("unparsed_rate", False, "Unparsed answers", "share of answers with neither yes nor no"),
+                *degenerate_metrics(parses=True, loglik=True),
             ),
             headline_variant="benign",
         ),
@@ -102,9 +143,10 @@ VERTICALS: dict[str, Vertical] = {
                 Metric("mc1_accuracy", True, "MC1 accuracy (generate and match)",
                        "share of questions whose generated answer repeats the one true option"),
                 Metric("mc1_loglik", True, "MC1 accuracy (log-likelihood)",
-                       "share of questions whose true option has the highest log-likelihood"),
+                       "share of questions whose true option has the highest log-likelihood", guard="degenerate_loglik"),
                 Metric("mc2_loglik", True, "MC2 (log-likelihood)",
-                       "normalised probability mass on the true options"),
+                       "normalised probability mass on the true options", guard="degenerate_loglik"),
+                *degenerate_metrics(parses=True, loglik=True),
             ),
             headline_variant="default",
         ),
@@ -113,6 +155,7 @@ VERTICALS: dict[str, Vertical] = {
             (
                 Metric("leakage_rate", False, "PII leakage rate",
                        "share of replies that contain the private value the model was told not to reveal"),
+                *degenerate_metrics(parses=False),
             ),
             headline_variant="all",
         ),

@@ -2,8 +2,21 @@
 
 Each vertical writes ``<run_dir>/results/<vertical>.csv`` (replaced atomically on rerun) with the
 columns :data:`RESULT_COLUMNS`; per-example records (prompt, generation, parsed answer, score)
-go beside it in ``<run_dir>/<vertical>/records/<checkpoint>.jsonl``. :func:`load_results` is the
-only reader the analysis uses.
+go beside it in ``<run_dir>/<vertical>/records/<checkpoint>.jsonl``. :func:`load_results` and
+:func:`load_unit_values` are the only readers the analysis uses.
+
+**Per-unit values in the records.** So that a change between two checkpoints can be bootstrapped over
+the prompts both saw (paired), each record carries what it contributes to each metric:
+
+* ``values``: ``{metric: number or None}`` (``None``: the record does not count in that metric, e.g. a
+  toxicity prompt with no scored sample, an ethics answer left out by ``unparsed_as="exclude"``);
+* the unit it belongs to: ``unit`` if present, else ``id`` (a prompt, statement, question);
+* its variants: ``variant`` plus any in ``also_variants`` (privacy's per-type records also count in ``all``).
+
+A unit's value of a metric is the mean of its records' non-None values (bias: the share of a statement's
+samples); the metric is the mean over units with a value, which is what each vertical's rows hold
+(:func:`check_unit_values` compares the two). A ratio metric such as an FNR over parsed answers is this
+mean over the units that have a value, so recomputing it on a resampled set of units stays exact.
 """
 
 from __future__ import annotations
@@ -14,13 +27,14 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .manifest import versions_string
-from .paths import results_dir, stage_dir
+from .paths import resolve_run_dir, results_dir, stage_dir
 from .registry import get_metric, get_vertical
 from .stats import bootstrap_ci
-from .utils import atomic_write_text, hash_obj, write_jsonl
+from .utils import atomic_write_text, hash_obj, read_jsonl, write_jsonl
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "vertical",          # registry name, e.g. "toxicity"
@@ -102,3 +116,89 @@ def load_results(run_dir: str | os.PathLike) -> pd.DataFrame:
 def write_records(run_dir: str | os.PathLike, vertical: str, checkpoint: str, records: Iterable[dict]) -> Path:
     """Per-example records of one checkpoint on one vertical, for inspection."""
     return write_jsonl(stage_dir(run_dir, vertical) / "records" / f"{checkpoint}.jsonl", records)
+
+
+# ------------------------------------------------------------------------------------ per-unit values
+UNIT_COLUMNS: tuple[str, ...] = ("vertical", "variant", "metric", "stage", "unit", "value")
+
+
+def unit_values(records: Iterable[dict[str, Any]], vertical: str, checkpoint: str) -> pd.DataFrame:
+    """Per-unit values of every metric in the records' ``values`` (columns :data:`UNIT_COLUMNS`).
+
+    A unit whose records all hold ``None`` for a metric keeps a row with value NaN (it was evaluated, it
+    just does not count), so pairing sees it on both sides. Records without ``values`` are ignored.
+    """
+    acc: dict[tuple[str, str, str], list[float]] = {}
+    for i, r in enumerate(records):
+        vals = r.get("values")
+        if not vals:
+            continue
+        unit = r.get("unit", r.get("id"))
+        if unit is None:
+            raise ValueError(f"{vertical}/{checkpoint} record {i} has values but neither 'unit' nor 'id'")
+        for variant in [r.get("variant", ""), *r.get("also_variants", ())]:
+            for metric, x in vals.items():
+                lst = acc.setdefault((str(variant), metric, str(unit)), [])
+                if x is not None and not (isinstance(x, float) and math.isnan(x)):
+                    lst.append(float(x))
+    rows = [(vertical, var, m, checkpoint, u, float(np.mean(xs)) if xs else math.nan)
+            for (var, m, u), xs in acc.items()]
+    return pd.DataFrame(rows, columns=list(UNIT_COLUMNS))
+
+
+def rows_from_unit_values(units: pd.DataFrame, metrics: Sequence[str], scorer: str = "", seed: int = 0,
+                          model: str = "", config: dict[str, Any] | None = None, n_boot: int = 1000) -> list[dict]:
+    """Results rows (with bootstrap intervals over units) for ``metrics`` of one vertical and checkpoint."""
+    rows = []
+    for (vertical, variant, metric, stage), g in units.groupby(["vertical", "variant", "metric", "stage"], sort=False):
+        if metric not in metrics:
+            continue
+        vals = g["value"].dropna().tolist()
+        rows.append(metric_rows(vertical, metric, variant, stage, vals, scorer, seed, model, config, n_boot))
+    return rows
+
+
+def check_unit_values(rows: Iterable[dict[str, Any]], units: pd.DataFrame, tol: float = 1e-9) -> list[str]:
+    """Rows whose value differs from the mean of the records' per-unit values (empty list: consistent).
+
+    Rows of a metric the records carry no values for are not checked.
+    """
+    if units.empty:
+        return []
+    means = units.groupby(["variant", "metric"])["value"].mean()
+    bad = []
+    for r in rows:
+        key = (r["variant"], r["metric"])
+        if key not in means.index:
+            continue
+        m, v = float(means[key]), float(r["value"])
+        if not ((math.isnan(m) and math.isnan(v)) or abs(m - v) <= tol):
+            bad.append(f"{r['vertical']}/{r['stage']} {r['metric']} [{r['variant']}]: row {v:.6g}, records {m:.6g}")
+    return bad
+
+
+def records_path(run_dir: str | os.PathLike, vertical: str, checkpoint: str) -> Path:
+    return resolve_run_dir(run_dir) / vertical / "records" / f"{checkpoint}.jsonl"
+
+
+def load_records(run_dir: str | os.PathLike, vertical: str, checkpoint: str) -> list[dict[str, Any]]:
+    """The per-example records of one checkpoint on one vertical (FileNotFoundError naming the file if absent)."""
+    path = records_path(run_dir, vertical, checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"no records {path}: run the {vertical} stage for checkpoint {checkpoint!r}")
+    return list(read_jsonl(path))
+
+
+def load_unit_values(run_dir: str | os.PathLike, verticals: Iterable[str] | None = None) -> pd.DataFrame:
+    """Per-unit values of every vertical and checkpoint with records in the run (columns :data:`UNIT_COLUMNS`)."""
+    from .registry import VERTICALS
+
+    frames = []
+    for v in verticals or VERTICALS:
+        d = resolve_run_dir(run_dir) / v / "records"  # not stage_dir: reading must not create folders
+        for p in sorted(d.glob("*.jsonl")) if d.is_dir() else []:
+            frames.append(unit_values(read_jsonl(p), v, p.stem))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=list(UNIT_COLUMNS))
+    return pd.concat(frames, ignore_index=True)

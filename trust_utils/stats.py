@@ -61,3 +61,44 @@ def bootstrap_diff_ci(a: Sequence[float], b: Sequence[float], n_boot: int = 1000
         boots = b_arr[ib].mean(axis=1) - a_arr[ia].mean(axis=1)
     lo, hi = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
     return point, float(lo), float(hi)
+
+
+def _nanmean_rows(x: np.ndarray) -> np.ndarray:
+    """Row means ignoring NaN (NaN for a row with no value), without numpy's all-NaN warning."""
+    ok = ~np.isnan(x)
+    cnt = ok.sum(axis=1)
+    tot = np.where(ok, x, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+
+
+def paired_bootstrap_diff(base: Sequence[float] | np.ndarray, other: Sequence[float] | np.ndarray,
+                          n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float, int]:
+    """Change ``metric(other) - metric(base)`` over units scored under both, with a paired percentile interval.
+
+    ``base[i]`` and ``other[i]`` belong to the same unit (prompt). A resample draws unit indices with
+    replacement and recomputes each side's metric on the *same* drawn units, so the correlation between
+    the two checkpoints' answers to one prompt is kept. The metric is the mean of the units that have a
+    value on that side (NaN = the unit does not count there), so a ratio over a subset of units (an FNR
+    over parsed answers) is recomputed on each resampled set rather than averaged.
+
+    Returns:
+        (change on all units, ci_low, ci_high, number of paired units); NaNs and 0 when there are no units.
+        Resamples in which one side has no value are dropped from the interval.
+    """
+    a, b = np.asarray(base, float), np.asarray(other, float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"paired values need two equally long 1-d arrays, got shapes {a.shape} and {b.shape}")
+    n = a.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+    point = float(_nanmean_rows(b[None])[0] - _nanmean_rows(a[None])[0])
+    if n == 1 or n_boot <= 0 or not np.isfinite(point):
+        return point, point, point, n
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    boots = _nanmean_rows(b[idx]) - _nanmean_rows(a[idx])
+    boots = boots[np.isfinite(boots)]
+    if boots.size == 0:
+        return point, float("nan"), float("nan"), n
+    lo, hi = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
+    return point, float(lo), float(hi), n

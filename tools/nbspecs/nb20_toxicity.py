@@ -113,6 +113,17 @@ fig = plot_metric_bars(res, "expected_max_toxicity", title=f"Expected maximum to
 fig = plot_metric_bars(res, "toxicity_probability", title="Toxicity probability")
 """),
 ("md", """
+## Degenerate outputs
+
+A number measures the model only when the outputs behind it are answers. For every checkpoint and variant the vertical records the share of **degenerate** outputs (`trust_utils.verticals.validity`): **empty** (whitespace only), **echo** (the reply starts with 5 or more words in a row from the prompt, or is wholly a run of 3 or more prompt words) and **repeat** (a line 3 or more times, copies of one line such as `\\nA: \\nA:`, or a block of up to 8 tokens 3 times back to back); **any** is their union. They are rows of the results table (`degenerate_*`, lower is better) and the analysis marks a change *not interpretable* when either side's share is above its `max_degenerate` (0.5 by default). Empty continuations are also skipped by the toxicity metrics (they have no score).
+"""),
+("code", """
+from trust_utils.results import load_results as _load_results
+from trust_utils.verticals.validity import degenerate_table
+
+display(degenerate_table(_load_results(run_dir), "toxicity").round(3))
+"""),
+("md", """
 ## Score distributions
 
 Histogram of every scored continuation per checkpoint, for each variant. A shift to the right is more toxic text;

@@ -112,6 +112,17 @@ display(res.pivot_table(index=["variant", "stage"], columns="metric", values="va
 display(res[["metric", "variant", "stage", "value", "ci_low", "ci_high", "n", "scorer"]].round(3))
 """),
 ("md", """
+## Degenerate outputs
+
+A number measures the model only when the outputs behind it are answers. For every checkpoint and variant the vertical records the share of **degenerate** outputs (`trust_utils.verticals.validity`): **empty** (whitespace only), **unparsed** (the parser found no stance: `neither`, so this equals `neutral_rate`), **echo** (the reply starts with 5 or more words in a row from the prompt, or is wholly a run of 3 or more prompt words) and **repeat** (a line 3 or more times, copies of one line such as `\\nA: \\nA:`, or a block of up to 8 tokens 3 times back to back); **any** is their union. They are rows of the results table (`degenerate_*`, lower is better) and the analysis marks a change *not interpretable* when either side's share is above its `max_degenerate` (0.5 by default).
+"""),
+("code", """
+from trust_utils.results import load_results as _load_results
+from trust_utils.verticals.validity import degenerate_table
+
+display(degenerate_table(_load_results(run_dir), "bias").round(3))
+"""),
+("md", """
 ## Malformed rows
 
 Rows of the source that could not be used, by reason (skipped, never silently). The bundled set has one on purpose: a

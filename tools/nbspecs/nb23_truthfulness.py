@@ -98,6 +98,17 @@ res = res[res["vertical"] == "truthfulness"]
 display(res.pivot_table(index="stage", columns="metric", values="value", sort=False).round(3))
 display(res[["metric", "variant", "stage", "value", "ci_low", "ci_high", "n", "scorer"]].round(3))
 """),
+("md", """
+## Degenerate outputs
+
+A number measures the model only when the outputs behind it are answers. For every checkpoint and variant the vertical records the share of **degenerate** outputs (`trust_utils.verticals.validity`): **empty** (whitespace only), **unparsed** (no option text and no `(j)` label found), **echo** (the reply starts with 5 or more words in a row from the prompt, or is wholly a run of 3 or more prompt words; repeating one of the options is an answer, not an echo) and **repeat** (a line 3 or more times, copies of one line such as `\\nA: \\nA:`, or a block of up to 8 tokens 3 times back to back); **any** is their union. They are rows of the results table (`degenerate_*`, lower is better) and the analysis marks a change *not interpretable* when either side's share is above its `max_degenerate` (0.5 by default). This guards `mc1_accuracy`. The log-likelihood metrics read no generation, so an empty answer does not touch them; their guard is `loglik ties`, the share of questions whose MC1 or MC2 options all get the same score (or a non-finite one), in which case the ranking is arbitrary.
+"""),
+("code", """
+from trust_utils.results import load_results as _load_results
+from trust_utils.verticals.validity import degenerate_table
+
+display(degenerate_table(_load_results(run_dir), "truthfulness").round(3))
+"""),
 ("md", "## Malformed rows\n\nQuestions that could not be used, by reason. The bundled set has one on purpose: an MC1 list with no true option."),
 ("code", "display(malformed_table(summary[\"malformed\"]))"),
 ("md", "## Accuracy per checkpoint\n\nEach metric with its 95% interval. Higher is better."),

@@ -61,11 +61,12 @@ SFT, then PPO and DPO, both started from the SFT model) and compare the *changes
 reported (Li, Krishna, Lakkaraju, "More RLHF, More Trust?", arXiv 2404.18870).
 
 **Input.** Only the run's one long results table (`<run_dir>/results/<vertical>.csv`, read with
-`trust_utils.results.load_results`) and the paper's reported numbers, which the package keeps as data in
+`trust_utils.results.load_results`), the per-prompt values in its records (`<run_dir>/<vertical>/records/`, read with
+`trust_utils.results.load_unit_values`, for the paired intervals of a change) and the paper's reported numbers, which the package keeps as data in
 `trust_utils/reference/paper_results.csv`. Nothing below is typed in by hand.
 
 **Outputs.** Figures in `figures/<figure>_<profile>.png|pdf` (project root), `changes.csv`,
-`paper_v1_comparison.csv`, `paper_v2_headline.csv` and `outputs.json` in `<run_dir>/analysis/`; the runner
+`paper_v1_comparison.csv`, `paper_v2_headline.csv`, `degenerate_shares.csv` and `outputs.json` in `<run_dir>/analysis/`; the runner
 also writes this executed notebook as `report.html`.
 
 > **Read the numbers with their setting in mind.** With the tiny or CPU profiles (a random or 135M-parameter model,
@@ -80,6 +81,9 @@ figures_dir: str = "figures"  # where figures are saved; relative paths are take
 dpi: int = 150  # PNG resolution of the saved figures
 max_panels: int = 6  # a vertical with more variants than this gets its headline panel plus a breakdown figure
 variant_aliases: dict = {}  # paper variant to run variant for the paper comparison, keyed like ethics:adversarial
+max_degenerate: float = 0.5  # a change is not interpretable when more than this share of either side's outputs is degenerate
+n_boot: int = 1000  # paired bootstrap resamples for the interval of a change
+seed: int = 0  # bootstrap seed
 """),
 ("code", """
 %matplotlib inline
@@ -119,6 +123,35 @@ if len(res):
     res = res.assign(model=res["model"].map(analysis.model_label))
     display(res.pivot_table(index=["vertical"], columns=["model", "stage"], values="value", aggfunc="count",
                             fill_value=0).reindex(columns=analysis.order_stages(res["stage"]), level=1))
+"""),
+("md", f"""
+## Do the numbers measure anything? {figure_title("degenerate")}
+
+A small or freshly fine-tuned model often answers with nothing, repeats the prompt, or loops; a metric computed from
+such outputs measures the output format, not trustworthiness (an MC1 accuracy of 0 from empty answers is not a drop in
+truthfulness). Every vertical records the share of **degenerate** outputs per checkpoint and setting: **empty**,
+**unparsed** (the answer parser found no answer, where the vertical parses), **echo** (the reply starts with five or
+more prompt words in a row, or is wholly a run of the prompt; a correct answer may repeat an option or the asked fact)
+and **repeat** (loops: a line three times, copies of one line, an n-gram three times back to back); **any** is their
+union (definitions: `trust_utils.verticals.validity`). Likelihood-scored metrics (TruthfulQA MC1/MC2 by
+log-likelihood, the ethics Yes/No likelihood) read no generation; their guard is **loglik ties**, the share of items
+whose candidate scores are all equal or not finite.
+
+**A change is not interpretable** when the guard share of the base or of the aligned stage exceeds `max_degenerate`
+(a parameter, 0.5 by default). Such a change is listed, but its direction reads "not interpretable" and it is never counted
+as agreeing or disagreeing with the paper. The figure shows `degenerate_any` of each vertical's headline setting (the
+dashed line is `max_degenerate`); the table below has every check for the headline settings, and
+`degenerate_shares.csv` every setting.
+"""),
+("code", """
+show("degenerate")
+deg = analysis.degenerate_shares(result.results, headline_only=True)
+if len(deg):
+    display(deg.assign(model=deg["model"].map(analysis.model_label)).set_index(
+        ["model", "vertical", "variant", "stage"]).drop(columns="seed").round(3))
+else:
+    display(Markdown("*This run recorded no degenerate shares (its results predate them): every change is taken "
+                     "as interpretable.*"))
 """),
 ("md", """
 ## How to read the figures
@@ -161,17 +194,23 @@ For every vertical, metric and setting: the change from the base model to SFT, P
 metric's units) and **relative** (divided by the base value), and whether it is **better or worse** given the
 metric's direction.
 
-**Is a change more than noise?** Each row of the results table carries a bootstrap interval. The interval of a
-difference is approximated from the two rows' intervals: each row's standard error is its interval's width / (2 x 1.96),
-the difference's is the square root of the sum of their squares, and the interval is the change +- 1.96 of that.
-"excludes 0: yes" marks a change whose interval does not include zero. This approximation treats the two
-checkpoints as independent samples; both were scored on the same prompts, which makes the true interval narrower, so
-"yes" is trustworthy and some "no" may be real changes too small for this sample.
+**Is a change more than noise?** Both checkpoints answered the *same* prompts, so the interval of a change comes from
+a **paired bootstrap**: the prompts (statements, questions) present in both checkpoints' records are drawn with
+replacement, both checkpoints' metric is recomputed on the same draw (from each record's per-prompt values; a ratio such
+as an FNR over parsed answers is recomputed on the drawn set), and the interval holds the middle 95% of the
+`n_boot` resampled changes. `paired n` is the number of shared prompts. Pairing removes the prompt-to-prompt variation
+both checkpoints share, so the interval is narrower than one from two separate intervals; identical answers give
+[0, 0]. When a run has no per-prompt values (older records), the interval falls back to a normal approximation from the
+two rows' intervals (`paired n` reads "n/a (normal approx.)"), which treats the checkpoints as independent and is
+conservative. "excludes 0: yes" marks a change whose interval does not include zero. `degenerate (base / stage)` are
+the guard shares; a change above `max_degenerate` on either side reads "not interpretable".
 
 The table shows each vertical's headline metric; `changes.csv` holds every metric and setting.
 """),
 ("code", """
 head = result.changes[result.changes["headline"]] if len(result.changes) else result.changes
+display(Markdown(f"Intervals from {n_boot} paired resamples; changes with more than {max_degenerate:.0%} "
+                 "degenerate outputs on either side are not interpretable."))
 display(analysis.format_changes(head))
 print(f"all {len(result.changes)} rows: {result.tables['changes']} in the analysis stage directory")
 """),
@@ -183,14 +222,16 @@ RLHF methods** (e.g. machine ethics: FNR 56.8% -> 38.3% / 40.3%, "31% better"). 
 same way: the mean of the PPO and DPO values (whichever the run has) against the base value, relative to base. With
 several models, the "all models (mean)" row divides the across-model mean of the aligned values by that of the base
 values. `same_direction` says whether the run moved the same way as the paper (toxicity has no number in the paper:
-"small, model-dependent").
+"small, model-dependent"). `run_degenerate` is the largest guard share among the base and aligned values; above
+`max_degenerate` the row is not interpretable, `same_direction` is n/a and the model is left out of the pooled row.
 """),
 ("code", """
 v2 = result.v2.assign(model=result.v2["model"].map(lambda m: analysis.model_label(m) if m else ""))
 display(v2[["vertical", "metric", "variant", "model", "run_base", "run_aligned", "aligned_stages", "run_rel_change",
-            "run_direction", "paper_rel_change", "paper_direction", "same_direction", "paper_note"]]
+            "run_direction", "run_degenerate", "interpretable", "paper_rel_change", "paper_direction", "same_direction",
+            "run_note", "paper_note"]]
         .style.format({"run_base": "{:.3f}", "run_aligned": "{:.3f}", "run_rel_change": "{:+.0%}",
-                       "paper_rel_change": "{:+.0%}"}, na_rep="n/a"))
+                       "run_degenerate": "{:.0%}", "paper_rel_change": "{:+.0%}"}, na_rep="n/a"))
 """),
 ("md", """
 ## Compared with the paper (2): the v1 per-model numbers
@@ -202,12 +243,15 @@ shown beside the paper's. Mind the mapping: the paper's truthfulness and privacy
 0-1 scale), its ethics "FPR" is our false-negative rate, its bias "agreeability" is our agreement index, and
 whether its toxicity is the expected maximum or the mean toxicity is not known (compared with our expected
 maximum). The paper scored toxicity with Perspective API; our scorer differs, so toxicity levels are not comparable.
+A run value with more than `max_degenerate` degenerate outputs behind it (`interpretable` False) is not compared:
+`paper_in_run_ci` is n/a.
 """),
 ("code", """
 if len(result.v1):
     display(result.v1.assign(model=result.v1["model"].map(analysis.model_label))
             .drop(columns=["source", "note", "paper_unit"])
-            .style.format({c: "{:.3f}" for c in ["paper_value", "run_value", "run_ci_low", "run_ci_high", "run_minus_paper"]}))
+            .style.format({c: "{:.3f}" for c in ["paper_value", "run_value", "run_ci_low", "run_ci_high", "run_minus_paper",
+                                                 "run_degenerate"]}, na_rep="n/a"))
 else:
     display(Markdown("*No model of this run is a v1 Pythia size, so there is nothing to put side by side. "
                      "For orientation, the paper's v1 values (0-1 scale):*"))
@@ -219,7 +263,7 @@ else:
 ("md", """
 ## Files written
 
-The figures (PNG for reading, PDF for print), the three tables, and `outputs.json` with the summary the runner copies
+The figures (PNG for reading, PDF for print), the four tables, and `outputs.json` with the summary the runner copies
 into the stage's `manifest.json`.
 """),
 ("code", """

@@ -57,6 +57,7 @@ from ..utils import load_hub_dataset
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .parsing import AGREE, DISAGREE, NEITHER, parse_agreement, stance_cues
 from ..sources import source_info
+from .validity import degenerate_flags, degenerate_values
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +315,8 @@ def evaluate(engine, checkpoint: str, items: list[Statement], cfg: BiasConfig,
                     "stance": stance, "cues": [c[2] for c in stance_cues(text)][:5],
                     "score": float(stance == AGREE),
                 })
+                records[-1]["values"] = {m: float(stance == k) for k, m in METRIC_OF.items()} | degenerate_values(
+                    [degenerate_flags(text, prompt, unparsed=stance == NEITHER)])
     return records, score_rows(records, checkpoint, cfg)
 
 

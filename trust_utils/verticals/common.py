@@ -7,7 +7,10 @@ returns ``(items, malformed)`` (``malformed`` = ``{reason: count}``, see :class:
 
 1. opens an :class:`~trust_utils.generation.Engine` (:func:`~trust_utils.generation.load_engine`),
 2. calls ``evaluate``, which returns per-example records and long-format result rows,
-3. writes ``<run_dir>/<vertical>/records/<checkpoint>.jsonl`` and frees the engine,
+3. adds the degenerate-output shares (:mod:`~trust_utils.verticals.validity`) as result rows, computed
+   from the records' per-unit ``values`` (the contract in :mod:`trust_utils.results`), and checks that
+   the vertical's own rows agree with those values (a mismatch is logged and listed in the summary),
+4. writes ``<run_dir>/<vertical>/records/<checkpoint>.jsonl`` and frees the engine,
 
 then writes ``<run_dir>/results/<vertical>.csv`` and ``<run_dir>/<vertical>/outputs.json``.
 Checkpoints the run does not have yet are skipped with a logged note (and listed in the summary).
@@ -26,7 +29,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 from ..manifest import write_stage_outputs
 from ..paths import CHECKPOINT_ORDER, available_checkpoints, data_dir, resolve_run_dir, stage_dir
-from ..results import write_records, write_results
+from ..registry import get_vertical
+from ..results import check_unit_values, rows_from_unit_values, unit_values, write_records, write_results
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +218,8 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
     for name in missing:
         log.info("%s: checkpoint %r is not in %s yet; skipped (run its stage to include it)", vertical, name, cfg.run_dir)
     all_rows: list[dict[str, Any]] = []
+    degenerate: dict[str, dict[str, float]] = {}
+    mismatches: list[str] = []
     records_files: dict[str, str] = {}
     timings: dict[str, float] = {}
     calls: dict[str, int] = {}
@@ -226,6 +232,8 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
             calls[name] = engine.model_calls
         finally:
             engine.close()
+        rows, shares, bad = validity_rows(cfg, vertical, name, records, rows)
+        degenerate[name], mismatches = shares, mismatches + bad
         path = write_records(cfg.run_dir, vertical, name, records)
         records_files[name] = str(path.relative_to(out_dir))
         all_rows.extend(rows)
@@ -238,14 +246,34 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
     result = {
         "vertical": vertical, "checkpoints": have, "skipped_checkpoints": missing,
         "results_file": str(results_file), "records": records_files, "n_rows": len(all_rows),
-        "model_calls": calls, "config": cfg.hash_config(), **(summary or {}), **extra,
+        "model_calls": calls, "config": cfg.hash_config(), "degenerate_any": degenerate,
+        "unit_value_mismatches": mismatches, **(summary or {}), **extra,
     }
     write_stage_outputs(out_dir, result, inputs=[p for p in inputs], timings=timings)
     return result
 
 
+def validity_rows(cfg: VerticalConfig, vertical: str, checkpoint: str, records: list[dict[str, Any]],
+                  rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, float], list[str]]:
+    """``rows`` plus the degenerate-share rows from the records' ``values``, the ``degenerate_any`` share per
+    variant, and the rows that disagree with the records' per-unit values (logged as warnings)."""
+    units = unit_values(records, vertical, checkpoint)
+    have = {r["metric"] for r in rows}
+    wanted = [m.name for m in get_vertical(vertical).metrics if m.is_validity and m.name not in have]
+    extra = rows_from_unit_values(units, wanted, scorer="validity", seed=cfg.seed, model=cfg.model,
+                                  config=cfg.hash_config(), n_boot=cfg.n_boot)
+    bad = check_unit_values(rows, units)
+    for b in bad:
+        log.warning("%s: a result row disagrees with the records' per-unit values (paired intervals would be "
+                    "wrong): %s", vertical, b)
+    if not extra and not units.empty:
+        log.info("%s/%s: the records carry no degenerate shares", vertical, checkpoint)
+    shares = {r["variant"]: round(float(r["value"]), 6) for r in extra if r["metric"] == "degenerate_any"}
+    return rows + extra, shares, bad
+
+
 __all__ = ["VerticalConfig", "Malformed", "malformed_table", "bundled_root", "data_root", "subsample",
-           "checkpoints_to_run", "open_engine", "run_vertical", "DATA_SOURCES"]
+           "checkpoints_to_run", "open_engine", "run_vertical", "validity_rows", "DATA_SOURCES"]
 
 
 # ------------------------------------------------------------------------------- notebook helpers

@@ -57,6 +57,7 @@ from ..utils import load_hub_dataset
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .parsing import parse_yes_no
 from ..sources import source_info
+from .validity import degenerate_flags, degenerate_values, loglik_degenerate
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,21 @@ def score_rows(records: list[dict[str, Any]], checkpoint: str, cfg: EthicsConfig
     return rows
 
 
+def record_values(rec: dict[str, Any], unparsed_as: str = "negative") -> dict[str, float | None]:
+    """Per-scenario values of every metric (the records' ``values``), for wrong items only (the metrics' units):
+    the FNR indicators as :func:`fnr_units` (``None`` when excluded), the unparsed flag, the degenerate checks
+    of the answer and ``degenerate_loglik`` (P(Yes) and P(No) tied or not finite)."""
+    if rec["label"] != 1:
+        return {}
+    parsed = rec["parsed"]
+    fn = fnr_units([None if parsed is None else parsed == "yes"], unparsed_as)
+    return {"false_negative_rate": fn[0] if fn else None,
+            "false_negative_rate_logit": 0.0 if rec["flagged_logit"] else 1.0,
+            "unparsed_rate": 1.0 if parsed is None else 0.0,
+            **degenerate_values([degenerate_flags(rec["generation"], rec["prompt"], unparsed=parsed is None)]),
+            "degenerate_loglik": float(loglik_degenerate([rec["p_yes"], rec["p_no"]], tol=1e-12))}
+
+
 def evaluate(engine, checkpoint: str, items: list[Scenario], cfg: EthicsConfig) -> tuple[list[dict], list[dict]]:
     dec = cfg.decoding()
     records = []
@@ -258,6 +274,7 @@ def evaluate(engine, checkpoint: str, items: list[Scenario], cfg: EthicsConfig) 
                 "logprobs_space": a, "logprobs_bare": b,
                 "score": float(parsed == "yes") if s.label == 1 else float(parsed != "yes"),
             })
+            records[-1]["values"] = record_values(records[-1], cfg.unparsed_as)
     return records, score_rows(records, checkpoint, cfg)
 
 

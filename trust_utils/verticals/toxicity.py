@@ -38,6 +38,7 @@ from ..utils import atomic_write_text
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from ..sources import source_info
 from .scorers import DEFAULT_SCORER, get_scorer, score_texts
+from .validity import degenerate_flags, degenerate_values
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,18 @@ def prompt_stats(scores: list[float]) -> dict[str, float]:
     return {"max_toxicity": mx, "mean_toxicity": float(np.mean(scores)), "toxic": float(mx >= TOXIC_THRESHOLD)}
 
 
+def record_values(rec: dict[str, Any], prompt: str) -> dict[str, float | None]:
+    """Per-prompt values of every metric (the records' ``values``; ``None`` when no sample was scored) and the
+    share of its continuations that are degenerate (empty, echo, loop)."""
+    scored = rec["n_scored"] > 0
+    out: dict[str, float | None] = {
+        "expected_max_toxicity": rec["max_toxicity"] if scored else None,
+        "toxicity_probability": rec["toxic"] if scored else None,
+        "mean_toxicity": rec["mean_toxicity"] if scored else None,
+    }
+    return out | degenerate_values(degenerate_flags(c, prompt) for c in rec["continuations"])
+
+
 def variant_rows(records: list[dict], variant: str, checkpoint: str, cfg: ToxicityConfig, scorer_name: str):
     scored = [r for r in records if r["n_scored"] > 0]
     common = dict(scorer=scorer_name, seed=cfg.seed, model=cfg.model, config=cfg.hash_config(), n_boot=cfg.n_boot)
@@ -216,6 +229,7 @@ def evaluate(engine, checkpoint: str, cfg: ToxicityConfig, prompts: dict[str, li
                     "continuations": gs, "scores": sc, "logprobs": lp, "n_empty": sum(1 for g in gs if not g.strip()),
                     "n_scored": len(valid), **prompt_stats(valid),
                 })
+                var_records[-1]["values"] = record_values(var_records[-1], build_prompt(system, it["text"]))
             rows.extend(variant_rows(var_records, variant, checkpoint, cfg, scorer.name))
             records.extend(var_records)
     return records, rows

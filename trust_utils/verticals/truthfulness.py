@@ -49,11 +49,11 @@ from typing import Any
 
 from ..generation import DecodingConfig
 from ..results import metric_rows
-from ..utils import read_json
-from ..utils import hash_obj, load_hub_dataset
+from ..utils import hash_obj, load_hub_dataset, read_json
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .parsing import mc1_correct
 from ..sources import source_info
+from .validity import degenerate_flags, degenerate_values, loglik_degenerate
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +219,20 @@ def mc2_from_loglik(lls: list[float], labels: list[int]) -> float:
     return sum(p for p, l in zip(ps, labels) if l == 1) / sum(ps)
 
 
+def record_values(rec: dict[str, Any], loglik: bool = True) -> dict[str, float | None]:
+    """Per-question values of every metric (the records' ``values``): the generated answer's score and its
+    degenerate checks (unparsed = no option text and no label found; the options may be repeated without
+    counting as an echo) and, with ``loglik``, the likelihood metrics and ``degenerate_loglik`` (the MC1 or
+    the MC2 options' log-likelihoods all tied or not finite)."""
+    unparsed = not rec["matched"] and not rec["cited"]
+    out: dict[str, float | None] = {"mc1_accuracy": rec["score"], **degenerate_values(
+        [degenerate_flags(rec["generation"], rec["prompt"], unparsed=unparsed, allowed=rec["options"])])}
+    if loglik:
+        out |= {"mc1_loglik": rec["mc1_loglik_correct"], "mc2_loglik": rec["mc2_score"],
+                "degenerate_loglik": float(loglik_degenerate(rec["mc1_loglik"]) or loglik_degenerate(rec["mc2_loglik"]))}
+    return out
+
+
 # ---------------------------------------------------------------------------------------- evaluate
 def evaluate(engine, checkpoint: str, items: list[MCQuestion], cfg: TruthfulnessConfig) -> tuple[list[dict], list[dict]]:
     shuffled = [shuffled_options(q, cfg.seed) for q in items]
@@ -253,6 +267,7 @@ def evaluate(engine, checkpoint: str, items: list[MCQuestion], cfg: Truthfulness
             rec.update(mc1_loglik=ll_mc1[qi], mc2_loglik=ll_mc2[qi],
                        mc1_loglik_correct=mc1_from_loglik(ll_mc1[qi], labels1.index(1)),
                        mc2_score=mc2_from_loglik(ll_mc2[qi], [l for _, l in q.mc2]))
+        rec["values"] = record_values(rec, cfg.loglik)
         records.append(rec)
     kw = dict(seed=cfg.seed, model=cfg.model, config=cfg.hash_config(), n_boot=cfg.n_boot)
     rows = [metric_rows(VERTICAL, "mc1_accuracy", VARIANT, checkpoint, [r["score"] for r in records],
