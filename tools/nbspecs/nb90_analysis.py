@@ -216,8 +216,10 @@ else:
     display(ref.pivot_table(index=["vertical", "metric", "variant", "model"], columns="stage", values="value")
             .reindex(columns=["base", "sft", "ppo", "dpo"]).round(3))
 """),
-("md", """
+("md", f"""
 ## Across model families, and the v1 table by size and checkpoint
+
+**{figure_title("families")}.**
 
 When the run scores several model families (e.g. the `paper-v1-pythia` profile: five Pythia sizes, each with its
 released SFT, PPO and DPO checkpoints, named in the profile's `checkpoints:` block), this figure puts them in the
