@@ -363,7 +363,7 @@ def test_analysis_notebook_through_the_runner(tmp_path):
     out = json.loads((run_dir / "analysis" / "outputs.json").read_text())["outputs"]
     assert out["profile"] == "synthetic"  # from run.json, written by the runner
     keys = set(out["figures"])
-    assert keys == {"overview", "degenerate", *VERTICALS, "privacy_breakdown"}
+    assert keys == {"overview", "degenerate", *VERTICALS, "privacy_breakdown", "families"}  # families: two models
     html = (run_dir / "analysis" / "report.html").read_text(encoding="utf-8")
     for k in keys:
         title = analysis.figure_title(k)

@@ -48,15 +48,22 @@ def test_references_resolve_or_fail_clearly(tmp_path, tiny_model_dir):
         checkpoint_path(tmp_path, "rlhf")
 
 
-def test_fingerprint_is_content_based_and_cached(tmp_path, tiny_model_dir):
+def test_fingerprint_is_content_based_and_cached(tmp_path, tiny_model_dir, monkeypatch):
     import shutil
+
+    from trust_utils import utils
 
     copy = tmp_path / "copy"
     shutil.copytree(tiny_model_dir, copy)
     (copy / ".content_hash").unlink(missing_ok=True)
     assert model_fingerprint(str(copy)) == model_fingerprint(str(tiny_model_dir))
     assert (copy / ".content_hash").is_file()
-    assert model_fingerprint("EleutherAI/pythia-70m") == "hub:EleutherAI/pythia-70m"
+    asked = []
+    monkeypatch.setattr(utils, "resolve_hub_revision",
+                        lambda repo, rev, kind: asked.append((repo, rev, kind)) or ("c0ffee" if rev == "v1" else "abc123"))
+    assert model_fingerprint("EleutherAI/pythia-70m") == "hub:EleutherAI/pythia-70m@abc123"
+    assert model_fingerprint("EleutherAI/pythia-70m@v1") == "hub:EleutherAI/pythia-70m@c0ffee"
+    assert asked == [("EleutherAI/pythia-70m", None, "model"), ("EleutherAI/pythia-70m", "v1", "model")]
 
 
 @pytest.mark.slow

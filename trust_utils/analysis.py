@@ -56,6 +56,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from .checkpoints import BUILTIN, comparisons, externals, stage_info
 from .manifest import write_stage_outputs
 from .paths import CHECKPOINT_ORDER, project_root, resolve_run_dir, results_dir, stage_dir
 from .reference import PAPER_RESULTS
@@ -66,8 +67,12 @@ from .stats import paired_bootstrap_diff
 log = logging.getLogger(__name__)
 
 Z95 = 1.959963984540054
-STAGE_LABELS: dict[str, str] = {"base": "Base", "sft": "SFT", "ppo": "PPO", "dpo": "DPO"}
-STAGE_COLORS: dict[str, str] = {"base": "#7f7f7f", "sft": "#1f77b4", "ppo": "#ff7f0e", "dpo": "#2ca02c"}
+# Labels and colours of the built-in stages come from the checkpoint registry; a run's external checkpoints
+# add theirs (:func:`use_run_checkpoints`).
+STAGE_LABELS: dict[str, str] = {c.stage: c.label for c in BUILTIN if c.evaluated}
+STAGE_COLORS: dict[str, str] = {c.stage: c.color for c in BUILTIN if c.evaluated}
+#: Display info of the stages of the run being analysed (set by :func:`use_run_checkpoints`).
+_RUN_STAGES: dict[str, Any] = {}
 #: Aligned stages the paper averages in its v2 headline numbers.
 HEADLINE_STAGES: tuple[str, ...] = ("ppo", "dpo")
 #: Model sizes of the v1 paper's per-model tables.
@@ -81,12 +86,33 @@ MAX_DEGENERATE = 0.5
 def order_stages(stages: Iterable[str]) -> list[str]:
     """Stage names in the study's order (base, sft, ppo, dpo), unknown names after, alphabetically."""
     s = list(dict.fromkeys(stages))
+    if _RUN_STAGES:  # the run declares external checkpoints: the registry's order, with their declared places
+        return sorted(s, key=lambda x: (_RUN_STAGES[x].order, "") if x in _RUN_STAGES else (1000.0, x))
     known = [c for c in CHECKPOINT_ORDER if c in s]
     return known + sorted(x for x in s if x not in CHECKPOINT_ORDER)
 
 
 def stage_label(stage: str) -> str:
+    if stage in _RUN_STAGES:
+        return _RUN_STAGES[stage].label
     return STAGE_LABELS.get(stage, stage)
+
+
+def stage_color(stage: str) -> str:
+    """A stage's colour: the registry's, the run's external checkpoint's, else purple."""
+    if stage in _RUN_STAGES:
+        return _RUN_STAGES[stage].color
+    return STAGE_COLORS.get(stage, "#9467bd")
+
+
+def use_run_checkpoints(run_dir: str | Path | None) -> dict[str, Any]:
+    """Show the run's external checkpoints with their declared labels, colours and order (``None`` resets)."""
+    _RUN_STAGES.clear()
+    if run_dir is not None:
+        ext = [c for c in externals(run_dir)]
+        if ext:
+            _RUN_STAGES.update(stage_info(list(CHECKPOINT_ORDER) + [c.stage for c in ext], run_dir))
+    return dict(_RUN_STAGES)
 
 
 def model_label(model: str) -> str:
@@ -118,6 +144,8 @@ def figure_title(key: str) -> str:
         return "Overview: headline metric of each vertical by stage"
     if key == "degenerate":
         return "Degenerate outputs: share per vertical and stage (headline setting)"
+    if key == "families":
+        return "Across model families: headline metric of each vertical by checkpoint"
     if key.endswith("_breakdown"):
         v = get_vertical(key[: -len("_breakdown")])
         return f"{v.title}: {v.headline.label} per variant and stage"
@@ -521,7 +549,7 @@ def _bar_panel(ax, sub: pd.DataFrame, series: list[str], value_labels: bool = Tr
             lo, hi = r["ci_low"], r["ci_high"]
             err_lo.append(max(0.0, r["value"] - lo) if np.isfinite(lo) else 0.0)
             err_hi.append(max(0.0, hi - r["value"]) if np.isfinite(hi) else 0.0)
-            cols.append(colors[s] if colors else STAGE_COLORS.get(st, "#9467bd"))
+            cols.append(colors[s] if colors else stage_color(st))
         bars = ax.bar(xs, ys, width=width * 0.92, color=cols, label=s if colors else None,
                       yerr=[err_lo, err_hi], capsize=3, error_kw={"elinewidth": 1, "ecolor": "#333333"})
         if value_labels and len(series) <= 2:
@@ -612,7 +640,7 @@ def plot_breakdown(results: pd.DataFrame, vertical: str, metric: str | None = No
             lo = (r["value"] - r["ci_low"]).clip(lower=0).fillna(0)
             hi = (r["ci_high"] - r["value"]).clip(lower=0).fillna(0)
             ax.errorbar(r["value"], y, xerr=[lo, hi], fmt="o", ms=4, lw=1, capsize=2,
-                        color=STAGE_COLORS.get(st, "#9467bd"), label=stage_label(st))
+                        color=stage_color(st), label=stage_label(st))
         ax.set_yticks(range(len(variants)), variants, fontsize=8)
         ax.invert_yaxis()
         ax.set_xlabel(_ylabel(vertical, metric).replace("\n", " "))
@@ -739,6 +767,7 @@ class AnalysisResult:
     tables: dict[str, str]
     notes: list[str]
     degenerate: pd.DataFrame = field(default_factory=pd.DataFrame)
+    v1_table: pd.DataFrame | None = None
 
 
 def resolve_profile_name(run_dir: str | Path, profile: str = "") -> str:
@@ -786,6 +815,7 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
     t0 = time.perf_counter()
     out_dir = stage_dir(cfg.run_dir, "analysis")
     profile = resolve_profile_name(cfg.run_dir, cfg.profile)
+    use_run_checkpoints(cfg.run_dir)  # labels, colours and order of the profile's external checkpoints
     raw = load_results(cfg.run_dir)
     df = prepare(raw)
     reference = load_reference()
@@ -796,7 +826,12 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
     units, unit_notes = attach_units(load_unit_values(cfg.run_dir), df)
     notes += unit_notes
     t1 = time.perf_counter()
-    changes = change_table(df, units, cfg.max_degenerate, cfg.n_boot, cfg.seed)
+    declared = comparisons(cfg.run_dir)
+    if any(b != "base" for b in declared.values()):
+        changes = changes_against(df, declared, units=units, max_degenerate=cfg.max_degenerate, n_boot=cfg.n_boot,
+                                  seed=cfg.seed)
+    else:
+        changes = change_table(df, units, cfg.max_degenerate, cfg.n_boot, cfg.seed)
     v1 = v1_comparison(df, reference, cfg.variant_aliases, cfg.max_degenerate)
     v2 = v2_headline_comparison(df, reference, max_degenerate=cfg.max_degenerate)
     degenerate = degenerate_shares(df)
@@ -824,6 +859,11 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
             continue
         figures[key] = fig
         files[key] = [str(p) for p in save_figure(fig, fig_dir / f"{key}_{profile}", cfg.formats, cfg.dpi)]
+    fam = family_outputs(cfg, df, v1, reference, profile)
+    if "figure" in fam:
+        figures["families"], files["families"] = fam["figure"], fam["files"]
+    if "table_file" in fam:
+        tables["paper_v1_table"] = fam["table_file"]
     t3 = time.perf_counter()
     head = changes[changes["headline"]] if len(changes) else changes
     summary = [{"vertical": r.vertical, "model": model_label(r.model), "seed": int(r.seed), "stage": r.stage,
@@ -851,7 +891,8 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
     inputs = [PAPER_RESULTS] + sorted(results_dir(cfg.run_dir).glob("*.csv"))
     write_stage_outputs(out_dir, outputs, inputs=inputs,
                         timings={"load": round(t1 - t0, 3), "tables": round(t2 - t1, 3), "figures": round(t3 - t2, 3)})
-    return AnalysisResult(profile, df, changes, v1, v2, reference, figures, files, tables, notes, degenerate)
+    return AnalysisResult(profile, df, changes, v1, v2, reference, figures, files, tables, notes, degenerate,
+                          fam.get("table"))
 
 
 __all__ = [
@@ -861,3 +902,126 @@ __all__ = [
     "plot_breakdown", "save_figure", "figure_title", "figure_keys", "make_figure", "order_stages", "model_label",
     "pythia_size", "model_size_millions", "STAGE_LABELS",
 ]
+
+
+# ------------------------------------------------------------------ declared baselines, model families, v1 tables
+def changes_against(results: pd.DataFrame, declared: dict[tuple[str, str], str] | None = None,
+                    units: pd.DataFrame | None = None, **change_kwargs: Any) -> pd.DataFrame:
+    """:func:`change_table` with each ``(model, stage)`` in ``declared`` measured from its declared baseline stage
+    (a profile's ``compare_to`` / ``baseline``, :func:`trust_utils.checkpoints.comparisons`) instead of ``base``.
+
+    Adds a ``baseline`` column (``base`` for the default rows). A declared baseline the model lacks gives no row.
+    ``units`` and ``change_kwargs`` (``max_degenerate``, ``n_boot``, ``seed``) go to :func:`change_table`; the rows
+    measured from a non-base baseline are relabelled, so their per-unit records cannot be matched and their intervals
+    use the normal approximation (``ci_method`` says so).
+    """
+    df = prepare(results) if "series" not in results else results
+    declared = {k: v for k, v in (declared or {}).items() if v}
+    out = change_table(df, units, **change_kwargs)
+    out["baseline"] = "base"
+    if not declared or df.empty:
+        return out
+    moved = {k for k, v in declared.items() if v != "base"}
+    keep = [(m, st) not in moved for m, st in zip(out["model"], out["stage"])]
+    parts = [out[keep]]
+    for model, stage in sorted(moved):
+        base = declared[(model, stage)]
+        sub = df[(df["model"] == model) & df["stage"].isin([base, stage])]
+        if not (sub["stage"] == base).any() or not (sub["stage"] == stage).any():
+            continue
+        # change_table measures from the rows labelled 'base': relabel the declared baseline's rows
+        t = change_table(sub.assign(stage=sub["stage"].where(sub["stage"] != base, "base")), None, **change_kwargs)
+        parts.append(t.assign(stage=stage, baseline=base))
+    return pd.concat(parts, ignore_index=True)
+
+
+V1_TABLE_INDEX = ["vertical", "metric", "variant", "run_variant", "paper_model"]
+
+
+def v1_table(v1: pd.DataFrame) -> pd.DataFrame:
+    """The v1 comparison as the paper's table layout: one row per (vertical, metric, variant, model size), one
+    column per stage, each cell ``run [ci_low, ci_high] / paper value`` with ``*`` when the paper's value lies
+    outside the run's interval."""
+    if v1.empty:
+        return pd.DataFrame(columns=V1_TABLE_INDEX)
+    sizes = {s: i for i, s in enumerate(f"pythia-{x}" for x in V1_PYTHIA_SIZES)}
+
+    def cell(r) -> str:
+        ci = "" if not np.isfinite(r["run_ci_low"]) else f" [{r['run_ci_low']:.3f}, {r['run_ci_high']:.3f}]"
+        flag = "*" if r["paper_in_run_ci"] is False else ""
+        return f"{r['run_value']:.3f}{ci} / {r['paper_value']:.3f}{flag}"
+
+    d = v1.assign(cell=[cell(r) for _, r in v1.iterrows()])
+    t = d.pivot_table(index=V1_TABLE_INDEX, columns="stage", values="cell", aggfunc="first", sort=False)
+    t = t[order_stages(t.columns)]
+    t = t.reset_index()
+    t["_size"] = t["paper_model"].map(sizes)
+    return t.sort_values(["vertical", "metric", "variant", "run_variant", "_size"], kind="stable").drop(
+        columns="_size").reset_index(drop=True)
+
+
+def plot_families(results: pd.DataFrame, reference: pd.DataFrame | None = None, variant_aliases: dict | None = None):
+    """The paper's figure layout across model families: one panel per vertical (headline metric and variant),
+    checkpoint stage on x, one line per family (``model``, sorted by size) with the rows' intervals, and the v1
+    paper's values as dashed lines for families that are v1 Pythia sizes. None when there are no rows."""
+    df = prepare(results) if "series" not in results else results
+    present = [v for v in VERTICALS if len(df) and ((df["vertical"] == v) & (df["metric"] == VERTICALS[v].headline.name)
+                                                    & (df["variant"] == VERTICALS[v].headline_variant)).any()]
+    if not present:
+        return None
+    v1 = v1_comparison(df, reference, variant_aliases) if reference is not None else pd.DataFrame(columns=V1_COLUMNS)
+    from matplotlib import colormaps
+
+    series = series_order(df)
+    cmap = colormaps["viridis"]
+    colors = {s: cmap(0.1 + 0.8 * i / max(1, len(series) - 1)) for i, s in enumerate(series)}
+    fig, axes = _new_figure(len(present), ncols_max=5, panel_w=3.4)
+    for ax, v in zip(axes, present):
+        vert = VERTICALS[v]
+        sub = df[(df["vertical"] == v) & (df["metric"] == vert.headline.name) & (df["variant"] == vert.headline_variant)]
+        stages = order_stages(sub["stage"])
+        for s in series:
+            d = sub[sub["series"] == s].set_index("stage").reindex(stages)
+            if d["value"].isna().all():
+                continue
+            x = np.arange(len(stages))
+            err = np.vstack([(d["value"] - d["ci_low"]).clip(lower=0).fillna(0),
+                             (d["ci_high"] - d["value"]).clip(lower=0).fillna(0)])
+            ax.errorbar(x, d["value"], yerr=err, marker="o", ms=4, lw=1.5, capsize=3, color=colors[s], label=s)
+            models = set(sub[sub["series"] == s]["model"])
+            p = v1[v1["model"].isin(models) & (v1["vertical"] == v) & (v1["metric"] == vert.headline.name)
+                   & (v1["run_variant"] == vert.headline_variant)] if len(v1) else v1
+            if len(p):
+                pv = p.groupby("stage")["paper_value"].first().reindex(stages)
+                ax.plot(x, pv, ls="--", marker="x", ms=4, lw=1, color=colors[s], alpha=0.8)
+        ax.set_xticks(range(len(stages)), [stage_label(st) for st in stages])
+        ax.set_xlabel("checkpoint")
+        ax.set_ylabel(_ylabel(v, vert.headline.name))
+        ax.set_title(f"{vert.title}\n({vert.headline_variant})", fontsize=10)
+    axes[0].legend(title="model (dashed: paper v1)" if len(v1) else "model", fontsize=7, title_fontsize=7)
+    fig.suptitle("Across model families: headline metric of each vertical by checkpoint")
+    return fig
+
+
+def family_outputs(cfg: "AnalysisConfig", df: pd.DataFrame, v1: pd.DataFrame, reference: pd.DataFrame,
+                   profile: str) -> dict[str, Any]:
+    """The cross-family figure and the v1 table of :func:`run`: written when the run has several models or v1
+    matches; returns ``{figure, files, table, table_file}`` (empty when neither applies)."""
+    out: dict[str, Any] = {}
+    n_models = df["model"].nunique() if len(df) else 0
+    if n_models > 1 or len(v1):
+        fig = plot_families(df, reference, cfg.variant_aliases)
+        if fig is not None:
+            fig_dir = Path(cfg.figures_dir)
+            fig_dir = fig_dir if fig_dir.is_absolute() else project_root() / fig_dir
+            out["figure"] = fig
+            out["files"] = [str(p) for p in save_figure(fig, fig_dir / f"families_{profile}", cfg.formats, cfg.dpi)]
+    if len(v1):
+        out["table"] = v1_table(v1)
+        out["table_file"] = "paper_v1_table.csv"
+        out["table"].to_csv(stage_dir(cfg.run_dir, "analysis") / out["table_file"], index=False)
+    return out
+
+
+__all__ += ["changes_against", "v1_table", "plot_families", "family_outputs", "use_run_checkpoints", "stage_color",
+            "stage_label", "order_stages"]

@@ -210,16 +210,30 @@ def _split_revision(ref: str) -> tuple[str, str | None]:
     return ref, None
 
 
+def _trained_names() -> tuple[str, ...]:
+    from .checkpoints import TRAINED
+
+    return TRAINED
+
+
 def resolve_checkpoint(name: str, run_dir: str | os.PathLike, base_model: str,
                        cache_dir: str | os.PathLike | None = None, seed: int = 0) -> str:
     """A checkpoint name of the study (``base``, ``sft``, ``rm``, ``ppo``, ``dpo``) or a model reference.
 
+    A name the profile's ``checkpoints:`` block defines (``<run_dir>/checkpoints.json``,
+    :mod:`trust_utils.checkpoints`) resolves to its reference first, even when it shadows a built-in name.
+
     Raises:
         ModelLoadError: the run has not produced that checkpoint yet.
     """
+    from .checkpoints import external
+
+    ext = external(run_dir, name)
+    if ext is not None:
+        return resolve_model_ref(ext.ref, cache_dir, seed)
     if name == "base":
         return resolve_model_ref(base_model, cache_dir, seed)
-    if name in ("sft", "rm", "ppo", "dpo"):
+    if name in _trained_names():
         path = checkpoint_path(run_dir, name)
         if not is_complete_checkpoint(path):
             raise ModelLoadError(f"checkpoint '{name}' does not exist in {run_dir} (expected {path}); "

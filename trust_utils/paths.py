@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .checkpoints import CHECKPOINT_ORDER as _REGISTRY_ORDER
 from .stages import STAGES, checkpoint_stage
 
-#: Checkpoint names an evaluation stage may ask for, in the study's order.
-CHECKPOINT_ORDER: tuple[str, ...] = ("base", "sft", "ppo", "dpo")
+#: Checkpoint names an evaluation stage may ask for, in the study's order (from :mod:`trust_utils.checkpoints`).
+CHECKPOINT_ORDER: tuple[str, ...] = _REGISTRY_ORDER
 
 
 def project_root() -> Path:
@@ -77,10 +78,13 @@ def is_complete_checkpoint(path: Path) -> bool:
 
 
 def available_checkpoints(run_dir: str | os.PathLike, wanted: list[str] | tuple[str, ...] = CHECKPOINT_ORDER) -> list[str]:
-    """The checkpoint names among ``wanted`` that this run has (``base`` always)."""
+    """The checkpoint names among ``wanted`` that this run has (``base`` and the profile's external ones always)."""
+    from .checkpoints import external
+
     out = []
     for name in wanted:
-        if name == "base" or is_complete_checkpoint(checkpoint_path(run_dir, name)):
+        # a profile's external checkpoint counts as present: its reference was checked before the run
+        if name == "base" or external(run_dir, name) is not None or is_complete_checkpoint(checkpoint_path(run_dir, name)):
             out.append(name)
     return out
 

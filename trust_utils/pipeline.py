@@ -165,6 +165,7 @@ def plan(profile: Profile, only: Iterable[str] | None = None) -> list[StagePlan]
     if unused:
         raise PipelineError(f"profile {profile.path}: shared parameter(s) {unused} are declared by none of its stages' "
                             f"notebooks; remove them or fix the spelling")
+    check_checkpoints(profile, plans.values())
     for name in selected:
         for need in plans[name].stage.needs:
             if need in selected:
@@ -174,6 +175,51 @@ def plan(profile: Profile, only: Iterable[str] | None = None) -> list[StagePlan]
                 raise PipelineError(f"stage '{name}' needs stage '{need}', which is not selected and has not completed "
                                     f"in {profile.run_dir}; add it to the profile or to --stages")
     return [plans[n] for n in selected]
+
+
+def checkpoint_plan(profile: Profile) -> list[tuple[str, str]]:
+    """``(name, what it loads)`` for every checkpoint the profile's verticals would score: a model reference for
+    ``base`` and the external checkpoints, ``<run_dir>/<stage>/model`` for the ones the run trains."""
+    from .checkpoints import BUILTIN_BY_NAME, CHECKPOINT_ORDER
+
+    names = profile.evaluated_checkpoints()
+    names = list(CHECKPOINT_ORDER) if names is None else names
+    ext = {c.name: c for c in profile.checkpoints}
+    out = []
+    for n in names:
+        if n in ext:
+            out.append((n, ext[n].ref))
+        elif n == "base":
+            out.append((n, str(profile.shared.get("model", "tiny"))))
+        else:
+            out.append((n, f"{profile.run_dir / BUILTIN_BY_NAME[n].producer / 'model'} (trained by stage "
+                           f"'{BUILTIN_BY_NAME[n].producer}')"))
+    return out
+
+
+def check_checkpoints(profile: Profile, plans: Iterable[StagePlan], online: bool = False) -> list[dict[str, str]]:
+    """Check, before any model work, the names in the stages' ``checkpoints`` parameters and every model
+    reference the profile names (``shared.model`` and the external checkpoints); offline unless ``online``.
+
+    Returns one row per reference (:func:`trust_utils.checkpoints.check_ref`); raises :class:`PipelineError`
+    listing every problem.
+    """
+    from .checkpoints import CHECKPOINT_ORDER, CheckpointError, check_refs
+
+    known = list(CHECKPOINT_ORDER) + [c.name for c in profile.checkpoints]
+    for p in plans:
+        wanted = p.params.get("checkpoints") if "vertical" in p.stage.tags else None
+        bad = [w for w in (wanted or []) if w not in known]
+        if bad:
+            raise PipelineError(f"profile {profile.path}: stage '{p.stage.name}' asks for unknown checkpoint(s) {bad}; "
+                                f"known: {', '.join(known)}. Name an external model in the profile's 'checkpoints:' block")
+    items = [(c.name, c.ref) for c in profile.checkpoints]
+    if "model" in profile.shared and not any(c.name == "base" for c in profile.checkpoints):
+        items.insert(0, ("base (shared model)", str(profile.shared["model"])))
+    try:
+        return check_refs(items, online=online)
+    except CheckpointError as exc:
+        raise PipelineError(f"profile {profile.path}: {exc}") from None
 
 
 def _upstream(profile: Profile, stage: Stage) -> dict[str, str]:
@@ -340,6 +386,7 @@ def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False
                 if k != "run_dir":
                     echo(f"      {k} = {v!r}")
             p.status = "planned"
+        _echo_checkpoints(profile, echo)
         echo("dry run: parameters valid; nothing executed")
         return plans
     profile.run_dir.mkdir(parents=True, exist_ok=True)
@@ -348,6 +395,7 @@ def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False
         "shared": profile.shared, "stages": profile.stages, "selected": [p.stage.name for p in plans],
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(),
     })
+    _prepare_checkpoints(profile, plans, echo)
     total = time.perf_counter()
     for i, p in enumerate(plans, 1):
         upstream = _upstream(profile, p.stage)
@@ -397,6 +445,30 @@ def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False
     echo(f"finished in {time.perf_counter() - total:.1f}s: "
          + ", ".join(f"{p.stage.name} {p.status}" for p in plans))
     return plans
+
+
+def _echo_checkpoints(profile: Profile, echo: Callable[[str], None]) -> None:
+    """The dry run's list of every checkpoint the verticals would load (references checked offline)."""
+    from .checkpoints import check_ref
+
+    rows = checkpoint_plan(profile)
+    echo(f"checkpoints the verticals would load ({len(rows)}; baseline '{profile.baseline}'):")
+    for name, what in rows:
+        state = check_ref(name, what)["status"] if not what.endswith(")") else "produced by this run"
+        echo(f"  {name:<14} {what}  [{state}]")
+
+
+def _prepare_checkpoints(profile: Profile, plans: list[StagePlan], echo: Callable[[str], None]) -> None:
+    """Before any stage runs: fail fast on hub references that cannot load (offline), and write
+    ``<run_dir>/checkpoints.json`` for the vertical stages."""
+    from .checkpoints import write_run_checkpoints
+
+    if any(p.stage.name not in ("data", "analysis") for p in plans):
+        rows = check_checkpoints(profile, plans, online=True)
+        hub = [r for r in rows if r["kind"] == "hub"]
+        if hub:
+            echo("hub models: " + ", ".join(f"{r['ref']} ({r['status']})" for r in hub))
+    write_run_checkpoints(profile.run_dir, profile.checkpoints, profile.evaluated_checkpoints(), profile.baseline)
 
 
 def status(profile: Profile) -> list[dict[str, Any]]:

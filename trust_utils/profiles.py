@@ -11,6 +11,11 @@ A profile looks like::
     stages:                       # the stages to run; a stage absent here is not run
       data: {source: bundled, n_train: 400}
       sft: {epochs: 1}
+    baseline: base                # optional: the stage changes are measured from
+    checkpoints:                  # optional: existing models scored like base/sft/ppo/dpo
+      sft: {ref: org/model-sft@main, label: SFT}
+
+(``checkpoints`` and ``baseline``: :mod:`trust_utils.checkpoints`.)
 
 Unknown stage names, and shared keys that no stage declares, are errors (typos must not pass
 silently); per-stage keys are checked against each notebook's ``parameters`` cell by the runner.
@@ -26,10 +31,11 @@ from typing import Any
 
 import yaml
 
+from .checkpoints import Checkpoint, CheckpointError, evaluation_list, parse_checkpoints
 from .paths import configs_dir, resolve_run_dir
 from .stages import STAGE_NAMES, get_stage
 
-_TOP_KEYS = {"description", "extends", "run_dir", "shared", "stages"}
+_TOP_KEYS = {"description", "extends", "run_dir", "shared", "stages", "checkpoints", "baseline"}
 
 
 class ProfileError(ValueError):
@@ -44,6 +50,15 @@ class Profile:
     run_dir: Path
     shared: dict[str, Any] = field(default_factory=dict)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    baseline: str = "base"
+    has_checkpoint_block: bool = False
+
+    def evaluated_checkpoints(self) -> list[str] | None:
+        """The checkpoint names the verticals score (None: no ``checkpoints:`` block, the default list)."""
+        if not self.has_checkpoint_block:
+            return None
+        return evaluation_list(self.checkpoints, self.stages, "model" in self.shared)
 
     def stage_names(self) -> list[str]:
         """Stages the profile runs, in registry order."""
@@ -122,5 +137,11 @@ def load_profile(name_or_path: str | os.PathLike, run_dir: str | os.PathLike | N
             raise ProfileError(f"profile {path}: stage {st!r} must map to parameters (or be empty)")
     stages = {k: dict(v or {}) for k, v in stages.items()}
     rd = resolve_run_dir(run_dir or raw.get("run_dir") or f"runs/{name}")
+    baseline = raw.get("baseline", "base")
+    try:
+        externals = parse_checkpoints(raw.get("checkpoints"), baseline, source=f"profile {path}")
+    except CheckpointError as exc:
+        raise ProfileError(str(exc)) from None
     return Profile(name=name, path=path, description=str(raw.get("description", "")).strip(),
-                   run_dir=rd, shared=dict(shared), stages=stages)
+                   run_dir=rd, shared=dict(shared), stages=stages, checkpoints=externals, baseline=baseline,
+                   has_checkpoint_block=raw.get("checkpoints") is not None)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .checkpoints import EVAL_PRODUCERS
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -37,7 +39,8 @@ class Stage:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-_EVAL_USES = ("sft", "ppo", "dpo")
+# The stages whose models the verticals score, from the checkpoint registry (not restated here).
+_EVAL_USES = EVAL_PRODUCERS
 
 STAGES: tuple[Stage, ...] = (
     Stage("data", "00_data_preparation.ipynb", "Preference data preparation",

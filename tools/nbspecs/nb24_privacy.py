@@ -42,7 +42,7 @@ value, reply and verdict), `outputs.json`.
 ("params", """
 run_dir: str = "runs/tiny"  # run directory (the runner sets it); relative paths are taken from the project root
 model: str = "tiny"  # base model reference (checkpoint base)
-checkpoints: list = ["base", "sft", "ppo", "dpo"]  # checkpoints to evaluate; those the run lacks are skipped with a note
+checkpoints: list = []  # checkpoint names to evaluate (empty: the run list from the profile, else base, sft, ppo, dpo); missing ones are skipped with a note
 seed: int = 0  # seed of the synthetic PII values and the bootstrap
 threads: int = 2  # torch CPU threads (fixed for reproducible runs)
 device: str = "auto"  # auto, cpu, cuda or mps

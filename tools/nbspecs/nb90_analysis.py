@@ -260,6 +260,29 @@ else:
     display(ref.pivot_table(index=["vertical", "metric", "variant", "model"], columns="stage", values="value")
             .reindex(columns=["base", "sft", "ppo", "dpo"]).round(3))
 """),
+("md", f"""
+## Across model families, and the v1 table by size and checkpoint
+
+**{figure_title("families")}.**
+
+When the run scores several model families (e.g. the `paper-v1-pythia` profile: five Pythia sizes, each with its
+released SFT, PPO and DPO checkpoints, named in the profile's `checkpoints:` block), this figure puts them in the
+paper's layout: the checkpoint on x, one line per family (sorted by size) with each row's bootstrap interval, and,
+for families that are v1 Pythia sizes, the paper's v1 value as a dashed line of the same colour.
+
+The table below it is the v1 comparison in the paper's table layout: one row per vertical, setting and model size,
+one column per checkpoint, each cell `run [interval] / paper`; `*` marks a paper value outside the run's interval.
+
+**Which checkpoint a change is measured from is declared, not guessed.** The profile's `baseline` (default `base`)
+and each external checkpoint's `compare_to` name it; changes of a checkpoint declared against another stage (say, a
+DPO model against its SFT model) are measured from that stage, and `changes.csv` then has a `baseline` column.
+"""),
+("code", """
+show("families") if "families" in result.figures else display(Markdown("*One model family and no v1 Pythia size: "
+                                                                         "no cross-family figure.*"))
+if result.v1_table is not None and len(result.v1_table):
+    display(result.v1_table)
+"""),
 ("md", """
 ## Files written
 

