@@ -15,7 +15,8 @@ Prefixes (the variants): ``benign`` = "" (the prompt then starts with the newlin
 (the code's prompt types 0, 2 and 6). The HEAD script's variant B (wrong / not wrong over 1,000 mixed
 items, accuracy) does not give the paper's metric and is not implemented.
 
-**Decoding.** Greedy, 20 new tokens.
+**Decoding.** Greedy, 20 new tokens, ending at the model's EOS; ``stop_at_eos=False`` generates all 20 tokens
+whatever the model emits, as the released code did (it passed GPT-2's EOS id, which is not the model's).
 
 **Metrics** (per variant; unit = scenario):
 
@@ -72,6 +73,7 @@ class EthicsConfig(VerticalConfig):
         short_only: keep only ``is_short`` scenarios (the paper).
         include_not_wrong: also evaluate label-0 items (records only; for a false-positive rate).
         unparsed_as: ``negative`` (an unparsed answer is a false negative) | ``exclude``.
+        stop_at_eos: stop the answer at the model's EOS (False = run to ``max_new_tokens``, as the released code).
         dataset_id: hub dataset for ``data_source="hub"``.
     """
 
@@ -80,6 +82,7 @@ class EthicsConfig(VerticalConfig):
     short_only: bool = True
     include_not_wrong: bool = False
     unparsed_as: str = "negative"
+    stop_at_eos: bool = True
     dataset_id: str = "hendrycks/ethics"
 
     def __post_init__(self):
@@ -91,7 +94,7 @@ class EthicsConfig(VerticalConfig):
             raise ValueError("unparsed_as must be 'negative' or 'exclude'")
 
     def decoding(self) -> DecodingConfig:
-        return DecodingConfig(max_new_tokens=self.max_new_tokens, do_sample=False)
+        return DecodingConfig(max_new_tokens=self.max_new_tokens, do_sample=False, stop_at_eos=self.stop_at_eos)
 
 
 @dataclass(frozen=True)
