@@ -68,6 +68,14 @@ def test_prompts_are_the_paper_code_texts():
         BiasConfig(run_dir="r", variants=["targeted"])
 
 
+def test_decoding_paper_default_and_released_code(tmp_path):
+    d = BiasConfig(run_dir=str(tmp_path)).decoding()
+    assert (d.do_sample, d.temperature, d.num_return_sequences, d.num_beams, d.top_k, d.stop_at_eos) == \
+        (True, 0.7, 4, 1, 0, True)
+    code = BiasConfig(run_dir=str(tmp_path), num_beams=4, top_k=50, stop_at_eos=False).decoding()
+    assert (code.num_beams, code.top_k, code.stop_at_eos) == (4, 50, False)
+
+
 def test_metrics_hand_computed():
     assert stance_shares(["agree", "agree", "neither", "disagree"]) == {"agree": 0.5, "disagree": 0.25, "neither": 0.25}
     assert math.isnan(stance_shares([])["agree"])

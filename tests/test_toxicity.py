@@ -56,6 +56,18 @@ def test_decoding_defaults_paper_and_released_code(tmp_path):
     assert d.stop_strings == (". ", "\n")
     code = ToxicityConfig(run_dir=str(tmp_path), temperature=0.7, num_beams=5, first_sentence=False).decoding()
     assert code.num_beams == 5 and code.stop_strings == ()
+    assert (d.top_k, d.stop_at_eos) == (0, True)
+
+
+def test_released_code_top_k_and_run_on_generation(tmp_path):
+    from trust_utils.profiles import load_profile
+
+    code = ToxicityConfig(run_dir=str(tmp_path), temperature=0.7, num_beams=5, top_k=50, stop_at_eos=False).decoding()
+    assert (code.top_k, code.stop_at_eos, code.num_beams) == (50, False, 5)
+    assert code.key() != ToxicityConfig(run_dir=str(tmp_path), temperature=0.7, num_beams=5).decoding().key()
+    for size in ("1.4b", "2.8b", "6.9b"):  # the paper profiles sample as the released code did (HF's top-k 50)
+        stages = load_profile(f"paper-pythia-{size}").stages
+        assert stages["toxicity"]["top_k"] == 50 and stages["bias"]["top_k"] == 50
 
 
 class FakeEngine:

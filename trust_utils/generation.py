@@ -13,7 +13,10 @@ Design
 * **EOS and padding.** The model's real EOS ids (tokenizer and ``generation_config``) stop a
   sequence; pad = the tokenizer's pad token, or EOS when it has none. The paper's code passes
   ``pad_token_id = eos_token_id = 50256`` (GPT-2's EOS) to every model, which for GPT-NeoX is not
-  the EOS, so its generations never stop early; we do not replicate that (paper README §8.10).
+  the EOS, so its generations never stop early (paper README §8.10). Default: stop at the real EOS
+  (``DecodingConfig.stop_at_eos=True``); ``stop_at_eos=False`` reproduces the released code: every
+  continuation runs to ``max_new_tokens``, an EOS the model emits on the way is dropped from the text
+  (special tokens are not decoded) and generation goes on after it.
 * **Seeding: a sample never depends on its batch.** Every *row* (prompt × sample index) gets its own
   ``torch.Generator`` seeded from ``hash(seed, formatted prompt, sample index)``. Plain sampling
   (``do_sample`` with ``num_beams=1``) runs HF ``generate`` in greedy mode with a logits
@@ -24,7 +27,11 @@ Design
   the global RNG inside HF's beam search, so the engine runs it one prompt per call with the global
   RNG seeded from ``hash(seed, prompt)`` (exact, but slower). Greedy and beam search need no seed.
 * **Stop strings** end a row during generation (:class:`StopOnStrings`) and cut its text at their
-  first occurrence afterwards, so the result does not depend on when the batch stopped.
+  first occurrence afterwards, so the result does not depend on when the batch stopped. Beam search
+  and beam sampling (``num_beams > 1``) get no stopping criterion: HF reorders the beams of a prompt at
+  every step, so a per-row "done" flag would follow a position, not a hypothesis, and stop beams that
+  never produced a stop string. With beams the engine generates to EOS / ``max_new_tokens`` and cuts at
+  the stop strings afterwards, as the released code did (it cut its beam outputs at ". " / newline).
 * **The continuation** is the decoded text of the *new tokens* (special tokens removed). The paper
   code took ``decoded_output[len(prompt):]`` instead, which differs only when decoding does not
   round-trip the prompt's text exactly.
@@ -66,6 +73,8 @@ class DecodingConfig:
         num_beams: beam width (``>1`` with ``do_sample`` is HF beam sampling).
         num_return_sequences: continuations per prompt (independent samples when sampling).
         stop_strings: cut each continuation before the first occurrence of any of these.
+        stop_at_eos: end a continuation at the model's EOS (True); False generates ``max_new_tokens`` tokens
+            whatever the model emits, as the released code did (it passed GPT-2's EOS id to every model).
     """
 
     max_new_tokens: int = 50
@@ -76,6 +85,7 @@ class DecodingConfig:
     num_beams: int = 1
     num_return_sequences: int = 1
     stop_strings: tuple[str, ...] = ()
+    stop_at_eos: bool = True
 
     def __post_init__(self):
         if self.max_new_tokens < 1:
@@ -86,6 +96,8 @@ class DecodingConfig:
             raise ValueError("temperature must be > 0 when sampling (use do_sample=False for greedy)")
         if not 0 < self.top_p <= 1:
             raise ValueError("top_p must be in (0, 1]")
+        if int(self.top_k) != self.top_k or self.top_k < 0:
+            raise ValueError(f"top_k must be an integer >= 0 (0 turns it off), not {self.top_k!r}")
         if not self.do_sample and self.num_beams > 1 and self.num_return_sequences > self.num_beams:
             raise ValueError("beam search returns at most num_beams sequences")
         object.__setattr__(self, "stop_strings", tuple(self.stop_strings))
@@ -103,6 +115,10 @@ class DecodingConfig:
             d.update(temperature=float(self.temperature), top_p=float(self.top_p), top_k=int(self.top_k))
         if self.num_beams > 1:
             d["num_return_sequences"] = self.num_return_sequences  # beams are ranked together
+            if self.stop_strings:
+                d["stops_after"] = True  # beams are cut after generation (earlier code stopped them wrongly)
+        if not self.stop_at_eos:
+            d["stop_at_eos"] = False  # only when off, so the default keys stay what they were
         return d
 
 
@@ -160,11 +176,16 @@ def _make_row_sampler(cfg: DecodingConfig, generators: list):
 
 
 def _make_stop_criterion(tokenizer, stop_strings: Sequence[str], prompt_len: int):
+    """A criterion that marks a row done once its new text holds a stop string.
+
+    Only for greedy and plain sampling, where row ``r`` of ``input_ids`` is the same sequence at every
+    step; beam search reorders its rows, so :meth:`Engine._generate_beams` never uses it.
+    """
     import torch
     from transformers import StoppingCriteria
 
     class StopOnStrings(StoppingCriteria):
-        """A row is done once its decoded new text contains a stop string."""
+        """A row is done once its decoded new text contains a stop string (a row, once done, stays done)."""
 
         def __init__(self):
             self.done: torch.Tensor | None = None
@@ -365,12 +386,14 @@ class Engine:
         from transformers import GenerationConfig
 
         sample = cfg.do_sample and not row_sampling
+        # No EOS: an empty list, since None would be filled in from the model's own generation_config.
+        eos: list[int] | None = (self.eos_token_ids or None) if cfg.stop_at_eos else []
         return GenerationConfig(
             max_new_tokens=cfg.max_new_tokens, min_new_tokens=0, do_sample=sample, num_beams=cfg.num_beams,
             num_return_sequences=num_return_sequences, temperature=float(cfg.temperature) if sample else None,
             top_p=float(cfg.top_p) if sample else None, top_k=int(cfg.top_k) if sample else None,
             repetition_penalty=1.0, no_repeat_ngram_size=0, length_penalty=1.0, early_stopping=False,
-            pad_token_id=self.pad_token_id, eos_token_id=self.eos_token_ids or None,
+            pad_token_id=self.pad_token_id, eos_token_id=eos,
             bos_token_id=self.tokenizer.bos_token_id, use_cache=True,
         )
 
@@ -418,7 +441,11 @@ class Engine:
             bar.close()
 
     def _generate_beams(self, formatted, todo, cfg, seed, keys, out, desc) -> None:
-        """Beam search (batched) or beam sampling (one prompt per call, global RNG seeded per prompt)."""
+        """Beam search (batched) or beam sampling (one prompt per call, global RNG seeded per prompt).
+
+        No stopping criterion for stop strings (see the module docstring): the beams run to EOS or
+        ``max_new_tokens`` and :meth:`_decode_new` cuts each at its first stop string.
+        """
         if not todo:
             return
         import torch
@@ -434,14 +461,9 @@ class Engine:
                            // max(cfg.num_beams, 1))
             order = sorted(todo, key=lambda i: -len(enc[i]))
             batches = [order[k:k + per_call] for k in range(0, len(order), per_call)]
-        from transformers import StoppingCriteriaList
-
         try:
             for batch in batches:
                 ids, mask = self._pad_left([enc[i] for i in batch])
-                stops = StoppingCriteriaList()
-                if cfg.stop_strings:
-                    stops.append(_make_stop_criterion(self.tokenizer, cfg.stop_strings, ids.shape[1]))
                 rng_state = torch.random.get_rng_state()
                 cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
                 try:
@@ -449,7 +471,7 @@ class Engine:
                         torch.manual_seed(row_seed(seed, formatted[batch[0]], -1))
                     with torch.inference_mode():
                         self.model_calls += 1
-                        gen = model.generate(input_ids=ids, attention_mask=mask, stopping_criteria=stops,
+                        gen = model.generate(input_ids=ids, attention_mask=mask,
                                              generation_config=self._hf_config(cfg, row_sampling=False,
                                                                                num_return_sequences=n))
                 finally:

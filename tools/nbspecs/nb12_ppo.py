@@ -29,7 +29,10 @@ InstructGPT form, which has an optional term for the pretraining loss. It is not
 **Per update** (TRL `trl.experimental.ppo`):
 
 1. *Rollout.* Sample replies for a batch of prompts (temperature `temperature`, no top-k/top-p). Cut each reply after
-   the first end-of-text token and score prompt + reply with the reward model.
+   the first end-of-text token and score prompt + reply with the reward model. TRL finds the end of a reply by its
+   first *pad* token, so a tokenizer that pads with its EOS (Pythia, SmolLM2) would drop the EOS from the loss and the
+   policy could not learn to stop; the stage pads with a spare special token of the same vocabulary instead (as the
+   reward model does), and the first EOS of every reply is scored and trained.
 2. *Rewards per token.* $-\\beta\\,(\\log\\pi_\\theta(y_t) - \\log\\pi_{\\text{SFT}}(y_t))$ on every token, plus the RM
    score on the last token.
 3. *Advantages: GAE.* A value model $V$, initialised from the reward model, predicts the return at each token. With

@@ -26,8 +26,13 @@ ones it has; the others are skipped with a note).
   adversarial one asks for toxic, rude and disrespectful language.
 * **Decoding.** The paper reports 5 samples per prompt at temperature 0.5 (our default: 5 *independent* samples).
   The released code uses temperature 0.7 with `num_beams=5, do_sample=True`, which is beam sampling, not independent
-  samples; set `temperature` to 0.7 and `num_beams` to 5 to reproduce it. At most 50 new tokens. Generation stops at
-  the model's real EOS token (the released code passes GPT-2's id 50256, so its generations never stop early).
+  samples; set `temperature` to 0.7 and `num_beams` to 5 to reproduce it. At most 50 new tokens. The released code
+  also sampled with transformers' default top-k 50, which the paper does not mention: `top_k` 0 (our default) turns it
+  off, `top_k: 50` reproduces the code (the paper profiles set it). Generation stops at the model's real EOS token
+  (`stop_at_eos`, default on); the released code passes GPT-2's id 50256, so its generations never stop early, and
+  `stop_at_eos: False` reproduces that (every continuation runs to `max_new_tokens`, as in the paper profiles).
+  With beams (`num_beams` above 1) a continuation is generated in full and then cut at its first sentence end, as in
+  the released code, since beam search reorders its candidates at every step.
 * **Post-processing.** As the released code, a continuation is cut at its first `". "` or newline (`first_sentence`),
   so only the first sentence is scored. Empty continuations are **skipped** (not scored), as in the paper code, and
   counted below; a prompt whose continuations are all empty has no score and is left out of `n`.
@@ -65,8 +70,10 @@ system_prompts: list = ["benign", "adversarial"]  # system prompt settings
 num_samples: int = 5  # continuations per prompt
 temperature: float = 0.5  # sampling temperature (paper 0.5, released code 0.7)
 top_p: float = 1.0  # nucleus sampling mass (1 disables it)
+top_k: int = 0  # sample among the k most likely tokens (0 disables it; 50 as the released code)
 num_beams: int = 1  # 1 gives independent samples (paper); 5 gives the released code's beam sampling
 max_new_tokens: int = 50  # new tokens per continuation at most
+stop_at_eos: bool = True  # stop at the model's EOS (False runs to max_new_tokens as the released code)
 first_sentence: bool = True  # cut each continuation at its first sentence end or newline (released code)
 scorer: str = "profanity-check"  # profanity-check, perspective, detoxify or hf:<model id or path>
 logprobs: bool = True  # also compute every continuation's mean per-token log-prob

@@ -35,7 +35,10 @@ targeted; `adversarial` means targeted), a blank line, then the CSV's `user_prom
 
 **Decoding.** 4 samples per statement and variant at temperature 0.7, at most 70 new tokens. The paper describes
 4 generations at T 0.7; its released code used *beam sampling* (`num_beams` 4 with sampling), whose four beams are
-not independent draws. We default to independent samples; `num_beams: 4` reproduces the code.
+not independent draws. We default to independent samples; `num_beams: 4` reproduces the code. The code also
+sampled with transformers' default top-k 50 (`top_k: 50`; our default 0 is off, as the paper names no top-k) and never
+stopped at the model's EOS, since it passed GPT-2's id 50256 (`stop_at_eos: False` reproduces that; default True stops
+at the real EOS). The paper profiles set both to the code's values.
 
 **Parsing** each sample into agree / disagree / neither (`trust_utils.verticals.parsing.parse_agreement`):
 the text is lower-cased and scanned for stance cues: an echo of both options ("I agree or I disagree",
@@ -80,6 +83,8 @@ n_samples: int = 4  # samples per statement and variant
 temperature: float = 0.7  # sampling temperature
 max_new_tokens: int = 70  # new tokens per sample
 num_beams: int = 1  # 1 gives independent samples (paper); 4 gives the released code's beam sampling
+top_k: int = 0  # sample among the k most likely tokens (0 disables it; 50 as the released code)
+stop_at_eos: bool = True  # stop at the model's EOS (False runs to max_new_tokens as the released code)
 agreement_rule: str = "first"  # first (first stance cue decides) or exclusive (mixed stances count as neither)
 """),
 ("code", """

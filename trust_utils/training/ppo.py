@@ -12,6 +12,12 @@ adds :class:`AdaptiveKLCallback`, the controller of Ziegler et al. (2019) that t
 target 6, horizon 10000) uses: after each update ``kl_coef *= 1 + clip(KL/target_kl - 1, -0.2, 0.2) * n/horizon``
 with n the episodes of the update. The coefficient in force is logged as ``kl_coef`` in ``training_log.csv``.
 
+Pad and EOS: TRL ends a response at its first *pad* token and masks everything from there on, so a tokenizer whose
+pad token is its EOS (Pythia, SmolLM2) would lose the EOS from the losses, the KL and the RM's reading position: the
+policy could not learn to stop. :func:`load_models` therefore gives the tokenizer a pad token distinct from EOS
+(:func:`trust_utils.training.padding.distinct_pad_token`, a spare special token of the same vocabulary), and the
+first EOS of each response stays a scored, learnable token. The saved policy's tokenizer keeps that pad token.
+
 The reward model must share the policy's tokenizer (PPO feeds the policy's token ids to the RM):
 :func:`check_same_tokenizer` compares vocabularies, special tokens and the tokenization of a probe string and raises
 naming both models otherwise.
@@ -31,6 +37,7 @@ from typing import Any, ClassVar
 
 from . import common
 from .common import TrainConfig, TrainingError
+from .padding import distinct_pad_token
 
 log = logging.getLogger(__name__)
 
@@ -147,19 +154,27 @@ def _episodes(cfg: PPOStageConfig, n_prompts: int) -> int:
     return max(per_update, int(cfg.epochs * n_prompts))
 
 
+def ppo_tokenizer(ref: str, padding_side: str = "left"):
+    """``ref``'s tokenizer with a pad token distinct from EOS (see the module docstring)."""
+    from ..models import load_tokenizer
+
+    tok = load_tokenizer(ref, padding_side=padding_side)
+    distinct_pad_token(tok, repr(ref))
+    return tok
+
+
 def load_models(cfg: PPOStageConfig, policy_ref: str):
-    """Tokenizer, policy, reference, reward and value models, after the tokenizer check."""
+    """Tokenizer (pad distinct from EOS), policy, reference, reward and value models, after the tokenizer check."""
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-    from ..models import load_tokenizer
     from .reward import load_reward_model
 
     rm_path = common.resolve_init(cfg, cfg.reward_model)
     value_path = common.resolve_init(cfg, cfg.value_init)
-    tok = load_tokenizer(policy_ref, padding_side="left")
-    check_same_tokenizer(tok, load_tokenizer(rm_path), policy_ref, rm_path)
+    tok = ppo_tokenizer(policy_ref)
+    check_same_tokenizer(tok, ppo_tokenizer(rm_path), policy_ref, rm_path)
     if value_path != rm_path:
-        check_same_tokenizer(tok, load_tokenizer(value_path), policy_ref, value_path)
+        check_same_tokenizer(tok, ppo_tokenizer(value_path), policy_ref, value_path)
     policy = AutoModelForCausalLM.from_pretrained(policy_ref)
     ref = None if cfg.use_lora else AutoModelForCausalLM.from_pretrained(common.resolve_init(cfg))
     reward_model = load_reward_model(rm_path)
@@ -170,6 +185,7 @@ def load_models(cfg: PPOStageConfig, policy_ref: str):
         value_model = AutoModelForSequenceClassification.from_pretrained(value_path, num_labels=1)
     for m in (reward_model, value_model):
         m.config.pad_token_id = tok.pad_token_id
+    policy.generation_config.pad_token_id = tok.pad_token_id  # HF fills finished rows with it
     return tok, policy, ref, reward_model, value_model, rm_path
 
 
@@ -230,7 +246,6 @@ def train(cfg: PPOStageConfig) -> None:
 def run(cfg: PPOStageConfig) -> dict[str, Any]:
     """PPO-train, save ``<run_dir>/ppo/model``, score before/after samples with the RM, write outputs.json."""
     from ..manifest import write_stage_outputs
-    from ..models import load_tokenizer
     from .reward import load_reward_model, score
 
     cfg.validate()
@@ -242,7 +257,7 @@ def run(cfg: PPOStageConfig) -> dict[str, Any]:
     device = common.setup(cfg)
     init = common.resolve_init(cfg)
     rm_path = common.resolve_init(cfg, cfg.reward_model)
-    check_same_tokenizer(load_tokenizer(init), load_tokenizer(rm_path), init, rm_path)
+    check_same_tokenizer(ppo_tokenizer(init), ppo_tokenizer(rm_path), init, rm_path)
     rows = common.load_rows(cfg, "pref_train", cfg.n_train)
     status = common.run_training(cfg, train, device)
     t_train = timer()
@@ -251,7 +266,7 @@ def run(cfg: PPOStageConfig) -> dict[str, Any]:
     test = common.load_rows(cfg, "pref_test") if common.data_file(cfg, "pref_test").is_file() else rows
     prompts = [r["prompt"] for r in test[:cfg.n_samples]]
     samples = common.generate_samples({"sft": init, "ppo": model_dir}, prompts, cfg.sample_max_new_tokens, device)
-    rm_tok = load_tokenizer(rm_path, padding_side="right")
+    rm_tok = ppo_tokenizer(rm_path, padding_side="right")
     rm = load_reward_model(rm_path, device)
     for label in ("sft", "ppo"):
         samples[f"reward_{label}"] = score(rm, rm_tok, samples["prompt"].tolist(), samples[label].tolist(),

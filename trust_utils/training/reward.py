@@ -1,7 +1,9 @@
 """Stage ``reward_model``: a Bradley-Terry reward model trained on the preference pairs.
 
 The reward model r(x, y) is the policy's transformer with a scalar head (``AutoModelForSequenceClassification``,
-``num_labels=1``; the score is read at the last non-padding token, the EOS appended to every reply). Under the
+``num_labels=1``; the score is read at the last non-padding token, the EOS appended to every reply; a tokenizer
+that pads with EOS gets a distinct pad token first, :func:`.padding.distinct_pad_token`, else the score would be read
+before the EOS and PPO, which needs the distinct pad, would read it elsewhere than training did). Under the
 Bradley-Terry model the probability that a labeller prefers y_w to y_l is ``sigmoid(r(x, y_w) - r(x, y_l))``, so the
 loss is ``-log sigmoid(r(x, y_w) - r(x, y_l))`` averaged over pairs (TRL ``RewardTrainer``).
 
@@ -21,6 +23,7 @@ from typing import Any, ClassVar
 
 from . import common
 from .common import TrainConfig, TrainingError
+from .padding import distinct_pad_token
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ def build_trainer(cfg: RewardStageConfig, device: str, resume: str | None = None
     init = common.resolve_init(cfg)
     rows = common.load_rows(cfg, "pref_train", cfg.n_train)
     tok = load_tokenizer(init, padding_side="right")
+    distinct_pad_token(tok, repr(init))  # saved with the model, so scoring and PPO pad the same way
     model = AutoModelForSequenceClassification.from_pretrained(init, num_labels=1)
     model.config.pad_token_id = tok.pad_token_id
     args = RewardConfig(**common.trainer_kwargs(cfg, device), max_length=cfg.max_length, dataset_num_proc=None,

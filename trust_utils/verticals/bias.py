@@ -32,7 +32,9 @@ statements), the template has no ``[target_group]`` placeholder, or it repeats a
 **Decoding.** ``n_samples`` = 4 continuations per statement at temperature 0.7, at most 70 new tokens.
 The paper describes 4 generations at T=0.7; its released code used HF *beam sampling*
 (``num_beams=4, do_sample=True``), whose 4 returned beams are not independent samples. Default:
-independent samples (``num_beams=1``); ``num_beams=4`` reproduces the code.
+independent samples (``num_beams=1``); ``num_beams=4`` reproduces the code. The code also sampled with
+transformers' default top-k 50 (``top_k=50``; default 0 = off, as the paper names no top-k) and never stopped
+at the model's EOS, since it passed GPT-2's id 50256 (``stop_at_eos=False`` reproduces that; default True).
 
 **Parsing.** :func:`trust_utils.verticals.parsing.parse_agreement` (``agreement_rule`` "first" or
 "exclusive"; the module docstring there lists the rules and how they differ from the paper's keyword lists).
@@ -88,6 +90,8 @@ class BiasConfig(VerticalConfig):
         temperature: sampling temperature.
         max_new_tokens: tokens per continuation.
         num_beams: 1 = independent samples (paper); 4 = beam sampling (released code).
+        top_k: top-k sampling (0 = off; 50 = transformers' default, which the released code ran with).
+        stop_at_eos: stop at the model's EOS (False = run to ``max_new_tokens``, as the released code).
         agreement_rule: ``first`` (first stance cue decides) | ``exclusive`` (mixed stances count as neither).
         dataset_id: hub dataset for ``data_source="hub"``.
         revision: hub revision (branch, tag or commit; empty = ``main``).
@@ -99,6 +103,8 @@ class BiasConfig(VerticalConfig):
     temperature: float = 0.7
     max_new_tokens: int = 70
     num_beams: int = 1
+    top_k: int = 0
+    stop_at_eos: bool = True
     agreement_rule: str = "first"
     dataset_id: str = "AI-Secure/DecodingTrust"
     revision: str = ""
@@ -119,7 +125,8 @@ class BiasConfig(VerticalConfig):
 
     def decoding(self) -> DecodingConfig:
         return DecodingConfig(max_new_tokens=self.max_new_tokens, do_sample=True, temperature=self.temperature,
-                              num_beams=self.num_beams, num_return_sequences=self.n_samples)
+                              top_k=self.top_k, num_beams=self.num_beams, num_return_sequences=self.n_samples,
+                              stop_at_eos=self.stop_at_eos)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ Prefixes (the variants): ``benign`` = "" (the prompt then starts with the newlin
 (the code's prompt types 0, 2 and 6). The HEAD script's variant B (wrong / not wrong over 1,000 mixed
 items, accuracy) does not give the paper's metric and is not implemented.
 
-**Decoding.** Greedy, 20 new tokens.
+**Decoding.** Greedy, 20 new tokens, ending at the model's EOS; ``stop_at_eos=False`` generates all 20 tokens
+whatever the model emits, as the released code did (it passed GPT-2's EOS id, which is not the model's).
 
 **Metrics** (per variant; unit = scenario):
 
@@ -84,6 +85,7 @@ class EthicsConfig(VerticalConfig):
         short_only: keep only ``is_short`` scenarios (the paper).
         include_not_wrong: also evaluate label-0 items (records only; for a false-positive rate).
         unparsed_as: ``negative`` (an unparsed answer is a false negative) | ``exclude``.
+        stop_at_eos: stop the answer at the model's EOS (False = run to ``max_new_tokens``, as the released code).
         dataset_id: hub dataset for ``data_source="hub"`` (config ``machine_ethics``, split ``cm_test``).
         revision: hub revision (branch, tag or commit; empty = ``main``).
         expect_n: required number of short wrong scenarios in the source (983 in the paper; 0 = no check).
@@ -94,6 +96,7 @@ class EthicsConfig(VerticalConfig):
     short_only: bool = True
     include_not_wrong: bool = False
     unparsed_as: str = "negative"
+    stop_at_eos: bool = True
     dataset_id: str = HUB_ID
     revision: str = ""
     expect_n: int = 0
@@ -109,7 +112,7 @@ class EthicsConfig(VerticalConfig):
             raise ValueError(f"expect_n must be >= 0 (0 = no check), not {self.expect_n}")
 
     def decoding(self) -> DecodingConfig:
-        return DecodingConfig(max_new_tokens=self.max_new_tokens, do_sample=False)
+        return DecodingConfig(max_new_tokens=self.max_new_tokens, do_sample=False, stop_at_eos=self.stop_at_eos)
 
 
 @dataclass(frozen=True)

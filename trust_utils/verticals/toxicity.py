@@ -10,7 +10,10 @@ Setting (paper README §4.1):
   (no space after "assistant."); the adversarial one is DecodingTrust's.
 * **Decoding.** The paper: 5 independent samples at temperature 0.5 (our default). The released
   code: temperature 0.7 with ``num_beams=5, do_sample=True`` (beam sampling); set ``temperature=0.7,
-  num_beams=5`` to reproduce it. Max 50 new tokens.
+  num_beams=5`` to reproduce it. Max 50 new tokens. Two more settings of the released code, as
+  parameters: it sampled with transformers' default **top-k 50** (``top_k=50``; our default 0 = off, since
+  the paper names only the temperature) and never stopped at the model's EOS (it passed GPT-2's id 50256;
+  ``stop_at_eos=False`` generates all ``max_new_tokens`` tokens, as it did; default True stops at the real EOS).
 * **Post-processing.** As the released code, the continuation is cut at its first ". " or newline
   (``first_sentence``); empty continuations are skipped (not scored), as the paper code does, and counted.
 * **Metrics** per variant ``<system>/<subset>``: expected maximum toxicity (per prompt the max over its
@@ -74,8 +77,10 @@ class ToxicityConfig(VerticalConfig):
     num_samples: int = 5
     temperature: float = 0.5
     top_p: float = 1.0
+    top_k: int = 0
     num_beams: int = 1
     max_new_tokens: int = 50
+    stop_at_eos: bool = True
     first_sentence: bool = True
     scorer: str = DEFAULT_SCORER
     logprobs: bool = True
@@ -95,7 +100,8 @@ class ToxicityConfig(VerticalConfig):
         from ..generation import DecodingConfig
 
         return DecodingConfig(max_new_tokens=self.max_new_tokens, do_sample=True, temperature=self.temperature,
-                              top_p=self.top_p, num_beams=self.num_beams, num_return_sequences=self.num_samples,
+                              top_p=self.top_p, top_k=self.top_k, num_beams=self.num_beams,
+                              num_return_sequences=self.num_samples, stop_at_eos=self.stop_at_eos,
                               stop_strings=FIRST_SENTENCE_STOPS if self.first_sentence else ())
 
 
