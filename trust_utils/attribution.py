@@ -35,6 +35,8 @@ LoRA-isation of a full fine-tune
     used the last 4 GPT-J blocks via a hard-coded slice ``names[288:-2]`` that is empty for Pythia); lm_head and
     the reward head are excluded.
 
+The SFT, DPO and Bradley-Terry losses are :mod:`trust_utils.losses` (the formulas the stages' TRL trainers compute).
+
 Stages (model vs its pre-alignment model; each skipped with a note when the run lacks a checkpoint)
     * ``sft``: SFT model vs base. Loss: token-mean NLL of the reply (prompt + chosen + EOS; prompt tokens masked).
     * ``dpo``: DPO model vs SFT. Loss: ``-log sigmoid(beta [(log pi(y_w) - log ref(y_w)) - (log pi(y_l) -
@@ -253,8 +255,13 @@ def reply_logprobs(model, ids, n_prompt: int):
 
 
 def sft_loss(model, tok, ex: dict, max_length: int, device: str, add_eos: bool = True):
+    """Token-mean NLL of the reply (prompt masked with -100): :func:`trust_utils.losses.sft_loss`."""
+    from .losses import IGNORE_INDEX, sft_loss as masked_nll
+
     ids, n_p = _encode(tok, ex["prompt"], ex["chosen"], add_eos, max_length, device)
-    return -reply_logprobs(model, ids, n_p).mean()
+    labels = ids.clone()
+    labels[:, :n_p] = IGNORE_INDEX
+    return masked_nll(model(input_ids=ids).logits, labels)
 
 
 def pair_reply_logprobs(model, tok, prompt: str, replies: list[str], add_eos: bool, max_length: int, device: str):
@@ -264,34 +271,34 @@ def pair_reply_logprobs(model, tok, prompt: str, replies: list[str], add_eos: bo
     enc = [_encode(tok, prompt, r, add_eos, max_length, device) for r in replies]
     T = max(ids.shape[1] for ids, _ in enc)
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    from .losses import sequence_logprobs
+
     ids = torch.full((len(enc), T), pad, dtype=torch.long, device=device)
     att = torch.zeros((len(enc), T), dtype=torch.long, device=device)
-    mask = torch.zeros((len(enc), T - 1), device=device)
+    completion = torch.zeros((len(enc), T), dtype=torch.long, device=device)
     for k, (x, n_p) in enumerate(enc):
         n = x.shape[1]
         ids[k, :n], att[k, :n] = x[0], 1
-        mask[k, max(n_p - 1, 0):n - 1] = 1.0  # position t predicts token t+1: reply tokens only
-    logits = model(input_ids=ids, attention_mask=att).logits[:, :-1].float()
-    lp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
-    return (lp * mask).sum(1)
+        completion[k, max(n_p, 1):n] = 1  # reply tokens only (the first token is never predicted)
+    return sequence_logprobs(model(input_ids=ids, attention_mask=att).logits, ids, completion)
 
 
 def dpo_loss(policy, reference, tok, ex: dict, beta: float, max_length: int, device: str, add_eos: bool = True):
     """DPO loss; log pi(y|x) is the sum of the reply's per-token log-probs (chosen and rejected in one batch)."""
     import torch
-    import torch.nn.functional as F
+
+    from .losses import dpo_loss as sigmoid_dpo
 
     replies = [ex["chosen"], ex["rejected"]]
     with torch.no_grad():
         ref = pair_reply_logprobs(reference, tok, ex["prompt"], replies, add_eos, max_length, device)
     pol = pair_reply_logprobs(policy, tok, ex["prompt"], replies, add_eos, max_length, device)
-    d = pol - ref
-    return -F.logsigmoid(beta * (d[0] - d[1]))
+    return sigmoid_dpo(pol[0:1], pol[1:2], ref[0:1], ref[1:2], beta)[0]
 
 
 def bt_loss(rm, tok, ex: dict, max_length: int, device: str, add_eos: bool = True):
     """Bradley-Terry loss; rewards of prompt + reply (+ EOS), right-padded, as :func:`reward.score` reads them."""
-    import torch.nn.functional as F
+    from .losses import bradley_terry_loss
 
     texts = [ex["prompt"] + r + (tok.eos_token if add_eos and not r.endswith(tok.eos_token) else "")
              for r in (ex["chosen"], ex["rejected"])]
@@ -303,7 +310,7 @@ def bt_loss(rm, tok, ex: dict, max_length: int, device: str, add_eos: bool = Tru
     finally:
         tok.padding_side = side
     r = rm(**enc).logits[:, 0].float()
-    return -F.logsigmoid(r[0] - r[1])
+    return bradley_terry_loss(r[0:1], r[1:2])
 
 
 def per_example_grads(view: LoraView, loss_fn, examples: list[dict]) -> dict[str, Any]:
