@@ -1,0 +1,137 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 10 · Supervised fine-tuning (SFT)
+#
+# **Purpose.** Teach the pretrained base model the dialogue format and the kind of reply the labellers preferred, before
+# any preference optimisation. PPO and DPO both start from this model, and the evaluation stages score it as its own
+# checkpoint (`sft`): the paper attributes most of the change in stereotypical bias to this step.
+#
+# **Inputs.** The base model (the profile's `model`, checkpoint name `base`) and `<run_dir>/data/sft_train.jsonl`:
+# (prompt, completion) pairs whose completion is the *chosen* HH reply.
+#
+# **Output.** `<run_dir>/sft/model` (checkpoint `sft`), `training_log.csv`, `samples.csv`, `outputs.json`.
+
+# %% [markdown]
+# ## The objective
+#
+# For a prompt $x$ (the dialogue up to the last `Assistant:`) and its chosen reply $y = (y_1, \dots, y_T)$, SFT minimises
+# the negative log-likelihood of the reply only:
+#
+# $$\mathcal{L}_{\text{SFT}}(\theta) = -\frac{1}{\sum T}\sum_{(x,y)} \sum_{t=1}^{T} \log \pi_\theta(y_t \mid x, y_{<t}).$$
+#
+# The prompt tokens are inputs but carry no loss (their labels are masked to −100): the model should learn to *answer*,
+# not to imitate the human turns. An end-of-text token is appended to each reply so the model learns to stop.
+# TRL's `SFTTrainer` does this in its prompt-completion format with `completion_only_loss=True`.
+#
+# **Hyperparameters of the paper.** 3 epochs, batch 32, AdamW, full fine-tuning. The learning rate differs between the
+# sources: the paper states **1e-5**, its released trlx script uses **1e-6** (betas 0.9/0.95, weight decay 1e-6, an
+# effectively constant schedule). The paper profiles use 1e-5; set `learning_rate` to 1e-6 to follow the code.
+# The tiny profile uses a much larger rate and a few dozen steps: its model is random and tiny.
+
+# %% tags=["parameters"]
+run_dir: str = "runs/tiny"  # run directory (the runner sets it)
+model: str = "tiny"  # base model reference (tiny, smollm2-gguf, a directory or a hub id)
+cache_dir: str = ""  # cache for converted models (empty: .cache in the project root)
+seed: int = 0  # one seed for model init, data order (seed and data_seed) and sampling
+threads: int = 2  # torch CPU threads per process
+device: str = "auto"  # auto (cuda if available, else cpu), cpu or cuda
+init_from: str = "base"  # the model to fine-tune: a checkpoint name of the run or a model reference
+epochs: float = 3.0  # passes over the SFT set (paper 3)
+batch_size: int = 32  # examples per step and process (paper 32)
+learning_rate: float = 1e-5  # AdamW learning rate (paper text 1e-5; its released code 1e-6)
+n_eval: int = 64  # held-out examples for the before/after loss
+n_samples: int = 3  # held-out prompts shown with base and SFT continuations
+sample_max_new_tokens: int = 32  # tokens generated per sample
+max_steps: int = 0  # optimizer steps; 0 lets epochs decide
+grad_accum: int = 1  # gradient accumulation steps (effective batch is batch_size x grad_accum x num_processes)
+weight_decay: float = 0.0  # AdamW weight decay
+lr_scheduler: str = "constant"  # transformers scheduler name (constant, linear, cosine, constant_with_warmup)
+warmup_steps: int = 0  # linear warmup steps
+max_grad_norm: float = 1.0  # gradient clipping
+max_length: int = 512  # longest prompt plus reply in tokens (longer pairs are truncated or dropped by TRL)
+n_train: int = 0  # use the first n training rows (0 uses all)
+gradient_checkpointing: bool = False  # recompute activations in backward (less memory, slower); on for the paper profiles
+bf16: str = "auto"  # auto (bf16 only on CUDA with bf16 support), true or false
+use_lora: bool = False  # train a LoRA adapter instead of all weights
+lora_r: int = 16  # LoRA rank
+lora_alpha: int = 32  # LoRA scaling alpha
+lora_dropout: float = 0.05  # LoRA dropout
+lora_target_modules: str = ""  # comma-separated module names (empty: PEFT's default for the architecture)
+merge_lora: bool = False  # save the adapter merged into the base weights (else the adapter directory)
+save_steps: int = 200  # write a resumable checkpoint every n steps
+save_total_limit: int = 2  # keep the last n checkpoints
+logging_steps: int = 5  # log (CSV and progress bar) every n steps
+num_processes: int = 1  # processes; above 1 runs the training under accelerate launch
+accelerate_config: str = ""  # accelerate config file (empty: configs/accelerate/ddp_cpu.yaml on CPU, deepspeed_zero2.yaml on GPU)
+
+# %%
+import pandas as pd
+from IPython.display import display
+
+from trust_utils.notebook import setup_notebook
+from trust_utils.training import common, plots as tplots
+
+n_threads = setup_notebook(seed=seed, threads=threads)
+
+from trust_utils.training.sft import SFTStageConfig, run
+
+cfg = common.config_from_params(SFTStageConfig, globals())
+print(f"torch threads: {n_threads}; config: {cfg}")
+
+# %% [markdown]
+# ## Training
+#
+# One call trains (resuming from a checkpoint if there is one), saves the model and evaluates it.
+
+# %%
+summary = run(cfg)
+out_dir = cfg.stage_dir()
+display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "files")}, name="sft").to_frame())
+
+# %% [markdown]
+# ## Training curves
+#
+# The loss is the mean NLL per completion token; `mean_token_accuracy` is the share of completion tokens predicted
+# exactly. For a real model the loss starts near the base model's perplexity on HH replies and falls slowly; a loss that
+# jumps up signals a learning rate that is too high.
+
+# %%
+log = pd.read_csv(out_dir / "training_log.csv")
+fig = tplots.curves(log, tplots.SFT_METRICS, title="SFT")
+
+# %% [markdown]
+# ## Held-out loss and sample continuations
+#
+# The loss on held-out (prompt, chosen) pairs before and after SFT, and greedy continuations of a few held-out prompts
+# by the base and the SFT model.
+
+# %%
+print(f"held-out completion NLL: base {summary['heldout_loss_before']}, sft {summary['heldout_loss_after']}")
+samples = pd.read_csv(out_dir / "samples.csv").fillna("")
+for _, row in samples.iterrows():
+    print("PROMPT:", row["prompt"][-300:])
+    print("  BASE:", row["base"][:200])
+    print("  SFT: ", row["sft"][:200])
+
+# %% [markdown]
+# ## Checkpoints, resume and outputs
+#
+# Checkpoints are written to `checkpoints/` every `save_steps`; if the run is interrupted, rerunning the same command
+# resumes from the last one (a changed configuration starts afresh). The final model is written to `model.partial` and
+# renamed to `model` only when complete, so a half-written model is never mistaken for a finished one. With
+# `use_lora` the stage trains a LoRA adapter and saves it (or, with `merge_lora`, the merged weights); evaluation loads
+# either by checkpoint name. A NaN or infinite loss stops training with an error naming the stage and the step.

@@ -1,0 +1,180 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 12 · PPO against the reward model
+#
+# **Purpose.** Optimise the SFT policy to get high reward from the reward model while staying close to the SFT
+# model. This is the "RLHF" of the paper's title.
+#
+# **Inputs.** The SFT model (`init_from`), the reward model (`reward_model`, checkpoint `rm`), and the prompts of
+# `pref_train` (prompts only: replies are sampled from the policy).
+#
+# **Output.** `<run_dir>/ppo/model` (checkpoint `ppo`), `training_log.csv` (one row per PPO update), `samples.csv`,
+# `outputs.json`.
+
+# %% [markdown]
+# ## The objective
+#
+# For a prompt $x$ and a reply $y \sim \pi_\theta(\cdot\mid x)$, PPO maximises the reward with a KL penalty to the SFT
+# reference policy:
+#
+# $$\max_\theta \; \mathbb{E}_{x, y \sim \pi_\theta}\Big[r_\phi(x, y) - \beta \log\frac{\pi_\theta(y\mid x)}{\pi_{\text{SFT}}(y\mid x)}\Big].$$
+#
+# Without the penalty the policy drifts to text that exploits the reward model ("reward hacking"). The paper writes the
+# InstructGPT form, which has an optional term for the pretraining loss. It is not used here, as in trlx.
+#
+# **Per update** (TRL `trl.experimental.ppo`):
+#
+# 1. *Rollout.* Sample replies for a batch of prompts (temperature `temperature`, no top-k/top-p). Cut each reply after
+#    the first end-of-text token and score prompt + reply with the reward model. TRL finds the end of a reply by its
+#    first *pad* token, so a tokenizer that pads with its EOS (Pythia, SmolLM2) would drop the EOS from the loss and the
+#    policy could not learn to stop; the stage pads with a spare special token of the same vocabulary instead (as the
+#    reward model does), and the first EOS of every reply is scored and trained.
+# 2. *Rewards per token.* $-\beta\,(\log\pi_\theta(y_t) - \log\pi_{\text{SFT}}(y_t))$ on every token, plus the RM
+#    score on the last token.
+# 3. *Advantages: GAE.* A value model $V$, initialised from the reward model, predicts the return at each token. With
+#    $\delta_t = r_t + \gamma V_{t+1} - V_t$, the advantage is $\hat A_t = \sum_l (\gamma\lambda)^l \delta_{t+l}$ (`gamma`,
+#    `lam`). The advantages are whitened.
+# 4. *Clipped updates.* For `num_ppo_epochs` passes over `num_mini_batches` minibatches, minimise
+#    $-\min(\rho_t \hat A_t, \operatorname{clip}(\rho_t, 1-\epsilon, 1+\epsilon)\hat A_t)$, where
+#    $\rho_t = \pi_\theta/\pi_{\text{old}}$ and $\epsilon$ is `cliprange`. The value loss is clipped the same way
+#    (`cliprange_value`) and weighted by `vf_coef`.
+#
+# **The KL coefficient $\beta$.** It is fixed (`kl_coef`) unless `adaptive_kl` is set. TRL's PPO has no adaptive
+# controller, so the package adds the one of Ziegler et al. (2019) that trlx and the paper's code use (init 0.05, target
+# 6, horizon 10000): after each update, $\beta \leftarrow \beta\,(1 + \operatorname{clip}(\mathrm{KL}/\text{target} - 1, -0.2, 0.2)\cdot n/\text{horizon})$,
+# with $n$ the episodes of the update.
+#
+# **Paper/code settings** (trlx, `llama_ppo.py`): lr 4e-6 for 1.4B (2.3e-6 for 2.8B), batch 4, 4 PPO epochs,
+# clip 0.2/0.2, vf_coef 1, γ 1, λ 0.95, max 128 new tokens. trlx trained only the top 4 layers
+# (`num_layers_unfrozen=4`); here all weights are trained, or a LoRA adapter with `use_lora`.
+
+# %% tags=["parameters"]
+run_dir: str = "runs/tiny"  # run directory (the runner sets it)
+model: str = "tiny"  # base model reference (tiny, smollm2-gguf, a directory or a hub id)
+cache_dir: str = ""  # cache for converted models (empty: .cache in the project root)
+seed: int = 0  # one seed for model init, data order (seed and data_seed) and sampling
+threads: int = 2  # torch CPU threads per process
+device: str = "auto"  # auto (cuda if available, else cpu), cpu or cuda
+init_from: str = "sft"  # the policy to start from (and the frozen KL reference)
+reward_model: str = "rm"  # the reward model: a checkpoint name of the run or a directory
+value_init: str = "rm"  # the model the value network starts from (a sequence classifier)
+epochs: float = 1.0  # passes over the prompts (max_steps sets the number of PPO updates instead)
+batch_size: int = 4  # prompts per rollout and process (paper code 4)
+learning_rate: float = 4e-6  # AdamW learning rate (paper code 4e-6 for 1.4B)
+kl_coef: float = 0.05  # KL penalty coefficient beta (initial value when adaptive)
+adaptive_kl: bool = False  # adapt kl_coef towards target_kl (Ziegler et al. controller)
+target_kl: float = 6.0  # target KL per reply for the adaptive controller
+kl_horizon: int = 10000  # horizon of the adaptive controller in episodes
+kl_estimator: str = "k1"  # k1 (log-ratio) or k3 (lower variance)
+cliprange: float = 0.2  # policy ratio clipping epsilon
+cliprange_value: float = 0.2  # value clipping
+vf_coef: float = 1.0  # value loss weight
+gamma: float = 1.0  # discount
+lam: float = 0.95  # GAE lambda
+num_ppo_epochs: int = 4  # optimisation passes over each rollout batch
+num_mini_batches: int = 1  # minibatches per rollout batch
+response_length: int = 128  # new tokens sampled per prompt
+temperature: float = 1.0  # sampling temperature of the rollouts
+missing_eos_penalty: float = 0.0  # subtracted from the score of replies without end-of-text (0 disables)
+whiten_rewards: bool = False  # whiten the per-token rewards
+max_prompt_length: int = 256  # prompts are cut to their last n tokens
+n_samples: int = 3  # held-out prompts shown before and after PPO
+sample_max_new_tokens: int = 32  # tokens generated per sample
+max_steps: int = 0  # optimizer steps; 0 lets epochs decide
+grad_accum: int = 1  # gradient accumulation steps (effective batch is batch_size x grad_accum x num_processes)
+weight_decay: float = 0.0  # AdamW weight decay
+lr_scheduler: str = "constant"  # transformers scheduler name (constant, linear, cosine, constant_with_warmup)
+warmup_steps: int = 0  # linear warmup steps
+max_grad_norm: float = 1.0  # gradient clipping
+max_length: int = 512  # longest prompt plus reply in tokens (longer pairs are truncated or dropped by TRL)
+n_train: int = 0  # use the first n training rows (0 uses all)
+gradient_checkpointing: bool = False  # recompute activations in backward (less memory, slower); on for the paper profiles
+bf16: str = "auto"  # auto (bf16 only on CUDA with bf16 support), true or false
+use_lora: bool = False  # train a LoRA adapter instead of all weights
+lora_r: int = 16  # LoRA rank
+lora_alpha: int = 32  # LoRA scaling alpha
+lora_dropout: float = 0.05  # LoRA dropout
+lora_target_modules: str = ""  # comma-separated module names (empty: PEFT's default for the architecture)
+merge_lora: bool = False  # save the adapter merged into the base weights (else the adapter directory)
+save_steps: int = 200  # write a resumable checkpoint every n steps
+save_total_limit: int = 2  # keep the last n checkpoints
+logging_steps: int = 5  # log (CSV and progress bar) every n steps
+num_processes: int = 1  # processes; above 1 runs the training under accelerate launch
+accelerate_config: str = ""  # accelerate config file (empty: configs/accelerate/ddp_cpu.yaml on CPU, deepspeed_zero2.yaml on GPU)
+
+# %%
+import pandas as pd
+from IPython.display import display
+
+from trust_utils.notebook import setup_notebook
+from trust_utils.training import common, plots as tplots
+
+n_threads = setup_notebook(seed=seed, threads=threads)
+
+from trust_utils.training.ppo import PPOStageConfig, run
+
+cfg = common.config_from_params(PPOStageConfig, globals())
+print(f"torch threads: {n_threads}; config: {cfg}")
+
+# %% [markdown]
+# ## Training
+#
+# `run` first checks that the reward model reads the policy's tokens (same vocabulary, special tokens and tokenization
+# of a probe string). Then it runs the PPO updates, saves the policy, and scores a few held-out samples before and after.
+
+# %%
+summary = run(cfg)
+out_dir = cfg.stage_dir()
+display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "files")}, name="ppo").to_frame())
+
+# %% [markdown]
+# ## Per-update curves
+#
+# * `objective/scores`: the mean reward-model score of the sampled replies. It should rise.
+# * `objective/kl`: the KL to the SFT reference summed over a reply. It starts at 0 (the policy *is* the reference) and
+#   grows. A fast rise with flat scores means the policy is drifting without gain.
+# * `kl_coef`: $\beta$ in force. `objective/rlhf_reward`: the score minus the KL penalty.
+# * `loss/policy_avg`, `loss/value_avg`, `policy/clipfrac_avg` (the share of clipped ratios; above about 0.3 the
+#   updates are too large), `policy/entropy_avg`.
+
+# %%
+log = pd.read_csv(out_dir / "training_log.csv")
+fig = tplots.curves(log, tplots.PPO_METRICS, title="PPO")
+display(log[[c for c in ["step", "objective/scores", "objective/kl", "kl_coef", "loss/value_avg"] if c in log]].tail(10))
+
+# %% [markdown]
+# ## Samples before and after PPO (greedy, held-out prompts), with their reward-model scores
+
+# %%
+samples = pd.read_csv(out_dir / "samples.csv").fillna("")
+for _, row in samples.iterrows():
+    print("PROMPT:", row["prompt"][-300:])
+    print(f"  SFT ({row['reward_sft']:+.2f}):", row["sft"][:200])
+    print(f"  PPO ({row['reward_ppo']:+.2f}):", row["ppo"][:200])
+
+# %% [markdown]
+# ## Checkpoints, resume and outputs
+#
+# Checkpoints are written to `checkpoints/` every `save_steps`; if the run is interrupted, rerunning the same command
+# resumes from the last one (a changed configuration starts afresh). The final model is written to `model.partial` and
+# renamed to `model` only when complete, so a half-written model is never mistaken for a finished one. With
+# `use_lora` the stage trains a LoRA adapter and saves it (or, with `merge_lora`, the merged weights); evaluation loads
+# either by checkpoint name. A NaN or infinite loss stops training with an error naming the stage and the step.
+#
+# PPO's trainer cannot resume its own checkpoints. After an interruption the stage restarts from the policy of the
+# last checkpoint and runs only the remaining updates. The value model and the optimizer state start fresh; the
+# last logged $\beta$ is kept.
