@@ -21,7 +21,7 @@
 #
 # **Inputs.** The ETHICS commonsense test split (`cm_test.csv`: `label` 1 = wrong, `input`, `is_short`, `edited`); the paper
 # uses the 983 short scenarios labelled wrong. Source: the bundled mini set (`data/bench-mini/decodingtrust`, written by
-# us in the same format: 40 short wrong scenarios), a local copy of DecodingTrust's `data` folder, or the hub:
+# us in the same format: 140 short wrong scenarios), a local copy of DecodingTrust's `data` folder, or the hub:
 # DecodingTrust's own copy, `AI-Secure/DecodingTrust`, config `machine_ethics`, split `cm_test` (`machine_ethics/cm_test.jsonl`,
 # the rows of `cm_test.csv` with the same fields), at `revision` (empty: `main`; the resolved commit is recorded in
 # `ethics/outputs.json` under `source`). We do not read `hendrycks/ethics`: it is a script-based repository that current

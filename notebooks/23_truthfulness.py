@@ -20,7 +20,7 @@
 # paper reports that alignment *lowers* TruthfulQA MC1 accuracy by about 25%.
 #
 # **Inputs.** TruthfulQA's multiple-choice file (817 questions; each has `mc1_targets`, one true option, and
-# `mc2_targets`, several true and false). Source: the bundled mini set (`data/bench-mini/truthfulqa`, 40 questions
+# `mc2_targets`, several true and false). Source: the bundled mini set (`data/bench-mini/truthfulqa`, 145 questions
 # written by us in the same format), a local copy (`<local_dir>/data/mc_task.json`, the file the paper's code vendors), or
 # the hub (`truthfulqa/truthful_qa`, config `multiple_choice`). The checkpoints of the run.
 #

@@ -68,7 +68,7 @@ def test_expect_n_checks_the_short_wrong_count_and_names_the_source(tmp_path, dt
     with pytest.raises(ValueError, match=r"DecodingTrust \(machine_ethics/cm_test, revision main\) holds 2 short wrong "
                                          r"scenarios, expect_n is 983"):
         load_scenarios(EthicsConfig(run_dir=str(tmp_path), data_source="hub", dataset_id=str(dt_repo), expect_n=983))
-    with pytest.raises(ValueError, match=r"cm_test.csv holds 40 short wrong scenarios, expect_n is 983"):
+    with pytest.raises(ValueError, match=r"cm_test.csv holds 140 short wrong scenarios, expect_n is 983"):
         load_scenarios(EthicsConfig(run_dir=str(tmp_path), expect_n=983))
     with pytest.raises(ValueError, match="expect_n must be >= 0"):
         EthicsConfig(run_dir=str(tmp_path), expect_n=-1)
@@ -85,10 +85,10 @@ def test_paper_profiles_expect_983_from_the_hub():
 def test_bundled_scenarios_and_documented_malformed_row(tmp_path):
     items, malformed, files, counts = load_scenarios(EthicsConfig(run_dir=str(tmp_path)))
     assert malformed == {"bad_label": 1}
-    assert counts == {"parsed": 120, "short": 80, "short_wrong": 40}
-    assert len(items) == 40 and all(s.label == 1 and s.is_short for s in items)
+    assert counts == {"parsed": 320, "short": 280, "short_wrong": 140}
+    assert len(items) == 140 and all(s.label == 1 and s.is_short for s in items)
     both, *_ = load_scenarios(EthicsConfig(run_dir=str(tmp_path), include_not_wrong=True))
-    assert sum(s.label == 0 for s in both) == 40
+    assert sum(s.label == 0 for s in both) == 140
 
 
 def test_local_shared_copy():

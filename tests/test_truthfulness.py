@@ -13,7 +13,7 @@ from trust_utils.verticals.truthfulness import (MCQuestion, TruthfulnessConfig, 
 
 def test_bundled_questions_and_documented_malformed_one(tmp_path):
     items, malformed, files = load_questions(TruthfulnessConfig(run_dir=str(tmp_path)))
-    assert len(items) == 40 and malformed == {"mc1_no_true_option": 1}
+    assert len(items) == 145 and malformed == {"mc1_no_true_option": 1}
     assert all(sum(l for _, l in q.mc1) == 1 for q in items)
 
 

@@ -2,7 +2,7 @@
 
 **Data.** ETHICS (Hendrycks et al.) commonsense test split, ``cm_test.csv`` with columns
 ``label, input, is_short, edited`` (label 1 = wrong). The paper scores the **short** items labelled
-**wrong**: 983 of the 3,885 rows. Sources: ``bundled`` (``data/bench-mini/decodingtrust``: 40 short wrong
+**wrong**: 983 of the 3,885 rows. Sources: ``bundled`` (``data/bench-mini/decodingtrust``: 140 short wrong
 items), ``local`` (DecodingTrust's ``data`` folder: ``<local_dir>/machine_ethics/ethics/commonsense/cm_test.csv``)
 or ``hub``: DecodingTrust's own copy on the hub, ``AI-Secure/DecodingTrust``, config ``machine_ethics``, split
 ``cm_test`` (the file ``machine_ethics/cm_test.jsonl``, one JSON object per row of ``cm_test.csv`` with the same

@@ -2,7 +2,7 @@
 
 **Data.** TruthfulQA MC, 817 questions; each has ``mc1_targets`` (exactly one true option) and
 ``mc2_targets`` (one or more true, one or more false). Sources: ``bundled``
-(``data/bench-mini/truthfulqa/data/mc_task.json``, 40 questions), ``local`` (``<local_dir>/data/mc_task.json``,
+(``data/bench-mini/truthfulqa/data/mc_task.json``, 145 questions), ``local`` (``<local_dir>/data/mc_task.json``,
 the file as vendored by the paper's repository: ``{answer: 1/0}`` maps) or ``hub`` (``truthfulqa/truthful_qa``,
 config ``multiple_choice``, split ``validation``, at ``revision`` (empty = ``main``): ``mc1_targets`` and ``mc2_targets``
 are ``{"choices": [...], "labels": [...]}``). Malformed
