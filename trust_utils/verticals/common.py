@@ -217,6 +217,7 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
     records_files: dict[str, str] = {}
     timings: dict[str, float] = {}
     calls: dict[str, int] = {}
+    engines: dict[str, dict[str, Any]] = {}  # dtype, device and batch sizes each checkpoint was evaluated with
     for name in have:
         t1 = time.perf_counter()
         engine = open_engine(cfg, name, **(engine_overrides or {}))
@@ -224,6 +225,7 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
             log.info("%s: evaluating %s (%s)", vertical, name, engine.model_ref)
             records, rows = evaluate(engine, name)
             calls[name] = engine.model_calls
+            engines[name] = engine.describe()
         finally:
             engine.close()
         path = write_records(cfg.run_dir, vertical, name, records)
@@ -238,7 +240,7 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
     result = {
         "vertical": vertical, "checkpoints": have, "skipped_checkpoints": missing,
         "results_file": str(results_file), "records": records_files, "n_rows": len(all_rows),
-        "model_calls": calls, "config": cfg.hash_config(), **(summary or {}), **extra,
+        "model_calls": calls, "engine": engines, "config": cfg.hash_config(), **(summary or {}), **extra,
     }
     write_stage_outputs(out_dir, result, inputs=[p for p in inputs], timings=timings)
     return result
