@@ -9,7 +9,16 @@ Design
 ------
 * **Batching.** Prompts are tokenised, sorted by length (longest first, so padding is small and an
   out-of-memory error shows up in the first batch) and run ``batch_size`` *sequences* at a time with
-  LEFT padding. ``batch_size=0`` picks a size from free CUDA memory (16 on CPU/MPS).
+  LEFT padding. ``batch_size=0`` sizes each batch for its own longest row from free memory (CUDA: free
+  device memory; CPU: available RAM, a quarter of it, at most 64 rows: a CPU decode step is compute-bound
+  well before that), so batches of short rows are larger (:func:`memory_batch_size`).
+* **dtype.** ``auto`` is bf16 on CUDA with bf16 and on CPUs with native bf16 matmul (AVX512-bf16 / AMX), fp32
+  elsewhere: on a CPU without them bf16 matmul is emulated and ~100x slower. The dtype is part of every cache
+  key and recorded in each vertical's ``outputs.json`` (``engine``), since bf16 and fp32 greedy outputs differ.
+* **Scoring shares contexts.** Log-likelihood requests with the same conditioning tokens (TruthfulQA's options
+  of one question) run the context once; its KV cache is copied to each continuation's row
+  (:meth:`Engine._score_shared`). Values equal one full forward per request within float rounding (tested to
+  1e-4 in fp32). Only the positions that are scored go through the LM head.
 * **EOS and padding.** The model's real EOS ids (tokenizer and ``generation_config``) stop a
   sequence; pad = the tokenizer's pad token, or EOS when it has none. The paper's code passes
   ``pad_token_id = eos_token_id = 50256`` (GPT-2's EOS) to every model, which for GPT-NeoX is not
