@@ -86,7 +86,9 @@ def evaluate_implicit_rewards(cfg: DPOStageConfig, model_dir: str, rows: list[di
     init = common.resolve_init(cfg)
     tok = load_tokenizer(model_dir, padding_side="right")
     kw = common.trainer_kwargs(cfg, device)
-    kw.update(output_dir=str(cfg.stage_dir() / "eval_tmp"), save_strategy="no", disable_tqdm=True)
+    # sequential evaluation: group_by_length would also reorder the eval set, and it has no length column
+    kw.update(output_dir=str(cfg.stage_dir() / "eval_tmp"), save_strategy="no", disable_tqdm=True,
+              train_sampling_strategy="random")
     args = DPOConfig(**kw, beta=cfg.beta, max_length=cfg.max_length, loss_type=[cfg.loss_type],
                      dataset_num_proc=None)
     trainer = DPOTrainer(model=load_causal_lm(model_dir, device=device).train(),
