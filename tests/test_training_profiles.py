@@ -48,14 +48,17 @@ def test_config_from_notebook_params_and_json_roundtrip():
         common.config_from_params(DPOStageConfig, {"run_dir": "x"})
 
 
-def test_explicit_trainer_arguments_on_cpu():
+def test_explicit_trainer_arguments_on_cpu(monkeypatch):
+    from trust_utils import utils
     from trust_utils.training.sft import SFTStageConfig
 
+    monkeypatch.setattr(utils, "cpu_has_native_bf16", lambda cpuinfo=None: False)  # bf16 auto: fp32 on this CPU
     kw = common.trainer_kwargs(SFTStageConfig(run_dir="/tmp/x", seed=5), "cpu")
     assert kw["bf16"] is False and kw["report_to"] == "none" and kw["seed"] == kw["data_seed"] == 5
     assert kw["logging_nan_inf_filter"] is False and kw["disable_tqdm"] is False and kw["use_cpu"] is True
+    # bf16 'true' on CPU is CPU autocast (tests/test_training_speed.py); on a GPU without bf16 it is an error
     with pytest.raises(common.TrainingError, match="bf16"):
-        common.use_bf16(SFTStageConfig(run_dir="/tmp/x", bf16="true"), "cpu")
+        common.use_bf16(SFTStageConfig(run_dir="/tmp/x", bf16="true"), "cuda:7")
 
 
 def test_adaptive_kl_controller():

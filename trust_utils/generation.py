@@ -9,7 +9,16 @@ Design
 ------
 * **Batching.** Prompts are tokenised, sorted by length (longest first, so padding is small and an
   out-of-memory error shows up in the first batch) and run ``batch_size`` *sequences* at a time with
-  LEFT padding. ``batch_size=0`` picks a size from free CUDA memory (16 on CPU/MPS).
+  LEFT padding. ``batch_size=0`` sizes each batch for its own longest row from free memory (CUDA: free
+  device memory; CPU: available RAM, a quarter of it, at most 64 rows: a CPU decode step is compute-bound
+  well before that), so batches of short rows are larger (:func:`memory_batch_size`).
+* **dtype.** ``auto`` is bf16 on CUDA with bf16 and on CPUs with native bf16 matmul (AVX512-bf16 / AMX), fp32
+  elsewhere: on a CPU without them bf16 matmul is emulated and ~100x slower. The dtype is part of every cache
+  key and recorded in each vertical's ``outputs.json`` (``engine``), since bf16 and fp32 greedy outputs differ.
+* **Scoring shares contexts.** Log-likelihood requests with the same conditioning tokens (TruthfulQA's options
+  of one question) run the context once; its KV cache is copied to each continuation's row
+  (:meth:`Engine._score_shared`). Values equal one full forward per request within float rounding (tested to
+  1e-4 in fp32). Only the positions that are scored go through the LM head.
 * **EOS and padding.** The model's real EOS ids (tokenizer and ``generation_config``) stop a
   sequence; pad = the tokenizer's pad token, or EOS when it has none. The paper's code passes
   ``pad_token_id = eos_token_id = 50256`` (GPT-2's EOS) to every model, which for GPT-NeoX is not
@@ -59,7 +68,35 @@ from .utils import hash_obj
 log = logging.getLogger(__name__)
 
 PROMPT_FORMATS = ("raw", "chat", "hh")
-CPU_DEFAULT_BATCH = 16
+CPU_DEFAULT_BATCH = 16  # the default of ``batch_size`` (a fixed size); 0 = chosen from memory
+# Caps on a memory-chosen batch: on CPU a decode step is compute-bound from about 32-64 rows on (weights are read
+# once per step whatever the batch), so larger batches only add padding and latency; on CUDA memory is the limit.
+CPU_MAX_BATCH = 64
+CUDA_MAX_BATCH = 512
+# Share of the free memory a memory-chosen batch may plan for: the CPU is shared with other processes.
+CPU_MEMORY_SHARE = 0.25
+CUDA_MEMORY_SHARE = 0.6
+
+
+def memory_batch_size(model_config: Any, bytes_per_value: int, max_len: int, free_bytes: float, *,
+                      full_logits: bool = False, cap: int = CPU_MAX_BATCH, share: float = CPU_MEMORY_SHARE) -> int:
+    """Sequences of ``max_len`` tokens that fit in ``share`` of ``free_bytes``, between 1 and ``cap``.
+
+    Per token: the KV cache (``2 x layers x kv_heads x head_dim`` values) plus one layer's transient activations
+    (``4 x hidden + 2 x intermediate`` values); per sequence: fp32 logits over the vocabulary, three copies (logits,
+    log-softmax, a temporary), for every position when ``full_logits`` (scoring) else for the last one (generation).
+    """
+    c = model_config
+    layers = int(getattr(c, "num_hidden_layers", 24))
+    hidden = int(getattr(c, "hidden_size", 2048))
+    heads = int(getattr(c, "num_attention_heads", 16))
+    kv_heads = int(getattr(c, "num_key_value_heads", None) or heads)
+    head_dim = int(getattr(c, "head_dim", None) or hidden // heads)
+    inter = int(getattr(c, "intermediate_size", None) or 4 * hidden)
+    vocab = int(getattr(c, "vocab_size", 50000))
+    per_token = (2 * layers * kv_heads * head_dim + 4 * hidden + 2 * inter) * bytes_per_value
+    per_seq = per_token * max(1, max_len) + vocab * 4 * 3 * (max(1, max_len) if full_logits else 1)
+    return max(1, min(int(cap), int(share * free_bytes / per_seq)))
 
 
 @dataclass(frozen=True)
@@ -210,19 +247,23 @@ class Engine:
     Args:
         model: a resolved model path or hub id (:func:`trust_utils.models.resolve_checkpoint`).
         device: ``auto`` (cuda > mps > cpu) or a torch device.
-        dtype: ``auto`` (bf16 on CUDA, fp32 elsewhere) or a dtype name.
-        batch_size: sequences per forward pass; 0 picks one from free memory.
+        dtype: ``auto`` (bf16 on CUDA with bf16 and on CPUs with native bf16 matmul, else fp32; see
+            :func:`trust_utils.utils.resolve_dtype`) or a dtype name.
+        batch_size: sequences per forward pass; 0 picks one per batch from free memory (CUDA: free device memory;
+            CPU: available RAM), for that batch's longest sequence (:func:`memory_batch_size`).
         cache_dir: directory of the generation/score cache; ``None`` disables caching.
         seed: default seed for sampling (``generate(seed=...)`` overrides).
         prompt_format: ``raw`` | ``chat`` | ``hh`` (see module docstring).
         system_prompt: for ``chat``, a system message (ignored by the other formats).
         model_cache_dir: cache of converted models (for model references such as ``tiny``).
         progress: show tqdm progress bars.
+        share_context: score requests that share a context with one pass over the context (its KV cache reused
+            for every continuation) instead of one full pass per request; same values within float rounding.
     """
 
     def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto", batch_size: int = 16,
                  cache_dir: str | None = None, seed: int = 0, prompt_format: str = "raw", system_prompt: str = "",
-                 model_cache_dir: str | None = None, progress: bool = True):
+                 model_cache_dir: str | None = None, progress: bool = True, share_context: bool = True):
         from .models import load_tokenizer, model_fingerprint
         from .utils import resolve_device, resolve_dtype
 
@@ -237,6 +278,8 @@ class Engine:
         self.system_prompt = system_prompt
         self.model_cache_dir = model_cache_dir or None
         self.progress = progress
+        self.share_context = bool(share_context)
+        self.batch_sizes_used: set[int] = set()  # what batch_size=0 chose (for the stage's outputs)
         self.cache = ResultCache(cache_dir)
         self.tokenizer = load_tokenizer(model, self.model_cache_dir, padding_side="left")
         self.fingerprint: str = model_fingerprint(model)
@@ -278,6 +321,11 @@ class Engine:
         pid = self.tokenizer.pad_token_id
         return int(pid if pid is not None else self.tokenizer.eos_token_id)
 
+    def describe(self) -> dict[str, Any]:
+        """What this engine computed with: dtype, device and the batch sizes it ran (for a stage's outputs)."""
+        return {"dtype": self.key_base["dtype"], "device": self.device, "batch_size": self.batch_size,
+                "batch_sizes": sorted(self.batch_sizes_used)}
+
     def close(self) -> None:
         """Free the model (and CUDA memory) and close the cache."""
         self._model = None
@@ -311,29 +359,43 @@ class Engine:
         # A chat template already writes BOS where the model wants one.
         return list(self.tokenizer(text, add_special_tokens=self.prompt_format != "chat")["input_ids"])
 
-    def _auto_batch_size(self, max_len: int) -> int:
+    def _free_memory(self) -> tuple[float, int, float]:
+        """(free bytes, batch cap, share of it to plan for) on this engine's device."""
+        if self.device.startswith("cuda"):
+            import torch
+
+            free, _ = torch.cuda.mem_get_info()
+            return float(free), CUDA_MAX_BATCH, CUDA_MEMORY_SHARE
+        import psutil
+
+        return float(psutil.virtual_memory().available), CPU_MAX_BATCH, CPU_MEMORY_SHARE
+
+    def _auto_batch_size(self, max_len: int, full_logits: bool = False, free: tuple[float, int, float] | None = None) -> int:
+        """The fixed ``batch_size``, or (``batch_size=0``) the memory-chosen size for sequences of ``max_len``."""
         if self.batch_size > 0:
             return self.batch_size
-        if not self.device.startswith("cuda"):
-            return CPU_DEFAULT_BATCH
         import torch
 
-        free, _ = torch.cuda.mem_get_info()
-        cfg = self.model.config
-        layers = getattr(cfg, "num_hidden_layers", 24)
-        hidden = getattr(cfg, "hidden_size", 2048)
-        kv_heads = getattr(cfg, "num_key_value_heads", None) or getattr(cfg, "num_attention_heads", 16)
-        heads = getattr(cfg, "num_attention_heads", 16)
+        free_bytes, cap, share = free or self._free_memory()
         bytes_per = torch.finfo(self.torch_dtype).bits // 8
-        per_token = 2 * layers * hidden * kv_heads / heads * bytes_per + 8 * hidden * bytes_per
-        per_seq = per_token * max_len + getattr(cfg, "vocab_size", 50000) * 4 * 3
-        bs = int(0.6 * free / max(per_seq, 1))
-        return max(1, min(bs, 512))
+        return memory_batch_size(self.model.config, bytes_per, max_len, free_bytes, full_logits=full_logits,
+                                 cap=cap, share=share)
 
-    def _batches(self, n_rows: int, lengths: list[int], extra: int) -> list[list[int]]:
+    def _batches(self, n_rows: int, lengths: list[int], extra: int, full_logits: bool = False) -> list[list[int]]:
+        """Row indices in batches, longest first (little padding; an out-of-memory error shows in the first batch).
+
+        With ``batch_size=0`` every batch is sized for its own longest row, so batches of short rows are larger.
+        """
         order = sorted(range(n_rows), key=lambda i: -lengths[i])
-        bs = self._auto_batch_size(max(lengths, default=1) + extra)
-        return [order[i:i + bs] for i in range(0, len(order), bs)]
+        free = self._free_memory() if self.batch_size <= 0 else None
+        out: list[list[int]] = []
+        k = 0
+        while k < len(order):
+            bs = self._auto_batch_size(lengths[order[k]] + extra, full_logits, free)
+            out.append(order[k:k + bs])
+            self.batch_sizes_used.add(len(out[-1]))
+            k += bs
+        return out
 
     def _pad_left(self, seqs: list[list[int]]):
         import torch
@@ -350,7 +412,10 @@ class Engine:
     def _progress(self, total: int, desc: str):
         from tqdm.auto import tqdm
 
-        return tqdm(total=total, desc=desc or "generate", disable=not self.progress or total == 0, leave=False)
+        from .progress import Bar
+
+        desc = desc or "generate"
+        return Bar(tqdm(total=total, desc=desc, disable=not self.progress or total == 0, leave=False), total, desc)
 
     # ---------------------------------------------------------------- generation
     def _gen_key(self, formatted: str, cfg: DecodingConfig, seed: int, sample: int) -> str:
@@ -539,46 +604,155 @@ class Engine:
         return int(m) if m else None
 
     def _score_sequences(self, reqs: dict[int, tuple[list[int], int]], desc: str) -> dict[int, tuple[float, int]]:
-        """Sum of log-probs of tokens ``whole[start:]`` for each ``(whole, start)``; right-padded batches."""
-        import torch
+        """Sum of log-probs of tokens ``whole[start:]`` for each ``(whole, start)``.
 
-        idx = list(reqs)
+        Requests are grouped by their conditioning tokens ``whole[:start]`` (after the lm-eval split, so a
+        continuation whose first token merged with the context's end lands in its own group, exactly as the plain
+        computation conditions it). With ``share_context``, a group of two or more is scored by
+        :meth:`_score_shared` (one pass over the context, its KV cache expanded to every continuation); single
+        requests, and all of them without ``share_context``, by :meth:`_score_plain`.
+        """
         max_len = self._max_len()
-        items = []
-        for i in idx:
-            whole, start = reqs[i]
+        items: dict[int, tuple[list[int], int]] = {}
+        out: dict[int, tuple[float, int]] = {}
+        for i, (whole, start) in reqs.items():
             if max_len and len(whole) > max_len:
                 cut = len(whole) - max_len
                 whole, start = whole[cut:], max(1, start - cut)
-            items.append((whole, start))
-        out: dict[int, tuple[float, int]] = {}
-        bar = self._progress(len(idx), desc)
-        model = self.model
+            if start >= len(whole):
+                out[i] = (0.0, 0)
+            else:
+                items[i] = (list(whole), int(start))
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (whole, start) in items.items():
+            groups.setdefault(tuple(whole[:start]), []).append(i)
+        shared = [(list(ctx), idx) for ctx, idx in groups.items() if self.share_context and len(idx) > 1]
+        plain = [i for idx in groups.values() if not (self.share_context and len(idx) > 1) for i in idx]
+        bar = self._progress(len(items), desc)
         try:
-            for batch in self._batches(len(idx), [len(w) for w, _ in items], 0):
-                seqs = [items[b][0] for b in batch]
-                L = max(len(s) for s in seqs)
-                ids = torch.full((len(seqs), L), self.pad_token_id, dtype=torch.long)
-                mask = torch.zeros((len(seqs), L), dtype=torch.long)
-                for r, s in enumerate(seqs):
-                    ids[r, :len(s)] = torch.tensor(s)
-                    mask[r, :len(s)] = 1
-                with torch.inference_mode():
-                    self.model_calls += 1
-                    logits = model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-                logp = torch.log_softmax(logits.float(), dim=-1)
-                for r, b in enumerate(batch):
-                    whole, start = items[b]
-                    tgt = torch.tensor(whole[start:], device=logp.device)
-                    if len(tgt) == 0:
-                        out[idx[b]] = (0.0, 0)
-                        continue
-                    lp = logp[r, start - 1:len(whole) - 1].gather(1, tgt[:, None]).squeeze(1)
-                    out[idx[b]] = (float(lp.sum()), int(len(tgt)))
-                bar.update(len(batch))
+            if plain:
+                out.update(self._score_plain({i: items[i] for i in plain}, bar))
+            if shared:
+                out.update(self._score_shared([(ctx, [(i, items[i][0][len(ctx):]) for i in idx]) for ctx, idx in shared],
+                                              bar))
         finally:
             bar.close()
         return out
+
+    def _score_plain(self, items: dict[int, tuple[list[int], int]], bar) -> dict[int, tuple[float, int]]:
+        """One right-padded forward per batch over every request's whole sequence (lm-eval's way)."""
+        import torch
+
+        idx = list(items)
+        seqs_all = [items[i] for i in idx]
+        out: dict[int, tuple[float, int]] = {}
+        model = self.model
+        for batch in self._batches(len(idx), [len(w) for w, _ in seqs_all], 0, full_logits=True):
+            seqs = [seqs_all[b][0] for b in batch]
+            L = max(len(s) for s in seqs)
+            ids = torch.full((len(seqs), L), self.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(seqs), L), dtype=torch.long)
+            for r, s in enumerate(seqs):
+                ids[r, :len(s)] = torch.tensor(s)
+                mask[r, :len(s)] = 1
+            # logits only from the first scored position on: the context's positions need no LM head
+            first = min(seqs_all[b][1] for b in batch) - 1
+            with torch.inference_mode():
+                self.model_calls += 1
+                logits = self._forward(ids.to(self.device), mask.to(self.device), keep=L - first).logits
+            logp = torch.log_softmax(logits.float(), dim=-1)
+            for r, b in enumerate(batch):
+                whole, start = seqs_all[b]
+                tgt = torch.tensor(whole[start:], device=logp.device)
+                lp = logp[r, start - 1 - first:len(whole) - 1 - first].gather(1, tgt[:, None]).squeeze(1)
+                out[idx[b]] = (float(lp.sum()), int(len(tgt)))
+            bar.update(len(batch))
+        return out
+
+    def _score_shared(self, groups: list[tuple[list[int], list[tuple[int, list[int]]]]], bar) -> dict[int, tuple[float, int]]:
+        """Score ``(context tokens, [(request, continuation tokens), ...])`` groups with one pass per context.
+
+        A batch holds whole groups (a group larger than a batch is split). Pass 1 runs the batch's contexts,
+        left-padded with explicit positions, and keeps their KV cache and last-position logits (which score every
+        continuation's first token). Pass 2 copies each context's cache to its continuations' rows and runs the
+        continuations minus their last token, right-padded, at positions after their context's real length.
+        """
+        import torch
+
+        out: dict[int, tuple[float, int]] = {}
+        # split groups larger than the batch the longest member allows, then batch whole groups
+        units: list[tuple[list[int], list[tuple[int, list[int]]]]] = []
+        free = self._free_memory() if self.batch_size <= 0 else None
+        for ctx, conts in sorted(groups, key=lambda g: -len(g[0])):
+            bs = self._auto_batch_size(len(ctx) + max(len(c) for _, c in conts), True, free)
+            units += [(ctx, conts[k:k + bs]) for k in range(0, len(conts), bs)]
+        model = self.model
+        k = 0
+        while k < len(units):
+            ctx0, conts0 = units[k]
+            bs = self._auto_batch_size(len(ctx0) + max(len(c) for _, c in conts0), True, free)
+            batch = [units[k]]
+            rows = len(conts0)
+            k += 1
+            while k < len(units) and rows + len(units[k][1]) <= bs:
+                batch.append(units[k])
+                rows += len(units[k][1])
+                k += 1
+            self.batch_sizes_used.add(rows)
+            ctx_ids, ctx_mask = self._pad_left([ctx for ctx, _ in batch])
+            ctx_pos = (ctx_mask.cumsum(-1) - 1).clamp(min=0)
+            with torch.inference_mode():
+                self.model_calls += 1
+                first = self._forward(ctx_ids, ctx_mask, position_ids=ctx_pos, keep=1, use_cache=True)
+                first_logp = torch.log_softmax(first.logits[:, -1, :].float(), dim=-1)
+                row_group = [g for g, (_, conts) in enumerate(batch) for _ in conts]
+                row_conts = [c for _, conts in batch for _, c in conts]
+                row_req = [i for _, conts in batch for i, _ in conts]
+                C = max(len(c) for c in row_conts) - 1
+                rest_logp = None
+                if C > 0:
+                    cache = getattr(first, "cache", None) or first.past_key_values
+                    sel = torch.tensor(row_group, dtype=torch.long, device=ctx_ids.device)
+                    cache.batch_select_indices(sel)
+                    ids = torch.full((len(row_conts), C), self.pad_token_id, dtype=torch.long)
+                    cmask = torch.zeros((len(row_conts), C), dtype=torch.long)
+                    for r, c in enumerate(row_conts):
+                        if len(c) > 1:
+                            ids[r, :len(c) - 1] = torch.tensor(c[:-1], dtype=torch.long)
+                            cmask[r, :len(c) - 1] = 1
+                    ids, cmask = ids.to(self.device), cmask.to(self.device)
+                    mask = torch.cat([ctx_mask[sel], cmask], dim=1)
+                    pos = ctx_mask.sum(-1)[sel][:, None] + torch.arange(C, device=ids.device)[None, :]
+                    second = self._forward(ids, mask, position_ids=pos, **{self._cache_kwarg(): cache})
+                    rest_logp = torch.log_softmax(second.logits.float(), dim=-1)
+            for r, (g, c, i) in enumerate(zip(row_group, row_conts, row_req)):
+                total = float(first_logp[g, c[0]])
+                if len(c) > 1:
+                    tgt = torch.tensor(c[1:], device=rest_logp.device)
+                    total += float(rest_logp[r, :len(c) - 1].gather(1, tgt[:, None]).sum())
+                out[i] = (total, len(c))
+            bar.update(rows)
+        return out
+
+    def _cache_kwarg(self) -> str:
+        """The forward argument that takes a KV cache: ``cache`` (transformers >= 5.2x) or ``past_key_values``."""
+        import inspect
+
+        return "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+
+    def _forward(self, ids, mask, *, position_ids=None, keep: int = 0, **kw):
+        """One model forward; ``keep > 0`` computes logits for the last ``keep`` positions only (saves the LM head)."""
+        extra = dict(kw)
+        if position_ids is not None:
+            extra["position_ids"] = position_ids
+        if keep > 0:
+            try:
+                return self.model(input_ids=ids, attention_mask=mask, logits_to_keep=keep, **extra)
+            except TypeError:  # a model without logits_to_keep: full logits, the caller's slicing still holds
+                out = self.model(input_ids=ids, attention_mask=mask, **extra)
+                out.logits = out.logits[:, -keep:]
+                return out
+        return self.model(input_ids=ids, attention_mask=mask, **extra)
 
     def next_token_logprobs(self, prompts: list[str], candidates: list[str], desc: str = "") -> list[dict[str, float]]:
         """Log-prob of each candidate's FIRST token as the next token after each (formatted) prompt."""
@@ -597,7 +771,6 @@ class Engine:
         todo = [i for i, r in enumerate(res) if r is None]
         if todo:
             enc = [self._encode(formatted[i]) for i in todo]
-            model = self.model
             bar = self._progress(len(todo), desc or "next-token")
             puts = []
             try:
@@ -606,7 +779,7 @@ class Engine:
                     pos = (mask.cumsum(-1) - 1).clamp(min=0)
                     with torch.inference_mode():
                         self.model_calls += 1
-                        logits = model(input_ids=ids, attention_mask=mask, position_ids=pos).logits[:, -1, :]
+                        logits = self._forward(ids, mask, position_ids=pos, keep=1).logits[:, -1, :]
                     logp = torch.log_softmax(logits.float(), dim=-1)
                     for r, b in enumerate(batch):
                         d = {c: float(logp[r, t]) for c, t in cand_ids.items()}

@@ -317,15 +317,18 @@ def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool, run_i
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from .progress import follow
+
     previous = os.environ.get(RUN_ID_ENV)
     os.environ[RUN_ID_ENV] = run_id  # the kernel inherits it; write_stage_outputs records it
     try:
-        papermill.execute_notebook(str(p.notebook), str(out_nb), parameters=p.params, kernel_name="python3",
-                                   progress_bar=progress, log_output=log_output, cwd=str(p.stage_dir),
-                                   request_save_on_cell_execute=True,
-                                   # the kernel's own log (transport warnings, the interrupt at shutdown) is noise
-                                   # in the runner's output; cell errors still reach the notebook and the runner
-                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        with follow(p.stage_dir):  # the stage's own progress lines (training steps, batches) while its cells run
+            papermill.execute_notebook(str(p.notebook), str(out_nb), parameters=p.params, kernel_name="python3",
+                                       progress_bar=progress, log_output=log_output, cwd=str(p.stage_dir),
+                                       request_save_on_cell_execute=True,
+                                       # the kernel's own log (transport warnings, the interrupt at shutdown) is
+                                       # noise in the runner's output; cell errors still reach the notebook
+                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         raise StageFailed(p.stage.name, out_nb, f"{exc.ename}: {exc.evalue}") from None
     finally:

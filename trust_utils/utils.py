@@ -188,12 +188,45 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU multiplies bf16 matrices natively (x86 ``avx512_bf16`` or ``amx_bf16`` flag).
+
+    Without those instructions PyTorch emulates bf16 matmul through fp32 conversions, which is *slower* than
+    fp32, so ``dtype: auto`` must not pick bf16 there. ``torch.backends.cpu.get_cpu_capability()`` only says
+    ``AVX512`` (not which AVX512 extensions), so the flags come from ``/proc/cpuinfo`` (Linux); elsewhere the
+    answer is False (fp32, always correct). ``cpuinfo`` is the file's text, for tests.
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+                cpuinfo = fh.read()
+        except OSError:
+            return False
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+            break  # every core lists the same flags
+    return any(f in flags for f in CPU_BF16_FLAGS)
+
+
 def resolve_dtype(dtype: str, device: str):
-    """``auto`` is bf16 on CUDA (when supported) and fp32 elsewhere; else a torch dtype name."""
+    """The torch dtype for a ``dtype`` name on ``device``.
+
+    ``auto`` is bf16 on CUDA devices that support it and on CPUs with native bf16 matmul
+    (:func:`cpu_has_native_bf16`: measured 2.9x faster than fp32 for SmolLM2-135M generation on an AVX512-bf16
+    CPU), fp32 everywhere else (MPS, older CPUs). A profile fixes the dtype by naming it (``float32`` for
+    outputs comparable across machines).
+    """
     import torch
 
     if dtype == "auto":
-        if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+        if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        if device == "cpu" and cpu_has_native_bf16():
             return torch.bfloat16
         return torch.float32
     try:

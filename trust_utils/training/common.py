@@ -5,7 +5,7 @@ Explicit, never TRL's silent defaults
     TRL's configs default ``bf16=True``, ``gradient_checkpointing=True`` and ``logging_steps=10``, and the
     Trainer reports to every installed tracker and *filters* NaN/inf losses out of the logged average
     (``logging_nan_inf_filter``). :func:`trainer_kwargs` sets all of these from the stage config: bf16 only
-    on CUDA with bf16 support (``bf16="auto"``), ``report_to="none"``, ``seed``/``data_seed`` from one ``seed``,
+    on CUDA with bf16 support and on CPUs with native bf16 matmul (``bf16="auto"``, :func:`use_bf16`), ``report_to="none"``, ``seed``/``data_seed`` from one ``seed``,
     ``logging_nan_inf_filter=False`` so the :class:`NaNGuard` sees a diverged loss, ``disable_tqdm=False``.
 
 Reuse and resume, keyed by content
@@ -111,6 +111,7 @@ class TrainConfig:
     n_train: int = 0
     gradient_checkpointing: bool = False
     bf16: str = "auto"
+    group_by_length: bool = True
     use_lora: bool = False
     lora_r: int = 16
     lora_alpha: int = 32
@@ -193,16 +194,32 @@ def setup(cfg: TrainConfig) -> str:
 
 
 def use_bf16(cfg: TrainConfig, device: str) -> bool:
-    """bf16 mixed precision: ``auto`` is True only on a CUDA device that supports bf16."""
+    """bf16 mixed precision (autocast; master weights stay fp32).
+
+    ``auto`` is True on a CUDA device with bf16 and on a CPU with native bf16 matmul (AVX512-bf16 / AMX,
+    :func:`trust_utils.utils.cpu_has_native_bf16`), where ``TrainingArguments(bf16=True, use_cpu=True)`` runs CPU
+    autocast. Without native support bf16 matmul is emulated (measured 0.56 vs 48 GFLOPS fp32 on a 2-core AVX2
+    CPU), so ``auto`` stays fp32 there; ``true`` forces it on a CPU anyway (with a warning) and fails on a GPU
+    without bf16.
+    """
     import torch
+
+    from ..utils import cpu_has_native_bf16
 
     if cfg.bf16 == "false":
         return False
-    supported = device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if cfg.bf16 == "true" and not supported:
-        raise TrainingError(f"stage '{cfg.STAGE}': bf16='true' needs a CUDA device with bf16 support "
-                            f"(device is {device}); use bf16='auto'")
-    return supported
+    if device.startswith("cuda"):
+        supported = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        if cfg.bf16 == "true" and not supported:
+            raise TrainingError(f"stage '{cfg.STAGE}': bf16='true' needs a CUDA device with bf16 support "
+                                f"(device is {device}); use bf16='auto'")
+        return supported
+    native = device == "cpu" and cpu_has_native_bf16()
+    if cfg.bf16 == "true" and not native:
+        log.warning("stage '%s': bf16='true' on %s without native bf16 matmul: emulated, much slower than fp32",
+                    cfg.STAGE, device)
+        return device == "cpu"
+    return native
 
 
 def trainer_kwargs(cfg: TrainConfig, device: str) -> dict[str, Any]:
@@ -222,6 +239,8 @@ def trainer_kwargs(cfg: TrainConfig, device: str) -> dict[str, Any]:
         max_grad_norm=cfg.max_grad_norm,
         optim="adamw_torch",
         gradient_checkpointing=cfg.gradient_checkpointing,
+        # batches of similar lengths pad less (stages with pair datasets add a "length" column)
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         bf16=use_bf16(cfg, device),
         fp16=False,
         use_cpu=(device == "cpu"),
@@ -421,7 +440,10 @@ def NaNGuard(stage: str):  # noqa: N802
 
 
 def standard_callbacks(cfg: TrainConfig, resume: str | None, extra=None) -> list:
-    return [NaNGuard(cfg.STAGE), TrainingLogCallback(cfg.stage_dir() / TRAIN_LOG, checkpoint_step(resume), extra)]
+    from ..progress import trainer_callback
+
+    return [NaNGuard(cfg.STAGE), TrainingLogCallback(cfg.stage_dir() / TRAIN_LOG, checkpoint_step(resume), extra),
+            trainer_callback()]
 
 
 # ------------------------------------------------------------------------------------------ saving

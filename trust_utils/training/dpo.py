@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from . import common
 from .common import TrainConfig
-from .reward import preference_dataset
+from .reward import add_length_column, preference_dataset
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,11 @@ def build_trainer(cfg: DPOStageConfig, device: str, resume: str | None = None, e
                      disable_dropout=True)
     peft_config = common.lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
     eval_ds = preference_dataset(eval_rows, cfg.STAGE) if eval_rows else None
-    return DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=preference_dataset(rows, cfg.STAGE),
-                      eval_dataset=eval_ds, processing_class=tok, peft_config=peft_config,
-                      callbacks=common.standard_callbacks(cfg, resume)), tok
+    trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=preference_dataset(rows, cfg.STAGE),
+                         eval_dataset=eval_ds, processing_class=tok, peft_config=peft_config,
+                         callbacks=common.standard_callbacks(cfg, resume))
+    add_length_column(trainer)
+    return trainer, tok
 
 
 def train(cfg: DPOStageConfig) -> None:
@@ -84,7 +86,9 @@ def evaluate_implicit_rewards(cfg: DPOStageConfig, model_dir: str, rows: list[di
     init = common.resolve_init(cfg)
     tok = load_tokenizer(model_dir, padding_side="right")
     kw = common.trainer_kwargs(cfg, device)
-    kw.update(output_dir=str(cfg.stage_dir() / "eval_tmp"), save_strategy="no", disable_tqdm=True)
+    # sequential evaluation: group_by_length would also reorder the eval set, and it has no length column
+    kw.update(output_dir=str(cfg.stage_dir() / "eval_tmp"), save_strategy="no", disable_tqdm=True,
+              train_sampling_strategy="random")
     args = DPOConfig(**kw, beta=cfg.beta, max_length=cfg.max_length, loss_type=[cfg.loss_type],
                      dataset_num_proc=None)
     trainer = DPOTrainer(model=load_causal_lm(model_dir, device=device).train(),

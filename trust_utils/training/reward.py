@@ -53,6 +53,26 @@ def preference_dataset(rows: list[dict[str, Any]], stage: str):
     return Dataset.from_list([{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in rows])
 
 
+def add_length_column(trainer) -> None:
+    """Give a tokenised pair dataset the ``length`` column ``group_by_length`` sorts by.
+
+    The Trainer infers lengths only from an ``input_ids`` column; TRL's pair datasets have ``chosen_ids`` and
+    ``rejected_ids`` (DPO also ``prompt_ids``), whose summed length is what one example costs.
+    """
+    ds = trainer.train_dataset
+    if ds is None or not trainer.args.train_sampling_strategy == "group_by_length" or "length" in ds.column_names:
+        return
+    cols = [c for c in ds.column_names if c.endswith("_ids") and "mask" not in c]
+    if not cols:
+        return
+    trainer.train_dataset = ds.map(lambda r: {"length": sum(len(r[c]) for c in cols)}, desc="lengths")
+    # the Trainer drops columns outside the trainer's signature list before it builds the sampler; the
+    # preference collators read only their own keys, so keeping "length" costs nothing
+    trainer._set_signature_columns_if_needed()
+    if "length" not in trainer._signature_columns:
+        trainer._signature_columns = [*trainer._signature_columns, "length"]
+
+
 def load_reward_model(ref: str, device: str = "cpu"):
     """A reward model directory (full, or a LoRA adapter merged on load) in eval mode."""
     from pathlib import Path
@@ -84,9 +104,11 @@ def build_trainer(cfg: RewardStageConfig, device: str, resume: str | None = None
                         center_rewards_coefficient=cfg.center_rewards_coefficient or None,
                         disable_dropout=True, eos_token=tok.eos_token)
     peft_config = common.lora_config(cfg, "SEQ_CLS") if cfg.use_lora else None
-    return RewardTrainer(model=model, args=args, train_dataset=preference_dataset(rows, cfg.STAGE),
-                         processing_class=tok, peft_config=peft_config,
-                         callbacks=common.standard_callbacks(cfg, resume)), tok
+    trainer = RewardTrainer(model=model, args=args, train_dataset=preference_dataset(rows, cfg.STAGE),
+                            processing_class=tok, peft_config=peft_config,
+                            callbacks=common.standard_callbacks(cfg, resume))
+    add_length_column(trainer)
+    return trainer, tok
 
 
 def train(cfg: RewardStageConfig) -> None:

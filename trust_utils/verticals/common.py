@@ -228,6 +228,7 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
     records_files: dict[str, str] = {}
     timings: dict[str, float] = {}
     calls: dict[str, int] = {}
+    engines: dict[str, dict[str, Any]] = {}  # dtype, device and batch sizes each checkpoint was evaluated with
     for name in have:
         t1 = time.perf_counter()
         engine = open_engine(cfg, name, **(engine_overrides or {}))
@@ -235,6 +236,7 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
             log.info("%s: evaluating %s (%s)", vertical, name, engine.model_ref)
             records, rows = evaluate(engine, name)
             calls[name] = engine.model_calls
+            engines[name] = engine.describe()
         finally:
             engine.close()
         rows, shares, bad = validity_rows(cfg, vertical, name, records, rows)
@@ -251,7 +253,7 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
     result = {
         "vertical": vertical, "checkpoints": have, "skipped_checkpoints": missing,
         "results_file": str(results_file), "records": records_files, "n_rows": len(all_rows),
-        "model_calls": calls, "config": cfg.hash_config(), "degenerate_any": degenerate,
+        "model_calls": calls, "engine": engines, "config": cfg.hash_config(), "degenerate_any": degenerate,
         "unit_value_mismatches": mismatches, **(summary or {}), **extra,
     }
     write_stage_outputs(out_dir, result, inputs=[p for p in inputs] + _checkpoints_input(cfg), timings=timings)
