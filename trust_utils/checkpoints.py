@@ -1,7 +1,7 @@
 """The checkpoint registry: every model the study can score, built-in or named in a profile.
 
 Built-in checkpoints (:data:`BUILTIN`) are the study's own: ``base`` (the profile's ``model`` reference) and the
-models the alignment stages train (``sft``, ``rm``, ``ppo``, ``dpo`` in ``<run_dir>/<stage>/model``).
+models the alignment stages train (``sft``, ``rm``, ``ppo``, ``dpo``, ``rloo`` in ``<run_dir>/<stage>/model``).
 Each alignment method is declared once, as a :class:`Method` in :data:`METHODS` (checkpoint name, producing stage,
 notebook, label, colour, order, init/reference/reward model); :data:`BUILTIN`, :data:`CHECKPOINT_ORDER`, the
 alignment entries of ``stages.STAGES``, the vertical stages' ``uses``, the analysis' labels and colours and
@@ -26,7 +26,7 @@ from; default the profile's ``baseline``; ``null`` for none). Which checkpoint i
 guessed.
 
 **What a run evaluates.** Without a ``checkpoints:`` block: ``base`` and every evaluated method's checkpoint
-(``sft, ppo, dpo``; missing ones skipped), as before. With one: the externals, plus built-in ``base`` when the profile's ``shared`` sets ``model`` and no
+(``sft, ppo, dpo, rloo``; missing ones skipped), as before. With one: the externals, plus built-in ``base`` when the profile's ``shared`` sets ``model`` and no
 external is named ``base``, plus the built-in method checkpoints (``sft``, ``ppo``, ...) whose stage the profile runs and no external
 shadows. A profile may have no training stage at all.
 
@@ -147,6 +147,11 @@ METHODS: tuple[Method, ...] = (
     Method("dpo", "dpo", "13_dpo.ipynb", "Direct preference optimisation", "DPO", "#2ca02c", 4,
            needs=("data", "sft"), produces="model/ (DPO policy), loss/margin curves", reference="sft",
            headline=True, attribution="DPO (DPO policy vs SFT reference)"),
+    Method("rloo", "rloo", "14_rloo.ipynb", "RLOO against the reward model", "RLOO", "#6a3d9a", 5,
+           needs=("data", "sft", "reward_model"), produces="model/ (RLOO policy), reward/KL curves",
+           reference="sft", reward_model="rm",
+           attribution_note="no attribution pair: its only training signal is the reward model, whose "
+                            "attribution (the rm entry) is measured against PPO's generations"),
 )
 METHODS_BY_NAME: dict[str, Method] = {m.checkpoint: m for m in METHODS}
 
