@@ -56,7 +56,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .checkpoints import BUILTIN, comparisons, externals, stage_info
+from .checkpoints import BUILTIN, HEADLINE, comparisons, externals, stage_info
 from .manifest import write_stage_outputs
 from .paths import CHECKPOINT_ORDER, project_root, resolve_run_dir, results_dir, stage_dir
 from .reference import PAPER_RESULTS
@@ -73,8 +73,8 @@ STAGE_LABELS: dict[str, str] = {c.stage: c.label for c in BUILTIN if c.evaluated
 STAGE_COLORS: dict[str, str] = {c.stage: c.color for c in BUILTIN if c.evaluated}
 #: Display info of the stages of the run being analysed (set by :func:`use_run_checkpoints`).
 _RUN_STAGES: dict[str, Any] = {}
-#: Aligned stages the paper averages in its v2 headline numbers.
-HEADLINE_STAGES: tuple[str, ...] = ("ppo", "dpo")
+#: Aligned stages the paper averages in its v2 headline numbers (the methods registered with ``headline=True``).
+HEADLINE_STAGES: tuple[str, ...] = HEADLINE
 #: Model sizes of the v1 paper's per-model tables.
 V1_PYTHIA_SIZES: tuple[str, ...] = ("70m", "160m", "410m", "2.8b", "6.9b")
 KEY = ["model", "seed", "vertical", "metric", "variant"]

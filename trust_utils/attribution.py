@@ -71,17 +71,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .checkpoints import METHODS, TRAINED
+
 log = logging.getLogger(__name__)
 
 STAGE = "attribution"
-#: attribution stage name -> (model checkpoint, pre-alignment checkpoint for the toxicity test pairs, description)
+#: attribution stage name -> (model checkpoint, pre-alignment checkpoint for the toxicity test pairs, description);
+#: derived from the methods that declare an attribution (:data:`trust_utils.checkpoints.METHODS`).
 STAGE_MODELS: dict[str, tuple[str, str, str]] = {
-    "sft": ("sft", "base", "SFT (SFT model vs base)"),
-    "dpo": ("dpo", "sft", "DPO (DPO policy vs SFT reference)"),
-    "rm": ("rm", "sft", "PPO, through its reward model (RM vs its initialisation)"),
-}
+    m.checkpoint: (m.checkpoint, m.init, m.attribution) for m in METHODS if m.attribution}
 #: the post-alignment checkpoint whose generations are the "new" side of the test set
-NEW_CHECKPOINT = {"sft": "sft", "dpo": "dpo", "rm": "ppo"}
+NEW_CHECKPOINT: dict[str, str] = {m.checkpoint: m.attribution_new or m.checkpoint for m in METHODS if m.attribution}
+#: methods without a sensible attribution pair, and why (the stage skips them with this note)
+NO_ATTRIBUTION: dict[str, str] = {m.checkpoint: m.attribution_note or "no attribution pair declared"
+                                  for m in METHODS if not m.attribution}
 _BLOCK_RE = re.compile(r"\.(?:layers|h|blocks|layer)\.(\d+)\.")
 SNIPPET = 200
 
@@ -96,7 +99,7 @@ class AttributionConfig:
     seed: int = 0
     threads: int = 2
     device: str = "auto"
-    stages: list[str] = field(default_factory=lambda: ["sft", "dpo", "rm"])
+    stages: list[str] = field(default_factory=lambda: list(STAGE_MODELS))
     lora_rank: int = 4
     n_layers: int = 2
     n_train: int = 64
@@ -474,15 +477,19 @@ def run(cfg: AttributionConfig) -> dict[str, Any]:
     if device == "mps":
         device = "cpu"
     out = stage_dir(cfg.run_dir, STAGE)
-    unknown = [s for s in cfg.stages if s not in STAGE_MODELS]
+    skipped: dict[str, str] = {}
+    for s in [s for s in cfg.stages if s in NO_ATTRIBUTION]:  # a registered method without an attribution pair
+        skipped[s] = NO_ATTRIBUTION[s]
+        log.info("attribution: skipping %s (%s)", s, skipped[s])
+    unknown = [s for s in cfg.stages if s not in STAGE_MODELS and s not in NO_ATTRIBUTION]
     if unknown:
         raise ValueError(f"attribution: unknown stage(s) {unknown}; choose from {list(STAGE_MODELS)}")
-    have = set(available_checkpoints(cfg.run_dir, ("base", "sft", "rm", "ppo", "dpo")))
-    done, skipped, timings = {}, {}, {}
-    for stage in cfg.stages:
+    have = set(available_checkpoints(cfg.run_dir, ("base",) + TRAINED))
+    done, timings = {}, {}
+    for stage in [s for s in cfg.stages if s in STAGE_MODELS]:
         ckpt = STAGE_MODELS[stage][0]
         need = [ckpt] + ([_ref_name(cfg, stage)] if ckpt in have else [])
-        missing = [n for n in need if n in ("sft", "rm", "ppo", "dpo") and n not in have]
+        missing = [n for n in need if n in TRAINED and n not in have]
         if missing:
             skipped[stage] = f"the run has no {', '.join(missing)} checkpoint"
             log.info("attribution: skipping %s (%s)", stage, skipped[stage])

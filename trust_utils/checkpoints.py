@@ -1,9 +1,11 @@
 """The checkpoint registry: every model the study can score, built-in or named in a profile.
 
 Built-in checkpoints (:data:`BUILTIN`) are the study's own: ``base`` (the profile's ``model`` reference) and the
-models the alignment stages train (``sft``, ``rm``, ``ppo``, ``dpo`` in ``<run_dir>/<stage>/model``). Each has
-its producing stage, label, colour and place in the order; :data:`CHECKPOINT_ORDER`, the stages' ``uses``, the
-analysis' labels and colours all derive from here.
+models the alignment stages train (``sft``, ``rm``, ``ppo``, ``dpo``, ``rloo`` in ``<run_dir>/<stage>/model``).
+Each alignment method is declared once, as a :class:`Method` in :data:`METHODS` (checkpoint name, producing stage,
+notebook, label, colour, order, init/reference/reward model); :data:`BUILTIN`, :data:`CHECKPOINT_ORDER`, the
+alignment entries of ``stages.STAGES``, the vertical stages' ``uses``, the analysis' labels and colours and
+``attribution.STAGE_MODELS`` all derive from here.
 
 **External checkpoints** are named in a profile's top-level ``checkpoints:`` block, so an existing model family (or
 a model from another recipe) is scored beside ours with no code change::
@@ -23,9 +25,9 @@ the built-ins in the order written) and ``compare_to`` (the stage of the same fa
 from; default the profile's ``baseline``; ``null`` for none). Which checkpoint is the baseline is *declared*, never
 guessed.
 
-**What a run evaluates.** Without a ``checkpoints:`` block: ``base, sft, ppo, dpo`` (missing ones skipped), as
-before. With one: the externals, plus built-in ``base`` when the profile's ``shared`` sets ``model`` and no
-external is named ``base``, plus the built-in ``sft``/``ppo``/``dpo`` whose stage the profile runs and no external
+**What a run evaluates.** Without a ``checkpoints:`` block: ``base`` and every evaluated method's checkpoint
+(``sft, ppo, dpo, rloo``; missing ones skipped), as before. With one: the externals, plus built-in ``base`` when the profile's ``shared`` sets ``model`` and no
+external is named ``base``, plus the built-in method checkpoints (``sft``, ``ppo``, ...) whose stage the profile runs and no external
 shadows. A profile may have no training stage at all.
 
 **How the notebooks get the block.** The runner writes it, resolved, to ``<run_dir>/checkpoints.json``
@@ -88,13 +90,74 @@ class Checkpoint:
         return bool(self.ref)
 
 
-BUILTIN: tuple[Checkpoint, ...] = (
-    Checkpoint("base", "base", "Base", "#7f7f7f", 0),
-    Checkpoint("sft", "sft", "SFT", "#1f77b4", 1, producer="sft"),
-    Checkpoint("rm", "rm", "RM", "#8c564b", 2, producer="reward_model", evaluated=False),
-    Checkpoint("ppo", "ppo", "PPO", "#ff7f0e", 3, producer="ppo"),
-    Checkpoint("dpo", "dpo", "DPO", "#2ca02c", 4, producer="dpo"),
+@dataclass(frozen=True)
+class Method:
+    """One alignment stage, declared once: its trained checkpoint *and* its pipeline stage derive from it.
+
+    Adding an alignment method is one entry in :data:`METHODS` (plus its training module, notebook, test and profile
+    blocks): :data:`BUILTIN`, :data:`CHECKPOINT_ORDER`, the vertical stages' ``uses``, ``stages.STAGES``, the
+    analysis' labels and colours and ``attribution.STAGE_MODELS`` all read it.
+
+    Attributes:
+        checkpoint: the checkpoint name (``<run_dir>/<stage>/model``).
+        stage: the pipeline stage that trains it (also its run sub-directory).
+        notebook, title, produces: the stage's notebook file in ``notebooks/``, title and what it leaves.
+        label, color, order: how the analysis shows the checkpoint (order: x position among the checkpoints).
+        needs, uses: the stage's hard and optional stage dependencies.
+        init: the checkpoint the policy starts from; reference: the KL/reference checkpoint (empty: none);
+            reward_model: the reward-model checkpoint it optimises against (empty: none).
+        evaluated: scored by the verticals (the reward model is not).
+        headline: one of the aligned stages the paper averages in its headline numbers (PPO, DPO).
+        attribution: what the DataInf attribution of this checkpoint measures (empty: the method has no sensible
+            attribution pair and ``30_attribution`` skips it, with ``attribution_note`` saying why);
+            attribution_new: the checkpoint whose generations are the "new" side of the test pairs (default its own).
+    """
+
+    checkpoint: str
+    stage: str
+    notebook: str
+    title: str
+    label: str
+    color: str
+    order: float
+    needs: tuple[str, ...] = ("data",)
+    uses: tuple[str, ...] = ()
+    produces: str = ""
+    init: str = "sft"
+    reference: str = ""
+    reward_model: str = ""
+    evaluated: bool = True
+    headline: bool = False
+    attribution: str = ""
+    attribution_new: str = ""
+    attribution_note: str = ""
+
+
+#: The alignment methods, in run order. The one place a method is registered.
+METHODS: tuple[Method, ...] = (
+    Method("sft", "sft", "10_sft.ipynb", "Supervised fine-tuning", "SFT", "#1f77b4", 1, init="base",
+           produces="model/ (SFT policy), training log", attribution="SFT (SFT model vs base)"),
+    Method("rm", "reward_model", "11_reward_model.ipynb", "Bradley-Terry reward model", "RM", "#8c564b", 2,
+           uses=("sft",), produces="model/ (sequence classifier), pairwise accuracy", evaluated=False,
+           attribution="PPO, through its reward model (RM vs its initialisation)", attribution_new="ppo"),
+    Method("ppo", "ppo", "12_ppo.ipynb", "PPO against the reward model", "PPO", "#ff7f0e", 3,
+           needs=("data", "sft", "reward_model"), produces="model/ (PPO policy), reward/KL curves",
+           reference="sft", reward_model="rm", headline=True,
+           attribution_note="attributed through its reward model (the rm entry)"),
+    Method("dpo", "dpo", "13_dpo.ipynb", "Direct preference optimisation", "DPO", "#2ca02c", 4,
+           needs=("data", "sft"), produces="model/ (DPO policy), loss/margin curves", reference="sft",
+           headline=True, attribution="DPO (DPO policy vs SFT reference)"),
+    Method("rloo", "rloo", "14_rloo.ipynb", "RLOO against the reward model", "RLOO", "#6a3d9a", 5,
+           needs=("data", "sft", "reward_model"), produces="model/ (RLOO policy), reward/KL curves",
+           reference="sft", reward_model="rm",
+           attribution_note="no attribution pair: its only training signal is the reward model, whose "
+                            "attribution (the rm entry) is measured against PPO's generations"),
 )
+METHODS_BY_NAME: dict[str, Method] = {m.checkpoint: m for m in METHODS}
+
+BUILTIN: tuple[Checkpoint, ...] = (Checkpoint("base", "base", "Base", "#7f7f7f", 0),) + tuple(
+    Checkpoint(m.checkpoint, m.checkpoint, m.label, m.color, m.order, producer=m.stage, evaluated=m.evaluated)
+    for m in METHODS)
 BUILTIN_BY_NAME: dict[str, Checkpoint] = {c.name: c for c in BUILTIN}
 #: Built-in checkpoints the verticals score, in the study's order.
 CHECKPOINT_ORDER: tuple[str, ...] = tuple(c.name for c in BUILTIN if c.evaluated)
@@ -102,6 +165,8 @@ CHECKPOINT_ORDER: tuple[str, ...] = tuple(c.name for c in BUILTIN if c.evaluated
 EVAL_PRODUCERS: tuple[str, ...] = tuple(c.producer for c in BUILTIN if c.evaluated and c.producer)
 #: Checkpoints that live in ``<run_dir>/<stage>/model``.
 TRAINED: tuple[str, ...] = tuple(c.name for c in BUILTIN if c.producer)
+#: Aligned checkpoints the paper averages in its (v2) headline numbers.
+HEADLINE: tuple[str, ...] = tuple(m.checkpoint for m in METHODS if m.headline)
 _PALETTE = ("#9467bd", "#d62728", "#17becf", "#bcbd22", "#e377c2", "#8c564b", "#aec7e8", "#ffbb78")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ENTRY_KEYS = {"ref", "stage", "family", "model", "label", "color", "order", "compare_to"}
@@ -405,7 +470,7 @@ def check_refs(items: Iterable[tuple[str, str]], online: bool = False) -> list[d
 
 
 __all__ = [
-    "Checkpoint", "CheckpointError", "BUILTIN", "BUILTIN_BY_NAME", "CHECKPOINT_ORDER", "EVAL_PRODUCERS", "TRAINED",
+    "Checkpoint", "CheckpointError", "Method", "METHODS", "METHODS_BY_NAME", "HEADLINE", "BUILTIN", "BUILTIN_BY_NAME", "CHECKPOINT_ORDER", "EVAL_PRODUCERS", "TRAINED",
     "parse_checkpoints", "evaluation_list", "write_run_checkpoints", "read_run_checkpoints", "run_file", "externals",
     "external", "run_checkpoint_names", "stage_info", "ordered_stages", "comparisons", "ref_kind", "hub_offline",
     "hub_cached", "hub_reachable", "check_ref", "check_refs",

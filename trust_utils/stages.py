@@ -1,7 +1,9 @@
 """The stage registry: every stage of the study, in run order.
 
 The runner, the CLI and the tests iterate over :data:`STAGES`; adding a stage is one
-:class:`Stage` entry here plus its notebook in ``notebooks/``. A stage's directory in a run is
+:class:`Stage` entry here plus its notebook in ``notebooks/``. The alignment stages are not listed here: each
+derives from its :class:`trust_utils.checkpoints.Method` registration (:func:`method_stage`), so adding an
+alignment method touches only :data:`trust_utils.checkpoints.METHODS`. A stage's directory in a run is
 ``<run_dir>/<name>/``; a stage that trains a model saves it in ``<run_dir>/<name>/model``
 (see :func:`trust_utils.paths.checkpoint_path`).
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .checkpoints import EVAL_PRODUCERS
+from .checkpoints import EVAL_PRODUCERS, METHODS, Method
 
 
 @dataclass(frozen=True)
@@ -39,20 +41,19 @@ class Stage:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
+def method_stage(m: Method) -> Stage:
+    """The pipeline stage of an alignment method (tagged ``alignment``)."""
+    return Stage(m.stage, m.notebook, m.title, needs=m.needs, uses=m.uses, produces=m.produces,
+                 checkpoint=m.checkpoint, tags=("alignment",))
+
+
 # The stages whose models the verticals score, from the checkpoint registry (not restated here).
 _EVAL_USES = EVAL_PRODUCERS
 
 STAGES: tuple[Stage, ...] = (
     Stage("data", "00_data_preparation.ipynb", "Preference data preparation",
           produces="sft.jsonl, preferences.jsonl (train/test), drop report"),
-    Stage("sft", "10_sft.ipynb", "Supervised fine-tuning", needs=("data",),
-          produces="model/ (SFT policy), training log", checkpoint="sft", tags=("alignment",)),
-    Stage("reward_model", "11_reward_model.ipynb", "Bradley-Terry reward model", needs=("data",), uses=("sft",),
-          produces="model/ (sequence classifier), pairwise accuracy", checkpoint="rm", tags=("alignment",)),
-    Stage("ppo", "12_ppo.ipynb", "PPO against the reward model", needs=("data", "sft", "reward_model"),
-          produces="model/ (PPO policy), reward/KL curves", checkpoint="ppo", tags=("alignment",)),
-    Stage("dpo", "13_dpo.ipynb", "Direct preference optimisation", needs=("data", "sft"),
-          produces="model/ (DPO policy), loss/margin curves", checkpoint="dpo", tags=("alignment",)),
+    *(method_stage(m) for m in METHODS),
     Stage("toxicity", "20_toxicity.ipynb", "Toxicity (RealToxicityPrompts)", uses=_EVAL_USES,
           produces="results/toxicity.csv, records", tags=("vertical",)),
     Stage("bias", "21_bias.ipynb", "Stereotypical bias (DecodingTrust)", uses=_EVAL_USES,
@@ -64,7 +65,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("privacy", "24_privacy.ipynb", "Privacy (Enron PII leakage)", uses=_EVAL_USES,
           produces="results/privacy.csv, records", tags=("vertical",)),
     Stage("attribution", "30_attribution.ipynb", "Data attribution (DataInf)", needs=("data",),
-          uses=("sft", "dpo", "reward_model", "toxicity"),
+          uses=tuple(m.stage for m in METHODS if m.attribution) + ("toxicity",),
           produces="scores per training example and stage, top examples", tags=("analysis",)),
     Stage("analysis", "90_analysis.ipynb", "Analysis and paper comparison",
           uses=("toxicity", "bias", "ethics", "truthfulness", "privacy"),
@@ -83,7 +84,7 @@ def get_stage(name: str) -> Stage:
 
 
 def checkpoint_stage(checkpoint: str) -> Stage:
-    """The stage that produces checkpoint ``checkpoint`` (``sft``, ``rm``, ``ppo``, ``dpo``)."""
+    """The stage that produces checkpoint ``checkpoint`` (``sft``, ``rm``, ``ppo``, ``dpo``, ...)."""
     for s in STAGES:
         if s.checkpoint == checkpoint:
             return s

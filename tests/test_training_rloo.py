@@ -1,0 +1,80 @@
+"""Stage ``rloo``: a short RLOO run on the tiny model against a tiny reward model of the same run."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import pandas as pd
+import pytest
+
+from trust_utils.training import common
+from trust_utils.training.reward import RewardStageConfig, load_reward_model, run as run_rm, score
+from trust_utils.training.rloo import REWARD_NAME, RLOOStageConfig, reward_function, rloo_tokenizer, run as run_rloo
+from trust_utils.training.sft import SFTStageConfig, run as run_sft
+
+FAST = dict(max_steps=2, batch_size=4, num_generations=2, max_completion_length=8, max_prompt_length=64,
+            max_length=160, learning_rate=1e-3, logging_steps=1, save_steps=1, n_samples=1, sample_max_new_tokens=4)
+
+
+@pytest.fixture(scope="module")
+def rm_run(prepared_run, tmp_path_factory, cache_dir):
+    """A run with a 2-step SFT model and a 2-step reward model trained from it (the tiny reward model)."""
+    rd = tmp_path_factory.mktemp("rloo") / "run"
+    shutil.copytree(prepared_run / "data", rd / "data")
+    shared = dict(run_dir=str(rd), cache_dir=str(cache_dir), threads=1)
+    run_sft(SFTStageConfig(**shared, max_steps=2, batch_size=4, max_length=160, save_steps=50, n_eval=0,
+                           n_samples=0))
+    run_rm(RewardStageConfig(**shared, max_steps=2, batch_size=4, max_length=160, save_steps=50))
+    return rd, shared
+
+
+def test_rloo_trains_changes_weights_and_records_reuse(rm_run):
+    import torch
+
+    from trust_utils.models import load_causal_lm, resolve_checkpoint
+
+    rd, shared = rm_run
+    cfg = RLOOStageConfig(**shared, **FAST)
+    s = run_rloo(cfg)
+    log = pd.read_csv(rd / "rloo" / common.TRAIN_LOG)
+    log = log[log["loss"].notna()]  # the Trainer's closing summary row has no loss
+    assert s["steps"] == 2 and len(log) == 2
+    assert log["loss"].map(math.isfinite).all()
+    assert {"reward", "kl", f"rewards/{REWARD_NAME}/mean"} <= set(log.columns)
+    assert log[f"rewards/{REWARD_NAME}/mean"].notna().all()
+    rloo = load_causal_lm(resolve_checkpoint("rloo", str(rd), "tiny"))
+    sft = load_causal_lm(resolve_checkpoint("sft", str(rd), "tiny"))
+    assert any(not torch.equal(a, b) for a, b in zip(rloo.parameters(), sft.parameters()))
+    tok = rloo_tokenizer(str(rd / "rloo" / "model"))
+    assert tok.pad_token_id != tok.eos_token_id  # the saved policy keeps the distinct pad token
+    out = json.loads((rd / "rloo" / "outputs.json").read_text())
+    summary = out["outputs"]
+    assert summary["reuse"]["decision"] == "trained" and summary["reuse"]["key"]
+    assert set(summary["reuse"]["parts"]["init"]) == {"init_from", "reward_model"}
+    assert {"reward_sft", "reward_rloo"} <= set(pd.read_csv(rd / "rloo" / "samples.csv").columns)
+    again = run_rloo(RLOOStageConfig(**shared, **FAST))  # a rerun keeps the model
+    assert again["status"] == "reused" and again["reuse"]["key"] == summary["reuse"]["key"]
+
+
+def test_reward_function_scores_with_eos_as_the_reward_model_was_trained(rm_run):
+    rd, _ = rm_run
+    rm_path = str(rd / "reward_model" / "model")
+    rm, tok = load_reward_model(rm_path), rloo_tokenizer(rm_path, padding_side="right")
+    prompts, replies = ["\n\nHuman: Hi there\n\nAssistant:", "\n\nHuman: Why?\n\nAssistant:"], [" Hello.", " Because"]
+    got = reward_function(rm, tok, 160, "cpu")(prompts=prompts, completions=replies)
+    assert got == pytest.approx(score(rm, tok, prompts, [r + tok.eos_token for r in replies], 160))
+    without_eos = [float(x) for x in rm(**tok([p + r for p, r in zip(prompts, replies)], return_tensors="pt",
+                                              padding=True, add_special_tokens=False)).logits[:, 0]]
+    assert got != pytest.approx(without_eos)  # what TRL's built-in model scoring would read
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(num_generations=1), "num_generations must be >= 2"),
+    (dict(batch_size=3, num_generations=2), "divisible by num_generations"),
+    (dict(beta=-0.1), "beta"),
+])
+def test_rloo_config_rejects_bad_settings(tmp_path, change, match):
+    with pytest.raises(common.TrainingError, match=match):
+        RLOOStageConfig(run_dir=str(tmp_path), **change).validate()
