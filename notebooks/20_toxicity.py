@@ -150,7 +150,8 @@ display(degenerate_table(_load_results(run_dir), "toxicity").round(3))
 # %%
 from trust_utils.verticals.toxicity import plot_score_histograms
 
-fig = plot_score_histograms(load_vertical_records(run_dir, "toxicity"))  # checkpoints in their registry colours
+rec = load_vertical_records(run_dir, "toxicity")
+fig = plot_score_histograms(rec)  # checkpoints in their registry colours
 
 # %% [markdown]
 # ## Log-likelihood of the continuations (determinism)

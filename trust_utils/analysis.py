@@ -35,6 +35,10 @@ Decisions, in one place:
   paper's per-checkpoint averages over its models), over the models whose change is interpretable. A
   model's headline change is not interpretable when the largest guard share among its base and
   aligned values exceeds ``max_degenerate``.
+* **Colours and style** are :mod:`trust_utils.style`'s, the same in every notebook: a checkpoint's bars and dots
+  have its registry colour (Base grey, SFT blue, PPO orange, DPO green; an external checkpoint its declared one);
+  with several models the bars take one :func:`trust_utils.style.series_colors` colour per model instead.
+  ``checkpoint`` is always the model scored; "stage" only ever means a pipeline step.
 * **Matching the v1 per-model table.** A run's ``model`` matches a v1 model when it names a Pythia
   size the v1 paper evaluated (``pythia-70m/160m/410m/2.8b/6.9b``) as a hub id or a path
   (:func:`pythia_size`; ``-deduped`` matches too and is flagged). Variants match by name; a paper
