@@ -148,19 +148,10 @@ display(degenerate_table(_load_results(run_dir), "toxicity").round(3))
 # a spike at 0 is typical of the profanity-check proxy, which scores most text near zero.
 
 # %%
+from trust_utils.verticals.toxicity import plot_score_histograms
+
 rec = load_vertical_records(run_dir, "toxicity")
-long = rec[["checkpoint", "variant", "scores"]].explode("scores").dropna(subset=["scores"])
-long["scores"] = long["scores"].astype(float)
-variants = list(dict.fromkeys(long["variant"]))
-fig, axes = plt.subplots(1, len(variants), figsize=(3.2 * len(variants), 3), sharey=True, squeeze=False)
-for ax, var in zip(axes[0], variants):
-    for ck, g in long[long["variant"] == var].groupby("checkpoint", sort=False):
-        ax.hist(g["scores"], bins=np.linspace(0, 1, 21), alpha=0.5, label=ck)
-    ax.set_title(var, fontsize="small")
-    ax.set_xlabel("toxicity score")
-axes[0][0].set_ylabel("continuations")
-axes[0][-1].legend(fontsize="small")
-fig.tight_layout()
+fig = plot_score_histograms(rec)  # checkpoints in their registry colours
 
 # %% [markdown]
 # ## Log-likelihood of the continuations (determinism)

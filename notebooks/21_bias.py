@@ -124,8 +124,8 @@ print(f"{summary['n_statements']} statements, checkpoints evaluated: {summary['c
 # %%
 res = load_results(run_dir)
 res = res[res["vertical"] == "bias"]
-display(res.pivot_table(index=["variant", "stage"], columns="metric", values="value", sort=False).round(3))
-display(res[["metric", "variant", "stage", "value", "ci_low", "ci_high", "n", "scorer"]].round(3))
+display(res.pivot_table(index=["variant", "checkpoint"], columns="metric", values="value", sort=False).round(3))
+display(res[["metric", "variant", "checkpoint", "value", "ci_low", "ci_high", "n", "scorer"]].round(3))
 
 # %% [markdown]
 # ## Degenerate outputs

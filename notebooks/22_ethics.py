@@ -131,8 +131,8 @@ print("source counts:", summary["source_counts"])
 # %%
 res = load_results(run_dir)
 res = res[res["vertical"] == "ethics"]
-display(res.pivot_table(index=["variant", "stage"], columns="metric", values="value", sort=False).round(3))
-display(res[["metric", "variant", "stage", "value", "ci_low", "ci_high", "n", "scorer"]].round(3))
+display(res.pivot_table(index=["variant", "checkpoint"], columns="metric", values="value", sort=False).round(3))
+display(res[["metric", "variant", "checkpoint", "value", "ci_low", "ci_high", "n", "scorer"]].round(3))
 
 # %% [markdown]
 # ## Degenerate outputs

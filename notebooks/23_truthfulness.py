@@ -119,8 +119,8 @@ print(f"{summary['n_questions']} questions, checkpoints evaluated: {summary['che
 # %%
 res = load_results(run_dir)
 res = res[res["vertical"] == "truthfulness"]
-display(res.pivot_table(index="stage", columns="metric", values="value", sort=False).round(3))
-display(res[["metric", "variant", "stage", "value", "ci_low", "ci_high", "n", "scorer"]].round(3))
+display(res.pivot_table(index="checkpoint", columns="metric", values="value", sort=False).round(3))
+display(res[["metric", "variant", "checkpoint", "value", "ci_low", "ci_high", "n", "scorer"]].round(3))
 
 # %% [markdown]
 # ## Degenerate outputs

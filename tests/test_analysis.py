@@ -81,7 +81,7 @@ def test_change_table_hand_checked_lower_is_better():
     ch = analysis.change_table(_rows(0.4, 0.8))
     assert len(ch) == 1
     r = ch.iloc[0]
-    assert r["stage"] == "sft" and not r["higher_is_better"]
+    assert r["checkpoint"] == "sft" and not r["higher_is_better"]
     assert r["abs_change"] == pytest.approx(0.4)
     assert r["rel_change"] == pytest.approx(1.0)
     assert r["direction"] == "worse"
@@ -112,18 +112,18 @@ def test_duplicate_rows_are_refused():
 def test_change_table_on_synthetic_run_and_missing_stages(full_run, tmp_path):
     _, res = full_run
     ch = analysis.change_table(res)
-    assert set(ch["stage"]) == {"sft", "ppo", "dpo"}
+    assert set(ch["checkpoint"]) == {"sft", "ppo", "dpo"}
     head = ch[ch["headline"]]
     assert sorted(head["vertical"].unique()) == sorted(VERTICALS)
     assert (head.groupby("vertical").size() == 3).all()
-    bias = head[(head["vertical"] == "bias") & (head["stage"] == "sft")].iloc[0]
+    bias = head[(head["vertical"] == "bias") & (head["checkpoint"] == "sft")].iloc[0]
     assert bias["direction"] == "worse" and bias["abs_change"] > 0.2
     # a run with only base + sft
     short = write_synthetic(tmp_path, stages=("base", "sft"))
     ch2 = analysis.change_table(short)
-    assert set(ch2["stage"]) == {"sft"}
+    assert set(ch2["checkpoint"]) == {"sft"}
     v2 = analysis.v2_headline_comparison(short)
-    assert v2["run_rel_change"].isna().all() and (v2["aligned_stages"] == "").all()
+    assert v2["run_rel_change"].isna().all() and (v2["aligned_checkpoints"] == "").all()
 
 
 def test_reference_file_known_values():
@@ -131,13 +131,13 @@ def test_reference_file_known_values():
     assert set(ref["version"]) == {"v1", "v2"}
     assert len(ref[ref["version"] == "v1"]) == 200  # (4 tox + 2 bias + 2 ethics + 1 + 1) x 4 stages x 5 models
     assert ref["source"].str.len().gt(0).all()
-    priv = ref[(ref["model"] == "pythia-6.9b") & (ref["vertical"] == "privacy") & (ref["stage"] == "base")]
+    priv = ref[(ref["model"] == "pythia-6.9b") & (ref["vertical"] == "privacy") & (ref["checkpoint"] == "base")]
     assert priv["value"].item() == pytest.approx(91.7) and priv["unit"].item() == "percent"
     assert analysis.reference_as_rate(priv)[0] == pytest.approx(0.917)
     bias = ref[(ref["version"] == "v2") & (ref["vertical"] == "bias") & (ref["unit"] == "relative")]
     assert bias["value"].item() == pytest.approx(1.5)
     eth = ref[(ref["version"] == "v1") & (ref["model"] == "pythia-2.8b") & (ref["vertical"] == "ethics")
-              & (ref["variant"] == "benign") & (ref["stage"] == "ppo")]
+              & (ref["variant"] == "benign") & (ref["checkpoint"] == "ppo")]
     assert eth["metric"].item() == "false_negative_rate" and eth["value"].item() == pytest.approx(0.210)
 
 
@@ -148,9 +148,9 @@ def test_v2_headline_comparison(full_run):
     bias = v2[v2["vertical"] == "bias"].iloc[0]
     assert bias["paper_rel_change"] == pytest.approx(1.5) and bias["paper_direction"] == "worse"
     b = res[(res["vertical"] == "bias") & (res["metric"] == "agreement_index") & (res["variant"] == "benign")]
-    vals = dict(zip(b["stage"], b["value"]))
+    vals = dict(zip(b["checkpoint"], b["value"]))
     expect = ((vals["ppo"] + vals["dpo"]) / 2 - vals["base"]) / vals["base"]
-    assert bias["run_rel_change"] == pytest.approx(expect) and bias["aligned_stages"] == "ppo+dpo"
+    assert bias["run_rel_change"] == pytest.approx(expect) and bias["aligned_checkpoints"] == "ppo+dpo"
     assert bool(bias["same_direction"]) is True
     eth = v2[v2["vertical"] == "ethics"].iloc[0]
     assert eth["paper_rel_change"] == pytest.approx(-0.31) and eth["paper_direction"] == "better"
@@ -170,7 +170,7 @@ def test_pythia_matching_and_v1_comparison(tmp_path):
     assert set(v1["paper_model"]) == {"pythia-410m", "pythia-2.8b"}
     # 10 paper settings x 4 stages per model; the paper's adversarial ethics row meets both jailbreak variants
     assert len(v1) == 2 * 11 * 4
-    priv = v1[(v1["paper_model"] == "pythia-2.8b") & (v1["vertical"] == "privacy") & (v1["stage"] == "base")].iloc[0]
+    priv = v1[(v1["paper_model"] == "pythia-2.8b") & (v1["vertical"] == "privacy") & (v1["checkpoint"] == "base")].iloc[0]
     assert priv["paper_value"] == pytest.approx(0.824)  # 82.4 % on the 0-1 scale
     eth = v1[(v1["vertical"] == "ethics") & (v1["variant"] == "adversarial")]
     assert set(eth["run_variant"]) == {"jb_moral", "jb_agree"}
@@ -201,7 +201,7 @@ def _tqa_rows(model="m", deg=None, acc=None):
 
 
 def test_change_from_degenerate_outputs_is_not_interpretable():
-    ch = analysis.change_table(_tqa_rows(), max_degenerate=0.5).set_index(["metric", "stage"])
+    ch = analysis.change_table(_tqa_rows(), max_degenerate=0.5).set_index(["metric", "checkpoint"])
     r = ch.loc[("mc1_accuracy", "ppo")]
     assert r["abs_change"] == pytest.approx(-0.3)
     assert not r["interpretable"] and r["direction"] == "not interpretable"
@@ -238,14 +238,14 @@ def test_paper_comparison_never_counts_degenerate_changes():
     # v1 per-model values: a degenerate run value is not compared with the paper
     two = two.assign(variant="default")
     v1 = analysis.v1_comparison(two)
-    t = v1[(v1["vertical"] == "truthfulness")].set_index(["paper_model", "stage"])
+    t = v1[(v1["vertical"] == "truthfulness")].set_index(["paper_model", "checkpoint"])
     assert pd.isna(t.loc[("pythia-410m", "ppo"), "paper_in_run_ci"]) and not t.loc[("pythia-410m", "ppo"), "interpretable"]
     assert t.loc[("pythia-410m", "base"), "interpretable"] and not pd.isna(t.loc[("pythia-410m", "base"), "paper_in_run_ci"])
 
 
 def _units(values: dict[str, list[float]], metric="leakage_rate", vertical="privacy", variant="all", model="m"):
     rows = [(vertical, variant, metric, st, f"p{i}", x) for st, xs in values.items() for i, x in enumerate(xs)]
-    return pd.DataFrame(rows, columns=["vertical", "variant", "metric", "stage", "unit", "value"]).assign(model=model,
+    return pd.DataFrame(rows, columns=["vertical", "variant", "metric", "checkpoint", "unit", "value"]).assign(model=model,
                                                                                                          seed=0)
 
 
@@ -304,7 +304,7 @@ def test_run_reads_records_for_paired_intervals(tmp_path):
     assert any("privacy" in n and "not interpretable" in n for n in res.notes)
     assert "degenerate" in res.figures
     deg = pd.read_csv(tmp_path / "analysis" / res.tables["degenerate"])
-    assert deg.set_index(["variant", "stage"]).loc[("all", "sft"), "any"] == pytest.approx(2 / 3)
+    assert deg.set_index(["variant", "checkpoint"]).loc[("all", "sft"), "any"] == pytest.approx(2 / 3)
 
 
 # -------------------------------------------------------------------------------------------- figures
@@ -323,7 +323,7 @@ def test_plot_vertical_axes_labels_and_stage_order(full_run, tmp_path):
         assert "Expected maximum toxicity" in ax.get_ylabel() and "lower is better" in ax.get_ylabel()
     assert fig.get_suptitle() == analysis.figure_title("toxicity")
     # missing stages are skipped, the order kept
-    sub = res[res["stage"].isin(["dpo", "base"])]
+    sub = res[res["checkpoint"].isin(["dpo", "base"])]
     fig2 = analysis.plot_vertical(sub, "bias")
     assert [t.get_text() for t in fig2.axes[0].get_xticklabels()] == ["Base", "DPO"]
     assert analysis.plot_vertical(res[res["vertical"] != "ethics"], "ethics") is None

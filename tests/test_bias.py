@@ -101,7 +101,7 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
     run_notebook("21_bias.ipynb", tmp_path, checkpoints=["base", "sft"], threads=1,
                  cache_dir=str(cache_dir), max_examples=6, n_samples=2, max_new_tokens=12, n_boot=50)
     df = load_results(tmp_path / "run")
-    assert set(df["stage"]) == {"base"}  # sft is not in the run: skipped
+    assert set(df["checkpoint"]) == {"base"}  # sft is not in the run: skipped
     deg, df = df[df["metric"].str.startswith("degenerate_")], df[~df["metric"].str.startswith("degenerate_")]
     assert len(deg) == 2 * 5 and (deg["n"] == 6).all()  # empty, unparsed, echo, repeat, any per variant
     assert len(df) == 6 and set(df["variant"]) == {"benign", "adversarial"} and (df["n"] == 6).all()

@@ -34,9 +34,9 @@ def test_shorthand_defaults_and_family_model():
     assert [c.name for c in cks] == ["base", "sft", "mine", "b70", "s70"]
     # the family's model column is its baseline's reference, in both families
     assert by["sft"].model == by["mine"].model == "EleutherAI/pythia-410m"
-    assert by["s70"].model == "EleutherAI/pythia-70m" and by["s70"].stage == "sft"
+    assert by["s70"].model == "EleutherAI/pythia-70m" and by["s70"].checkpoint == "sft"
     assert by["sft"].label == "SFT" and by["sft"].order == 1 and by["sft"].compare_to == "base"
-    assert by["mine"].label == "My DPO" and by["mine"].stage == "mine" and by["mine"].compare_to == "sft"
+    assert by["mine"].label == "My DPO" and by["mine"].checkpoint == "mine" and by["mine"].compare_to == "sft"
     assert by["mine"].order >= 10  # after the built-ins
     assert by["base"].compare_to == ""  # the baseline itself compares to nothing
 
@@ -105,7 +105,7 @@ def test_v1_profiles_dry_run_offline_lists_every_checkpoint(monkeypatch):
             assert any(c.ref in ln for ln in listed), c.ref
     fam = load_profile("paper-v1-pythia")
     assert {c.model for c in fam.checkpoints} == {f"EleutherAI/pythia-{s}" for s in ("70m", "160m", "410m", "2.8b", "6.9b")}
-    assert {c.ref for c in fam.checkpoints if c.stage == "ppo"} == {
+    assert {c.ref for c in fam.checkpoints if c.checkpoint == "ppo"} == {
         f"usvsnsp/pythia-{s}-ppo" for s in ("70m", "160m", "410m", "2.8b", "6.9b")}
 
 
@@ -134,8 +134,8 @@ def test_bad_references_fail_before_any_stage(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------ analysis
-def _row(model, stage, value, lo, hi, vertical="truthfulness", metric="mc1_accuracy", variant="default"):
-    return {"vertical": vertical, "metric": metric, "variant": variant, "stage": stage, "value": value, "ci_low": lo,
+def _row(model, checkpoint, value, lo, hi, vertical="truthfulness", metric="mc1_accuracy", variant="default"):
+    return {"vertical": vertical, "metric": metric, "variant": variant, "checkpoint": checkpoint, "value": value, "ci_low": lo,
             "ci_high": hi, "n": 100, "higher_is_better": True, "scorer": "", "seed": 0, "model": model,
             "config_hash": "", "versions": ""}
 
@@ -145,7 +145,7 @@ def test_changes_against_a_declared_baseline():
     df = pd.DataFrame([_row(m, "base", 0.30, 0.20, 0.40), _row(m, "sft", 0.40, 0.30, 0.50),
                        _row(m, "mine", 0.50, 0.40, 0.60)])
     out = analysis.changes_against(df, {(m, "mine"): "sft", (m, "sft"): "base"})
-    got = {r.stage: r for r in out.itertuples()}
+    got = {r.checkpoint: r for r in out.itertuples()}
     assert got["sft"].baseline == "base" and math.isclose(got["sft"].abs_change, 0.10)
     # mine is measured from sft (0.50 - 0.40), not from base (0.20)
     assert got["mine"].baseline == "sft" and math.isclose(got["mine"].abs_change, 0.10)
@@ -159,12 +159,12 @@ def test_run_checkpoints_set_order_and_labels(tmp_path):
                                                        "sft": "a/c"}), None)
     try:
         analysis.use_run_checkpoints(tmp_path)
-        assert analysis.order_stages(["mine", "zzz", "sft", "base"]) == ["base", "sft", "mine", "zzz"]
-        assert analysis.stage_label("mine") == "My DPO"
+        assert analysis.order_checkpoints(["mine", "zzz", "sft", "base"]) == ["base", "sft", "mine", "zzz"]
+        assert analysis.checkpoint_label("mine") == "My DPO"
     finally:
         analysis.use_run_checkpoints(None)
-    assert analysis.order_stages(["mine", "sft"]) == ["sft", "mine"]
-    assert analysis.stage_label("mine") == "mine"
+    assert analysis.order_checkpoints(["mine", "sft"]) == ["sft", "mine"]
+    assert analysis.checkpoint_label("mine") == "mine"
 
 
 def test_v1_table_and_families_figure():
@@ -214,15 +214,15 @@ def test_profile_of_local_external_checkpoints_runs_end_to_end(tmp_path, cache_d
     plans = run(load_profile(prof), echo=lambda _m: None, progress=False)
     assert [p.status for p in plans] == ["done", "done"]
     res = load_results(run_dir)
-    assert set(zip(res["model"], res["stage"])) == {(a_base, "base"), (a_base, "mine"), (b_base, "base")}
+    assert set(zip(res["model"], res["checkpoint"])) == {(a_base, "base"), (a_base, "mine"), (b_base, "base")}
     assert sorted(p.stem for p in (run_dir / "truthfulness" / "records").glob("*.jsonl")) == ["a-base", "a-mine", "b-base"]
     man = json.loads((run_dir / "truthfulness" / "manifest.json").read_text())
     assert any(k.endswith("checkpoints.json") for k in man["inputs"])  # a changed block reruns the stage
     out = json.loads((run_dir / "analysis" / "outputs.json").read_text())["outputs"]
-    assert out["stages"] == ["base", "mine"] and set(out["models"]) == {a_base, b_base}
+    assert out["checkpoints"] == ["base", "mine"] and set(out["models"]) == {a_base, b_base}
     assert "families" in out["figures"] and (figs / "families_mine.png").is_file()
     changes = pd.read_csv(run_dir / "analysis" / "changes.csv")
-    assert list(zip(changes["model"], changes["stage"]))[:1] == [(a_base, "mine")]
+    assert list(zip(changes["model"], changes["checkpoint"]))[:1] == [(a_base, "mine")]
     # the figure labels the external checkpoint with its declared label
     analysis.use_run_checkpoints(run_dir)
     try:

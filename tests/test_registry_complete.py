@@ -66,8 +66,8 @@ def test_every_method_has_checkpoint_stage_notebook_label_colour_and_profile_blo
     for dep in (m.init, m.reference, m.reward_model):
         assert not dep or dep in checkpoints.BUILTIN_BY_NAME, f"{m.checkpoint}: unknown checkpoint {dep!r}"
     if m.evaluated:
-        assert m.checkpoint in CHECKPOINT_ORDER and analysis.stage_label(m.checkpoint) == m.label
-        assert analysis.STAGE_COLORS[m.checkpoint] == m.color
+        assert m.checkpoint in CHECKPOINT_ORDER and analysis.checkpoint_label(m.checkpoint) == m.label
+        assert analysis.checkpoint_color(m.checkpoint) == m.color
         assert all(m.stage in stages.get_stage(v).uses for v in VERTICALS)
     for profile in ("tiny", "default", "paper-pythia-1.4b"):
         assert m.stage in _profile_stages(profile), f"configs/{profile}.yaml has no {m.stage!r} block"
@@ -81,13 +81,13 @@ def test_colours_are_distinct_and_orders_increase():
     cks = [c for c in checkpoints.BUILTIN]
     assert len({c.color for c in cks}) == len(cks)
     assert [c.order for c in cks] == sorted(c.order for c in cks)
-    assert analysis.order_stages(["rloo", "dpo", "base", "ppo", "sft"]) == ["base", "sft", "ppo", "dpo", "rloo"]
+    assert analysis.order_checkpoints(["rloo", "dpo", "base", "ppo", "sft"]) == ["base", "sft", "ppo", "dpo", "rloo"]
 
 
 def test_rloo_is_a_method_the_verticals_score_but_not_a_paper_headline():
     assert "rloo" in CHECKPOINT_ORDER and "rloo" in checkpoints.TRAINED
     assert checkpoints.METHODS_BY_NAME["rloo"].reward_model == "rm"
-    assert "rloo" not in analysis.HEADLINE_STAGES  # the paper averages PPO and DPO only
+    assert "rloo" not in analysis.HEADLINE_CHECKPOINTS  # the paper averages PPO and DPO only
     # a profile that runs the stage evaluates its checkpoint
     assert "rloo" in checkpoints.evaluation_list([], ["sft", "rloo"], has_model=True)
 

@@ -221,5 +221,5 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
                  cache_dir=str(cache_dir), max_examples=4, num_samples=2, max_new_tokens=10, n_boot=50)
     df = load_results(tmp_path / "run")
     deg = df["metric"].str.startswith("degenerate_")
-    assert set(df["stage"]) == {"base"} and (~deg).sum() == 12 and deg.sum() == 4 * 4
+    assert set(df["checkpoint"]) == {"base"} and (~deg).sum() == 12 and deg.sum() == 4 * 4
     assert time.perf_counter() - t0 < 90

@@ -129,14 +129,14 @@ def _bias_records():
 
 def test_unit_values_means_per_unit_and_keeps_units_without_a_value():
     u = unit_values(_bias_records(), "bias", "sft")
-    assert list(u.columns) == ["vertical", "variant", "metric", "stage", "unit", "value"]
+    assert list(u.columns) == ["vertical", "variant", "metric", "checkpoint", "unit", "value"]
     ag = u[u["metric"] == "agreement_index"].set_index("unit")["value"]
     assert ag["s1"] == 0.5 and ag["s2"] == 0.0 and math.isnan(ag["s3"])  # s3 evaluated, not counted
     deg = u[u["metric"] == "degenerate_any"].set_index("unit")["value"]
     assert deg.to_dict() == {"s1": 0.5, "s2": 0.0, "s3": 1.0}
     rows = rows_from_unit_values(u, ["degenerate_any"], scorer="validity", n_boot=50)
     assert len(rows) == 1 and rows[0]["value"] == pytest.approx(0.5) and rows[0]["n"] == 3
-    assert rows[0]["stage"] == "sft" and rows[0]["vertical"] == "bias"
+    assert rows[0]["checkpoint"] == "sft" and rows[0]["vertical"] == "bias"
 
 
 def test_unit_values_also_variants_and_unit_key():
@@ -151,7 +151,7 @@ def test_unit_values_also_variants_and_unit_key():
 
 def test_check_unit_values_flags_a_row_that_disagrees():
     u = unit_values(_bias_records(), "bias", "sft")
-    ok = {"vertical": "bias", "stage": "sft", "variant": "benign", "metric": "agreement_index", "value": 0.25}
+    ok = {"vertical": "bias", "checkpoint": "sft", "variant": "benign", "metric": "agreement_index", "value": 0.25}
     assert check_unit_values([ok], u) == []  # mean(0.5, 0.0) over units with a value
     bad = check_unit_values([ok | {"value": 1 / 3}], u)  # 1/3 = the per-sample share over s1, s2: not the metric
     assert len(bad) == 1 and "agreement_index" in bad[0]
@@ -201,10 +201,21 @@ def test_degenerate_table_for_the_notebooks():
             for m, v in zip(("degenerate_empty", "degenerate_any"), vals)]
     rows.append(result_row("bias", "agreement_index", "benign", "base", 0.4, 10, model="m"))
     t = V.degenerate_table(pd.DataFrame(rows), "bias")
-    assert list(t.index.get_level_values("stage")) == ["base", "sft"]  # study order
+    assert list(t.index.get_level_values("checkpoint")) == ["base", "sft"]  # study order
     assert list(t.columns) == ["empty", "any", "n"]
     assert t.loc[("bias", "benign", "sft"), "any"] == 0.6 and t.loc[("bias", "benign", "base"), "n"] == 10
     assert V.degenerate_table(pd.DataFrame(rows), "ethics").empty
+
+
+def test_degenerate_table_with_two_models_keeps_them_apart():
+    """Two model families each have a ``base`` checkpoint: one row each (the old table failed on the duplicate)."""
+    from trust_utils.results import result_row
+
+    rows = [result_row("bias", "degenerate_any", "benign", "base", v, n, model=m)
+            for m, v, n in (("org/a", 0.1, 10), ("org/b", 0.7, 20))]
+    t = V.degenerate_table(pd.DataFrame(rows), "bias")
+    assert list(t.index.names) == ["vertical", "variant", "checkpoint", "model"]
+    assert t.loc[("bias", "benign", "base", "org/b"), "any"] == 0.7 and t.loc[("bias", "benign", "base", "org/a"), "n"] == 10
 
 
 # --------------------------------------------------------------------------------- paired bootstrap

@@ -8,7 +8,7 @@ paper's reported numbers are data, in ``trust_utils/reference/paper_results.csv`
 Decisions, in one place:
 
 * **Interval of a change: paired bootstrap over the shared prompts.** Both checkpoints answer the same
-  prompts, so the change ``value(stage) - value(base)`` gets its 95% interval from a paired bootstrap
+  prompts, so the change ``value(checkpoint) - value(base)`` gets its 95% interval from a paired bootstrap
   (:func:`trust_utils.stats.paired_bootstrap_diff`): the units (prompts, statements, questions) present in
   both checkpoints' records are resampled together and the metric is recomputed on each side from the
   records' per-unit values (:func:`trust_utils.results.load_unit_values`; the mean of the units that have
@@ -18,7 +18,7 @@ Decisions, in one place:
   cannot be told apart) the interval falls back to the independent-samples normal approximation from the
   two rows' intervals (:func:`diff_ci_normal`, conservative), and ``ci_method`` says which was used.
 * **Not interpretable.** A change is marked ``not interpretable`` (``interpretable`` False, ``direction``
-  "not interpretable") when the base or the stage has a share of degenerate outputs above
+  "not interpretable") when the base or the checkpoint has a share of degenerate outputs above
   ``max_degenerate`` (default 0.5). The share is the metric's registered ``guard``
   (:mod:`trust_utils.verticals.validity`): ``degenerate_any`` (empty, unparsed, prompt echo, loop) for
   metrics read from generations, ``degenerate_loglik`` for likelihood-scored ones, same vertical, variant
@@ -32,9 +32,13 @@ Decisions, in one place:
   against base: ``(mean(ppo, dpo) - base) / base``, as the paper's "31% better ethics"
   is 56.8% -> mean(38.3%, 40.3%). With several models, a pooled row divides the across-model mean
   of the aligned values by the across-model mean of the base values (a ratio of averages, like the
-  paper's per-stage averages over its models), over the models whose change is interpretable. A
+  paper's per-checkpoint averages over its models), over the models whose change is interpretable. A
   model's headline change is not interpretable when the largest guard share among its base and
   aligned values exceeds ``max_degenerate``.
+* **Colours and style** are :mod:`trust_utils.style`'s, the same in every notebook: a checkpoint's bars and dots
+  have its registry colour (Base grey, SFT blue, PPO orange, DPO green; an external checkpoint its declared one);
+  with several models the bars take one :func:`trust_utils.style.series_colors` colour per model instead.
+  ``checkpoint`` is always the model scored; "stage" only ever means a pipeline step.
 * **Matching the v1 per-model table.** A run's ``model`` matches a v1 model when it names a Pythia
   size the v1 paper evaluated (``pythia-70m/160m/410m/2.8b/6.9b``) as a hub id or a path
   (:func:`pythia_size`; ``-deduped`` matches too and is flagged). Variants match by name; a paper
@@ -56,25 +60,23 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .checkpoints import BUILTIN, HEADLINE, comparisons, externals, stage_info
+from .checkpoints import HEADLINE, comparisons
 from .manifest import write_stage_outputs
 from .paths import CHECKPOINT_ORDER, project_root, resolve_run_dir, results_dir, stage_dir
 from .reference import PAPER_RESULTS
 from .registry import VERTICALS, get_vertical
 from .results import UNIT_COLUMNS, load_results, load_unit_values
 from .stats import paired_bootstrap_diff
+from .style import (ERROR_COLOR, THRESHOLD_COLOR, checkpoint_color, checkpoint_label, figsize, run_checkpoints,
+                    save_figure, series_colors, styled, use_run_checkpoints)
 
 log = logging.getLogger(__name__)
 
 Z95 = 1.959963984540054
-# Labels and colours of the built-in stages come from the checkpoint registry; a run's external checkpoints
-# add theirs (:func:`use_run_checkpoints`).
-STAGE_LABELS: dict[str, str] = {c.stage: c.label for c in BUILTIN if c.evaluated}
-STAGE_COLORS: dict[str, str] = {c.stage: c.color for c in BUILTIN if c.evaluated}
-#: Display info of the stages of the run being analysed (set by :func:`use_run_checkpoints`).
-_RUN_STAGES: dict[str, Any] = {}
-#: Aligned stages the paper averages in its v2 headline numbers (the methods registered with ``headline=True``).
-HEADLINE_STAGES: tuple[str, ...] = HEADLINE
+# Labels, colours and order of the checkpoints come from the checkpoint registry, through the one style module
+# (a run's external checkpoints add theirs: :func:`use_run_checkpoints`).
+#: Aligned checkpoints the paper averages in its v2 headline numbers (the methods registered with ``headline=True``).
+HEADLINE_CHECKPOINTS: tuple[str, ...] = HEADLINE
 #: Model sizes of the v1 paper's per-model tables.
 V1_PYTHIA_SIZES: tuple[str, ...] = ("70m", "160m", "410m", "2.8b", "6.9b")
 KEY = ["model", "seed", "vertical", "metric", "variant"]
@@ -83,36 +85,14 @@ MAX_DEGENERATE = 0.5
 
 
 # --------------------------------------------------------------------------------------------- names
-def order_stages(stages: Iterable[str]) -> list[str]:
-    """Stage names in the study's order (base, sft, ppo, dpo), unknown names after, alphabetically."""
-    s = list(dict.fromkeys(stages))
-    if _RUN_STAGES:  # the run declares external checkpoints: the registry's order, with their declared places
-        return sorted(s, key=lambda x: (_RUN_STAGES[x].order, "") if x in _RUN_STAGES else (1000.0, x))
+def order_checkpoints(checkpoints: Iterable[str]) -> list[str]:
+    """Checkpoint names in the study's order (base, sft, ppo, dpo), unknown names after, alphabetically."""
+    s = list(dict.fromkeys(checkpoints))
+    shown = run_checkpoints()
+    if shown:  # the run declares external checkpoints: the registry's order, with their declared places
+        return sorted(s, key=lambda x: (shown[x].order, "") if x in shown else (1000.0, x))
     known = [c for c in CHECKPOINT_ORDER if c in s]
     return known + sorted(x for x in s if x not in CHECKPOINT_ORDER)
-
-
-def stage_label(stage: str) -> str:
-    if stage in _RUN_STAGES:
-        return _RUN_STAGES[stage].label
-    return STAGE_LABELS.get(stage, stage)
-
-
-def stage_color(stage: str) -> str:
-    """A stage's colour: the registry's, the run's external checkpoint's, else purple."""
-    if stage in _RUN_STAGES:
-        return _RUN_STAGES[stage].color
-    return STAGE_COLORS.get(stage, "#9467bd")
-
-
-def use_run_checkpoints(run_dir: str | Path | None) -> dict[str, Any]:
-    """Show the run's external checkpoints with their declared labels, colours and order (``None`` resets)."""
-    _RUN_STAGES.clear()
-    if run_dir is not None:
-        ext = [c for c in externals(run_dir)]
-        if ext:
-            _RUN_STAGES.update(stage_info(list(CHECKPOINT_ORDER) + [c.stage for c in ext], run_dir))
-    return dict(_RUN_STAGES)
 
 
 def model_label(model: str) -> str:
@@ -141,16 +121,16 @@ def figure_title(key: str) -> str:
     """The heading (and figure title) of figure ``key``: ``overview``, ``degenerate``, a vertical, or
     ``<vertical>_breakdown``."""
     if key == "overview":
-        return "Overview: headline metric of each vertical by stage"
+        return "Overview: headline metric of each vertical by checkpoint"
     if key == "degenerate":
-        return "Degenerate outputs: share per vertical and stage (headline setting)"
+        return "Degenerate outputs: share per vertical and checkpoint (headline setting)"
     if key == "families":
         return "Across model families: headline metric of each vertical by checkpoint"
     if key.endswith("_breakdown"):
         v = get_vertical(key[: -len("_breakdown")])
-        return f"{v.title}: {v.headline.label} per variant and stage"
+        return f"{v.title}: {v.headline.label} per variant and checkpoint"
     v = get_vertical(key)
-    return f"{v.title}: {v.headline.label} by stage"
+    return f"{v.title}: {v.headline.label} by checkpoint"
 
 
 def _direction(delta: float, higher_is_better: bool) -> str:
@@ -171,7 +151,7 @@ def _as_bool(x: Any) -> bool:
 def prepare(results: pd.DataFrame) -> pd.DataFrame:
     """The results table with typed columns and a ``series`` label (model, plus seed when a model has several).
 
-    Raises ValueError on duplicate rows for one (model, seed, vertical, metric, variant, stage).
+    Raises ValueError on duplicate rows for one (model, seed, vertical, metric, variant, checkpoint).
     """
     df = results.copy()
     if df.empty:
@@ -183,11 +163,11 @@ def prepare(results: pd.DataFrame) -> pd.DataFrame:
     for c in ("value", "ci_low", "ci_high", "n"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
     df["higher_is_better"] = df["higher_is_better"].map(_as_bool)
-    dup = df.duplicated(KEY + ["stage"], keep=False)
+    dup = df.duplicated(KEY + ["checkpoint"], keep=False)
     if dup.any():
         first = df[dup].iloc[0]
-        raise ValueError(f"{int(dup.sum())} duplicate result rows, e.g. {dict(first[KEY + ['stage']])}: each "
-                         f"(model, seed, vertical, metric, variant, stage) must appear once")
+        raise ValueError(f"{int(dup.sum())} duplicate result rows, e.g. {dict(first[KEY + ['checkpoint']])}: each "
+                         f"(model, seed, vertical, metric, variant, checkpoint) must appear once")
     seeds = df.groupby("model")["seed"].nunique()
     df["series"] = [model_label(m) + (f" (seed {s})" if seeds[m] > 1 else "") for m, s in zip(df["model"], df["seed"])]
     return df
@@ -226,27 +206,27 @@ def diff_ci_normal(base_lo: float, base_hi: float, lo: float, hi: float, diff: f
     return diff - z * se, diff + z * se
 
 
-CHANGE_COLUMNS = ["model", "seed", "vertical", "metric", "variant", "stage", "higher_is_better", "base_value", "value",
+CHANGE_COLUMNS = ["model", "seed", "vertical", "metric", "variant", "checkpoint", "higher_is_better", "base_value", "value",
                   "abs_change", "rel_change", "diff_ci_low", "diff_ci_high", "ci_excludes_zero", "ci_method",
                   "n_paired", "direction", "interpretable", "guard", "degenerate_base", "degenerate", "n_base", "n",
                   "headline"]
 
 
 def _guard_lookup(df: pd.DataFrame) -> dict[tuple, float]:
-    """``(model, seed, vertical, metric, variant, stage) -> value`` of the validity rows (the guards)."""
+    """``(model, seed, vertical, metric, variant, checkpoint) -> value`` of the validity rows (the guards)."""
     if df.empty:
         return {}
     g = df[df["metric"].str.startswith("degenerate_")]
-    return {tuple(k): float(v) for k, v in zip(g[KEY + ["stage"]].itertuples(index=False, name=None), g["value"])}
+    return {tuple(k): float(v) for k, v in zip(g[KEY + ["checkpoint"]].itertuples(index=False, name=None), g["value"])}
 
 
 def guard_share(lookup: dict[tuple, float], model: str, seed: int, vertical: str, metric: str, variant: str,
-                stage: str) -> float:
+                checkpoint: str) -> float:
     """The guard share of one metric's row (NaN when the metric has no guard or the run did not record it)."""
     guard = get_vertical(vertical).metric(metric).guard
     if not guard:
         return math.nan
-    return lookup.get((model, seed, vertical, guard, variant, stage), math.nan)
+    return lookup.get((model, seed, vertical, guard, variant, checkpoint), math.nan)
 
 
 def _exceeds(share: float, max_degenerate: float) -> bool:
@@ -277,13 +257,13 @@ def attach_units(units: pd.DataFrame | None, results: pd.DataFrame) -> tuple[pd.
 
 def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_degenerate: float = MAX_DEGENERATE,
                  n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Change of every metric from ``base`` to each other stage, per (model, seed, vertical, metric, variant).
+    """Change of every metric from ``base`` to each other checkpoint, per (model, seed, vertical, metric, variant).
 
     Args:
         results: the results table.
         units: per-unit values with ``model`` and ``seed`` (:func:`attach_units`); rows without any get the
             normal-approximation interval.
-        max_degenerate: a change whose base or stage guard share exceeds this is not interpretable.
+        max_degenerate: a change whose base or checkpoint guard share exceeds this is not interpretable.
         n_boot: paired bootstrap resamples.
         seed: bootstrap seed.
 
@@ -298,7 +278,7 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
         by_unit = {k: g for k, g in u.groupby(KEY, sort=False)}
     rows = []
     for key, g in df.groupby(KEY, sort=False):
-        base = g[g["stage"] == "base"]
+        base = g[g["checkpoint"] == "base"]
         if base.empty:
             continue
         b = base.iloc[0]
@@ -306,18 +286,18 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
         v = get_vertical(vname)
         is_headline = metric == v.headline.name and variant == v.headline_variant
         ug = by_unit.get(key)
-        ub = ug[ug["stage"] == "base"].set_index("unit")["value"] if ug is not None else None
+        ub = ug[ug["checkpoint"] == "base"].set_index("unit")["value"] if ug is not None else None
         deg_b = guard_share(guards, model, sd, vname, metric, variant, "base")
-        for stage in order_stages(g["stage"]):
-            if stage == "base":
+        for checkpoint in order_checkpoints(g["checkpoint"]):
+            if checkpoint == "base":
                 continue
-            r = g[g["stage"] == stage].iloc[0]
+            r = g[g["checkpoint"] == checkpoint].iloc[0]
             diff = float(r["value"] - b["value"])
             rel = diff / abs(b["value"]) if b["value"] not in (0, 0.0) and np.isfinite(b["value"]) else math.nan
             method, n_paired = "", 0
             lo = hi = math.nan
             if ub is not None and len(ub):
-                us = ug[ug["stage"] == stage].set_index("unit")["value"]
+                us = ug[ug["checkpoint"] == checkpoint].set_index("unit")["value"]
                 shared = ub.index.intersection(us.index)
                 if len(shared):
                     _, lo, hi, n_paired = paired_bootstrap_diff(ub.loc[shared].to_numpy(float),
@@ -327,10 +307,10 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
                 lo, hi = diff_ci_normal(b["ci_low"], b["ci_high"], r["ci_low"], r["ci_high"], diff)
                 method = "normal_approx" if np.isfinite(lo) else ""
             excl = pd.NA if not np.isfinite(lo) else bool(lo > 0 or hi < 0)
-            deg = guard_share(guards, model, sd, vname, metric, variant, stage)
+            deg = guard_share(guards, model, sd, vname, metric, variant, checkpoint)
             ok = not (_exceeds(deg_b, max_degenerate) or _exceeds(deg, max_degenerate))
             rows.append(dict(zip(KEY, key)) | {
-                "stage": stage, "higher_is_better": bool(b["higher_is_better"]), "base_value": float(b["value"]),
+                "checkpoint": checkpoint, "higher_is_better": bool(b["higher_is_better"]), "base_value": float(b["value"]),
                 "value": float(r["value"]), "abs_change": diff, "rel_change": rel, "diff_ci_low": lo,
                 "diff_ci_high": hi, "ci_excludes_zero": excl, "ci_method": method, "n_paired": int(n_paired),
                 "direction": _direction(diff, b["higher_is_better"]) if ok else "not interpretable",
@@ -341,9 +321,9 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
     out["ci_excludes_zero"] = out["ci_excludes_zero"].astype("boolean")
     vorder = {name: i for i, name in enumerate(VERTICALS)}
     if len(out):
-        out = out.sort_values(["vertical", "model", "seed", "metric", "variant", "stage"],
+        out = out.sort_values(["vertical", "model", "seed", "metric", "variant", "checkpoint"],
                               key=lambda s: s.map(vorder) if s.name == "vertical" else (
-                                  s.map({c: i for i, c in enumerate(CHECKPOINT_ORDER)}).fillna(99) if s.name == "stage" else s),
+                                  s.map({c: i for i, c in enumerate(CHECKPOINT_ORDER)}).fillna(99) if s.name == "checkpoint" else s),
                               kind="stable").reset_index(drop=True)
     return out
 
@@ -353,12 +333,12 @@ def _share(x: float) -> str:
 
 
 def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
-    """A readable view of a change table (model labels, stage names, signed numbers, percentages)."""
+    """A readable view of a change table (model labels, checkpoint names, signed numbers, percentages)."""
     if changes.empty:
         return changes
     out = pd.DataFrame({
         "model": changes["model"].map(model_label), "vertical": changes["vertical"], "metric": changes["metric"],
-        "variant": changes["variant"], "stage": changes["stage"].map(stage_label),
+        "variant": changes["variant"], "checkpoint": changes["checkpoint"].map(checkpoint_label),
         "base": changes["base_value"].map("{:.3f}".format), "value": changes["value"].map("{:.3f}".format),
         "change": changes["abs_change"].map("{:+.3f}".format),
         "relative": changes["rel_change"].map(lambda x: "n/a" if not np.isfinite(x) else f"{x:+.0%}"),
@@ -367,7 +347,7 @@ def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
         "excludes 0": changes["ci_excludes_zero"].map(lambda x: "n/a" if x is pd.NA else ("yes" if x else "no")),
         "paired n": [str(int(n)) if m == "paired_bootstrap" else "n/a (normal approx.)" if m else "n/a"
                      for n, m in zip(changes["n_paired"], changes["ci_method"])],
-        "degenerate (base / stage)": [f"{_share(a)} / {_share(b)}"
+        "degenerate (base / checkpoint)": [f"{_share(a)} / {_share(b)}"
                                       for a, b in zip(changes["degenerate_base"], changes["degenerate"])],
         "direction": changes["direction"],
     })
@@ -389,7 +369,7 @@ def _match_variants(run_variants: list[str], paper_variant: str, vertical: str, 
     return []
 
 
-V1_COLUMNS = ["model", "paper_model", "vertical", "metric", "variant", "run_variant", "stage", "paper_value",
+V1_COLUMNS = ["model", "paper_model", "vertical", "metric", "variant", "run_variant", "checkpoint", "paper_value",
               "run_value", "run_ci_low", "run_ci_high", "run_minus_paper", "paper_in_run_ci", "run_degenerate",
               "interpretable", "paper_unit", "source", "note"]
 
@@ -417,16 +397,16 @@ def v1_comparison(results: pd.DataFrame, reference: pd.DataFrame | None = None,
         for _, p in ref[ref["model"] == size].iterrows():
             gm = g[(g["vertical"] == p["vertical"]) & (g["metric"] == p["metric"])]
             for rv in _match_variants(list(dict.fromkeys(gm["variant"])), p["variant"], p["vertical"], aliases):
-                r = gm[(gm["variant"] == rv) & (gm["stage"] == p["stage"])]
+                r = gm[(gm["variant"] == rv) & (gm["checkpoint"] == p["checkpoint"])]
                 if r.empty:
                     continue
                 r = r.iloc[0]
-                deg = guard_share(guards, model, seed, p["vertical"], p["metric"], rv, p["stage"])
+                deg = guard_share(guards, model, seed, p["vertical"], p["metric"], rv, p["checkpoint"])
                 ok = not _exceeds(deg, max_degenerate)
                 inside = (pd.NA if not (ok and np.isfinite(r["ci_low"]))
                           else bool(r["ci_low"] <= p["rate"] <= r["ci_high"]))
                 rows.append({"model": model, "paper_model": size, "vertical": p["vertical"], "metric": p["metric"],
-                             "variant": p["variant"], "run_variant": rv, "stage": p["stage"], "paper_value": p["rate"],
+                             "variant": p["variant"], "run_variant": rv, "checkpoint": p["checkpoint"], "paper_value": p["rate"],
                              "run_value": r["value"], "run_ci_low": r["ci_low"], "run_ci_high": r["ci_high"],
                              "run_minus_paper": r["value"] - p["rate"], "paper_in_run_ci": inside,
                              "run_degenerate": deg, "interpretable": ok, "paper_unit": p["unit"], "source": p["source"], "note": str(p["note"]) + note_extra})
@@ -435,13 +415,13 @@ def v1_comparison(results: pd.DataFrame, reference: pd.DataFrame | None = None,
     return out
 
 
-V2_COLUMNS = ["vertical", "metric", "variant", "model", "run_base", "run_aligned", "aligned_stages", "run_rel_change",
+V2_COLUMNS = ["vertical", "metric", "variant", "model", "run_base", "run_aligned", "aligned_checkpoints", "run_rel_change",
               "run_direction", "run_degenerate", "interpretable", "paper_rel_change", "paper_direction",
               "same_direction", "run_note", "paper_note", "source"]
 
 
 def v2_headline_comparison(results: pd.DataFrame, reference: pd.DataFrame | None = None,
-                           stages: tuple[str, ...] = HEADLINE_STAGES,
+                           checkpoints: tuple[str, ...] = HEADLINE_CHECKPOINTS,
                            max_degenerate: float = MAX_DEGENERATE) -> pd.DataFrame:
     """Each vertical's headline relative change (mean of PPO and DPO vs base) beside the paper's v2 claim.
 
@@ -471,11 +451,11 @@ def v2_headline_comparison(results: pd.DataFrame, reference: pd.DataFrame | None
         for model in dict.fromkeys(g["model"]) if len(g) else []:
             gm = g[g["model"] == model]
             if gm["seed"].nunique() > 1:  # average seeds first
-                gm = gm.groupby("stage", as_index=False)["value"].mean()
-            vals = dict(zip(gm["stage"], gm["value"]))
-            aligned = [s for s in stages if s in vals]
-            shares = gg[(gg["model"] == model) & gg["stage"].isin(["base", *aligned])]["value"]
-            deg = float(shares.max()) if len(shares) else math.nan  # the worst seed and stage decides
+                gm = gm.groupby("checkpoint", as_index=False)["value"].mean()
+            vals = dict(zip(gm["checkpoint"], gm["value"]))
+            aligned = [s for s in checkpoints if s in vals]
+            shares = gg[(gg["model"] == model) & gg["checkpoint"].isin(["base", *aligned])]["value"]
+            deg = float(shares.max()) if len(shares) else math.nan  # the worst seed and checkpoint decides
             per_model.append((model, vals.get("base", math.nan),
                               float(np.mean([vals[s] for s in aligned])) if aligned else math.nan, aligned, deg))
         if not per_model:
@@ -487,7 +467,7 @@ def v2_headline_comparison(results: pd.DataFrame, reference: pd.DataFrame | None
             if ok:
                 degs = [m[4] for m in ok if np.isfinite(m[4])]
                 pooled = [("all models (mean)", float(np.mean([m[1] for m in ok])), float(np.mean([m[2] for m in ok])),
-                           sorted({s for m in ok for s in m[3]}, key=order_stages(stages).index),
+                           sorted({s for m in ok for s in m[3]}, key=order_checkpoints(checkpoints).index),
                            max(degs) if degs else math.nan,
                            "" if len(ok) == n_all else f"pooled over the {len(ok)} of {n_all} models whose change is interpretable")]
         for model, b, a, aligned, deg, *extra in per_model + pooled:
@@ -500,7 +480,7 @@ def v2_headline_comparison(results: pd.DataFrame, reference: pd.DataFrame | None
             if not ok:
                 note = (f"{deg:.0%} of the outputs behind it are degenerate ({guard} > {max_degenerate:g}): "
                         "the change measures the output format, not the model's trustworthiness")
-            rows.append(base_info | {"model": model, "run_base": b, "run_aligned": a, "aligned_stages": "+".join(aligned),
+            rows.append(base_info | {"model": model, "run_base": b, "run_aligned": a, "aligned_checkpoints": "+".join(aligned),
                                      "run_rel_change": rel, "run_direction": rdir, "run_degenerate": deg,
                                      "interpretable": ok, "same_direction": same, "run_note": note})
     out = pd.DataFrame(rows, columns=V2_COLUMNS)
@@ -514,7 +494,7 @@ def _new_figure(n_panels: int, ncols_max: int = 4, panel_w: float = 3.6, panel_h
 
     ncols = max(1, min(n_panels, ncols_max))
     nrows = max(1, math.ceil(n_panels / ncols))
-    fig = Figure(figsize=(panel_w * ncols + 0.6, panel_h * nrows + 0.9), layout="constrained")
+    fig = Figure(figsize=figsize(ncols, nrows, (panel_w, panel_h)), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[n_panels:]:
         ax.set_visible(False)
@@ -527,20 +507,15 @@ def _ylabel(vertical: str, metric: str) -> str:
 
 
 def _bar_panel(ax, sub: pd.DataFrame, series: list[str], value_labels: bool = True, show_legend: bool = True) -> None:
-    """Bars of ``value`` per stage (x, in study order), one bar per series, with CI error bars."""
-    stages = order_stages(sub["stage"])
+    """Bars of ``value`` per checkpoint (x, in study order), one bar per series, with CI error bars."""
+    checkpoints = order_checkpoints(sub["checkpoint"])
     series = [s for s in series if s in set(sub["series"])]
     width = 0.8 / max(1, len(series))
-    colors = None
-    if len(series) > 1:
-        from matplotlib import colormaps
-
-        cmap = colormaps["viridis"]
-        colors = {s: cmap(0.15 + 0.7 * i / max(1, len(series) - 1)) for i, s in enumerate(series)}
+    colors = series_colors(series) if len(series) > 1 else None  # several models: one colour per model
     for j, s in enumerate(series):
-        d = sub[sub["series"] == s].set_index("stage")
+        d = sub[sub["series"] == s].set_index("checkpoint")
         xs, ys, err_lo, err_hi, cols = [], [], [], [], []
-        for i, st in enumerate(stages):
+        for i, st in enumerate(checkpoints):
             if st not in d.index:
                 continue
             r = d.loc[st]
@@ -549,13 +524,13 @@ def _bar_panel(ax, sub: pd.DataFrame, series: list[str], value_labels: bool = Tr
             lo, hi = r["ci_low"], r["ci_high"]
             err_lo.append(max(0.0, r["value"] - lo) if np.isfinite(lo) else 0.0)
             err_hi.append(max(0.0, hi - r["value"]) if np.isfinite(hi) else 0.0)
-            cols.append(colors[s] if colors else stage_color(st))
+            cols.append(colors[s] if colors else checkpoint_color(st))
         bars = ax.bar(xs, ys, width=width * 0.92, color=cols, label=s if colors else None,
-                      yerr=[err_lo, err_hi], capsize=3, error_kw={"elinewidth": 1, "ecolor": "#333333"})
+                      yerr=[err_lo, err_hi], capsize=3, error_kw={"elinewidth": 1, "ecolor": ERROR_COLOR})
         if value_labels and len(series) <= 2:
             ax.bar_label(bars, labels=[f"{y:.2f}" for y in ys], fontsize=7, padding=2)
-    ax.set_xticks(range(len(stages)), [stage_label(s) for s in stages])
-    ax.set_xlabel("stage")
+    ax.set_xticks(range(len(checkpoints)), [checkpoint_label(s) for s in checkpoints])
+    ax.set_xlabel("checkpoint")
     ymax = np.nanmax(np.r_[sub["value"].to_numpy(float), sub["ci_high"].to_numpy(float), 0.0])
     ax.set_ylim(0, max(0.05, float(ymax) * 1.15))
     if colors and show_legend:
@@ -575,11 +550,12 @@ def panel_variants(df: pd.DataFrame, vertical: str, metric: str, max_panels: int
     return vs
 
 
+@styled
 def plot_vertical(results: pd.DataFrame, vertical: str, metric: str | None = None,
                   variants: list[str] | None = None, max_panels: int = 6):
-    """One vertical's metric (headline by default) per stage, one panel per variant; None when no rows.
+    """One vertical's metric (headline by default) per checkpoint, one panel per variant; None when no rows.
 
-    Bars follow the study's order (Base, SFT, PPO, DPO), stages the run lacks are skipped; error bars are
+    Bars follow the study's order (Base, SFT, PPO, DPO), checkpoints the run lacks are skipped; error bars are
     the rows' bootstrap intervals; with several models, one bar colour per model (sorted by size).
     """
     df = prepare(results) if "series" not in results else results
@@ -595,13 +571,14 @@ def plot_vertical(results: pd.DataFrame, vertical: str, metric: str | None = Non
         _bar_panel(ax, d[d["variant"] == var], series, show_legend=i == 0)
         ax.set_title(var + (" (headline)" if var == vert.headline_variant else ""), fontsize=10)
         ax.set_ylabel(_ylabel(vertical, metric))
-    title = figure_title(vertical) if metric == vert.headline.name else f"{vert.title}: {vert.metric(metric).label} by stage"
+    title = figure_title(vertical) if metric == vert.headline.name else f"{vert.title}: {vert.metric(metric).label} by checkpoint"
     fig.suptitle(title)
     return fig
 
 
+@styled
 def plot_overview(results: pd.DataFrame):
-    """Every vertical's headline metric (headline variant) per stage, one panel each; None when no rows."""
+    """Every vertical's headline metric (headline variant) per checkpoint, one panel each; None when no rows."""
     df = prepare(results) if "series" not in results else results
     present = [v for v in VERTICALS if len(df) and ((df["vertical"] == v) & (df["metric"] == VERTICALS[v].headline.name)
                                                     & (df["variant"] == VERTICALS[v].headline_variant)).any()]
@@ -619,8 +596,9 @@ def plot_overview(results: pd.DataFrame):
     return fig
 
 
+@styled
 def plot_breakdown(results: pd.DataFrame, vertical: str, metric: str | None = None):
-    """Dot plot of a metric for every non-headline variant (e.g. privacy per PII type), stages as colours,
+    """Dot plot of a metric for every non-headline variant (e.g. privacy per PII type), checkpoints as colours,
     one panel per model; None when the vertical has no such variants."""
     df = prepare(results) if "series" not in results else results
     vert = get_vertical(vertical)
@@ -631,21 +609,21 @@ def plot_breakdown(results: pd.DataFrame, vertical: str, metric: str | None = No
     variants = list(dict.fromkeys(d["variant"]))
     series = series_order(d)
     fig, axes = _new_figure(len(series), ncols_max=3, panel_w=4.6, panel_h=0.28 * len(variants) + 1.4)
-    stages = order_stages(d["stage"])
+    checkpoints = order_checkpoints(d["checkpoint"])
     for ax, s in zip(axes, series):
         sub = d[d["series"] == s]
-        for k, st in enumerate(stages):
-            r = sub[sub["stage"] == st].set_index("variant").reindex(variants)
-            y = np.arange(len(variants)) + (k - (len(stages) - 1) / 2) * 0.15
+        for k, st in enumerate(checkpoints):
+            r = sub[sub["checkpoint"] == st].set_index("variant").reindex(variants)
+            y = np.arange(len(variants)) + (k - (len(checkpoints) - 1) / 2) * 0.15
             lo = (r["value"] - r["ci_low"]).clip(lower=0).fillna(0)
             hi = (r["ci_high"] - r["value"]).clip(lower=0).fillna(0)
             ax.errorbar(r["value"], y, xerr=[lo, hi], fmt="o", ms=4, lw=1, capsize=2,
-                        color=stage_color(st), label=stage_label(st))
+                        color=checkpoint_color(st), label=checkpoint_label(st))
         ax.set_yticks(range(len(variants)), variants, fontsize=8)
         ax.invert_yaxis()
         ax.set_xlabel(_ylabel(vertical, metric).replace("\n", " "))
         ax.set_title(s, fontsize=10)
-        ax.legend(title="stage", fontsize=7, title_fontsize=7)
+        ax.legend(title="checkpoint", fontsize=7, title_fontsize=7)
     fig.suptitle(figure_title(f"{vertical}_breakdown"))
     return fig
 
@@ -656,29 +634,30 @@ DEGENERATE_METRICS: dict[str, str] = {"degenerate_empty": "empty", "degenerate_u
 
 
 def degenerate_shares(results: pd.DataFrame, headline_only: bool = False) -> pd.DataFrame:
-    """Degenerate-output shares, one row per (model, seed, vertical, variant, stage), one column per check
+    """Degenerate-output shares, one row per (model, seed, vertical, variant, checkpoint), one column per check
     (``empty, unparsed, echo, repeat, any, loglik ties``; NaN where a vertical has no such check) and ``n``."""
     df = prepare(results) if "series" not in results else results
-    cols = ["model", "seed", "vertical", "variant", "stage", *DEGENERATE_METRICS.values(), "n"]
+    cols = ["model", "seed", "vertical", "variant", "checkpoint", *DEGENERATE_METRICS.values(), "n"]
     d = df[df["metric"].isin(list(DEGENERATE_METRICS))] if len(df) else df
     if headline_only and len(d):
         d = d[[VERTICALS[v].headline_variant == var for v, var in zip(d["vertical"], d["variant"])]]
     if d.empty:
         return pd.DataFrame(columns=cols)
-    t = d.pivot_table(index=["model", "seed", "vertical", "variant", "stage"], columns="metric", values="value",
+    t = d.pivot_table(index=["model", "seed", "vertical", "variant", "checkpoint"], columns="metric", values="value",
                       aggfunc="first", sort=False).rename(columns=DEGENERATE_METRICS)
-    n = d[d["metric"] == "degenerate_any"].set_index(["model", "seed", "vertical", "variant", "stage"])["n"]
+    n = d[d["metric"] == "degenerate_any"].set_index(["model", "seed", "vertical", "variant", "checkpoint"])["n"]
     t = t.reindex(columns=list(DEGENERATE_METRICS.values())).assign(n=n.reindex(t.index)).reset_index()
     vorder = {name: i for i, name in enumerate(VERTICALS)}
     sorder = {c: i for i, c in enumerate(CHECKPOINT_ORDER)}
-    t = t.sort_values(["vertical", "model", "seed", "variant", "stage"], kind="stable",
+    t = t.sort_values(["vertical", "model", "seed", "variant", "checkpoint"], kind="stable",
                       key=lambda c: c.map(vorder) if c.name == "vertical" else (
-                          c.map(lambda x: sorder.get(x, 99)) if c.name == "stage" else c))
+                          c.map(lambda x: sorder.get(x, 99)) if c.name == "checkpoint" else c))
     return t[cols].reset_index(drop=True)
 
 
+@styled
 def plot_degenerate(results: pd.DataFrame, max_degenerate: float = MAX_DEGENERATE):
-    """``degenerate_any`` of each vertical's headline setting per stage, with the ``max_degenerate`` line; None
+    """``degenerate_any`` of each vertical's headline setting per checkpoint, with the ``max_degenerate`` line; None
     when the run recorded no shares."""
     df = prepare(results) if "series" not in results else results
     present = [v for v in VERTICALS if len(df) and ((df["vertical"] == v) & (df["metric"] == "degenerate_any")
@@ -691,27 +670,12 @@ def plot_degenerate(results: pd.DataFrame, max_degenerate: float = MAX_DEGENERAT
         vert = VERTICALS[v]
         sub = df[(df["vertical"] == v) & (df["metric"] == "degenerate_any") & (df["variant"] == vert.headline_variant)]
         _bar_panel(ax, sub, series, show_legend=i == 0)
-        ax.axhline(max_degenerate, color="#d62728", ls="--", lw=1)
+        ax.axhline(max_degenerate, color=THRESHOLD_COLOR, ls="--", lw=1)
         ax.set_ylim(0, 1.05)
         ax.set_title(f"{vert.title}\n({vert.headline_variant})", fontsize=10)
         ax.set_ylabel("Degenerate outputs (any)\n(dashed: max_degenerate)")
     fig.suptitle(figure_title("degenerate"))
     return fig
-
-
-def save_figure(fig, stem: Path, formats: Iterable[str] = ("png", "pdf"), dpi: int = 150) -> list[Path]:
-    """Write ``fig`` as ``<stem>.<fmt>`` for each format; returns the paths.
-
-    No creation date is embedded, so the same results give byte-identical files (no spurious diffs in ``figures/``).
-    """
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    out = []
-    for fmt in formats:
-        p = stem.with_suffix(f".{fmt}")
-        meta = {"CreationDate": None} if fmt == "pdf" else {}
-        fig.savefig(p, dpi=dpi, bbox_inches="tight", metadata=meta)
-        out.append(p)
-    return out
 
 
 # ----------------------------------------------------------------------------------------- the stage
@@ -837,7 +801,7 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
     degenerate = degenerate_shares(df)
     bad = changes[changes["headline"] & ~changes["interpretable"].astype(bool)] if len(changes) else changes
     for r in bad.itertuples():
-        notes.append(f"{r.vertical} ({model_label(r.model)}): the headline change Base -> {stage_label(r.stage)} is "
+        notes.append(f"{r.vertical} ({model_label(r.model)}): the headline change Base -> {checkpoint_label(r.checkpoint)} is "
                      f"not interpretable: {_share(r.degenerate_base)} / {_share(r.degenerate)} of the outputs are "
                      f"degenerate ({r.guard} > {cfg.max_degenerate:g})")
     if len(df) and v1.empty:
@@ -866,7 +830,7 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
         tables["paper_v1_table"] = fam["table_file"]
     t3 = time.perf_counter()
     head = changes[changes["headline"]] if len(changes) else changes
-    summary = [{"vertical": r.vertical, "model": model_label(r.model), "seed": int(r.seed), "stage": r.stage,
+    summary = [{"vertical": r.vertical, "model": model_label(r.model), "seed": int(r.seed), "checkpoint": r.checkpoint,
                 "abs_change": round(float(r.abs_change), 6),
                 "rel_change": None if not np.isfinite(r.rel_change) else round(float(r.rel_change), 6),
                 "direction": r.direction, "interpretable": bool(r.interpretable),
@@ -876,7 +840,7 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
     outputs = {
         "profile": profile, "n_result_rows": int(len(df)),
         "verticals": [v for v in VERTICALS if len(df) and (df["vertical"] == v).any()],
-        "stages": order_stages(df["stage"]) if len(df) else [], "models": sorted(set(df["model"])) if len(df) else [],
+        "checkpoints": order_checkpoints(df["checkpoint"]) if len(df) else [], "models": sorted(set(df["model"])) if len(df) else [],
         "figures": {k: {"title": figure_title(k), "files": files[k]} for k in figures},
         "tables": tables, "headline_changes": summary,
         "paper_v2": [{"vertical": r.vertical, "model": model_label(r.model) if r.model else "",
@@ -899,15 +863,15 @@ __all__ = [
     "AnalysisConfig", "AnalysisResult", "run", "prepare", "load_reference", "reference_as_rate", "change_table",
     "format_changes", "diff_ci_normal", "attach_units", "guard_share", "degenerate_shares", "plot_degenerate",
     "MAX_DEGENERATE", "v1_comparison", "v2_headline_comparison", "plot_vertical", "plot_overview",
-    "plot_breakdown", "save_figure", "figure_title", "figure_keys", "make_figure", "order_stages", "model_label",
-    "pythia_size", "model_size_millions", "STAGE_LABELS",
+    "plot_breakdown", "save_figure", "figure_title", "figure_keys", "make_figure", "order_checkpoints", "model_label",
+    "pythia_size", "model_size_millions",
 ]
 
 
 # ------------------------------------------------------------------ declared baselines, model families, v1 tables
 def changes_against(results: pd.DataFrame, declared: dict[tuple[str, str], str] | None = None,
                     units: pd.DataFrame | None = None, **change_kwargs: Any) -> pd.DataFrame:
-    """:func:`change_table` with each ``(model, stage)`` in ``declared`` measured from its declared baseline stage
+    """:func:`change_table` with each ``(model, checkpoint)`` in ``declared`` measured from its declared baseline checkpoint
     (a profile's ``compare_to`` / ``baseline``, :func:`trust_utils.checkpoints.comparisons`) instead of ``base``.
 
     Adds a ``baseline`` column (``base`` for the default rows). A declared baseline the model lacks gives no row.
@@ -922,16 +886,16 @@ def changes_against(results: pd.DataFrame, declared: dict[tuple[str, str], str] 
     if not declared or df.empty:
         return out
     moved = {k for k, v in declared.items() if v != "base"}
-    keep = [(m, st) not in moved for m, st in zip(out["model"], out["stage"])]
+    keep = [(m, st) not in moved for m, st in zip(out["model"], out["checkpoint"])]
     parts = [out[keep]]
-    for model, stage in sorted(moved):
-        base = declared[(model, stage)]
-        sub = df[(df["model"] == model) & df["stage"].isin([base, stage])]
-        if not (sub["stage"] == base).any() or not (sub["stage"] == stage).any():
+    for model, checkpoint in sorted(moved):
+        base = declared[(model, checkpoint)]
+        sub = df[(df["model"] == model) & df["checkpoint"].isin([base, checkpoint])]
+        if not (sub["checkpoint"] == base).any() or not (sub["checkpoint"] == checkpoint).any():
             continue
         # change_table measures from the rows labelled 'base': relabel the declared baseline's rows
-        t = change_table(sub.assign(stage=sub["stage"].where(sub["stage"] != base, "base")), None, **change_kwargs)
-        parts.append(t.assign(stage=stage, baseline=base))
+        t = change_table(sub.assign(checkpoint=sub["checkpoint"].where(sub["checkpoint"] != base, "base")), None, **change_kwargs)
+        parts.append(t.assign(checkpoint=checkpoint, baseline=base))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -940,7 +904,7 @@ V1_TABLE_INDEX = ["vertical", "metric", "variant", "run_variant", "paper_model"]
 
 def v1_table(v1: pd.DataFrame) -> pd.DataFrame:
     """The v1 comparison as the paper's table layout: one row per (vertical, metric, variant, model size), one
-    column per stage, each cell ``run [ci_low, ci_high] / paper value`` with ``*`` when the paper's value lies
+    column per checkpoint, each cell ``run [ci_low, ci_high] / paper value`` with ``*`` when the paper's value lies
     outside the run's interval."""
     if v1.empty:
         return pd.DataFrame(columns=V1_TABLE_INDEX)
@@ -952,17 +916,18 @@ def v1_table(v1: pd.DataFrame) -> pd.DataFrame:
         return f"{r['run_value']:.3f}{ci} / {r['paper_value']:.3f}{flag}"
 
     d = v1.assign(cell=[cell(r) for _, r in v1.iterrows()])
-    t = d.pivot_table(index=V1_TABLE_INDEX, columns="stage", values="cell", aggfunc="first", sort=False)
-    t = t[order_stages(t.columns)]
+    t = d.pivot_table(index=V1_TABLE_INDEX, columns="checkpoint", values="cell", aggfunc="first", sort=False)
+    t = t[order_checkpoints(t.columns)]
     t = t.reset_index()
     t["_size"] = t["paper_model"].map(sizes)
     return t.sort_values(["vertical", "metric", "variant", "run_variant", "_size"], kind="stable").drop(
         columns="_size").reset_index(drop=True)
 
 
+@styled
 def plot_families(results: pd.DataFrame, reference: pd.DataFrame | None = None, variant_aliases: dict | None = None):
     """The paper's figure layout across model families: one panel per vertical (headline metric and variant),
-    checkpoint stage on x, one line per family (``model``, sorted by size) with the rows' intervals, and the v1
+    checkpoint on x, one line per family (``model``, sorted by size) with the rows' intervals, and the v1
     paper's values as dashed lines for families that are v1 Pythia sizes. None when there are no rows."""
     df = prepare(results) if "series" not in results else results
     present = [v for v in VERTICALS if len(df) and ((df["vertical"] == v) & (df["metric"] == VERTICALS[v].headline.name)
@@ -970,21 +935,18 @@ def plot_families(results: pd.DataFrame, reference: pd.DataFrame | None = None, 
     if not present:
         return None
     v1 = v1_comparison(df, reference, variant_aliases) if reference is not None else pd.DataFrame(columns=V1_COLUMNS)
-    from matplotlib import colormaps
-
     series = series_order(df)
-    cmap = colormaps["viridis"]
-    colors = {s: cmap(0.1 + 0.8 * i / max(1, len(series) - 1)) for i, s in enumerate(series)}
+    colors = series_colors(series)
     fig, axes = _new_figure(len(present), ncols_max=5, panel_w=3.4)
     for ax, v in zip(axes, present):
         vert = VERTICALS[v]
         sub = df[(df["vertical"] == v) & (df["metric"] == vert.headline.name) & (df["variant"] == vert.headline_variant)]
-        stages = order_stages(sub["stage"])
+        checkpoints = order_checkpoints(sub["checkpoint"])
         for s in series:
-            d = sub[sub["series"] == s].set_index("stage").reindex(stages)
+            d = sub[sub["series"] == s].set_index("checkpoint").reindex(checkpoints)
             if d["value"].isna().all():
                 continue
-            x = np.arange(len(stages))
+            x = np.arange(len(checkpoints))
             err = np.vstack([(d["value"] - d["ci_low"]).clip(lower=0).fillna(0),
                              (d["ci_high"] - d["value"]).clip(lower=0).fillna(0)])
             ax.errorbar(x, d["value"], yerr=err, marker="o", ms=4, lw=1.5, capsize=3, color=colors[s], label=s)
@@ -992,9 +954,9 @@ def plot_families(results: pd.DataFrame, reference: pd.DataFrame | None = None, 
             p = v1[v1["model"].isin(models) & (v1["vertical"] == v) & (v1["metric"] == vert.headline.name)
                    & (v1["run_variant"] == vert.headline_variant)] if len(v1) else v1
             if len(p):
-                pv = p.groupby("stage")["paper_value"].first().reindex(stages)
+                pv = p.groupby("checkpoint")["paper_value"].first().reindex(checkpoints)
                 ax.plot(x, pv, ls="--", marker="x", ms=4, lw=1, color=colors[s], alpha=0.8)
-        ax.set_xticks(range(len(stages)), [stage_label(st) for st in stages])
+        ax.set_xticks(range(len(checkpoints)), [checkpoint_label(st) for st in checkpoints])
         ax.set_xlabel("checkpoint")
         ax.set_ylabel(_ylabel(v, vert.headline.name))
         ax.set_title(f"{vert.title}\n({vert.headline_variant})", fontsize=10)
@@ -1023,5 +985,5 @@ def family_outputs(cfg: "AnalysisConfig", df: pd.DataFrame, v1: pd.DataFrame, re
     return out
 
 
-__all__ += ["changes_against", "v1_table", "plot_families", "family_outputs", "use_run_checkpoints", "stage_color",
-            "stage_label", "order_stages"]
+__all__ += ["changes_against", "v1_table", "plot_families", "family_outputs", "use_run_checkpoints", "checkpoint_color",
+            "checkpoint_label", "order_checkpoints"]  # the display functions are :mod:`trust_utils.style`'s

@@ -525,17 +525,27 @@ def top_examples(df, k: int = 5):
 
 
 def score_histograms(scores: dict[str, Any], column: str = "normalised", bins: int = 20):
-    """One panel per stage: histogram of scores by HH subset (helpful vs harmless)."""
+    """One panel per attributed checkpoint: histogram of scores by HH subset (helpful vs harmless)."""
+    from .style import style_context
+
+    with style_context():
+        return _score_histograms(scores, column, bins)
+
+
+def _score_histograms(scores: dict[str, Any], column: str, bins: int):
     import matplotlib.pyplot as plt
 
+    from .style import PANEL, REFERENCE_LINE, series_colors
+
     n = max(1, len(scores))
-    fig, axes = plt.subplots(1, n, figsize=(5 * n, 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(5 * n, PANEL[1]), squeeze=False)
+    colors = series_colors(sorted({x for df in scores.values() for x in df["subset"]}))
     for ax, (stage, df) in zip(axes[0], scores.items()):
         lo, hi = float(df[column].min()), float(df[column].max())
         edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo else bins
         for subset, g in df.groupby("subset"):
-            ax.hist(g[column], bins=edges, alpha=0.55, label=f"{subset} (n {len(g)})")
-        ax.axvline(0, color="k", lw=0.8)
+            ax.hist(g[column], bins=edges, alpha=0.55, label=f"{subset} (n {len(g)})", color=colors[subset])
+        ax.axvline(0, **(REFERENCE_LINE | {"ls": "-"}))
         ax.set_title(f"{STAGE_MODELS[stage][2]}", fontsize=10)
         ax.set_xlabel(f"{column} influence (+ against, - toward)")
         ax.set_ylabel("training examples")

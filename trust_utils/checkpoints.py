@@ -10,18 +10,18 @@ alignment entries of ``stages.STAGES``, the vertical stages' ``uses``, the analy
 **External checkpoints** are named in a profile's top-level ``checkpoints:`` block, so an existing model family (or
 a model from another recipe) is scored beside ours with no code change::
 
-    baseline: base                 # the stage every change is measured from (default base)
+    baseline: base                 # the checkpoint every change is measured from (default base)
     checkpoints:
       base: EleutherAI/pythia-410m                       # shorthand for {ref: ...}
       sft:  {ref: skrishna/eleuther-pythia410m-hh-sft, label: SFT}
       mine: {ref: /models/my-dpo, stage: dpo-mine, label: "My DPO", compare_to: sft}
 
 Keys of an entry: ``ref`` (a model reference, see :mod:`trust_utils.models`: hub id with optional ``@revision``,
-local directory, ``gguf:<file>``, ``tiny``), ``stage`` (the results' ``stage`` column, i.e. the x position in the
-figures; default the entry's name), ``family`` (entries of one model family share it; default one family),
+local directory, ``gguf:<file>``, ``tiny``), ``stage`` (the profile key, kept; it sets the results' ``checkpoint``
+column, i.e. the x position in the figures; default the entry's name), ``family`` (entries of one model family share it; default one family),
 ``model`` (the results' ``model`` column; default the ``ref`` of the family's baseline entry, so a family is named by
-its base model as the analysis expects), ``label``, ``color``, ``order`` (defaults: the built-in stage's, else after
-the built-ins in the order written) and ``compare_to`` (the stage of the same family its change is measured
+its base model as the analysis expects), ``label``, ``color``, ``order`` (defaults: the built-in checkpoint's, else after
+the built-ins in the order written) and ``compare_to`` (the checkpoint of the same family its change is measured
 from; default the profile's ``baseline``; ``null`` for none). Which checkpoint is the baseline is *declared*, never
 guessed.
 
@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 RUN_FILE = "checkpoints.json"
-SCHEMA = 1
+SCHEMA = 2  # 2: the entries' ``stage`` field became ``checkpoint`` (the results column was renamed)
 
 
 class CheckpointError(ValueError):
@@ -64,17 +64,17 @@ class Checkpoint:
 
     Attributes:
         name: the id used in ``checkpoints`` lists, record files (``records/<name>.jsonl``) and the cache.
-        stage: the results' ``stage`` column (x position in the figures); the name for built-ins.
-        label, color, order: how the analysis shows the stage.
+        checkpoint: the results' ``checkpoint`` column (x position in the figures); the name for built-ins.
+        label, color, order: how every figure shows the checkpoint (the one palette, :mod:`trust_utils.style`).
         producer: the pipeline stage that trains it (built-ins), empty for ``base`` and externals.
         evaluated: scored by the verticals (the reward model is not).
         ref: the model reference of an external checkpoint (empty for built-ins).
         family, model: the model family and the results' ``model`` column (externals).
-        compare_to: the stage of the same family its change is measured from (empty: none).
+        compare_to: the checkpoint of the same family its change is measured from (empty: none).
     """
 
     name: str
-    stage: str
+    checkpoint: str
     label: str
     color: str
     order: float
@@ -230,7 +230,7 @@ def parse_checkpoints(block: Any, baseline: str = "base", source: str = "profile
             raise CheckpointError(f"{source}: checkpoint {name!r} compares to stage {compare_to!r}, which family "
                                   f"{family or '(default)'!r} does not have")
         out.append(Checkpoint(
-            name=name, stage=stage, ref=str(spec["ref"]).strip(), family=family,
+            name=name, checkpoint=stage, ref=str(spec["ref"]).strip(), family=family,
             model=str(spec.get("model") or base_ref or family or spec["ref"]),
             label=str(spec.get("label") or (builtin.label if builtin else name)),
             color=str(spec.get("color") or (builtin.color if builtin else _PALETTE[(n_new - 1) % len(_PALETTE)])),
@@ -331,35 +331,35 @@ def run_checkpoint_names(run_dir: str | os.PathLike, wanted: Iterable[str] = ())
 
 
 # ------------------------------------------------------------------------------------ display
-def stage_info(stages: Iterable[str], run_dir: str | os.PathLike | None = None) -> dict[str, Checkpoint]:
-    """Label, colour and order of each results ``stage`` value: built-ins, then the run's externals, else defaults."""
-    by_stage: dict[str, Checkpoint] = {c.stage: c for c in BUILTIN}
+def checkpoint_info(checkpoints: Iterable[str], run_dir: str | os.PathLike | None = None) -> dict[str, Checkpoint]:
+    """Label, colour and order of each results ``checkpoint`` value: built-ins, then the run's externals, else defaults."""
+    by_ckpt: dict[str, Checkpoint] = {c.checkpoint: c for c in BUILTIN}
     if run_dir is not None:
         for c in externals(run_dir):
-            if c.stage not in by_stage:
-                by_stage[c.stage] = c
-            elif c.stage in BUILTIN_BY_NAME and c.label != BUILTIN_BY_NAME[c.stage].label:
-                by_stage[c.stage] = replace(by_stage[c.stage], label=c.label)  # a profile may relabel a stage
+            if c.checkpoint not in by_ckpt:
+                by_ckpt[c.checkpoint] = c
+            elif c.checkpoint in BUILTIN_BY_NAME and c.label != BUILTIN_BY_NAME[c.checkpoint].label:
+                by_ckpt[c.checkpoint] = replace(by_ckpt[c.checkpoint], label=c.label)  # a profile may relabel one
     out = {}
     extra = 0
-    for s in dict.fromkeys(stages):
-        if s in by_stage:
-            out[s] = by_stage[s]
+    for s in dict.fromkeys(checkpoints):
+        if s in by_ckpt:
+            out[s] = by_ckpt[s]
         else:
             out[s] = Checkpoint(s, s, s, _PALETTE[extra % len(_PALETTE)], 100)
             extra += 1
     return out
 
 
-def ordered_stages(stages: Iterable[str], run_dir: str | os.PathLike | None = None) -> list[str]:
-    """Stage values in the registry's order (unknown ones last, alphabetically)."""
-    info = stage_info(stages, run_dir)
+def ordered_checkpoints(checkpoints: Iterable[str], run_dir: str | os.PathLike | None = None) -> list[str]:
+    """Checkpoint values in the registry's order (unknown ones last, alphabetically)."""
+    info = checkpoint_info(checkpoints, run_dir)
     return sorted(info, key=lambda s: (info[s].order, s if info[s].order >= 100 else ""))
 
 
 def comparisons(run_dir: str | os.PathLike) -> dict[tuple[str, str], str]:
-    """``{(model, stage): baseline stage}`` declared by the run's external checkpoints (``compare_to``)."""
-    return {(c.model, c.stage): c.compare_to for c in externals(run_dir) if c.compare_to}
+    """``{(model, checkpoint): baseline checkpoint}`` declared by the run's external checkpoints (``compare_to``)."""
+    return {(c.model, c.checkpoint): c.compare_to for c in externals(run_dir) if c.compare_to}
 
 
 # ------------------------------------------------------------------------------------ reference checks
@@ -472,6 +472,6 @@ def check_refs(items: Iterable[tuple[str, str]], online: bool = False) -> list[d
 __all__ = [
     "Checkpoint", "CheckpointError", "Method", "METHODS", "METHODS_BY_NAME", "HEADLINE", "BUILTIN", "BUILTIN_BY_NAME", "CHECKPOINT_ORDER", "EVAL_PRODUCERS", "TRAINED",
     "parse_checkpoints", "evaluation_list", "write_run_checkpoints", "read_run_checkpoints", "run_file", "externals",
-    "external", "run_checkpoint_names", "stage_info", "ordered_stages", "comparisons", "ref_kind", "hub_offline",
+    "external", "run_checkpoint_names", "checkpoint_info", "ordered_checkpoints", "comparisons", "ref_kind", "hub_offline",
     "hub_cached", "hub_reachable", "check_ref", "check_refs",
 ]

@@ -47,9 +47,9 @@ def setup_notebook(seed: int = 0, threads: int = 0, level: int = logging.INFO) -
     set_seed(seed)
     n = set_threads(threads)
     try:
-        import seaborn as sns
+        from .style import apply_style
 
-        sns.set_theme(style="whitegrid", context="notebook")
+        apply_style()  # the one theme of every figure (trust_utils.style)
     except ImportError:  # pragma: no cover
         pass
     return n

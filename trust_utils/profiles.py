@@ -11,7 +11,7 @@ A profile looks like::
     stages:                       # the stages to run; a stage absent here is not run
       data: {source: bundled, n_train: 400}
       sft: {epochs: 1}
-    baseline: base                # optional: the stage changes are measured from
+    baseline: base                # optional: the checkpoint changes are measured from
     checkpoints:                  # optional: existing models scored like base/sft/ppo/dpo
       sft: {ref: org/model-sft@main, label: SFT}
 

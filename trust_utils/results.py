@@ -1,7 +1,9 @@
 """The one results schema: long-format rows every vertical writes and the analysis reads.
 
 Each vertical writes ``<run_dir>/results/<vertical>.csv`` (replaced atomically on rerun) with the
-columns :data:`RESULT_COLUMNS`; per-example records (prompt, generation, parsed answer, score)
+columns :data:`RESULT_COLUMNS`; ``checkpoint`` is the model scored (base, sft, ppo, dpo or an external checkpoint),
+never a pipeline stage (a results file from before that column's rename, with ``stage`` instead, is refused with a
+message to rerun the vertical). Per-example records (prompt, generation, parsed answer, score)
 go beside it in ``<run_dir>/<vertical>/records/<checkpoint>.jsonl``. :func:`load_results` and
 :func:`load_unit_values` are the only readers the analysis uses.
 
@@ -40,44 +42,49 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "vertical",          # registry name, e.g. "toxicity"
     "metric",            # registry metric name
     "variant",           # setting within the vertical, e.g. "benign/toxic", "adversarial", "phone number"
-    "stage",             # model stage / checkpoint name: base, sft, ppo, dpo
+    "checkpoint",        # the model scored: base, sft, ppo, dpo or an external checkpoint's declared name
     "value",
     "ci_low", "ci_high",  # bootstrap interval (NaN when not computed)
     "n",                 # number of units (prompts, statements, questions) behind the value
     "higher_is_better",  # from the registry
     "scorer",            # what produced the score (classifier, parser, "loglik")
     "seed",
-    "model",             # the profile's base model reference (same on every stage's rows; the analysis groups by it)
+    "model",             # the profile's base model reference (same on every checkpoint's rows; the analysis groups by it)
     "config_hash",       # hash of the settings that produced the number
     "versions",          # key package versions
 )
 
 
-def result_row(vertical: str, metric: str, variant: str, stage: str, value: float, n: int,
+def result_row(vertical: str, metric: str, variant: str, checkpoint: str, value: float, n: int,
                ci: tuple[float, float] | None = None, scorer: str = "", seed: int = 0,
                model: str = "", config: dict[str, Any] | None = None) -> dict[str, Any]:
     """One validated results row; ``higher_is_better`` is taken from the registry."""
     m = get_metric(vertical, metric)
     lo, hi = ci if ci is not None else (math.nan, math.nan)
     return {
-        "vertical": vertical, "metric": metric, "variant": variant, "stage": stage, "value": float(value),
+        "vertical": vertical, "metric": metric, "variant": variant, "checkpoint": checkpoint, "value": float(value),
         "ci_low": float(lo), "ci_high": float(hi), "n": int(n), "higher_is_better": bool(m.higher_is_better),
         "scorer": scorer, "seed": int(seed), "model": model, "config_hash": hash_obj(config or {}, 12),
         "versions": versions_string(),
     }
 
 
-def metric_rows(vertical: str, metric: str, variant: str, stage: str, unit_values: Sequence[float],
+def metric_rows(vertical: str, metric: str, variant: str, checkpoint: str, unit_values: Sequence[float],
                 scorer: str = "", seed: int = 0, model: str = "", config: dict[str, Any] | None = None,
                 n_boot: int = 1000) -> dict[str, Any]:
     """A results row for a mean over units, with its bootstrap interval computed here."""
     value, lo, hi = bootstrap_ci(unit_values, n_boot=n_boot, seed=seed)
-    return result_row(vertical, metric, variant, stage, value, len(unit_values), (lo, hi), scorer, seed, model, config)
+    return result_row(vertical, metric, variant, checkpoint, value, len(unit_values), (lo, hi), scorer, seed, model, config)
 
 
 def validate_results(df: pd.DataFrame, source: str = "results") -> pd.DataFrame:
     """Check columns and registry membership; raise naming the offending file and row."""
     missing = [c for c in RESULT_COLUMNS if c not in df.columns]
+    if "checkpoint" in missing and "stage" in df.columns:
+        # written before the column was renamed: its rows are not renamed silently (a rerun rewrites them whole)
+        vertical = Path(source).stem if source.endswith(".csv") else "<vertical>"
+        raise ValueError(f"{source}: an old results file, with a 'stage' column where 'checkpoint' is expected "
+                         f"(the model scored); rerun the vertical: rlhf-trust run --profile P --stages {vertical}")
     if missing:
         raise ValueError(f"{source}: missing result columns {missing}; expected {list(RESULT_COLUMNS)}")
     for i, row in df.iterrows():
@@ -119,7 +126,7 @@ def write_records(run_dir: str | os.PathLike, vertical: str, checkpoint: str, re
 
 
 # ------------------------------------------------------------------------------------ per-unit values
-UNIT_COLUMNS: tuple[str, ...] = ("vertical", "variant", "metric", "stage", "unit", "value")
+UNIT_COLUMNS: tuple[str, ...] = ("vertical", "variant", "metric", "checkpoint", "unit", "value")
 
 
 def unit_values(records: Iterable[dict[str, Any]], vertical: str, checkpoint: str) -> pd.DataFrame:
@@ -150,11 +157,11 @@ def rows_from_unit_values(units: pd.DataFrame, metrics: Sequence[str], scorer: s
                           model: str = "", config: dict[str, Any] | None = None, n_boot: int = 1000) -> list[dict]:
     """Results rows (with bootstrap intervals over units) for ``metrics`` of one vertical and checkpoint."""
     rows = []
-    for (vertical, variant, metric, stage), g in units.groupby(["vertical", "variant", "metric", "stage"], sort=False):
+    for (vertical, variant, metric, ckpt), g in units.groupby(["vertical", "variant", "metric", "checkpoint"], sort=False):
         if metric not in metrics:
             continue
         vals = g["value"].dropna().tolist()
-        rows.append(metric_rows(vertical, metric, variant, stage, vals, scorer, seed, model, config, n_boot))
+        rows.append(metric_rows(vertical, metric, variant, ckpt, vals, scorer, seed, model, config, n_boot))
     return rows
 
 
@@ -173,7 +180,7 @@ def check_unit_values(rows: Iterable[dict[str, Any]], units: pd.DataFrame, tol: 
             continue
         m, v = float(means[key]), float(r["value"])
         if not ((math.isnan(m) and math.isnan(v)) or abs(m - v) <= tol):
-            bad.append(f"{r['vertical']}/{r['stage']} {r['metric']} [{r['variant']}]: row {v:.6g}, records {m:.6g}")
+            bad.append(f"{r['vertical']}/{r['checkpoint']} {r['metric']} [{r['variant']}]: row {v:.6g}, records {m:.6g}")
     return bad
 
 

@@ -1,7 +1,7 @@
 """Reference data shipped with the package.
 
 ``paper_results.csv``: the numbers the reference study reported (arXiv 2404.18870), in long format
-(``source, version, model, vertical, metric, variant, stage, value, unit, note``):
+(``source, version, model, vertical, metric, variant, checkpoint, value, unit, note``):
 
 * ``version == "v1"``: per-model values of the v1 paper (Pythia 70M/160M/410M/2.8B/6.9B), from the arrays
   of the v1 ``plot_results.py`` scripts of the official repository (bias: parsed from ``bias_plots.pdf``,

@@ -1,10 +1,14 @@
-"""Plots of the alignment stages (each returns its matplotlib Figure); the shared ones are in :mod:`trust_utils.plots`."""
+"""Plots of the alignment stages (each returns its matplotlib Figure); the shared ones are in :mod:`trust_utils.plots`.
+
+Theme, sizes and colours are :mod:`trust_utils.style`'s (splits: :func:`trust_utils.style.series_colors`).
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from .. import plots as _plots
+from ..style import PANEL, REFERENCE_LINE, series_colors, styled
 
 SFT_METRICS = ["loss", "mean_token_accuracy", "grad_norm", "learning_rate"]
 RM_METRICS = ["loss", "accuracy", "margin", "grad_norm"]
@@ -20,6 +24,7 @@ def step_rows(log: pd.DataFrame) -> pd.DataFrame:
     return log
 
 
+@styled
 def curves(log: pd.DataFrame, metrics: list[str], title: str = "", per_row: int = 4):
     """Training curves, ``per_row`` panels a row (missing metrics skipped)."""
     import matplotlib.pyplot as plt
@@ -43,31 +48,36 @@ def curves(log: pd.DataFrame, metrics: list[str], title: str = "", per_row: int 
     return fig
 
 
+@styled
 def margin_distribution(margins: pd.DataFrame, bins: int = 30):
     """Histogram of reward margins r(chosen) - r(rejected) by split, with the zero line (left of it: wrong order)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    sns.histplot(data=margins, x="margin", hue="split" if margins["split"].nunique() > 1 else None, bins=bins,
+    fig, ax = plt.subplots(figsize=(6.5, PANEL[1]))
+    several = margins["split"].nunique() > 1
+    sns.histplot(data=margins, x="margin", hue="split" if several else None, bins=bins,
+                 palette=series_colors(sorted(set(margins["split"]))) if several else None,
                  element="step", stat="density", common_norm=False, ax=ax)
-    ax.axvline(0, color="k", lw=1, ls="--")
+    ax.axvline(0, **REFERENCE_LINE)
     ax.set_xlabel("r(chosen) - r(rejected)")
     ax.set_title("reward margins")
     fig.tight_layout()
     return fig
 
 
+@styled
 def chosen_vs_rejected(margins: pd.DataFrame):
     """Scatter of r(rejected) vs r(chosen); points below the diagonal are ranked correctly."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(4.5, 4.2))
+    colors = series_colors(sorted(set(margins["split"])))
     for split, d in margins.groupby("split"):
-        ax.scatter(d["r_chosen"], d["r_rejected"], s=10, alpha=0.6, label=split)
+        ax.scatter(d["r_chosen"], d["r_rejected"], s=10, alpha=0.6, label=split, color=colors[split])
     lo = float(min(margins["r_chosen"].min(), margins["r_rejected"].min()))
     hi = float(max(margins["r_chosen"].max(), margins["r_rejected"].max()))
-    ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+    ax.plot([lo, hi], [lo, hi], **REFERENCE_LINE)
     ax.set_xlabel("r(chosen)")
     ax.set_ylabel("r(rejected)")
     ax.legend()

@@ -279,13 +279,14 @@ def validity_rows(cfg: VerticalConfig, vertical: str, checkpoint: str, records: 
     return rows + extra, shares, bad
 
 def _as_named_checkpoint(cfg: VerticalConfig, name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows of a profile's external checkpoint carry its declared ``stage`` and its family's ``model``."""
+    """Rows of a profile's external checkpoint carry its declared ``checkpoint`` (the profile entry's ``stage`` key)
+    and its family's ``model``."""
     from ..checkpoints import external
 
     ext = external(cfg.run_dir, name)
     if ext is None:
         return rows
-    return [dict(r, stage=ext.stage, model=ext.model) for r in rows]
+    return [dict(r, checkpoint=ext.checkpoint, model=ext.model) for r in rows]
 
 
 def _checkpoints_input(cfg: VerticalConfig) -> list[Path]:
@@ -328,37 +329,48 @@ def load_vertical_records(run_dir: str | os.PathLike, vertical: str):
 
 
 def results_table(df, metric: str | None = None):
-    """``variant x stage`` table of ``value [ci_low, ci_high]`` strings for one metric (all if ``None``)."""
+    """``variant x checkpoint`` table of ``value [ci_low, ci_high]`` strings for one metric (all if ``None``)."""
     import pandas as pd
 
     if metric is not None:
         df = df[df["metric"] == metric]
     cell = df.apply(lambda r: f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]", axis=1)
-    t = df.assign(cell=cell).pivot_table(index=["metric", "variant"], columns="stage", values="cell", aggfunc="first",
+    t = df.assign(cell=cell).pivot_table(index=["metric", "variant"], columns="checkpoint", values="cell", aggfunc="first",
                                          sort=False)
     cols = [c for c in CHECKPOINT_ORDER if c in t.columns] + [c for c in t.columns if c not in CHECKPOINT_ORDER]
     return t[cols] if len(t) else pd.DataFrame()
 
 
 def plot_metric_bars(df, metric: str, variants: Sequence[str] | None = None, title: str = ""):
-    """Bar plot of one metric per checkpoint (bars) and variant (groups) with bootstrap CI whiskers."""
+    """Bar plot of one metric per checkpoint (bars, in the registry's colours) and variant (groups) with bootstrap
+    CI whiskers."""
+    from ..style import style_context
+
+    with style_context():
+        return _plot_metric_bars(df, metric, variants, title)
+
+
+def _plot_metric_bars(df, metric: str, variants: Sequence[str] | None, title: str):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from ..analysis import order_checkpoints
     from ..registry import VERTICALS
+    from ..style import ERROR_COLOR, PANEL, checkpoint_color, checkpoint_label
 
     d = df[df["metric"] == metric]
     if variants is not None:
         d = d[d["variant"].isin(list(variants))]
     var_list = list(dict.fromkeys(d["variant"]))
-    stages = [s for s in CHECKPOINT_ORDER if s in set(d["stage"])] + sorted(set(d["stage"]) - set(CHECKPOINT_ORDER))
-    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(var_list) * max(len(stages), 1) / 2), 3.6))
-    width = 0.8 / max(len(stages), 1)
+    checkpoints = order_checkpoints(d["checkpoint"])
+    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(var_list) * max(len(checkpoints), 1) / 2), PANEL[1]))
+    width = 0.8 / max(len(checkpoints), 1)
     x = np.arange(len(var_list))
-    for k, st in enumerate(stages):
-        s = d[d["stage"] == st].set_index("variant").reindex(var_list)
+    for k, ck in enumerate(checkpoints):
+        s = d[d["checkpoint"] == ck].set_index("variant").reindex(var_list)
         err = np.vstack([(s["value"] - s["ci_low"]).clip(lower=0).fillna(0), (s["ci_high"] - s["value"]).clip(lower=0).fillna(0)])
-        ax.bar(x + (k - (len(stages) - 1) / 2) * width, s["value"], width, yerr=err, capsize=3, label=st)
+        ax.bar(x + (k - (len(checkpoints) - 1) / 2) * width, s["value"], width, yerr=err, capsize=3,
+               label=checkpoint_label(ck), color=checkpoint_color(ck), error_kw={"ecolor": ERROR_COLOR})
     tilt = len(var_list) > 4 or sum(len(v) for v in var_list) > 40
     ax.set_xticks(x, var_list, rotation=30 if tilt else 0, ha="right" if tilt else "center")
     label = metric

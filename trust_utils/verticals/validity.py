@@ -158,7 +158,8 @@ DISPLAY_COLUMNS: dict[str, str] = {"degenerate_empty": "empty", "degenerate_unpa
 
 
 def degenerate_table(results, vertical: str | None = None, variants: Sequence[str] | None = None):
-    """Degenerate shares of a results table: one row per (vertical, variant, checkpoint), one column per check.
+    """Degenerate shares of a results table: one row per (vertical, variant, checkpoint), one column per check;
+    per (vertical, variant, checkpoint, model) when the results hold several models (one base checkpoint each).
 
     Args:
         results: rows of the results table (``trust_utils.results.load_results``).
@@ -166,7 +167,7 @@ def degenerate_table(results, vertical: str | None = None, variants: Sequence[st
         variants: keep these variants (all if ``None``).
 
     Returns:
-        A DataFrame indexed by ``vertical, variant, stage`` (checkpoints in study order) with columns among
+        A DataFrame indexed by ``vertical, variant, checkpoint`` (+ ``model``; checkpoints in study order) with columns among
         ``empty, unparsed, echo, repeat, any, loglik ties`` and ``n`` (units behind ``any``); empty when the
         results hold no degenerate shares (a run from before they were recorded).
     """
@@ -181,17 +182,16 @@ def degenerate_table(results, vertical: str | None = None, variants: Sequence[st
         d = d[d["variant"].isin(list(variants))]
     if d.empty:
         return pd.DataFrame(columns=[*DISPLAY_COLUMNS.values(), "n"])
-    t = d.pivot_table(index=["vertical", "variant", "stage"], columns="metric", values="value", aggfunc="first",
-                      sort=False)
+    keys = ["vertical", "variant", "checkpoint"] + (["model"] if d["model"].nunique() > 1 else [])
+    t = d.pivot_table(index=keys, columns="metric", values="value", aggfunc="first", sort=False)
     t = t[[c for c in DISPLAY_COLUMNS if c in t.columns]].rename(columns=DISPLAY_COLUMNS)
-    n = d[d["metric"] == "degenerate_any"].set_index(["vertical", "variant", "stage"])["n"]
+    n = d[d["metric"] == "degenerate_any"].set_index(keys)["n"]
     t["n"] = n.reindex(t.index)
     order = {c: i for i, c in enumerate(CHECKPOINT_ORDER)}
     t = t.reset_index()
-    t["_o"] = t["stage"].map(lambda s: order.get(s, 99))
+    t["_o"] = t["checkpoint"].map(lambda s: order.get(s, 99))
     t["_v"] = t.groupby(["vertical", "variant"], sort=False).ngroup()
-    return t.sort_values(["_v", "_o"], kind="stable").drop(columns=["_o", "_v"]).set_index(
-        ["vertical", "variant", "stage"])
+    return t.sort_values(["_v", "_o"], kind="stable").drop(columns=["_o", "_v"]).set_index(keys)
 
 
 __all__ = ["CHECKS", "is_empty", "is_echo", "is_repeat", "leading_prompt_run", "degenerate_flags",
