@@ -151,3 +151,22 @@ def test_pyproject_requires_python_311():
 
     meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     assert meta["project"]["requires-python"] == ">=3.11"
+
+
+# ------------------------------------------------------------------------------------------ result provenance
+def test_result_rows_carry_the_model_and_data_revisions(tmp_path, tiny_model_dir, cache_dir):
+    from trust_utils.models import model_fingerprint
+    from trust_utils.results import load_results
+    from trust_utils.verticals import ethics
+    from trust_utils.verticals.common import _data_revision
+
+    cfg = ethics.EthicsConfig(run_dir=str(tmp_path / "run"), model=str(tiny_model_dir), checkpoints=["base"],
+                              max_examples=2, variants=["benign"], n_boot=20, threads=1, progress=False,
+                              cache_dir=str(cache_dir))
+    ethics.run(cfg)
+    df = load_results(tmp_path / "run")
+    assert set(df["model_revision"]) == {model_fingerprint(str(tiny_model_dir))}
+    assert set(df["data_revision"]) == {"bundled"}
+    src = {"kind": "hub", "id": "AI-Secure/DecodingTrust", "revision": "", "resolved_revision": "abc123"}
+    assert _data_revision(src) == "hub:AI-Secure/DecodingTrust@abc123"
+    assert _data_revision({"kind": "hub", "id": "x/y", "revision": "v2", "resolved_revision": ""}) == "hub:x/y@v2"

@@ -52,6 +52,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "model",             # the profile's base model reference (same on every checkpoint's rows; the analysis groups by it)
     "config_hash",       # hash of the settings that produced the number
     "versions",          # key package versions
+    "model_revision",    # the scored checkpoint's content fingerprint (a hub model: hub:<id>@<resolved commit>)
+    "data_revision",     # the data source: a hub dataset's resolved commit, or bundled/local (files hashed in outputs.json)
 )
 
 
@@ -65,7 +67,7 @@ def result_row(vertical: str, metric: str, variant: str, checkpoint: str, value:
         "vertical": vertical, "metric": metric, "variant": variant, "checkpoint": checkpoint, "value": float(value),
         "ci_low": float(lo), "ci_high": float(hi), "n": int(n), "higher_is_better": bool(m.higher_is_better),
         "scorer": scorer, "seed": int(seed), "model": model, "config_hash": hash_obj(config or {}, 12),
-        "versions": versions_string(),
+        "versions": versions_string(), "model_revision": "", "data_revision": "",
     }
 
 

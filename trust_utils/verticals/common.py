@@ -243,7 +243,9 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
         degenerate[name], mismatches = shares, mismatches + bad
         path = write_records(cfg.run_dir, vertical, name, records)
         records_files[name] = str(path.relative_to(out_dir))
-        all_rows.extend(_as_named_checkpoint(cfg, name, rows))
+        data_rev = _data_revision((summary or {}).get("source"))
+        all_rows.extend(dict(r, model_revision=engine.fingerprint, data_revision=data_rev)
+                        for r in _as_named_checkpoint(cfg, name, rows))
         timings[f"eval_{name}"] = round(time.perf_counter() - t1, 3)
         log.info("%s: %s done in %.1fs (%d model calls, %d records)", vertical, name, timings[f"eval_{name}"],
                  calls[name], len(records))
@@ -277,6 +279,15 @@ def validity_rows(cfg: VerticalConfig, vertical: str, checkpoint: str, records: 
         log.info("%s/%s: the records carry no degenerate shares", vertical, checkpoint)
     shares = {r["variant"]: round(float(r["value"]), 6) for r in extra if r["metric"] == "degenerate_any"}
     return rows + extra, shares, bad
+
+def _data_revision(source: dict[str, Any] | None) -> str:
+    """What a results row records of its data: a hub dataset's id and resolved commit, else the source kind."""
+    if not source:
+        return ""
+    if source.get("kind") == "hub":
+        return f"hub:{source.get('id', '')}@{source.get('resolved_revision') or source.get('revision') or 'main'}"
+    return str(source.get("kind", ""))
+
 
 def _as_named_checkpoint(cfg: VerticalConfig, name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows of a profile's external checkpoint carry its declared ``checkpoint`` (the profile entry's ``stage`` key)
