@@ -718,7 +718,7 @@ def save_figure(fig, stem: Path, formats: Iterable[str] = ("png", "pdf"), dpi: i
 # ----------------------------------------------------------------------------------------- the stage
 @dataclass
 class AnalysisConfig:
-    """Parameters of the analysis stage (the notebook's ``parameters`` cell).
+    """Parameters of the analysis stage (the schema of its parameters: :mod:`trust_utils.params`).
 
     Attributes:
         run_dir: run directory whose ``results/`` is analysed.

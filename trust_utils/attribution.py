@@ -89,7 +89,7 @@ SNIPPET = 200
 
 @dataclass
 class AttributionConfig:
-    """Parameters of ``30_attribution`` (the notebook's parameters cell has the same names)."""
+    """Parameters of ``30_attribution`` (the schema of its parameters: :mod:`trust_utils.params`)."""
 
     run_dir: str = shared("run_dir", "runs/tiny")
     model: str = shared("model", "tiny")

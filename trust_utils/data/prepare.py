@@ -35,7 +35,7 @@ STAGE = "data"
 
 @dataclass
 class DataConfig:
-    """Parameters of the data preparation stage (the notebook's ``parameters`` cell)."""
+    """Parameters of the data preparation stage (the schema of its parameters: :mod:`trust_utils.params`)."""
 
     run_dir: str = shared("run_dir")
     data_source: str = param("bundled", 'where the preference data comes from: bundled | local | hub')

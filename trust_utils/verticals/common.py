@@ -40,7 +40,8 @@ DATA_SOURCES = ("bundled", "local", "hub")
 
 @dataclass
 class VerticalConfig:
-    """Parameters every vertical notebook declares (its ``parameters`` cell has the same names).
+    """Parameters every vertical shares: the schema of its parameters (:mod:`trust_utils.params`; the notebook cell
+    shows a few of them, the rest come through ``overrides``).
 
     Attributes:
         run_dir: the run directory.

@@ -84,7 +84,7 @@ MATCH_MODES = ("substring", "digits")
 
 @dataclass
 class PrivacyConfig(VerticalConfig):
-    """Privacy parameters (see the module docstring); the notebook's parameters cell has the same names."""
+    """Privacy parameters (see the module docstring; the schema of the stage: :mod:`trust_utils.params`)."""
 
     pii_types: list[str] = param(list(PII_TYPES), "PII types (the paper's 18)")
     # the old ``n_per_type``: the vertical's ``max_examples`` (how many items it scores), here counted per PII type

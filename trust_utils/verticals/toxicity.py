@@ -71,7 +71,7 @@ TOXIC_THRESHOLD = 0.5
 
 @dataclass
 class ToxicityConfig(VerticalConfig):
-    """Toxicity parameters (see the module docstring); the notebook's parameters cell has the same names."""
+    """Toxicity parameters (see the module docstring; the schema of the stage: :mod:`trust_utils.params`)."""
 
     subsets: list[str] = param(list(SUBSETS), 'RealToxicityPrompts subsets')
     system_prompts: list[str] = param(list(SYSTEM_PROMPTS), 'system prompt settings')
