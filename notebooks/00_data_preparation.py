@@ -44,21 +44,12 @@
 # token limits below. The paper trained on ~100K HH triples; the tiny and CPU profiles use the bundled few hundred.
 
 # %% tags=["parameters"]
-run_dir: str = "runs/tiny"  # run directory (the runner sets it); relative paths are taken from the project root
-source: str = "bundled"  # where the preference data comes from: bundled | local | hub
-subsets: list = ["helpful-base", "harmless-base"]  # HH subsets (data directories of Anthropic/hh-rlhf)
-local_dir: str = ""  # for source "local": directory laid out like anthropics/hh-rlhf (<subset>/train.jsonl.gz)
-dataset_id: str = "Anthropic/hh-rlhf"  # for source "hub": dataset id (Dahoas/static-hh is pre-split and has no subsets)
-revision: str = ""  # for source "hub": dataset branch, tag or commit (empty: main); the resolved commit goes into outputs.json
+run_dir: str = "runs/tiny"  # run directory (the runner sets it)
+data_source: str = "bundled"  # where the preference data comes from: bundled | local | hub
 n_train: int = 0  # training pairs to keep after filtering (0 keeps all)
 n_test: int = 0  # held-out pairs to keep (0 keeps all)
-test_fraction: float = 0.1  # share of train held out when the source has no test split
-max_prompt_length: int = 256  # drop pairs whose prompt is longer (tokens of the base model's tokenizer)
-max_length: int = 512  # drop pairs whose prompt + longer reply is longer (tokens)
-model: str = "tiny"  # base model reference; its tokenizer measures lengths
-cache_dir: str = ""  # cache for converted models (empty: .cache in the project root)
-seed: int = 0  # seeds the shuffle that selects examples
-threads: int = 2  # torch CPU threads (fixed for reproducible runs)
+threads: int = 2  # torch CPU threads per process (0 leaves torch's default) (notebook only)
+overrides: dict = {}  # any other field of DataConfig (list: rlhf-trust params data)
 
 # %%
 import pandas as pd
@@ -69,8 +60,8 @@ from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.paths import stage_dir
 from trust_utils import plots
 
-setup_notebook(seed=seed, threads=threads)
 cfg = config_from_params(DataConfig, globals())
+setup_notebook(seed=cfg.seed, threads=threads)
 summary = run(cfg)
 out_dir = stage_dir(run_dir, "data")
 print(f"kept {summary['n_train']} training and {summary['n_test']} held-out pairs -> {out_dir}")

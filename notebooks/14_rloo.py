@@ -57,45 +57,9 @@
 
 # %% tags=["parameters"]
 run_dir: str = "runs/tiny"  # run directory (the runner sets it)
-model: str = "tiny"  # base model reference (tiny, smollm2-gguf, a directory or a hub id)
-cache_dir: str = ""  # cache for converted models (empty: .cache in the project root)
-seed: int = 0  # one seed for model init, data order (seed and data_seed) and sampling
-threads: int = 2  # torch CPU threads per process
-device: str = "auto"  # auto (cuda if available, else cpu), cpu or cuda
-init_from: str = "sft"  # the policy to start from, also the frozen KL reference
-reward_model: str = "rm"  # the reward model (checkpoint name of the run or a directory with the same tokenizer)
-num_generations: int = 4  # k completions sampled per prompt (the leave-one-out baseline averages the other k-1)
-beta: float = 0.05  # KL coefficient (penalty on the summed log-ratio to the reference; TRL default)
-max_completion_length: int = 128  # longest sampled completion in tokens
-max_prompt_length: int = 256  # keep the last n prompt tokens (the end of the dialogue)
-temperature: float = 1.0  # sampling temperature of the rollouts
-normalize_advantages: bool = False  # scale the advantages by their batch standard deviation
-epochs: float = 1.0  # passes over the prompts
-batch_size: int = 8  # completions (not prompts) per step and process; a multiple of num_generations
-learning_rate: float = 1e-6  # AdamW learning rate (TRL RLOO default)
-n_samples: int = 3  # held-out prompts for the before/after samples
-sample_max_new_tokens: int = 32  # greedy tokens per sample
+learning_rate: float = 1e-06  # AdamW learning rate (TRL RLOO default)
 max_steps: int = 0  # optimizer steps; 0 lets epochs decide
-grad_accum: int = 1  # gradient accumulation steps (effective batch is batch_size x grad_accum x num_processes)
-weight_decay: float = 0.0  # AdamW weight decay
-lr_scheduler: str = "constant"  # transformers scheduler name (constant, linear, cosine, constant_with_warmup)
-warmup_steps: int = 0  # linear warmup steps
-max_grad_norm: float = 1.0  # gradient clipping
-max_length: int = 512  # longest prompt plus completion in tokens the reward model reads (longer ones are cut)
-n_train: int = 0  # use the first n training rows (0 uses all)
-gradient_checkpointing: bool = False  # recompute activations in backward (less memory, slower); on for the paper profiles
-bf16: str = "auto"  # auto (bf16 only on CUDA with bf16 support), true or false
-use_lora: bool = False  # train a LoRA adapter instead of all weights
-lora_r: int = 16  # LoRA rank
-lora_alpha: int = 32  # LoRA scaling alpha
-lora_dropout: float = 0.05  # LoRA dropout
-lora_target_modules: str = ""  # comma-separated module names (empty: PEFT's default for the architecture)
-merge_lora: bool = False  # save the adapter merged into the base weights (else the adapter directory)
-save_steps: int = 200  # write a resumable checkpoint every n steps
-save_total_limit: int = 2  # keep the last n checkpoints
-logging_steps: int = 5  # log (CSV and progress bar) every n steps
-num_processes: int = 1  # processes; above 1 runs the training under accelerate launch
-accelerate_config: str = ""  # accelerate config file (empty: configs/accelerate/ddp_cpu.yaml on CPU, deepspeed_zero2.yaml on GPU)
+overrides: dict = {}  # any other field of RLOOStageConfig (list: rlhf-trust params rloo)
 
 # %%
 import pandas as pd
@@ -103,12 +67,10 @@ from IPython.display import display
 
 from trust_utils.notebook import setup_notebook
 from trust_utils.training import common, plots as tplots
-
-n_threads = setup_notebook(seed=seed, threads=threads)
-
 from trust_utils.training.rloo import RLOO_METRICS, RLOOStageConfig, run
 
 cfg = common.config_from_params(RLOOStageConfig, globals())
+n_threads = setup_notebook(seed=cfg.seed, threads=cfg.threads)
 print(f"torch threads: {n_threads}; config: {cfg}")
 
 # %% [markdown]

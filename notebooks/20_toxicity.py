@@ -59,35 +59,13 @@
 #   aligned models become more deterministic (higher log-probs).
 
 # %% tags=["parameters"]
-run_dir: str = "runs/tiny"  # run directory (the runner sets it); relative paths are taken from the project root
-model: str = "tiny"  # base model reference (checkpoint base)
+run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 checkpoints: list = []  # checkpoint names to evaluate (empty: the run list from the profile, else base, sft, ppo, dpo); missing ones are skipped with a note
-seed: int = 0  # sampling and bootstrap seed
-threads: int = 2  # torch CPU threads (fixed for reproducible runs)
-device: str = "auto"  # auto, cpu, cuda or mps
-dtype: str = "auto"  # auto (bf16 on CUDA, fp32 elsewhere), float32, bfloat16 or float16
-batch_size: int = 16  # sequences per forward pass (0 picks one from free GPU memory)
-cache_dir: str = ""  # cache for converted models (empty: .cache in the project root)
-gen_cache_dir: str = ""  # cache of generations and scores (empty: <run_dir>/cache/generations)
-prompt_format: str = "raw"  # raw (the paper), chat (tokenizer chat template) or hh (Human/Assistant turns)
-data_source: str = "bundled"  # bundled, local or hub
-local_dir: str = ""  # for source local: a DecodingTrust data root that holds toxicity/user_prompts/
-dataset_id: str = "AI-Secure/DecodingTrust"  # for data_source hub (toxicity/user_prompts/<subset>.jsonl)
-revision: str = ""  # for data_source hub: dataset branch, tag or commit (empty: main)
-max_examples: int = 0  # prompts per subset (0 keeps all; otherwise a seeded subset)
-n_boot: int = 1000  # bootstrap resamples for the confidence intervals
-subsets: list = ["toxic", "nontoxic"]  # RealToxicityPrompts subsets
-system_prompts: list = ["benign", "adversarial"]  # system prompt settings
-num_samples: int = 5  # continuations per prompt
+max_examples: int = 0  # evaluate at most this many items per data file (0 keeps all; otherwise a seeded subset)
+n_samples: int = 5  # continuations per prompt
 temperature: float = 0.5  # sampling temperature (paper 0.5, released code 0.7)
-top_p: float = 1.0  # nucleus sampling mass (1 disables it)
-top_k: int = 0  # sample among the k most likely tokens (0 disables it; 50 as the released code)
-num_beams: int = 1  # 1 gives independent samples (paper); 5 gives the released code's beam sampling
 max_new_tokens: int = 50  # new tokens per continuation at most
-stop_at_eos: bool = True  # stop at the model's EOS (False runs to max_new_tokens as the released code)
-first_sentence: bool = True  # cut each continuation at its first sentence end or newline (released code)
-scorer: str = "profanity-check"  # profanity-check, perspective, detoxify or hf:<model id or path>
-logprobs: bool = True  # also compute every continuation's mean per-token log-prob
+overrides: dict = {}  # any other field of ToxicityConfig (list: rlhf-trust params toxicity)
 
 # %%
 import numpy as np
@@ -101,8 +79,8 @@ from trust_utils.verticals.common import (load_vertical_records, load_vertical_r
                                           plot_metric_bars, results_table)
 from trust_utils.paths import stage_dir
 
-setup_notebook(seed=seed, threads=threads)
 cfg = config_from_params(ToxicityConfig, globals(), keep_default=("progress",))
+setup_notebook(seed=cfg.seed, threads=cfg.threads)
 summary = run(cfg)
 print(f"evaluated {summary['checkpoints']}, skipped {summary['skipped_checkpoints']}; scorer {summary['scorer']}; "
       f"prompts per subset {summary['n_prompts']}; model calls {summary['model_calls']} (0 = all from the cache)")

@@ -71,32 +71,13 @@
 # review: agreement with stereotypes is not separated from a general tendency to agree (no control statements).
 
 # %% tags=["parameters"]
-run_dir: str = "runs/tiny"  # run directory (the runner sets it); relative paths are taken from the project root
-model: str = "tiny"  # base model reference (checkpoint base)
+run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 checkpoints: list = []  # checkpoint names to evaluate (empty: the run list from the profile, else base, sft, ppo, dpo); missing ones are skipped with a note
-seed: int = 0  # sampling, shuffling and bootstrap seed
-threads: int = 2  # torch CPU threads (fixed for reproducible runs)
-device: str = "auto"  # auto (cuda, then mps, then cpu) or a torch device
-dtype: str = "auto"  # auto (bf16 on CUDA, fp32 elsewhere), float32, bfloat16 or float16
-batch_size: int = 16  # sequences per forward pass (0 picks one from free GPU memory)
-cache_dir: str = ""  # cache for converted models (empty: .cache in the project root)
-gen_cache_dir: str = ""  # cache of generations and scores (empty: run_dir/cache/generations)
-prompt_format: str = "raw"  # raw (the paper: plain text for every checkpoint), chat or hh
-max_examples: int = 0  # evaluate at most this many statements, a seeded subset (0 keeps all)
-n_boot: int = 1000  # bootstrap resamples for the confidence intervals
-data_source: str = "bundled"  # bundled (data/bench-mini), local (a copy of DecodingTrust's data folder) or hub
-local_dir: str = ""  # for data_source local: the folder holding stereotype/dataset/user_prompts.csv
-dataset_id: str = "AI-Secure/DecodingTrust"  # for data_source hub
-revision: str = ""  # for data_source hub: dataset branch, tag or commit (empty: main)
-prompt_style: str = "completion"  # completion (paper code) or instruction (DecodingTrust system and user prompt)
-variants: list = ["benign", "adversarial"]  # completion: benign, adversarial; instruction: benign, untargeted, targeted
+max_examples: int = 0  # evaluate at most this many items per data file (0 keeps all; otherwise a seeded subset)
 n_samples: int = 4  # samples per statement and variant
 temperature: float = 0.7  # sampling temperature
 max_new_tokens: int = 70  # new tokens per sample
-num_beams: int = 1  # 1 gives independent samples (paper); 4 gives the released code's beam sampling
-top_k: int = 0  # sample among the k most likely tokens (0 disables it; 50 as the released code)
-stop_at_eos: bool = True  # stop at the model's EOS (False runs to max_new_tokens as the released code)
-agreement_rule: str = "first"  # first (first stance cue decides) or exclusive (mixed stances count as neither)
+overrides: dict = {}  # any other field of BiasConfig (list: rlhf-trust params bias)
 
 # %%
 import pandas as pd
@@ -110,8 +91,8 @@ from trust_utils.paths import stage_dir
 from trust_utils.verticals.common import malformed_table
 from trust_utils.verticals.bias import BiasConfig, run, agreement_matrix
 
-setup_notebook(seed=seed, threads=threads)
 cfg = config_from_params(BiasConfig, globals(), progress=False)
+setup_notebook(seed=cfg.seed, threads=cfg.threads)
 summary = run(cfg)
 print(f"{summary['n_statements']} statements, checkpoints evaluated: {summary['checkpoints']}, "
       f"skipped (not in the run yet): {summary['skipped_checkpoints']}")

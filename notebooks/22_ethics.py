@@ -78,30 +78,12 @@
 # false-positive rate (records only, not in the results table).
 
 # %% tags=["parameters"]
-run_dir: str = "runs/tiny"  # run directory (the runner sets it); relative paths are taken from the project root
-model: str = "tiny"  # base model reference (checkpoint base)
+run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 checkpoints: list = []  # checkpoint names to evaluate (empty: the run list from the profile, else base, sft, ppo, dpo); missing ones are skipped with a note
-seed: int = 0  # seed of the subset choice and the bootstrap
-threads: int = 2  # torch CPU threads (fixed for reproducible runs)
-device: str = "auto"  # auto (cuda, then mps, then cpu) or a torch device
-dtype: str = "auto"  # auto (bf16 on CUDA, fp32 elsewhere), float32, bfloat16 or float16
-batch_size: int = 16  # sequences per forward pass (0 picks one from free GPU memory)
-cache_dir: str = ""  # cache for converted models (empty: .cache in the project root)
-gen_cache_dir: str = ""  # cache of generations and scores (empty: run_dir/cache/generations)
-prompt_format: str = "raw"  # raw (the paper: plain text for every checkpoint), chat or hh
-max_examples: int = 0  # evaluate at most this many wrong scenarios, a seeded subset (0 keeps all)
-n_boot: int = 1000  # bootstrap resamples for the confidence intervals
-data_source: str = "bundled"  # bundled (data/bench-mini), local (a copy of DecodingTrust's data folder) or hub
-local_dir: str = ""  # for data_source local: the folder holding machine_ethics/ethics/commonsense/cm_test.csv
-dataset_id: str = "AI-Secure/DecodingTrust"  # for data_source hub (config machine_ethics, split cm_test)
-revision: str = ""  # for data_source hub: dataset branch, tag or commit (empty: main)
-expect_n: int = 0  # required number of short wrong scenarios in the source (983 in the paper; 0: no check)
+max_examples: int = 0  # evaluate at most this many items per data file (0 keeps all; otherwise a seeded subset)
 variants: list = ["benign", "jb_moral", "jb_agree"]  # prefixes: benign, jb_moral, jb_agree
 max_new_tokens: int = 20  # tokens of the greedy answer
-short_only: bool = True  # keep only short scenarios (the paper)
-include_not_wrong: bool = False  # also run not-wrong scenarios, for a false-positive rate in this notebook
-unparsed_as: str = "negative"  # negative (an unparsed answer counts as a miss, the paper) or exclude
-stop_at_eos: bool = True  # stop at the model's EOS (False runs to max_new_tokens as the released code)
+overrides: dict = {}  # any other field of EthicsConfig (list: rlhf-trust params ethics)
 
 # %%
 import pandas as pd
@@ -115,8 +97,8 @@ from trust_utils.paths import stage_dir
 from trust_utils.verticals.common import malformed_table
 from trust_utils.verticals.ethics import EthicsConfig, run
 
-setup_notebook(seed=seed, threads=threads)
 cfg = config_from_params(EthicsConfig, globals(), progress=False)
+setup_notebook(seed=cfg.seed, threads=cfg.threads)
 summary = run(cfg)
 print(f"{summary['n_wrong']} wrong scenarios ({summary['n_not_wrong']} not-wrong), checkpoints evaluated: "
       f"{summary['checkpoints']}, skipped (not in the run yet): {summary['skipped_checkpoints']}")

@@ -68,30 +68,11 @@
 # All three are higher-is-better, variant `default`, unit = question, 95% bootstrap CIs over questions.
 
 # %% tags=["parameters"]
-run_dir: str = "runs/tiny"  # run directory (the runner sets it); relative paths are taken from the project root
-model: str = "tiny"  # base model reference (checkpoint base)
+run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 checkpoints: list = []  # checkpoint names to evaluate (empty: the run list from the profile, else base, sft, ppo, dpo); missing ones are skipped with a note
-seed: int = 0  # option shuffle, subset choice and bootstrap seed
-threads: int = 2  # torch CPU threads (fixed for reproducible runs)
-device: str = "auto"  # auto (cuda, then mps, then cpu) or a torch device
-dtype: str = "auto"  # auto (bf16 on CUDA, fp32 elsewhere), float32, bfloat16 or float16
-batch_size: int = 16  # sequences per forward pass (0 picks one from free GPU memory)
-cache_dir: str = ""  # cache for converted models (empty: .cache in the project root)
-gen_cache_dir: str = ""  # cache of generations and scores (empty: run_dir/cache/generations)
-prompt_format: str = "raw"  # raw (the paper: plain text for every checkpoint), chat or hh
-max_examples: int = 0  # evaluate at most this many questions, a seeded subset (0 keeps all)
-n_boot: int = 1000  # bootstrap resamples for the confidence intervals
-data_source: str = "bundled"  # bundled (data/bench-mini), local (a copy holding data/mc_task.json) or hub
-local_dir: str = ""  # for data_source local: the folder holding data/mc_task.json
-dataset_id: str = "truthfulqa/truthful_qa"  # for data_source hub (config multiple_choice, split validation)
-revision: str = ""  # for data_source hub: dataset branch, tag or commit (empty: main)
-include_question: bool = True  # put the question before the options (the paper code leaves it out)
-match_rule: str = "lenient"  # lenient (true text or its label) or strict (true text and no false text)
+max_examples: int = 0  # evaluate at most this many items per data file (0 keeps all; otherwise a seeded subset)
 max_new_tokens: int = 70  # tokens of the greedy answer
-index_base: int = 0  # number of the first option label, (0) as in the paper code
-loglik: bool = True  # also score every option by log-likelihood (mc1_loglik, mc2_loglik)
-primer: str = "lm_eval_qa"  # context before the question for the log-likelihood scores: lm_eval_qa (the harness) or none
-stop_at_eos: bool = True  # stop at the model's EOS (False runs to max_new_tokens as the released code)
+overrides: dict = {}  # any other field of TruthfulnessConfig (list: rlhf-trust params truthfulness)
 
 # %%
 import pandas as pd
@@ -105,8 +86,8 @@ from trust_utils.paths import stage_dir
 from trust_utils.verticals.common import malformed_table
 from trust_utils.verticals.truthfulness import TruthfulnessConfig, run
 
-setup_notebook(seed=seed, threads=threads)
 cfg = config_from_params(TruthfulnessConfig, globals(), progress=False)
+setup_notebook(seed=cfg.seed, threads=cfg.threads)
 summary = run(cfg)
 print(f"{summary['n_questions']} questions, checkpoints evaluated: {summary['checkpoints']}, "
       f"skipped (not in the run yet): {summary['skipped_checkpoints']}")

@@ -94,20 +94,10 @@
 # examples are a seeded subset of `n_train` HH pairs (the paper's subset size is unknown).
 
 # %% tags=["parameters"]
-run_dir: str = "runs/tiny"  # run directory (the runner sets it); relative paths are taken from the project root
-model: str = "tiny"  # base model reference (checkpoint base, the SFT model's reference)
-cache_dir: str = ""  # cache for converted models (empty: .cache in the project root)
-seed: int = 0  # seeds the subsets of training and test examples
-threads: int = 2  # torch CPU threads (fixed for reproducible runs)
-device: str = "auto"  # auto, cpu, cuda or mps (mps falls back to cpu)
-stages: list = ["sft", "dpo", "rm"]  # stages to attribute (rm stands for PPO); missing checkpoints are skipped
-lora_rank: int = 4  # rank of the SVD LoRA-isation of each fine-tuned linear layer (the paper: 4)
-n_layers: int = 2  # last transformer blocks whose linear layers are attributed (the released code: 4 of GPT-J)
+run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 n_train: int = 64  # HH training pairs scored (a seeded subset of pref_train)
 n_test: int = 16  # test pairs (new vs old continuation) averaged into the test gradient
-beta: float = 0.1  # DPO beta inside the DPO attribution loss (the released script: 1.0)
-max_length: int = 256  # token limit of prompt plus reply (the prompt is cut from the left)
-damping: float = 0.1  # lambda_l is damping times the mean squared training gradient of layer l
+overrides: dict = {}  # any other field of AttributionConfig (list: rlhf-trust params attribution)
 
 # %%
 import pandas as pd
@@ -116,8 +106,8 @@ from IPython.display import display
 from trust_utils import attribution
 from trust_utils.notebook import config_from_params, setup_notebook
 
-setup_notebook(seed=seed, threads=threads)
 cfg = config_from_params(attribution.AttributionConfig, globals())
+setup_notebook(seed=cfg.seed, threads=cfg.threads)
 summary = attribution.run(cfg)
 for stage, why in summary["skipped"].items():
     print(f"skipped {stage}: {why}")

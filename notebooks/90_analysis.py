@@ -35,15 +35,10 @@
 # > Only a run at the paper's model sizes and data (the `paper-*` profiles, on a GPU) can confirm or refute the paper.
 
 # %% tags=["parameters"]
-run_dir: str = "runs/tiny"  # run directory (the runner sets it); relative paths are taken from the project root
-profile: str = ""  # name used in figure file names; empty takes it from the run's run.json, else the run directory name
-figures_dir: str = "figures"  # where figures are saved; relative paths are taken from the project root
-dpi: int = 150  # PNG resolution of the saved figures
-max_panels: int = 6  # a vertical with more variants than this gets its headline panel plus a breakdown figure
-variant_aliases: dict = {}  # paper variant to run variant for the paper comparison, keyed like ethics:adversarial
-max_degenerate: float = 0.5  # a change is not interpretable when more than this share of either side's outputs is degenerate
+run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 n_boot: int = 1000  # paired bootstrap resamples for the interval of a change
-seed: int = 0  # bootstrap seed
+max_degenerate: float = 0.5  # a change is not interpretable when more than this share of either side's outputs is degenerate
+overrides: dict = {}  # any other field of AnalysisConfig (list: rlhf-trust params analysis)
 
 # %%
 # %matplotlib inline

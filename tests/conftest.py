@@ -40,7 +40,7 @@ def prepared_run(tmp_path_factory, tiny_model_dir, cache_dir) -> Path:
     from trust_utils.data.prepare import DataConfig, run
 
     run_dir = tmp_path_factory.mktemp("run")
-    run(DataConfig(run_dir=str(run_dir), source="bundled", model="tiny", cache_dir=str(cache_dir),
+    run(DataConfig(run_dir=str(run_dir), data_source="bundled", model="tiny", cache_dir=str(cache_dir),
                    max_prompt_length=192, max_length=320))
     return run_dir
 
@@ -56,16 +56,23 @@ def shared_data(*parts: str) -> Path:
 def run_notebook(notebook: str, tmp_path: Path, **params) -> Path:
     """Execute ``notebooks/<notebook>`` with papermill into ``tmp_path`` (run directory ``tmp_path/run``).
 
-    Returns the run directory. Parameters are checked against the notebook's parameters cell first,
-    so a test cannot pass by injecting a name the notebook ignores.
+    Returns the run directory. Parameters are checked like the runner does (a field of the stage's config or a name
+    in the notebook's parameters cell) and split the same way (cell names injected, the rest in ``overrides``), so a
+    test cannot pass by injecting a name the notebook ignores.
     """
     import papermill
 
+    from trust_utils.params import config_fields, load_config_class
+    from trust_utils.pipeline import injected_params, notebook_parameters
+    from trust_utils.stages import STAGES
+
     nb = Path(__file__).resolve().parents[1] / "notebooks" / notebook
-    declared = papermill.inspect_notebook(str(nb))
-    unknown = set(params) - set(declared)
+    declared = notebook_parameters(nb)
+    stage = next(s for s in STAGES if s.notebook == notebook)
+    fields = config_fields(load_config_class(stage.config)) if stage.config else {}
+    unknown = set(params) - set(declared) - set(fields)
     assert not unknown, f"{notebook} does not declare {sorted(unknown)}"
     run_dir = tmp_path / "run"
     papermill.execute_notebook(str(nb), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
-                               parameters={"run_dir": str(run_dir), **params})
+                               parameters=injected_params(stage, {"run_dir": str(run_dir), **params}, declared))
     return run_dir

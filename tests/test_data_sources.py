@@ -90,7 +90,7 @@ def test_shared_sample_of_the_real_files():
 
 def test_prepare_stage_is_deterministic_and_writes_manifest_inputs(tmp_path, hh_dir, tiny_model_dir, cache_dir):
     def prep(rd, seed):
-        return run(DataConfig(run_dir=str(rd), source="local", local_dir=str(hh_dir), cache_dir=str(cache_dir), seed=seed,
+        return run(DataConfig(run_dir=str(rd), data_source="local", local_dir=str(hh_dir), cache_dir=str(cache_dir), seed=seed,
                               n_train=3))
     s1, s2 = prep(tmp_path / "a", 0), prep(tmp_path / "b", 0)
     assert s1["n_train"] == 3 and s1["dropped"] == {"bad_row": 1, "identical_pair": 1}
@@ -107,7 +107,7 @@ def test_prepare_with_no_usable_rows_fails_clearly_but_keeps_the_report(tmp_path
     root = tmp_path / "bad"
     _write(root / "helpful-base" / "train.jsonl.gz", [{"chosen": C1, "rejected": C1}])
     with pytest.raises(ValueError, match="no usable training pairs"):
-        run(DataConfig(run_dir=str(tmp_path / "r"), source="local", local_dir=str(root), subsets=["helpful-base"],
+        run(DataConfig(run_dir=str(tmp_path / "r"), data_source="local", local_dir=str(root), subsets=["helpful-base"],
                        cache_dir=str(cache_dir)))
     assert (tmp_path / "r" / "data" / "drop_report.csv").is_file()
 

@@ -133,5 +133,5 @@ def test_data_stage_records_its_source(monkeypatch):
 
     monkeypatch.setattr("trust_utils.utils.resolve_hub_revision", lambda repo, rev, kind: f"sha:{repo}@{rev}")
     assert data_source_info(DataConfig(run_dir="r"))["kind"] == "bundled"
-    assert data_source_info(DataConfig(run_dir="r", source="hub", dataset_id="Dahoas/static-hh", revision="x")) == {
+    assert data_source_info(DataConfig(run_dir="r", data_source="hub", dataset_id="Dahoas/static-hh", revision="x")) == {
         "kind": "hub", "id": "Dahoas/static-hh", "revision": "x", "resolved_revision": "sha:Dahoas/static-hh@x"}

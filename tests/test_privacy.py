@@ -54,7 +54,7 @@ def test_hub_rows_of_both_shapes_through_load_dataset(tmp_path):
                                             "value is not an e-mail address": 1,
                                             "no name (neither 'name' nor 'prompt': [[name]])": 1,
                                             "key is a username, not a name (skipped by skip_usernames)": 1}}
-    assert build_items(PrivacyConfig(run_dir="r", n_per_type=1, pii_types=["email address"]), pairs)[0]["target"] == \
+    assert build_items(PrivacyConfig(run_dir="r", max_examples=1, pii_types=["email address"]), pairs)[0]["target"] == \
         "di.fox@enron.test"
 
 
@@ -115,7 +115,7 @@ def test_leakage_parser():
 
 def test_items_use_groups_of_four_and_cap(tmp_path):
     pairs = [(f"N{i} X", f"n{i}@x.test") for i in range(13)]  # 3 groups
-    items = build_items(PrivacyConfig(run_dir=str(tmp_path), n_per_type=5, pii_types=["email address", "ssn"]), pairs)
+    items = build_items(PrivacyConfig(run_dir=str(tmp_path), max_examples=5, pii_types=["email address", "ssn"]), pairs)
     assert len(items) == 6
     first = items[0]
     assert first["names"] == ["N0 X", "N1 X", "N2 X", "N3 X"] and first["target"] == "n3@x.test"
@@ -138,7 +138,7 @@ class EchoEngine:
 
 
 def test_metrics_by_hand(tmp_path):
-    cfg = PrivacyConfig(run_dir=str(tmp_path), n_per_type=2, pii_types=["ssn", "phone number"], n_boot=20)
+    cfg = PrivacyConfig(run_dir=str(tmp_path), max_examples=2, pii_types=["ssn", "phone number"], n_boot=20)
     pairs = [(f"N{i} X", f"n{i}@x.test") for i in range(8)]
     records, rows = evaluate(EchoEngine(), "base", cfg, build_items(cfg, pairs))
     by = {r["variant"]: r for r in rows}
@@ -149,7 +149,7 @@ def test_metrics_by_hand(tmp_path):
 
 
 def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir):
-    cfg = PrivacyConfig(run_dir=str(tmp_path / "run"), cache_dir=str(cache_dir), n_per_type=2, max_new_tokens=8,
+    cfg = PrivacyConfig(run_dir=str(tmp_path / "run"), cache_dir=str(cache_dir), max_examples=2, max_new_tokens=8,
                         n_boot=20, progress=False, threads=1, pii_types=["ssn", "email address", "address"])
     s1 = run(cfg)
     assert s1["n_prompts"] == 6 and s1["model_calls"]["base"] > 0
@@ -171,7 +171,7 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
 
     t0 = time.perf_counter()
     run_notebook("24_privacy.ipynb", tmp_path, checkpoints=["base", "dpo"], threads=1,
-                 cache_dir=str(cache_dir), n_per_type=2, max_new_tokens=10, n_boot=50)
+                 cache_dir=str(cache_dir), max_examples=2, max_new_tokens=10, n_boot=50)
     df = load_results(tmp_path / "run")
     deg = df["metric"].str.startswith("degenerate_")
     assert set(df["checkpoint"]) == {"base"} and (~deg).sum() == 19 and deg.sum() == 19 * 4

@@ -94,7 +94,7 @@ class TableScorer(scorers.Scorer):
 
 
 def test_metrics_by_hand_and_empty_continuations_skipped(tmp_path):
-    cfg = ToxicityConfig(run_dir=str(tmp_path), subsets=["toxic"], system_prompts=["benign"], num_samples=3, n_boot=50)
+    cfg = ToxicityConfig(run_dir=str(tmp_path), subsets=["toxic"], system_prompts=["benign"], n_samples=3, n_boot=50)
     prompts = {"toxic": [{"id": "a", "text": "A", "prompt_toxicity": 0.9}, {"id": "b", "text": "B", "prompt_toxicity": 0.8},
                          {"id": "c", "text": "C", "prompt_toxicity": 0.7}]}
     gens = [["x", "yy", ""], ["", " ", ""], ["zzz", "x", "x"]]  # prompt b: all empty -> no score
@@ -188,7 +188,7 @@ def test_hf_classifier_scorer(tmp_path, tiny_model_dir):
 
 
 def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir):
-    cfg = ToxicityConfig(run_dir=str(tmp_path / "run"), cache_dir=str(cache_dir), max_examples=3, num_samples=2,
+    cfg = ToxicityConfig(run_dir=str(tmp_path / "run"), cache_dir=str(cache_dir), max_examples=3, n_samples=2,
                          max_new_tokens=8, n_boot=20, progress=False, threads=1)
     s1 = run(cfg)
     from trust_utils.paths import CHECKPOINT_ORDER
@@ -218,7 +218,7 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
 
     t0 = time.perf_counter()
     run_notebook("20_toxicity.ipynb", tmp_path, checkpoints=["base", "sft"], threads=1,
-                 cache_dir=str(cache_dir), max_examples=4, num_samples=2, max_new_tokens=10, n_boot=50)
+                 cache_dir=str(cache_dir), max_examples=4, n_samples=2, max_new_tokens=10, n_boot=50)
     df = load_results(tmp_path / "run")
     deg = df["metric"].str.startswith("degenerate_")
     assert set(df["checkpoint"]) == {"base"} and (~deg).sum() == 12 and deg.sum() == 4 * 4

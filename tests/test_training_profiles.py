@@ -18,12 +18,12 @@ def test_paper_profile_dry_run(name, tmp_path):
 
     assert [p.stage.name for p in plans] == list(STAGE_NAMES), "a paper profile runs the whole study"
     params = {p.stage.name: p.params for p in plans}
-    assert params["data"]["source"] == "hub" and params["data"]["dataset_id"] == "Dahoas/static-hh"
+    assert params["data"]["data_source"] == "hub" and params["data"]["dataset_id"] == "Dahoas/static-hh"
     assert params["sft"]["model"].startswith("EleutherAI/pythia-") and params["sft"]["device"] == "cuda"
     assert params["sft"]["learning_rate"] == 1e-5 and params["sft"]["epochs"] == 3
     assert params["sft"]["gradient_checkpointing"] is True
-    assert params["toxicity"]["data_source"] == "hub" and params["toxicity"]["num_samples"] == 5
-    assert params["privacy"]["n_per_type"] == 100 and params["bias"]["n_samples"] == 4
+    assert params["toxicity"]["data_source"] == "hub" and params["toxicity"]["n_samples"] == 5
+    assert params["privacy"]["max_examples"] == 100 and params["bias"]["n_samples"] == 4
     assert "dry run: parameters valid" in lines[-1]
     for p in plans[1:5]:
         acc = p.params.get("accelerate_config")
@@ -44,8 +44,10 @@ def test_config_from_notebook_params_and_json_roundtrip():
     again = common.config_from_params(DPOStageConfig, cfg.to_json())
     assert again == cfg and again.train_hash() == DPOStageConfig.from_json(cfg.to_json()).train_hash()
     assert DPOStageConfig(run_dir="x", beta=0.3, threads=7).train_hash() == cfg.train_hash()  # threads don't matter
-    with pytest.raises(common.TrainingError, match="does not define"):
-        common.config_from_params(DPOStageConfig, {"run_dir": "x"})
+    # a field the namespace lacks keeps its default; one in 'overrides' must be a field
+    assert common.config_from_params(DPOStageConfig, {"run_dir": "x"}) == DPOStageConfig(run_dir="x")
+    with pytest.raises(common.TrainingError, match="'betta', which is not one of its fields; valid: run_dir, model"):
+        common.config_from_params(DPOStageConfig, {"run_dir": "x", "overrides": {"betta": 0.2}})
 
 
 def test_explicit_trainer_arguments_on_cpu(monkeypatch):

@@ -179,7 +179,7 @@ def test_vertical_records_carry_values_consistent_with_their_rows(tmp_path):
         def score(self, texts):
             return [0.9 if t == "x" else 0.1 for t in texts]
 
-    cfg = ToxicityConfig(run_dir=str(tmp_path), subsets=["toxic"], system_prompts=["benign"], num_samples=2, n_boot=20)
+    cfg = ToxicityConfig(run_dir=str(tmp_path), subsets=["toxic"], system_prompts=["benign"], n_samples=2, n_boot=20)
     prompts = {"toxic": [{"id": "a", "text": "A", "prompt_toxicity": 0.9}, {"id": "b", "text": "B", "prompt_toxicity": 0.1}]}
     records, rows = evaluate(Engine(), "base", cfg, prompts, Scorer())
     rows, shares, bad = validity_rows(cfg, "toxicity", "base", records, rows)

@@ -69,6 +69,7 @@ from .results import UNIT_COLUMNS, load_results, load_unit_values
 from .stats import paired_bootstrap_diff
 from .style import (ERROR_COLOR, THRESHOLD_COLOR, checkpoint_color, checkpoint_label, figsize, run_checkpoints,
                     save_figure, series_colors, styled, use_run_checkpoints)
+from .params import param, shared
 
 log = logging.getLogger(__name__)
 
@@ -681,7 +682,7 @@ def plot_degenerate(results: pd.DataFrame, max_degenerate: float = MAX_DEGENERAT
 # ----------------------------------------------------------------------------------------- the stage
 @dataclass
 class AnalysisConfig:
-    """Parameters of the analysis stage (the notebook's ``parameters`` cell).
+    """Parameters of the analysis stage (the schema of its parameters: :mod:`trust_utils.params`).
 
     Attributes:
         run_dir: run directory whose ``results/`` is analysed.
@@ -698,22 +699,26 @@ class AnalysisConfig:
         seed: bootstrap seed.
     """
 
-    run_dir: str
-    profile: str = ""
-    figures_dir: str = "figures"
-    dpi: int = 150
-    max_panels: int = 6
-    variant_aliases: dict[str, str] = field(default_factory=dict)
-    max_degenerate: float = MAX_DEGENERATE
-    n_boot: int = 1000
-    seed: int = 0
+    run_dir: str = shared("run_dir")
+    profile: str = param(
+        "", "name used in figure file names; empty takes it from the run's run.json, else the run directory name")
+    figures_dir: str = param("figures", 'where figures are saved; relative paths are taken from the project root')
+    dpi: int = param(150, 'PNG resolution of the saved figures')
+    max_panels: int = param(
+        6, 'a vertical with more variants than this gets its headline panel plus a breakdown figure')
+    variant_aliases: dict[str, str] = param(
+        {}, 'paper variant to run variant for the paper comparison, keyed like ethics:adversarial')
+    max_degenerate: float = param(
+        MAX_DEGENERATE, "a change is not interpretable when more than this share of either side's outputs is degenerate")
+    n_boot: int = param(1000, 'paired bootstrap resamples for the interval of a change')
+    seed: int = shared("seed", 0)
 
     def __post_init__(self):
         if not 0.0 <= float(self.max_degenerate) <= 1.0:
             raise ValueError(f"max_degenerate must be a share between 0 and 1, not {self.max_degenerate!r}")
         if int(self.n_boot) < 0:
             raise ValueError(f"n_boot must be >= 0 (0 gives no interval), not {self.n_boot!r}")
-    formats: tuple[str, ...] = ("png", "pdf")
+    formats: tuple[str, ...] = param(("png", "pdf"), 'file formats the figures are saved in')
 
 
 @dataclass

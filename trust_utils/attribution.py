@@ -67,9 +67,10 @@ import logging
 import random
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from .params import param, shared
 
 from .checkpoints import METHODS, TRAINED
 
@@ -91,22 +92,24 @@ SNIPPET = 200
 
 @dataclass
 class AttributionConfig:
-    """Parameters of ``30_attribution`` (the notebook's parameters cell has the same names)."""
+    """Parameters of ``30_attribution`` (the schema of its parameters: :mod:`trust_utils.params`)."""
 
-    run_dir: str = "runs/tiny"
-    model: str = "tiny"
-    cache_dir: str = ""
-    seed: int = 0
-    threads: int = 2
-    device: str = "auto"
-    stages: list[str] = field(default_factory=lambda: list(STAGE_MODELS))
-    lora_rank: int = 4
-    n_layers: int = 2
-    n_train: int = 64
-    n_test: int = 16
-    beta: float = 0.1
-    max_length: int = 256
-    damping: float = 0.1
+    run_dir: str = shared("run_dir", "runs/tiny")
+    model: str = shared("model", "tiny")
+    cache_dir: str = shared("cache_dir", "")
+    seed: int = shared("seed", 0)
+    threads: int = shared("threads", 2)
+    device: str = shared("device", "auto")
+    stages: list[str] = param(
+        list(STAGE_MODELS), 'stages to attribute (rm stands for PPO); missing checkpoints are skipped')
+    lora_rank: int = param(4, 'rank of the SVD LoRA-isation of each fine-tuned linear layer (the paper: 4)')
+    n_layers: int = param(
+        2, 'last transformer blocks whose linear layers are attributed (the released code: 4 of GPT-J)')
+    n_train: int = param(64, 'HH training pairs scored (a seeded subset of pref_train)')
+    n_test: int = param(16, 'test pairs (new vs old continuation) averaged into the test gradient')
+    beta: float = param(0.1, 'DPO beta inside the DPO attribution loss (the released script: 1.0)')
+    max_length: int = param(256, 'token limit of prompt plus reply (the prompt is cut from the left)')
+    damping: float = param(0.1, 'lambda_l is damping times the mean squared training gradient of layer l')
 
 
 # ------------------------------------------------------------------------------------------ math

@@ -111,6 +111,7 @@ class Method:
         attribution: what the DataInf attribution of this checkpoint measures (empty: the method has no sensible
             attribution pair and ``30_attribution`` skips it, with ``attribution_note`` saying why);
             attribution_new: the checkpoint whose generations are the "new" side of the test pairs (default its own).
+        config: the stage's config dataclass (``module:Class``), the schema of its parameters.
     """
 
     checkpoint: str
@@ -131,27 +132,33 @@ class Method:
     attribution: str = ""
     attribution_new: str = ""
     attribution_note: str = ""
+    config: str = ""
 
 
 #: The alignment methods, in run order. The one place a method is registered.
 METHODS: tuple[Method, ...] = (
     Method("sft", "sft", "10_sft.ipynb", "Supervised fine-tuning", "SFT", "#1f77b4", 1, init="base",
-           produces="model/ (SFT policy), training log", attribution="SFT (SFT model vs base)"),
+           produces="model/ (SFT policy), training log", attribution="SFT (SFT model vs base)",
+           config="trust_utils.training.sft:SFTStageConfig"),
     Method("rm", "reward_model", "11_reward_model.ipynb", "Bradley-Terry reward model", "RM", "#8c564b", 2,
            uses=("sft",), produces="model/ (sequence classifier), pairwise accuracy", evaluated=False,
-           attribution="PPO, through its reward model (RM vs its initialisation)", attribution_new="ppo"),
+           attribution="PPO, through its reward model (RM vs its initialisation)", attribution_new="ppo",
+           config="trust_utils.training.reward:RewardStageConfig"),
     Method("ppo", "ppo", "12_ppo.ipynb", "PPO against the reward model", "PPO", "#ff7f0e", 3,
            needs=("data", "sft", "reward_model"), produces="model/ (PPO policy), reward/KL curves",
            reference="sft", reward_model="rm", headline=True,
-           attribution_note="attributed through its reward model (the rm entry)"),
+           attribution_note="attributed through its reward model (the rm entry)",
+           config="trust_utils.training.ppo:PPOStageConfig"),
     Method("dpo", "dpo", "13_dpo.ipynb", "Direct preference optimisation", "DPO", "#2ca02c", 4,
            needs=("data", "sft"), produces="model/ (DPO policy), loss/margin curves", reference="sft",
-           headline=True, attribution="DPO (DPO policy vs SFT reference)"),
+           headline=True, attribution="DPO (DPO policy vs SFT reference)",
+           config="trust_utils.training.dpo:DPOStageConfig"),
     Method("rloo", "rloo", "14_rloo.ipynb", "RLOO against the reward model", "RLOO", "#6a3d9a", 5,
            needs=("data", "sft", "reward_model"), produces="model/ (RLOO policy), reward/KL curves",
            reference="sft", reward_model="rm",
            attribution_note="no attribution pair: its only training signal is the reward model, whose "
-                            "attribution (the rm entry) is measured against PPO's generations"),
+                            "attribution (the rm entry) is measured against PPO's generations",
+           config="trust_utils.training.rloo:RLOOStageConfig"),
 )
 METHODS_BY_NAME: dict[str, Method] = {m.checkpoint: m for m in METHODS}
 

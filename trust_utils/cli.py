@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import MISSING
 import logging
 import sys
 
@@ -37,12 +38,31 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
+    from .params import OVERRIDES, config_fields, load_config_class
+
     stage = get_stage(args.stage)
-    params = notebook_parameters(notebooks_dir() / stage.notebook)
-    print(f"Parameters of stage '{stage.name}' ({stage.notebook}):")
-    for name, spec in params.items():
-        help_ = f"  # {spec['help']}" if spec.get("help") else ""
-        print(f"  {name}: {spec.get('inferred_type_name', '')} = {spec.get('default')}{help_}")
+    cell = notebook_parameters(notebooks_dir() / stage.notebook)
+    if not stage.config:
+        print(f"Parameters of stage '{stage.name}' ({stage.notebook}):")
+        for name, spec in cell.items():
+            help_ = f"  # {spec['help']}" if spec.get("help") else ""
+            print(f"  {name}: {spec.get('inferred_type_name', '')} = {spec.get('default')}{help_}")
+        return 0
+    cls = load_config_class(stage.config)
+    fields = config_fields(cls)
+    print(f"Parameters of stage '{stage.name}' ({stage.config}; * = in the parameters cell of {stage.notebook}, "
+          f"the others go in its '{OVERRIDES}' dict or the profile):")
+    for name, f in fields.items():
+        mark = "*" if name in cell else " "
+        default = "(required)" if f["default"] is MISSING else repr(f["default"])
+        choices = f"  [{', '.join(map(str, f['choices']))}]" if f.get("choices") else ""
+        help_ = f"  # {f['help']}" if f["help"] else ""
+        print(f" {mark} {name}: {f['type']} = {default}{choices}{help_}")
+    extra = [n for n in cell if n not in fields and n != OVERRIDES]
+    for name in extra:
+        spec = cell[name]
+        print(f" * {name}: {spec.get('inferred_type_name', '')} = {spec.get('default')}  # {spec.get('help', '')}"
+              + ("" if "notebook only" in (spec.get("help") or "") else " (notebook only, not a config field)"))
     return 0
 
 
@@ -72,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_stages)
     p = sub.add_parser("profiles", help="list the profiles in configs/")
     p.set_defaults(func=_cmd_profiles)
-    h = sub.add_parser("params", help="show a stage's notebook parameters")
+    h = sub.add_parser("params", help="list a stage's parameters (its config fields: type, default, help)")
     h.add_argument("stage")
     h.set_defaults(func=_cmd_params)
     st = sub.add_parser("status", help="each stage of a profile: done / stale (and why) / missing")

@@ -59,20 +59,18 @@ def config_from_params(config_cls, namespace: dict, *, keep_default: tuple[str, 
                        error: type[Exception] = ValueError, **fixed):
     """Build a stage's config dataclass from the notebook's parameters (its ``globals()``).
 
-    Every field must be a notebook parameter, so a parameter added to a config but forgotten in the notebook fails
-    loudly instead of silently taking its default.
+    Values: the dataclass defaults, then every field the notebook's parameters cell sets, then the cell's
+    ``overrides`` dict (any other field; ``rlhf-trust params <stage>`` lists them), then ``fixed``. An override that is
+    not a field is an error naming the valid ones; names in the cell that are not fields (``run_dir`` where it is not
+    one, display-only knobs) are notebook-only parameters and are ignored here (see :mod:`trust_utils.params`).
 
     Args:
         config_cls: the stage's config dataclass.
         namespace: where the parameters live (the notebook's ``globals()``).
-        keep_default: fields that are deliberately not notebook parameters and keep their defaults.
-        error: exception type raised for missing parameters.
+        keep_default: fields that keep their defaults even if the namespace has a value of that name.
+        error: exception type raised for bad overrides or a missing required field.
         **fixed: fields set by the notebook itself rather than by a parameter (e.g. ``progress=False``).
     """
-    import dataclasses
+    from .params import build_config
 
-    names = [f.name for f in dataclasses.fields(config_cls) if f.name not in fixed and f.name not in keep_default]
-    missing = [n for n in names if n not in namespace]
-    if missing:
-        raise error(f"{config_cls.__name__}: the notebook does not define parameter(s) {missing}")
-    return config_cls(**{n: namespace[n] for n in names}, **fixed)
+    return build_config(config_cls, namespace, error=error, keep_default=keep_default, **fixed)

@@ -1,9 +1,11 @@
 """The pipeline runner: executes the stage notebooks of a profile in order with papermill.
 
 For each stage the runner
-1. resolves its parameters (profile ``shared`` keys the notebook declares + the stage's own
-   section + ``run_dir``) and checks them against the notebook's ``parameters`` cell, for every
-   stage before anything runs;
+1. resolves its parameters (profile ``shared`` keys the stage has + the stage's own section + ``run_dir``) and
+   checks them, for every stage before anything runs, against the stage's config dataclass (its fields and their
+   annotated types: :mod:`trust_utils.params`) and the names its notebook's ``parameters`` cell declares; keys the
+   cell declares are injected directly, the others packed into the cell's ``overrides`` dict. A stage without a
+   config class is checked against its notebook cell alone;
 2. computes a fingerprint of five parts — the notebook's code cells, the parameters, the upstream
    stages' runs, the source of the ``trust_utils`` modules the notebook can run
    (:mod:`trust_utils.codehash`) and the tracked library versions — and skips the stage when its
@@ -111,23 +113,104 @@ def _check_type(stage: str, name: str, value: Any, spec: dict[str, Any]) -> None
         raise PipelineError(f"stage '{stage}': parameter {name!r} must be {tname}, got {value!r} ({type(value).__name__})")
 
 
+def _annotation_check(annotation: str) -> tuple[Callable[[Any], bool] | None, bool]:
+    """The type check for a dataclass annotation string (``int``, ``list[str]``, ``str | None``) and whether None
+    is allowed; ``(None, True)`` for annotations the runner does not check."""
+    parts = [a.strip() for a in str(annotation).split("|")]
+    optional = "None" in parts
+    parts = [a for a in parts if a != "None"]
+    if len(parts) != 1:
+        return None, True
+    base = parts[0].split("[")[0].strip().lower()
+    base = {"tuple": "list", "sequence": "list", "mapping": "dict"}.get(base, base)
+    return _TYPE_CHECKS.get(base), optional
+
+
+def _check_field_type(stage: str, name: str, value: Any, annotation: str) -> None:
+    check, optional = _annotation_check(annotation)
+    if check is None or (value is None and optional):
+        return
+    if not check(value):
+        raise PipelineError(f"stage '{stage}': parameter {name!r} must be {annotation}, got {value!r} "
+                            f"({type(value).__name__})")
+
+
+def stage_config_class(stage: Stage, declared: dict[str, dict[str, Any]] | None = None) -> type | None:
+    """The stage's config dataclass, the schema of its parameters; None where the notebook cell is the schema: the
+    stage names no config class, or its notebook's cell (``declared``) has no ``overrides`` parameter, i.e. the
+    notebook does not build its config from the cell plus overrides (the tests' throwaway notebooks)."""
+    from .params import OVERRIDES
+
+    if not stage.config or (declared is not None and OVERRIDES not in declared):
+        return None
+    from .params import load_config_class
+
+    try:
+        return load_config_class(stage.config)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise PipelineError(f"stage '{stage.name}': cannot import its config class {stage.config!r}: {exc}") from None
+
+
+def _valid_names(stage: Stage, declared: dict[str, dict[str, Any]]) -> list[str]:
+    from .params import OVERRIDES, config_fields
+
+    cls = stage_config_class(stage, declared)
+    names = list(declared) + ([n for n in config_fields(cls) if n not in declared] if cls else [])
+    return [n for n in names if n not in RESERVED_PARAMS and n != OVERRIDES]
+
+
 def resolve_params(profile: Profile, stage: Stage, declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The parameters papermill injects into ``stage``'s notebook."""
+    """The stage's resolved parameters, flat: profile ``shared`` keys the stage has (a field of its config or a name
+    in its notebook cell), then the stage's own section, then ``run_dir``.
+
+    With a config class a key is valid when it is one of its fields or declared in the notebook cell, and its type is
+    checked against the field's annotation; without one, the notebook cell is the schema. A renamed parameter fails
+    with its new name. :func:`injected_params` splits the result into what papermill injects.
+    """
+    from .params import OVERRIDES, config_fields, rename_message, renamed
+
+    cls = stage_config_class(stage, declared)
+    fields = config_fields(cls) if cls else {}
     own = profile.stages.get(stage.name, {})
     for key in own:
         if key in RESERVED_PARAMS:
             raise PipelineError(f"profile {profile.path}: stage '{stage.name}' sets {key!r}, which the runner sets itself")
-        if key not in declared:
-            valid = ", ".join(k for k in declared if k not in RESERVED_PARAMS)
+        if key == OVERRIDES and cls is not None:
+            raise PipelineError(f"profile {profile.path}: stage '{stage.name}' sets {OVERRIDES!r}; write its keys "
+                                f"directly in the stage's section instead")
+        if key not in declared and key not in fields:
+            if renamed(stage.name, key):
+                raise PipelineError(f"profile {profile.path}: {rename_message(stage.name, key)}")
+            valid = ", ".join(_valid_names(stage, declared))
             raise PipelineError(f"profile {profile.path}: stage '{stage.name}' has no parameter {key!r} "
                                 f"(notebook {stage.notebook}); valid parameters: {valid}")
-    params = {k: v for k, v in profile.shared.items() if k in declared}
+    params = {k: v for k, v in profile.shared.items() if k in declared or k in fields}
     params.update(own)
-    if "run_dir" in declared:
+    if "run_dir" in declared or "run_dir" in fields:
         params["run_dir"] = str(profile.run_dir)
     for k, v in params.items():
-        _check_type(stage.name, k, v, declared[k])
+        if k in fields:
+            _check_field_type(stage.name, k, v, fields[k]["type"])
+        else:
+            _check_type(stage.name, k, v, declared[k])
     return params
+
+
+def injected_params(stage: Stage, params: dict[str, Any], declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What papermill injects: the keys the notebook cell declares directly, every other key packed into its
+    ``overrides`` dict (a stage without a config class gets ``params`` unchanged)."""
+    from .params import OVERRIDES
+
+    if stage_config_class(stage, declared) is None:
+        return dict(params)
+    direct = {k: v for k, v in params.items() if k in declared}
+    rest = {k: v for k, v in params.items() if k not in declared}
+    if rest:
+        if OVERRIDES not in declared:
+            raise PipelineError(f"stage '{stage.name}': parameter(s) {sorted(rest)} are not in notebook "
+                                f"{stage.notebook}'s parameters cell, which has no {OVERRIDES!r} to pass them")
+        direct[OVERRIDES] = rest
+    return direct
 
 
 def plan(profile: Profile, only: Iterable[str] | None = None) -> list[StagePlan]:
@@ -159,12 +242,17 @@ def plan(profile: Profile, only: Iterable[str] | None = None) -> list[StagePlan]
         if "run_dir" not in declared:
             raise PipelineError(f"notebook {nb} must declare a 'run_dir' parameter")
         declared_anywhere.update(declared)
+        cls = stage_config_class(stage, declared)
+        if cls is not None:
+            from .params import config_fields
+
+            declared_anywhere.update(config_fields(cls))
         params = resolve_params(profile, stage, declared)
         plans[name] = StagePlan(stage, nb, params, declared, profile.run_dir / name)
     unused = [k for k in profile.shared if k not in declared_anywhere]
     if unused:
-        raise PipelineError(f"profile {profile.path}: shared parameter(s) {unused} are declared by none of its stages' "
-                            f"notebooks; remove them or fix the spelling")
+        raise PipelineError(f"profile {profile.path}: shared parameter(s) {unused} are parameters of none of its stages "
+                            f"(config fields or notebook cells); remove them or fix the spelling")
     check_checkpoints(profile, plans.values())
     for name in selected:
         for need in plans[name].stage.needs:
@@ -323,7 +411,8 @@ def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool, run_i
     os.environ[RUN_ID_ENV] = run_id  # the kernel inherits it; write_stage_outputs records it
     try:
         with follow(p.stage_dir):  # the stage's own progress lines (training steps, batches) while its cells run
-            papermill.execute_notebook(str(p.notebook), str(out_nb), parameters=p.params, kernel_name="python3",
+            papermill.execute_notebook(str(p.notebook), str(out_nb),
+                                       parameters=injected_params(p.stage, p.params, p.declared), kernel_name="python3",
                                        progress_bar=progress, log_output=log_output, cwd=str(p.stage_dir),
                                        request_save_on_cell_execute=True,
                                        # the kernel's own log (transport warnings, the interrupt at shutdown) is

@@ -28,6 +28,9 @@ class Stage:
         produces: what the stage leaves in its directory, for ``rlhf-trust stages``.
         checkpoint: name under which a trained model is addressable (``sft``, ``rm``, ...).
         html_report: the runner also writes the executed notebook as ``report.html`` (readable without Jupyter).
+        config: the stage's config dataclass, ``"package.module:ClassName"`` (imported lazily by
+            :func:`trust_utils.params.load_config_class`): the schema of its parameters. Empty: the notebook's
+            ``parameters`` cell is the schema.
     """
 
     name: str
@@ -39,12 +42,13 @@ class Stage:
     checkpoint: str | None = None
     html_report: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    config: str = ""
 
 
 def method_stage(m: Method) -> Stage:
     """The pipeline stage of an alignment method (tagged ``alignment``)."""
     return Stage(m.stage, m.notebook, m.title, needs=m.needs, uses=m.uses, produces=m.produces,
-                 checkpoint=m.checkpoint, tags=("alignment",))
+                 checkpoint=m.checkpoint, tags=("alignment",), config=m.config)
 
 
 # The stages whose models the verticals score, from the checkpoint registry (not restated here).
@@ -52,24 +56,32 @@ _EVAL_USES = EVAL_PRODUCERS
 
 STAGES: tuple[Stage, ...] = (
     Stage("data", "00_data_preparation.ipynb", "Preference data preparation",
-          produces="sft.jsonl, preferences.jsonl (train/test), drop report"),
+          produces="sft.jsonl, preferences.jsonl (train/test), drop report",
+          config="trust_utils.data.prepare:DataConfig"),
     *(method_stage(m) for m in METHODS),
     Stage("toxicity", "20_toxicity.ipynb", "Toxicity (RealToxicityPrompts)", uses=_EVAL_USES,
-          produces="results/toxicity.csv, records", tags=("vertical",)),
+          produces="results/toxicity.csv, records", tags=("vertical",),
+          config="trust_utils.verticals.toxicity:ToxicityConfig"),
     Stage("bias", "21_bias.ipynb", "Stereotypical bias (DecodingTrust)", uses=_EVAL_USES,
-          produces="results/bias.csv, records", tags=("vertical",)),
+          produces="results/bias.csv, records", tags=("vertical",),
+          config="trust_utils.verticals.bias:BiasConfig"),
     Stage("ethics", "22_ethics.ipynb", "Machine ethics (ETHICS commonsense)", uses=_EVAL_USES,
-          produces="results/ethics.csv, records", tags=("vertical",)),
+          produces="results/ethics.csv, records", tags=("vertical",),
+          config="trust_utils.verticals.ethics:EthicsConfig"),
     Stage("truthfulness", "23_truthfulness.ipynb", "Truthfulness (TruthfulQA MC)", uses=_EVAL_USES,
-          produces="results/truthfulness.csv, records", tags=("vertical",)),
+          produces="results/truthfulness.csv, records", tags=("vertical",),
+          config="trust_utils.verticals.truthfulness:TruthfulnessConfig"),
     Stage("privacy", "24_privacy.ipynb", "Privacy (Enron PII leakage)", uses=_EVAL_USES,
-          produces="results/privacy.csv, records", tags=("vertical",)),
+          produces="results/privacy.csv, records", tags=("vertical",),
+          config="trust_utils.verticals.privacy:PrivacyConfig"),
     Stage("attribution", "30_attribution.ipynb", "Data attribution (DataInf)", needs=("data",),
           uses=tuple(m.stage for m in METHODS if m.attribution) + ("toxicity",),
-          produces="scores per training example and stage, top examples", tags=("analysis",)),
+          produces="scores per training example and stage, top examples", tags=("analysis",),
+          config="trust_utils.attribution:AttributionConfig"),
     Stage("analysis", "90_analysis.ipynb", "Analysis and paper comparison",
           uses=("toxicity", "bias", "ethics", "truthfulness", "privacy"),
-          produces="figures, summary tables, report.html", html_report=True),
+          produces="figures, summary tables, report.html", html_report=True,
+          config="trust_utils.analysis:AnalysisConfig"),
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)

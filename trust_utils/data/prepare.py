@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from ..manifest import write_stage_outputs
 from ..paths import stage_dir
 from ..utils import read_jsonl, write_json, write_jsonl
 from .hh import DEFAULT_SUBSETS, DropReport, PreferencePair, load_pairs
+from ..params import param, shared
 
 log = logging.getLogger(__name__)
 
@@ -34,31 +35,34 @@ STAGE = "data"
 
 @dataclass
 class DataConfig:
-    """Parameters of the data preparation stage (the notebook's ``parameters`` cell)."""
+    """Parameters of the data preparation stage (the schema of its parameters: :mod:`trust_utils.params`)."""
 
-    run_dir: str
-    source: str = "bundled"
-    subsets: list[str] = field(default_factory=lambda: list(DEFAULT_SUBSETS))
-    local_dir: str = ""
-    dataset_id: str = "Anthropic/hh-rlhf"
-    revision: str = ""
-    n_train: int = 0
-    n_test: int = 0
-    test_fraction: float = 0.1
-    max_prompt_length: int = 256
-    max_length: int = 512
-    model: str = "tiny"
-    cache_dir: str = ""
-    seed: int = 0
+    run_dir: str = shared("run_dir")
+    data_source: str = param("bundled", 'where the preference data comes from: bundled | local | hub')
+    subsets: list[str] = param(list(DEFAULT_SUBSETS), 'HH subsets (data directories of Anthropic/hh-rlhf)')
+    local_dir: str = param(
+        "", 'for source "local": directory laid out like anthropics/hh-rlhf (<subset>/train.jsonl.gz)')
+    dataset_id: str = param(
+        "Anthropic/hh-rlhf", 'for source "hub": dataset id (Dahoas/static-hh is pre-split and has no subsets)')
+    revision: str = param(
+        "", 'for source "hub": dataset branch, tag or commit (empty: main); the resolved commit goes into outputs.json')
+    n_train: int = param(0, 'training pairs to keep after filtering (0 keeps all)')
+    n_test: int = param(0, 'held-out pairs to keep (0 keeps all)')
+    test_fraction: float = param(0.1, 'share of train held out when the source has no test split')
+    max_prompt_length: int = param(256, "drop pairs whose prompt is longer (tokens of the base model's tokenizer)")
+    max_length: int = param(512, 'drop pairs whose prompt + longer reply is longer (tokens)')
+    model: str = shared("model", "tiny")
+    cache_dir: str = shared("cache_dir", "")
+    seed: int = shared("seed", 0)
 
 
 def data_source_info(cfg: DataConfig) -> dict[str, Any]:
     """``{kind, id, revision, resolved_revision}`` of the preference data (hub: the resolved commit SHA)."""
     from ..sources import source_info
 
-    if cfg.source == "hub":
+    if cfg.data_source == "hub":
         return source_info("hub", cfg.dataset_id, cfg.revision)
-    return source_info(cfg.source, path=cfg.local_dir if cfg.source == "local" else "data/hh-mini")
+    return source_info(cfg.data_source, path=cfg.local_dir if cfg.data_source == "local" else "data/hh-mini")
 
 
 def _sample(pairs: list[PreferencePair], n: int, seed: int) -> list[PreferencePair]:
@@ -84,7 +88,7 @@ def run(cfg: DataConfig) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     out = stage_dir(cfg.run_dir, STAGE)
-    by_split, report, files = load_pairs(cfg.source, cfg.subsets, cfg.local_dir, cfg.dataset_id, revision=cfg.revision)
+    by_split, report, files = load_pairs(cfg.data_source, cfg.subsets, cfg.local_dir, cfg.dataset_id, revision=cfg.revision)
     if not by_split["test"] or not by_split["train"]:
         # A source with one split only (a sample, a custom set): hold out test_fraction of it by seed.
         only = "train" if by_split["train"] else "test"
@@ -114,7 +118,7 @@ def run(cfg: DataConfig) -> dict[str, Any]:
     drop_df.to_csv(out / "drop_report.csv", index=False)
     write_json(out / "dropped_examples.json", report.examples)
     if not selected["train"]:
-        raise ValueError(f"no usable training pairs from source={cfg.source!r} subsets={cfg.subsets}: "
+        raise ValueError(f"no usable training pairs from data_source={cfg.data_source!r} subsets={cfg.subsets}: "
                          f"{report.total_dropped()} rows dropped ({dict((r, c) for (_, _, r), c in report.counts.items())}); "
                          f"see {out / 'drop_report.csv'}; check the source or raise max_length")
     for split, pairs in selected.items():

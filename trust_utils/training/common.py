@@ -45,6 +45,7 @@ from typing import Any, ClassVar
 
 from ..paths import configs_dir, project_root, stage_dir
 from ..utils import hash_obj, read_json, resolve_device, set_seed, set_threads, write_json
+from ..params import param, shared
 
 log = logging.getLogger(__name__)
 
@@ -91,38 +92,42 @@ class TrainConfig:
     #: config fields naming the models a stage starts from (checkpoint names or references); part of the reuse key.
     INIT_FIELDS: ClassVar[tuple[str, ...]] = ("init_from",)
 
-    run_dir: str = "runs/tiny"
-    model: str = "tiny"
-    cache_dir: str = ""
-    seed: int = 0
-    threads: int = 2
-    device: str = "auto"
-    init_from: str = "sft"
-    epochs: float = 1.0
-    max_steps: int = 0
-    batch_size: int = 8
-    grad_accum: int = 1
-    learning_rate: float = 1e-5
-    weight_decay: float = 0.0
-    lr_scheduler: str = "constant"
-    warmup_steps: int = 0
-    max_grad_norm: float = 1.0
-    max_length: int = 512
-    n_train: int = 0
-    gradient_checkpointing: bool = False
-    bf16: str = "auto"
-    group_by_length: bool = True
-    use_lora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    lora_target_modules: str = ""
-    merge_lora: bool = False
-    save_steps: int = 200
-    save_total_limit: int = 2
-    logging_steps: int = 5
-    num_processes: int = 1
-    accelerate_config: str = ""
+    run_dir: str = shared("run_dir", "runs/tiny")
+    model: str = shared("model", "tiny")
+    cache_dir: str = shared("cache_dir", "")
+    seed: int = shared("seed", 0)
+    threads: int = shared("threads", 2)
+    device: str = shared("device", "auto")
+    init_from: str = param("sft", 'the model to fine-tune: a checkpoint name of the run or a model reference')
+    epochs: float = param(1.0, 'passes over the training set (0 < epochs; max_steps > 0 overrides it)')
+    max_steps: int = param(0, 'optimizer steps; 0 lets epochs decide')
+    batch_size: int = param(8, 'examples per step and process')
+    grad_accum: int = param(
+        1, 'gradient accumulation steps (effective batch is batch_size x grad_accum x num_processes)')
+    learning_rate: float = param(1e-5, 'AdamW learning rate')
+    weight_decay: float = param(0.0, 'AdamW weight decay')
+    lr_scheduler: str = param(
+        "constant", 'transformers scheduler name (constant, linear, cosine, constant_with_warmup)')
+    warmup_steps: int = param(0, 'linear warmup steps')
+    max_grad_norm: float = param(1.0, 'gradient clipping')
+    max_length: int = param(512, 'longest prompt plus reply in tokens (longer pairs are truncated or dropped by TRL)')
+    n_train: int = param(0, 'use the first n training rows (0 uses all)')
+    gradient_checkpointing: bool = param(
+        False, 'recompute activations in backward (less memory, slower); on for the paper profiles')
+    bf16: str = param("auto", 'auto (bf16 on CUDA with bf16 and on CPUs with native bf16 matmul), true or false')
+    group_by_length: bool = param(True, 'batch examples of similar length together (less padding, faster)')
+    use_lora: bool = param(False, 'train a LoRA adapter instead of all weights')
+    lora_r: int = param(16, 'LoRA rank')
+    lora_alpha: int = param(32, 'LoRA scaling alpha')
+    lora_dropout: float = param(0.05, 'LoRA dropout')
+    lora_target_modules: str = param("", "comma-separated module names (empty: PEFT's default for the architecture)")
+    merge_lora: bool = param(False, 'save the adapter merged into the base weights (else the adapter directory)')
+    save_steps: int = param(200, 'write a resumable checkpoint every n steps')
+    save_total_limit: int = param(2, 'keep the last n checkpoints')
+    logging_steps: int = param(5, 'log (CSV and progress bar) every n steps')
+    num_processes: int = param(1, 'processes; above 1 runs the training under accelerate launch')
+    accelerate_config: str = param(
+        "", 'accelerate config file (empty: configs/accelerate/ddp_cpu.yaml on CPU, deepspeed_zero2.yaml on GPU)')
 
     # -------------------------------------------------------------- helpers
     def to_json(self) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 from . import common
 from .common import TrainConfig
 from .reward import add_length_column, preference_dataset
+from .reward import preference_dataset
+from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +39,12 @@ class DPOStageConfig(TrainConfig):
     MODULE: ClassVar[str] = "dpo"
 
     init_from: str = "sft"
-    beta: float = 0.1
+    beta: float = param(0.1, 'DPO temperature beta (KL strength)')
     epochs: float = 1.0
     batch_size: int = 8
     learning_rate: float = 5e-7
-    loss_type: str = "sigmoid"
-    n_eval: int = 0
+    loss_type: str = param("sigmoid", "TRL DPO loss (sigmoid is the DPO paper's)")
+    n_eval: int = param(0, 'held-out pairs for the implicit-reward evaluation (0 uses all)')
 
 
 def build_trainer(cfg: DPOStageConfig, device: str, resume: str | None = None, eval_rows=None):

@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 from . import common
 from .common import TrainConfig, TrainingError
 from .padding import distinct_pad_token
+from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -55,30 +56,30 @@ class PPOStageConfig(TrainConfig):
     INIT_FIELDS: ClassVar[tuple[str, ...]] = ("init_from", "reward_model", "value_init")
 
     init_from: str = "sft"
-    reward_model: str = "rm"
-    value_init: str = "rm"
+    reward_model: str = param("rm", 'the reward model: a checkpoint name of the run or a directory')
+    value_init: str = param("rm", 'the model the value network starts from (a sequence classifier)')
     epochs: float = 1.0
     batch_size: int = 4
     learning_rate: float = 4e-6
-    kl_coef: float = 0.05
-    adaptive_kl: bool = False
-    target_kl: float = 6.0
-    kl_horizon: int = 10000
-    kl_estimator: str = "k1"
-    cliprange: float = 0.2
-    cliprange_value: float = 0.2
-    vf_coef: float = 1.0
-    gamma: float = 1.0
-    lam: float = 0.95
-    num_ppo_epochs: int = 4
-    num_mini_batches: int = 1
-    response_length: int = 128
-    temperature: float = 1.0
-    missing_eos_penalty: float = 0.0
-    whiten_rewards: bool = False
-    max_prompt_length: int = 256
-    n_samples: int = 3
-    sample_max_new_tokens: int = 32
+    kl_coef: float = param(0.05, 'KL penalty coefficient beta (initial value when adaptive)')
+    adaptive_kl: bool = param(False, 'adapt kl_coef towards target_kl (Ziegler et al. controller)')
+    target_kl: float = param(6.0, 'target KL per reply for the adaptive controller')
+    kl_horizon: int = param(10000, 'horizon of the adaptive controller in episodes')
+    kl_estimator: str = param("k1", 'k1 (log-ratio) or k3 (lower variance)')
+    cliprange: float = param(0.2, 'policy ratio clipping epsilon')
+    cliprange_value: float = param(0.2, 'value clipping')
+    vf_coef: float = param(1.0, 'value loss weight')
+    gamma: float = param(1.0, 'discount')
+    lam: float = param(0.95, 'GAE lambda')
+    num_ppo_epochs: int = param(4, 'optimisation passes over each rollout batch')
+    num_mini_batches: int = param(1, 'minibatches per rollout batch')
+    response_length: int = param(128, 'new tokens sampled per prompt')
+    temperature: float = param(1.0, 'sampling temperature of the rollouts')
+    missing_eos_penalty: float = param(0.0, 'subtracted from the score of replies without end-of-text (0 disables)')
+    whiten_rewards: bool = param(False, 'whiten the per-token rewards')
+    max_prompt_length: int = param(256, 'prompts are cut to their last n tokens')
+    n_samples: int = param(3, 'held-out prompts shown before and after PPO')
+    sample_max_new_tokens: int = param(32, 'tokens generated per sample')
 
 
 # ------------------------------------------------------------------------------------------ checks

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from . import common
 from .common import TrainConfig, TrainingError
 from .padding import distinct_pad_token
+from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,8 @@ class RewardStageConfig(TrainConfig):
     epochs: float = 1.0
     batch_size: int = 8
     learning_rate: float = 1e-5
-    center_rewards_coefficient: float = 0.0
-    n_eval: int = 0
+    center_rewards_coefficient: float = param(0.0, 'weight of the mean-reward penalty (0 disables it)')
+    n_eval: int = param(0, 'held-out pairs to score (0 scores all)')
 
 
 def preference_dataset(rows: list[dict[str, Any]], stage: str):

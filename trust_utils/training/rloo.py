@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from . import common
+from ..params import param
 from .common import TrainConfig, TrainingError
 from .padding import distinct_pad_token
 
@@ -64,19 +65,19 @@ class RLOOStageConfig(TrainConfig):
     DATA_FILES: ClassVar[tuple[str, ...]] = ("pref_train",)
     INIT_FIELDS: ClassVar[tuple[str, ...]] = ("init_from", "reward_model")
 
-    init_from: str = "sft"
-    reward_model: str = "rm"
-    epochs: float = 1.0
-    batch_size: int = 8
-    learning_rate: float = 1e-6
-    num_generations: int = 4
-    beta: float = 0.05
-    max_completion_length: int = 128
-    max_prompt_length: int = 256
-    temperature: float = 1.0
-    normalize_advantages: bool = False
-    n_samples: int = 3
-    sample_max_new_tokens: int = 32
+    init_from: str = param("sft", 'the policy to start from, also the frozen KL reference')
+    reward_model: str = param("rm", 'the reward model (checkpoint name of the run or a directory with the same tokenizer)')
+    epochs: float = param(1.0, 'passes over the prompts')
+    batch_size: int = param(8, 'completions (not prompts) per step and process; a multiple of num_generations')
+    learning_rate: float = param(1e-6, 'AdamW learning rate (TRL RLOO default)')
+    num_generations: int = param(4, 'k completions sampled per prompt (the leave-one-out baseline averages the other k-1)')
+    beta: float = param(0.05, 'KL coefficient (penalty on the summed log-ratio to the reference; TRL default)')
+    max_completion_length: int = param(128, 'longest sampled completion in tokens')
+    max_prompt_length: int = param(256, 'keep the last n prompt tokens (the end of the dialogue)')
+    temperature: float = param(1.0, 'sampling temperature of the rollouts')
+    normalize_advantages: bool = param(False, 'scale the advantages by their batch standard deviation')
+    n_samples: int = param(3, 'held-out prompts for the before/after samples')
+    sample_max_new_tokens: int = param(32, 'greedy tokens per sample')
 
     def validate(self) -> None:
         super().validate()

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from . import common
 from .common import TrainConfig, TrainingError
+from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,9 @@ class SFTStageConfig(TrainConfig):
     epochs: float = 3.0
     batch_size: int = 32
     learning_rate: float = 1e-5
-    n_eval: int = 64
-    n_samples: int = 3
-    sample_max_new_tokens: int = 32
+    n_eval: int = param(64, 'held-out examples for the before/after loss')
+    n_samples: int = param(3, 'held-out prompts shown with base and SFT continuations')
+    sample_max_new_tokens: int = param(32, 'tokens generated per sample')
 
 
 def build_dataset(rows: list[dict[str, Any]]):

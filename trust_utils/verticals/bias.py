@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ from .common import Malformed, VerticalConfig, data_root, run_vertical, subsampl
 from .parsing import AGREE, DISAGREE, NEITHER, parse_agreement, stance_cues
 from ..sources import source_info
 from .validity import degenerate_flags, degenerate_values
+from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -97,17 +98,20 @@ class BiasConfig(VerticalConfig):
         revision: hub revision (branch, tag or commit; empty = ``main``).
     """
 
-    prompt_style: str = "completion"
-    variants: list[str] = field(default_factory=lambda: ["benign", "adversarial"])
-    n_samples: int = 4
-    temperature: float = 0.7
-    max_new_tokens: int = 70
-    num_beams: int = 1
-    top_k: int = 0
-    stop_at_eos: bool = True
-    agreement_rule: str = "first"
-    dataset_id: str = "AI-Secure/DecodingTrust"
-    revision: str = ""
+    prompt_style: str = param(
+        "completion", 'completion (paper code) or instruction (DecodingTrust system and user prompt)')
+    variants: list[str] = param(
+        ["benign", "adversarial"], 'completion: benign, adversarial; instruction: benign, untargeted, targeted')
+    n_samples: int = param(4, 'samples per statement and variant')
+    temperature: float = param(0.7, 'sampling temperature')
+    max_new_tokens: int = param(70, 'new tokens per sample')
+    num_beams: int = param(1, "1 gives independent samples (paper); 4 gives the released code's beam sampling")
+    top_k: int = param(0, 'sample among the k most likely tokens (0 disables it; 50 as the released code)')
+    stop_at_eos: bool = param(True, "stop at the model's EOS (False runs to max_new_tokens as the released code)")
+    agreement_rule: str = param(
+        "first", 'first (first stance cue decides) or exclusive (mixed stances count as neither)')
+    dataset_id: str = param("AI-Secure/DecodingTrust", 'for data_source hub')
+    revision: str = param("", 'for data_source hub: dataset branch, tag or commit (empty: main)')
 
     def __post_init__(self):
         super().__post_init__()

@@ -23,7 +23,7 @@ import os
 import random
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -31,6 +31,7 @@ from ..manifest import write_stage_outputs
 from ..paths import CHECKPOINT_ORDER, available_checkpoints, data_dir, resolve_run_dir, stage_dir
 from ..registry import get_vertical
 from ..results import check_unit_values, rows_from_unit_values, unit_values, write_records, write_results
+from ..params import param, shared
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ DATA_SOURCES = ("bundled", "local", "hub")
 
 @dataclass
 class VerticalConfig:
-    """Parameters every vertical notebook declares (its ``parameters`` cell has the same names).
+    """Parameters every vertical shares: the schema of its parameters (:mod:`trust_utils.params`; the notebook cell
+    shows a few of them, the rest come through ``overrides``).
 
     Attributes:
         run_dir: the run directory.
@@ -61,22 +63,26 @@ class VerticalConfig:
         progress: show progress bars.
     """
 
-    run_dir: str
-    model: str = "tiny"
-    checkpoints: list[str] = field(default_factory=list)
-    seed: int = 0
-    threads: int = 0
-    device: str = "auto"
-    dtype: str = "auto"
-    batch_size: int = 16
-    cache_dir: str = ""
-    gen_cache_dir: str = ""
-    prompt_format: str = "raw"
-    max_examples: int = 0
-    n_boot: int = 1000
-    data_source: str = "bundled"
-    local_dir: str = ""
-    progress: bool = True
+    run_dir: str = shared("run_dir")
+    model: str = shared("model", "tiny")
+    checkpoints: list[str] = param(
+        [], 'checkpoint names to evaluate (empty: the run list from the profile, else base, sft, ppo, dpo); '
+            'missing ones are skipped with a note')
+    seed: int = shared("seed", 0)
+    threads: int = shared("threads", 2)
+    device: str = shared("device", "auto")
+    dtype: str = param("auto", 'auto (bf16 on CUDA, fp32 elsewhere), float32, bfloat16 or float16')
+    batch_size: int = param(16, 'sequences per forward pass (0 picks one from free GPU memory)')
+    cache_dir: str = shared("cache_dir", "")
+    gen_cache_dir: str = param("", 'cache of generations and scores (empty: <run_dir>/cache/generations)')
+    prompt_format: str = param("raw", 'raw (the paper), chat (tokenizer chat template) or hh (Human/Assistant turns)')
+    max_examples: int = param(0, 'evaluate at most this many items per data file (0 keeps all; otherwise a seeded subset)')
+    n_boot: int = param(1000, 'bootstrap resamples for the confidence intervals')
+    data_source: str = param(
+        "bundled", 'bundled (data/bench-mini), local (a copy laid out like the original, in local_dir) or hub',
+        choices=DATA_SOURCES)
+    local_dir: str = param("", 'for data_source local: the root of the copy (the notebook says which files it reads)')
+    progress: bool = param(True, 'show progress bars')
 
     def __post_init__(self):
         if self.data_source not in DATA_SOURCES:

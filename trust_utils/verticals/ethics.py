@@ -48,7 +48,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from .common import Malformed, VerticalConfig, data_root, run_vertical, subsampl
 from .parsing import parse_yes_no
 from ..sources import source_info
 from .validity import degenerate_flags, degenerate_values, loglik_degenerate
+from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +92,15 @@ class EthicsConfig(VerticalConfig):
         expect_n: required number of short wrong scenarios in the source (983 in the paper; 0 = no check).
     """
 
-    variants: list[str] = field(default_factory=lambda: ["benign", "jb_moral", "jb_agree"])
-    max_new_tokens: int = 20
-    short_only: bool = True
-    include_not_wrong: bool = False
-    unparsed_as: str = "negative"
-    stop_at_eos: bool = True
-    dataset_id: str = HUB_ID
-    revision: str = ""
-    expect_n: int = 0
+    variants: list[str] = param(["benign", "jb_moral", "jb_agree"], 'prefixes: benign, jb_moral, jb_agree')
+    max_new_tokens: int = param(20, 'tokens of the greedy answer')
+    short_only: bool = param(True, 'keep only short scenarios (the paper)')
+    include_not_wrong: bool = param(False, 'also run not-wrong scenarios, for a false-positive rate in this notebook')
+    unparsed_as: str = param("negative", 'negative (an unparsed answer counts as a miss, the paper) or exclude')
+    stop_at_eos: bool = param(True, "stop at the model's EOS (False runs to max_new_tokens as the released code)")
+    dataset_id: str = param(HUB_ID, 'for data_source hub (config machine_ethics, split cm_test)')
+    revision: str = param("", 'for data_source hub: dataset branch, tag or commit (empty: main)')
+    expect_n: int = param(0, 'required number of short wrong scenarios in the source (983 in the paper; 0: no check)')
 
     def __post_init__(self):
         super().__post_init__()

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from .common import Malformed, VerticalConfig, data_root, run_vertical, subsampl
 from ..sources import source_info
 from .scorers import DEFAULT_SCORER, get_scorer, score_texts
 from .validity import degenerate_flags, degenerate_values
+from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -70,22 +71,22 @@ TOXIC_THRESHOLD = 0.5
 
 @dataclass
 class ToxicityConfig(VerticalConfig):
-    """Toxicity parameters (see the module docstring); the notebook's parameters cell has the same names."""
+    """Toxicity parameters (see the module docstring; the schema of the stage: :mod:`trust_utils.params`)."""
 
-    subsets: list[str] = field(default_factory=lambda: list(SUBSETS))
-    system_prompts: list[str] = field(default_factory=lambda: list(SYSTEM_PROMPTS))
-    num_samples: int = 5
-    temperature: float = 0.5
-    top_p: float = 1.0
-    top_k: int = 0
-    num_beams: int = 1
-    max_new_tokens: int = 50
-    stop_at_eos: bool = True
-    first_sentence: bool = True
-    scorer: str = DEFAULT_SCORER
-    logprobs: bool = True
-    dataset_id: str = HUB_ID
-    revision: str = ""
+    subsets: list[str] = param(list(SUBSETS), 'RealToxicityPrompts subsets')
+    system_prompts: list[str] = param(list(SYSTEM_PROMPTS), 'system prompt settings')
+    n_samples: int = param(5, 'continuations per prompt')
+    temperature: float = param(0.5, 'sampling temperature (paper 0.5, released code 0.7)')
+    top_p: float = param(1.0, 'nucleus sampling mass (1 disables it)')
+    top_k: int = param(0, 'sample among the k most likely tokens (0 disables it; 50 as the released code)')
+    num_beams: int = param(1, "1 gives independent samples (paper); 5 gives the released code's beam sampling")
+    max_new_tokens: int = param(50, 'new tokens per continuation at most')
+    stop_at_eos: bool = param(True, "stop at the model's EOS (False runs to max_new_tokens as the released code)")
+    first_sentence: bool = param(True, 'cut each continuation at its first sentence end or newline (released code)')
+    scorer: str = param(DEFAULT_SCORER, 'profanity-check, perspective, detoxify or hf:<model id or path>')
+    logprobs: bool = param(True, "also compute every continuation's mean per-token log-prob")
+    dataset_id: str = param(HUB_ID, 'for data_source hub (toxicity/user_prompts/<subset>.jsonl)')
+    revision: str = param("", 'for data_source hub: dataset branch, tag or commit (empty: main)')
 
     def __post_init__(self):
         super().__post_init__()
@@ -101,7 +102,7 @@ class ToxicityConfig(VerticalConfig):
 
         return DecodingConfig(max_new_tokens=self.max_new_tokens, do_sample=True, temperature=self.temperature,
                               top_p=self.top_p, top_k=self.top_k, num_beams=self.num_beams,
-                              num_return_sequences=self.num_samples, stop_at_eos=self.stop_at_eos,
+                              num_return_sequences=self.n_samples, stop_at_eos=self.stop_at_eos,
                               stop_strings=FIRST_SENTENCE_STOPS if self.first_sentence else ())
 
 

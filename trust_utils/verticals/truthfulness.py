@@ -65,6 +65,7 @@ from .common import Malformed, VerticalConfig, data_root, run_vertical, subsampl
 from .parsing import mc1_correct
 from ..sources import source_info
 from .validity import degenerate_flags, degenerate_values, loglik_degenerate
+from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -110,15 +111,16 @@ class TruthfulnessConfig(VerticalConfig):
         revision: hub revision (branch, tag or commit; empty = ``main``).
     """
 
-    include_question: bool = True
-    match_rule: str = "lenient"
-    max_new_tokens: int = 70
-    index_base: int = 0
-    stop_at_eos: bool = True
-    loglik: bool = True
-    primer: str = "lm_eval_qa"
-    dataset_id: str = "truthfulqa/truthful_qa"
-    revision: str = ""
+    include_question: bool = param(True, 'put the question before the options (the paper code leaves it out)')
+    match_rule: str = param("lenient", 'lenient (true text or its label) or strict (true text and no false text)')
+    max_new_tokens: int = param(70, 'tokens of the greedy answer')
+    index_base: int = param(0, 'number of the first option label, (0) as in the paper code')
+    stop_at_eos: bool = param(True, "stop at the model's EOS (False runs to max_new_tokens as the released code)")
+    loglik: bool = param(True, 'also score every option by log-likelihood (mc1_loglik, mc2_loglik)')
+    primer: str = param(
+        "lm_eval_qa", 'context before the question for the log-likelihood scores: lm_eval_qa (the harness) or none')
+    dataset_id: str = param("truthfulqa/truthful_qa", 'for data_source hub (config multiple_choice, split validation)')
+    revision: str = param("", 'for data_source hub: dataset branch, tag or commit (empty: main)')
 
     def __post_init__(self):
         super().__post_init__()
