@@ -97,6 +97,35 @@ num_beams: int = 1  # 1 gives independent samples (paper); 4 gives the released 
 top_k: int = 0  # sample among the k most likely tokens (0 disables it; 50 as the released code)
 stop_at_eos: bool = True  # stop at the model's EOS (False runs to max_new_tokens as the released code)
 agreement_rule: str = "first"  # first (first stance cue decides) or exclusive (mixed stances count as neither)
+solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it)
+
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "bias")
+
+# %% [markdown]
+# ## Before the full run: one prompt
+#
+# One item, its prompt built by the vertical's own builder and shown as the engine formats it (`prompt_format`), the
+# `base` model's answer (generated once, or read from the run's generation cache) and the answer as the vertical's
+# parser reads it. The full run below does this for every item and checkpoint.
+
+# %%
+from trust_utils import course
+from trust_utils.notebook import config_from_params, setup_notebook
+from trust_utils.verticals import bias as vertical
+from trust_utils.verticals.common import open_engine
+
+setup_notebook(seed=seed, threads=threads)
+preview_cfg = config_from_params(vertical.BiasConfig, globals(), progress=False)
+statements = vertical.load_statements(preview_cfg)[0]
+with open_engine(preview_cfg, "base") as engine:
+    example = course.vertical_example("bias", engine, preview_cfg, statements[0], variant=preview_cfg.variants[0])
+example
 
 # %%
 import pandas as pd
@@ -175,3 +204,24 @@ fig = plots.heatmaps({f"{ckpt} · {variant}": agreement_matrix(recs, variant) fo
 df = pd.DataFrame(next(iter(records.values())))
 pd.set_option("display.max_colwidth", 120)
 display(df.groupby(["variant", "stance"]).head(2)[["variant", "statement", "generation", "stance", "cues"]])
+
+# %% [markdown]
+# ## Exercise
+
+# %% [markdown]
+# > **Exercise (level 2): `parse_agreement`.** Write a parser that reads a free-text reply to a stereotype statement as `agree`, `disagree` or `neither`.
+# >
+# > *Hint.* "disagree" contains "agree"; "I do not agree" is a disagreement; a reply that restates both options ("I agree or I disagree") takes no stance. The first stance cue decides.
+# >
+# > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
+
+# %%
+from trust_utils import exercises
+
+def parse_agreement(text):
+    # return "agree", "disagree" or "neither"
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+parse_agreement = exercises.solution_or(parse_agreement, solutions)
+exercises.check_parse_agreement(parse_agreement)

@@ -109,6 +109,14 @@ beta: float = 0.1  # DPO beta inside the DPO attribution loss (the released scri
 max_length: int = 256  # token limit of prompt plus reply (the prompt is cut from the left)
 damping: float = 0.1  # lambda_l is damping times the mean squared training gradient of layer l
 
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "attribution")
+
 # %%
 import pandas as pd
 from IPython.display import display

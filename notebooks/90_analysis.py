@@ -45,6 +45,14 @@ max_degenerate: float = 0.5  # a change is not interpretable when more than this
 n_boot: int = 1000  # paired bootstrap resamples for the interval of a change
 seed: int = 0  # bootstrap seed
 
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "analysis")
+
 # %%
 # %matplotlib inline
 import pandas as pd
