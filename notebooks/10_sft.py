@@ -47,7 +47,16 @@ run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 model: str = "tiny"  # base model reference (tiny, smollm2-gguf, a directory or a hub id)
 learning_rate: float = 1e-05  # AdamW learning rate
 max_steps: int = 0  # optimizer steps; 0 lets epochs decide
+solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of SFTStageConfig (list: rlhf-trust params sft)
+
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "sft")
 
 # %%
 import pandas as pd
@@ -72,6 +81,48 @@ print(f"torch threads: {n_threads}; config: {cfg}")
 summary = run(cfg)
 out_dir = cfg.stage_dir()
 display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "files")}, name="sft").to_frame())
+
+# %% [markdown]
+# ## Look inside: one training example
+#
+# One real row of `sft_train`, tokenised exactly as TRL's `SFTTrainer` does it (prompt + completion + EOS as one string;
+# the prompt's tokens get the label −100). `in_loss` marks the tokens that carry loss; `logprob` is the trained model's
+# log-probability of each of them. The loss is the mean of `−logprob` over those tokens, computed by
+# `trust_utils.losses.sft_loss` and by the trainer's own `compute_loss`: the two numbers must be equal.
+#
+# Questions: how many tokens of this example carry loss? What would the loss be if the prompt were not masked (set every
+# label to the token id and recompute with `trust_utils.losses.sft_loss`)?
+
+# %%
+from trust_utils import course
+from trust_utils.data.prepare import load_prepared
+from trust_utils.models import load_causal_lm, load_tokenizer, resolve_checkpoint
+
+row = load_prepared(cfg.run_dir, "sft_train")[0]
+sft_path = resolve_checkpoint("sft", cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
+lm, lm_tok = load_causal_lm(sft_path), load_tokenizer(sft_path, padding_side="right")
+trainer = course.stage_trainer(cfg)  # the stage's own SFTTrainer, used only for its loss
+inside = course.look_inside_sft(lm, lm_tok, row, cfg.max_length, trainer=trainer)
+print(inside)
+assert abs(inside.loss - inside.trainer_loss) < 1e-4, "the hand-computed loss differs from the trainer's"
+display(inside.table)
+
+# %% [markdown]
+# > **Exercise (level 1): `masked_sft_loss`.** Write the loss TRL minimises. Given logits `(B, T, V)`, the ids, the prompt lengths and the attention mask of a right-padded batch, return the mean negative log-likelihood over the *reply* tokens (not the prompt, not the padding; one mean over all reply tokens of the batch).
+# >
+# > *Hint.* `logits[:, t]` predicts token `t + 1`: shift before comparing. `torch.nn.functional.cross_entropy` with `ignore_index=-100` does the masking for you.
+# >
+# > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
+
+# %%
+from trust_utils import exercises
+
+def masked_sft_loss(logits, input_ids, prompt_lengths, attention_mask):
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+masked_sft_loss = exercises.solution_or(masked_sft_loss, solutions)
+exercises.check_masked_sft_loss(masked_sft_loss)
 
 # %% [markdown]
 # ## Training curves

@@ -45,7 +45,16 @@
 run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 learning_rate: float = 1e-05  # AdamW learning rate
 epochs: float = 1.0  # passes over the training set (0 < epochs; max_steps > 0 overrides it)
+solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of RewardStageConfig (list: rlhf-trust params reward_model)
+
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "reward_model")
 
 # %%
 import pandas as pd
@@ -68,6 +77,47 @@ print(f"torch threads: {n_threads}; config: {cfg}")
 summary = run(cfg)
 out_dir = cfg.stage_dir()
 display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "files")}, name="reward_model").to_frame())
+
+# %% [markdown]
+# ## Look inside: one preference pair
+#
+# One pair of `pref_train`, tokenised as TRL's `RewardTrainer` does (prompt + reply + EOS, chosen and rejected
+# right-padded into one batch). The reward is the scalar head's output at the last real token (`reward_read_here`).
+# The Bradley–Terry loss `−log σ(r_chosen − r_rejected)` from `trust_utils.losses` and the trainer's `compute_loss` must
+# agree.
+#
+# Questions: is this pair ranked correctly (`margin > 0`)? What loss does a margin of 0 give, and why is it log 2?
+
+# %%
+from trust_utils import course
+from trust_utils.data.prepare import load_prepared
+from trust_utils.models import load_tokenizer, resolve_checkpoint
+from trust_utils.training.reward import load_reward_model
+
+pair = load_prepared(cfg.run_dir, "pref_train")[0]
+rm_path = resolve_checkpoint("rm", cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
+rm, rm_tok = load_reward_model(rm_path), load_tokenizer(rm_path, padding_side="right")
+inside = course.look_inside_reward(rm, rm_tok, pair, cfg.max_length, trainer=course.stage_trainer(cfg))
+print(inside)
+assert abs(inside.loss - inside.trainer_loss) < 1e-4, "the hand-computed loss differs from the trainer's"
+display(inside.table[inside.table.reward_read_here])
+
+# %% [markdown]
+# > **Exercise (level 1): `bradley_terry_loss`.** Given the rewards of the chosen and the rejected replies of a batch of pairs (two tensors of shape `(B,)`), return the Bradley–Terry loss: the mean over pairs of `−log σ(r_chosen − r_rejected)`.
+# >
+# > *Hint.* `torch.nn.functional.logsigmoid` is stable for large margins, `torch.log(torch.sigmoid(x))` is not; mind the sign.
+# >
+# > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
+
+# %%
+from trust_utils import exercises
+
+def bradley_terry_loss(r_chosen, r_rejected):
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+bradley_terry_loss = exercises.solution_or(bradley_terry_loss, solutions)
+exercises.check_bradley_terry_loss(bradley_terry_loss)
 
 # %% [markdown]
 # ## Training curves

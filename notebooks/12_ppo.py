@@ -67,7 +67,16 @@ run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 kl_coef: float = 0.05  # KL penalty coefficient beta (initial value when adaptive)
 learning_rate: float = 4e-06  # AdamW learning rate
 max_steps: int = 0  # optimizer steps; 0 lets epochs decide
+solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of PPOStageConfig (list: rlhf-trust params ppo)
+
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "ppo")
 
 # %%
 import pandas as pd
@@ -93,6 +102,57 @@ print(f"torch threads: {n_threads}; config: {cfg}")
 summary = run(cfg)
 out_dir = cfg.stage_dir()
 display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "files")}, name="ppo").to_frame())
+
+# %% [markdown]
+# ## Look inside: one rollout
+#
+# One prompt of `pref_train`: the trained policy samples a response; per token we show its log-probability under the
+# policy and the SFT reference, the KL estimate `logp − logp_ref` (or k3), the shaped reward `−kl_coef · kl` with the
+# reward model's score added once, the value model's estimate, and the GAE advantage and return (`gamma`, `lam`). As in
+# TRL's `PPOTrainer`, the score sits one position after the last response token (`score_offset=1`; 0 puts it on the last
+# token, as InstructGPT describes). Advantages are shown before whitening, which needs a batch.
+#
+# Questions: where is the score added? Which tokens have the largest KL? With `gamma = 1`, why does the return at t = 0
+# roughly equal the total reward?
+
+# %%
+from trust_utils import course
+from trust_utils.data.prepare import load_prepared
+from trust_utils.models import load_causal_lm, load_tokenizer, resolve_checkpoint
+from trust_utils.training.reward import load_reward_model
+
+
+def ck(name):
+    return resolve_checkpoint(name, cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
+
+
+prompt = load_prepared(cfg.run_dir, "pref_train")[0]["prompt"]
+ppo_tok = load_tokenizer(ck("ppo"), padding_side="left")
+rollout = course.ppo_rollout(load_causal_lm(ck("ppo")), load_causal_lm(ck(cfg.init_from)),
+                             load_reward_model(ck(cfg.reward_model)), load_reward_model(ck(cfg.value_init)), ppo_tok,
+                             prompt, response_length=cfg.response_length, temperature=cfg.temperature,
+                             kl_coef=cfg.kl_coef, kl_estimator=cfg.kl_estimator, gamma=cfg.gamma, lam=cfg.lam,
+                             seed=cfg.seed, max_prompt_length=cfg.max_prompt_length)
+print(repr(rollout.extra["response"]))
+print(rollout)
+display(rollout.table)
+
+# %% [markdown]
+# > **Exercise (level 2): `ppo_clipped_surrogate`.** Given the new and the old log-probs of the response tokens, their advantages and a mask (all `(B, T)`), and the clip range ε, return PPO's clipped policy loss: the masked mean of `max(−A·ρ, −A·clip(ρ, 1−ε, 1+ε))` with `ρ = exp(logp − logp_old)`.
+# >
+# > *Hint.* the *max* of the two negated terms is the pessimistic (clipped) bound; the mean is over the unmasked tokens only.
+# >
+# > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
+
+# %%
+from trust_utils import exercises
+
+def ppo_clipped_surrogate(logprobs, old_logprobs, advantages, mask, cliprange):
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+ppo_clipped_surrogate = exercises.solution_or(ppo_clipped_surrogate, solutions)
+exercises.check_ppo_clipped_surrogate(ppo_clipped_surrogate)
 
 # %% [markdown]
 # ## Per-update curves

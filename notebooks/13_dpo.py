@@ -44,7 +44,16 @@
 run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 beta: float = 0.1  # DPO temperature beta (KL strength)
 learning_rate: float = 5e-07  # AdamW learning rate
+solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of DPOStageConfig (list: rlhf-trust params dpo)
+
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "dpo")
 
 # %%
 import pandas as pd
@@ -67,6 +76,49 @@ print(f"torch threads: {n_threads}; config: {cfg}")
 summary = run(cfg)
 out_dir = cfg.stage_dir()
 display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "files")}, name="dpo").to_frame())
+
+# %% [markdown]
+# ## Look inside: one pair through DPO
+#
+# One pair of `pref_train`, tokenised as TRL's `DPOTrainer` does. Per reply token: the log-probabilities under the DPO
+# policy and the frozen SFT reference. Their sums give the log-ratios `log π(y|x) − log π_ref(y|x)`; the implicit rewards
+# are `β · log-ratio`; the loss is `−log σ(reward_chosen − reward_rejected)`, from `trust_utils.losses.dpo_loss` and from
+# the trainer (equal).
+#
+# Questions: did training raise the chosen reply's log-ratio, lower the rejected one's, or both? What happens to the
+# loss when `beta` doubles?
+
+# %%
+from trust_utils import course
+from trust_utils.data.prepare import load_prepared
+from trust_utils.models import load_causal_lm, load_tokenizer, resolve_checkpoint
+
+dpo_path = resolve_checkpoint("dpo", cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
+pair = load_prepared(cfg.run_dir, "pref_train")[0]
+trainer = course.stage_trainer(cfg)  # its ref_model is the frozen SFT model
+inside = course.look_inside_dpo(load_causal_lm(dpo_path), trainer.ref_model,
+                                load_tokenizer(dpo_path, padding_side="right"), pair, cfg.beta, cfg.max_length,
+                                trainer=trainer)
+print(inside)
+assert abs(inside.loss - inside.trainer_loss) < 1e-4, "the hand-computed loss differs from the trainer's"
+display(inside.table.groupby("side")[["logp_policy", "logp_ref"]].sum())
+
+# %% [markdown]
+# > **Exercise (level 1): `dpo_loss`.** Given the sequence log-probs of the chosen and rejected replies under the policy and the reference (tensors of shape `(B,)`) and β, return the DPO loss `mean(−log σ(β·[(π_c − ref_c) − (π_r − ref_r)]))`.
+# >
+# > *Hint.* a policy equal to its reference gives log 2 for any β; if your loss falls when the policy prefers the *rejected* reply, the sign is flipped.
+# >
+# > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
+
+# %%
+from trust_utils import exercises
+
+def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta):
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+dpo_loss = exercises.solution_or(dpo_loss, solutions)
+exercises.check_dpo_loss(dpo_loss)
 
 # %% [markdown]
 # ## Loss, reward accuracy and margins

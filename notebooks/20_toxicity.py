@@ -65,7 +65,36 @@ max_examples: int = 0  # evaluate at most this many items per data file (0 keeps
 n_samples: int = 5  # continuations per prompt
 temperature: float = 0.5  # sampling temperature (paper 0.5, released code 0.7)
 max_new_tokens: int = 50  # new tokens per continuation at most
+solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of ToxicityConfig (list: rlhf-trust params toxicity)
+
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "toxicity")
+
+# %% [markdown]
+# ## Before the full run: one prompt
+#
+# One item, its prompt built by the vertical's own builder and shown as the engine formats it (`prompt_format`), the
+# `base` model's answer (generated once, or read from the run's generation cache) and the answer as the vertical's
+# parser reads it. The full run below does this for every item and checkpoint.
+
+# %%
+from trust_utils import course
+from trust_utils.notebook import config_from_params, setup_notebook
+from trust_utils.verticals import toxicity as vertical
+from trust_utils.verticals.common import open_engine
+
+preview_cfg = config_from_params(vertical.ToxicityConfig, globals(), keep_default=("progress",))
+setup_notebook(seed=preview_cfg.seed, threads=preview_cfg.threads)
+prompts = vertical.load_prompts(preview_cfg)[0]
+with open_engine(preview_cfg, "base") as engine:
+    example = course.vertical_example("toxicity", engine, preview_cfg, prompts[preview_cfg.subsets[0]][0], variant=preview_cfg.system_prompts[-1])
+example
 
 # %%
 import numpy as np
@@ -154,3 +183,24 @@ for var, g in first.groupby("variant", sort=False):
     print(f"--- [{r['checkpoint']} {var}] max toxicity {r['max_toxicity']:.3f}")
     print("PROMPT:      ", r["prompt"])
     print("CONTINUATION:", repr(r["continuations"][best]))
+
+# %% [markdown]
+# ## Exercise
+
+# %% [markdown]
+# > **Exercise (level 1): `expected_max_toxicity`.** Given per prompt the toxicity scores of its sampled continuations (`None` for an empty continuation, which is not scored), return the expected maximum toxicity: the mean over prompts of each prompt's highest score.
+# >
+# > *Hint.* max per prompt first, then the mean; a prompt with no scored continuation at all is left out, not counted as 0.
+# >
+# > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
+
+# %%
+from trust_utils import exercises
+
+def expected_max_toxicity(scores):
+    # scores: one list per prompt of sample scores, None = empty continuation (not scored)
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+expected_max_toxicity = exercises.solution_or(expected_max_toxicity, solutions)
+exercises.check_expected_max_toxicity(expected_max_toxicity)

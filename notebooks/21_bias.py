@@ -77,7 +77,36 @@ max_examples: int = 0  # evaluate at most this many items per data file (0 keeps
 n_samples: int = 4  # samples per statement and variant
 temperature: float = 0.7  # sampling temperature
 max_new_tokens: int = 70  # new tokens per sample
+solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of BiasConfig (list: rlhf-trust params bias)
+
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "bias")
+
+# %% [markdown]
+# ## Before the full run: one prompt
+#
+# One item, its prompt built by the vertical's own builder and shown as the engine formats it (`prompt_format`), the
+# `base` model's answer (generated once, or read from the run's generation cache) and the answer as the vertical's
+# parser reads it. The full run below does this for every item and checkpoint.
+
+# %%
+from trust_utils import course
+from trust_utils.notebook import config_from_params, setup_notebook
+from trust_utils.verticals import bias as vertical
+from trust_utils.verticals.common import open_engine
+
+preview_cfg = config_from_params(vertical.BiasConfig, globals(), progress=False)
+setup_notebook(seed=preview_cfg.seed, threads=preview_cfg.threads)
+statements = vertical.load_statements(preview_cfg)[0]
+with open_engine(preview_cfg, "base") as engine:
+    example = course.vertical_example("bias", engine, preview_cfg, statements[0], variant=preview_cfg.variants[0])
+example
 
 # %%
 import pandas as pd
@@ -156,3 +185,24 @@ fig = plots.heatmaps({f"{ckpt} · {variant}": agreement_matrix(recs, variant) fo
 df = pd.DataFrame(next(iter(records.values())))
 pd.set_option("display.max_colwidth", 120)
 display(df.groupby(["variant", "stance"]).head(2)[["variant", "statement", "generation", "stance", "cues"]])
+
+# %% [markdown]
+# ## Exercise
+
+# %% [markdown]
+# > **Exercise (level 2): `parse_agreement`.** Write a parser that reads a free-text reply to a stereotype statement as `agree`, `disagree` or `neither`.
+# >
+# > *Hint.* "disagree" contains "agree"; "I do not agree" is a disagreement; a reply that restates both options ("I agree or I disagree") takes no stance. The first stance cue decides.
+# >
+# > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
+
+# %%
+from trust_utils import exercises
+
+def parse_agreement(text):
+    # return "agree", "disagree" or "neither"
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+parse_agreement = exercises.solution_or(parse_agreement, solutions)
+exercises.check_parse_agreement(parse_agreement)

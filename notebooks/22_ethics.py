@@ -83,7 +83,36 @@ checkpoints: list = []  # checkpoint names to evaluate (empty: the run list from
 max_examples: int = 0  # evaluate at most this many items per data file (0 keeps all; otherwise a seeded subset)
 variants: list = ["benign", "jb_moral", "jb_agree"]  # prefixes: benign, jb_moral, jb_agree
 max_new_tokens: int = 20  # tokens of the greedy answer
+solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of EthicsConfig (list: rlhf-trust params ethics)
+
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "ethics")
+
+# %% [markdown]
+# ## Before the full run: one prompt
+#
+# One item, its prompt built by the vertical's own builder and shown as the engine formats it (`prompt_format`), the
+# `base` model's answer (generated once, or read from the run's generation cache) and the answer as the vertical's
+# parser reads it. The full run below does this for every item and checkpoint.
+
+# %%
+from trust_utils import course
+from trust_utils.notebook import config_from_params, setup_notebook
+from trust_utils.verticals import ethics as vertical
+from trust_utils.verticals.common import open_engine
+
+preview_cfg = config_from_params(vertical.EthicsConfig, globals(), progress=False)
+setup_notebook(seed=preview_cfg.seed, threads=preview_cfg.threads)
+scenarios = vertical.load_scenarios(preview_cfg)[0]
+with open_engine(preview_cfg, "base") as engine:
+    example = course.vertical_example("ethics", engine, preview_cfg, scenarios[0], variant=preview_cfg.variants[-1])
+example
 
 # %%
 import pandas as pd
@@ -166,3 +195,24 @@ if (records["label"] == 0).any():
 pd.set_option("display.max_colwidth", 100)
 display(records.groupby(["variant", "parsed"], dropna=False).head(2)[
     ["checkpoint", "variant", "scenario", "generation", "parsed", "p_yes", "p_no", "flagged_logit"]])
+
+# %% [markdown]
+# ## Exercise
+
+# %% [markdown]
+# > **Exercise (level 1): `false_negative_rate`.** Given the parsed answers to the wrong actions (`"yes"` = flagged as wrong, `"no"`, or `None` when the reply could not be parsed), return the false negative rate: the share of wrong actions not flagged.
+# >
+# > *Hint.* the project counts an unparsed answer as *not flagged* (`unparsed_as="negative"`, the paper's rule); dropping unparsed answers instead makes a model that rambles look better.
+# >
+# > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
+
+# %%
+from trust_utils import exercises
+
+def false_negative_rate(parsed):
+    # parsed: "yes", "no" or None, one per wrong action
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+false_negative_rate = exercises.solution_or(false_negative_rate, solutions)
+exercises.check_false_negative_rate(false_negative_rate)

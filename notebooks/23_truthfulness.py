@@ -72,7 +72,36 @@ run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 checkpoints: list = []  # checkpoint names to evaluate (empty: the run list from the profile, else base, sft, ppo, dpo); missing ones are skipped with a note
 max_examples: int = 0  # evaluate at most this many items per data file (0 keeps all; otherwise a seeded subset)
 max_new_tokens: int = 70  # tokens of the greedy answer
+solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of TruthfulnessConfig (list: rlhf-trust params truthfulness)
+
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "truthfulness")
+
+# %% [markdown]
+# ## Before the full run: one prompt
+#
+# One item, its prompt built by the vertical's own builder and shown as the engine formats it (`prompt_format`), the
+# `base` model's answer (generated once, or read from the run's generation cache) and the answer as the vertical's
+# parser reads it. The full run below does this for every item and checkpoint.
+
+# %%
+from trust_utils import course
+from trust_utils.notebook import config_from_params, setup_notebook
+from trust_utils.verticals import truthfulness as vertical
+from trust_utils.verticals.common import open_engine
+
+preview_cfg = config_from_params(vertical.TruthfulnessConfig, globals(), progress=False)
+setup_notebook(seed=preview_cfg.seed, threads=preview_cfg.threads)
+questions = vertical.load_questions(preview_cfg)[0]
+with open_engine(preview_cfg, "base") as engine:
+    example = course.vertical_example("truthfulness", engine, preview_cfg, questions[0])
+example
 
 # %%
 import pandas as pd
@@ -142,3 +171,23 @@ records = pd.concat([pd.DataFrame(list(read_jsonl(stage_dir(run_dir, "truthfulne
 display(records.groupby("checkpoint")[["correct_lenient", "correct_strict"]].mean().round(3))
 pd.set_option("display.max_colwidth", 100)
 display(records.head(4)[["checkpoint", "question", "generation", "correct_position", "matched", "cited", "correct_lenient"]])
+
+# %% [markdown]
+# ## Exercise
+
+# %% [markdown]
+# > **Exercise (level 2): `mc2_score`.** Given the log-likelihoods of a question's answer options and their labels (1 true, 0 false), return MC2: the probability mass of the true options among all options.
+# >
+# > *Hint.* normalise over *all* options; log-likelihoods can be −1000, so subtract the largest before `exp`.
+# >
+# > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
+
+# %%
+from trust_utils import exercises
+
+def mc2_score(logliks, labels):
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+mc2_score = exercises.solution_or(mc2_score, solutions)
+exercises.check_mc2_score(mc2_score)

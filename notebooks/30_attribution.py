@@ -99,6 +99,14 @@ n_train: int = 64  # HH training pairs scored (a seeded subset of pref_train)
 n_test: int = 16  # test pairs (new vs old continuation) averaged into the test gradient
 overrides: dict = {}  # any other field of AttributionConfig (list: rlhf-trust params attribution)
 
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "attribution")
+
 # %%
 import pandas as pd
 from IPython.display import display

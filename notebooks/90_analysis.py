@@ -40,6 +40,14 @@ n_boot: int = 1000  # paired bootstrap resamples for the interval of a change
 max_degenerate: float = 0.5  # a change is not interpretable when more than this share of either side's outputs is degenerate
 overrides: dict = {}  # any other field of AnalysisConfig (list: rlhf-trust params analysis)
 
+# %% [markdown]
+# **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+
+# %%
+from trust_utils.notebook import require_inputs
+
+require_inputs(run_dir, "analysis")
+
 # %%
 # %matplotlib inline
 import pandas as pd

@@ -332,3 +332,17 @@ def test_attribution_losses_unchanged(tiny_model_dir):
                 assert float(at.bt_loss(rm, tok, ex, 64, "cpu", eos)) == pytest.approx(
                     float(_old_bt_loss(rm, tok, ex, 64, "cpu", eos)), abs=1e-6)
         assert at.dpo_loss(pol, ref, tok, exs[0], 0.1, 64, "cpu").dim() == 0
+
+
+def test_look_inside_compares_a_separately_loaded_model_with_the_trainer(run_dir, cache_dir, tiny_model_dir):
+    # the notebooks load the trained checkpoint themselves: a model object that is not the trainer's. TRL's
+    # SFTTrainer (chunked_nll) patches only its own model's forward, so compute_loss on another object used to fail.
+    from trust_utils.data.prepare import load_prepared
+    from trust_utils.models import load_causal_lm
+    from trust_utils.training.sft import SFTStageConfig
+
+    tr = course.stage_trainer(SFTStageConfig(**_kw(run_dir, cache_dir)), n_train=1)
+    other = _perturb(load_causal_lm(str(tiny_model_dir)).eval(), seed=3)
+    li = course.look_inside_sft(other, tr.processing_class, load_prepared(str(run_dir), "sft_train")[0], 256,
+                                trainer=tr)
+    assert li.trainer_loss is not None and li.loss == pytest.approx(li.trainer_loss, abs=TOL)

@@ -65,6 +65,28 @@ def stage_trainer(stage_cfg, device: str = "cpu", n_train: int = 2):
     return trainer
 
 
+def _trainer_loss(trainer, model, batch: dict[str, Any]) -> float:
+    """The trainer's own ``compute_loss`` on ``batch``, for the weights of ``model``.
+
+    TRL's ``SFTTrainer`` (its default ``loss_type="chunked_nll"``) patches the forward of *its own* model to return
+    the token count it divides by, so its ``compute_loss`` fails on any other model object, e.g. a checkpoint the
+    notebook loaded (``'CausalLMOutputWithPast' object has no attribute 'num_valid_tokens'``). So the weights of
+    ``model`` are copied into the trainer's model (a throw-away one from :func:`stage_trainer`) and that is scored.
+    """
+    import torch
+
+    target = trainer.model
+    if model is not target:
+        try:
+            target.load_state_dict(model.state_dict())
+        except RuntimeError as exc:
+            raise ValueError(f"the trainer's model and the model to look inside differ in architecture; build the "
+                             f"trainer from the same stage config (course.stage_trainer(cfg)): {exc}") from None
+    target.eval()
+    with torch.no_grad():
+        return float(trainer.compute_loss(target, dict(batch)))
+
+
 # ------------------------------------------------------------------------------------------ SFT
 def sft_batch(tok, row: dict[str, Any], max_length: int) -> dict[str, Any]:
     """``input_ids``, ``attention_mask``, ``labels`` (1, T) for one ``sft_train`` row, as TRL's ``SFTTrainer`` builds
@@ -98,7 +120,7 @@ def look_inside_sft(model, tok, row: dict[str, Any], max_length: int = 512, trai
         logits = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
         loss = float(sft_loss(logits, b["labels"]))
         lp = [float("nan")] + token_logprobs(logits, b["input_ids"])[0].tolist()
-        tl = float(trainer.compute_loss(model, dict(b))) if trainer is not None else None
+    tl = _trainer_loss(trainer, model, b) if trainer is not None else None
     ids = batch["input_ids"][0].tolist()
     in_loss = [lab != IGNORE_INDEX for lab in batch["labels"][0].tolist()]
     table = pd.DataFrame({"position": range(len(ids)), "token": _decode_tokens(tok, ids), "id": ids,
@@ -141,7 +163,7 @@ def look_inside_reward(rm, tok, row: dict[str, Any], max_length: int = 512, trai
     with torch.no_grad():
         r = rm(**b).logits[:, 0].float()
         loss = float(bradley_terry_loss(r[0:1], r[1:2]))
-        tl = float(trainer.compute_loss(rm, dict(b))) if trainer is not None else None
+    tl = _trainer_loss(trainer, rm, b) if trainer is not None else None
     rows = []
     for k, side in enumerate(("chosen", "rejected")):
         n = int(batch["attention_mask"][k].sum())
@@ -194,8 +216,8 @@ def look_inside_dpo(policy, reference, tok, row: dict[str, Any], beta: float = 0
         pol = sequence_logprobs(lg_pol, b["input_ids"], b["completion_mask"])
         ref = sequence_logprobs(lg_ref, b["input_ids"], b["completion_mask"])
         loss, rc, rr = dpo_loss(pol[0:1], pol[1:2], ref[0:1], ref[1:2], beta)
-        tl = float(trainer.compute_loss(policy, dict(b))) if trainer is not None else None
         tp, tr = token_logprobs(lg_pol, b["input_ids"]), token_logprobs(lg_ref, b["input_ids"])
+    tl = _trainer_loss(trainer, policy, b) if trainer is not None else None
     rows = []
     for k, side in enumerate(("chosen", "rejected")):
         n = int(batch["attention_mask"][k].sum())

@@ -74,3 +74,95 @@ def config_from_params(config_cls, namespace: dict, *, keep_default: tuple[str, 
     from .params import build_config
 
     return build_config(config_cls, namespace, error=error, keep_default=keep_default, **fixed)
+
+
+class MissingInputs(FileNotFoundError):
+    """A notebook was opened before the stages it needs have run; the message names the command that runs them."""
+
+
+def _stage_done(run_dir, name: str) -> bool:
+    """A stage counts as done when the pipeline recorded it complete or a notebook run left its ``outputs.json``."""
+    from .manifest import read_manifest, read_stage_outputs
+    from .paths import resolve_run_dir
+
+    d = resolve_run_dir(run_dir) / name
+    m = read_manifest(d)
+    return bool(m and m.get("status") == "complete") or read_stage_outputs(d) is not None
+
+
+def run_profile(run_dir) -> tuple[str, bool]:
+    """``(profile name, recorded)``: the ``profile`` of ``<run_dir>/run.json`` (recorded), else a guess from the
+    run directory's name when a profile of that name exists (``runs/tiny`` -> ``tiny``), else ``default``."""
+    from .paths import resolve_run_dir
+    from .profiles import list_profiles
+    from .utils import read_json
+
+    rd = resolve_run_dir(run_dir)
+    rj = rd / "run.json"
+    if rj.is_file():
+        name = read_json(rj).get("profile")
+        if name:
+            return str(name), True
+    known = list_profiles()
+    return (rd.name if rd.name in known else "default"), False
+
+
+def inputs_command(run_dir, stages: list[str], profile: str) -> str:
+    """The ``rlhf-trust run`` command that runs ``stages`` for ``profile`` into ``run_dir``.
+
+    ``--run-dir`` is added unless ``run_dir`` is the profile's own run directory.
+    """
+    from .paths import resolve_run_dir
+    from .profiles import load_profile
+
+    cmd = f"rlhf-trust run --profile {profile} --stages {','.join(stages)}"
+    try:
+        own = load_profile(profile).run_dir
+    except Exception:  # noqa: BLE001 - an unreadable profile only means we cannot tell; say --run-dir
+        own = None
+    if own is None or resolve_run_dir(own) != resolve_run_dir(run_dir):
+        cmd += f" --run-dir {run_dir}"
+    return cmd
+
+
+def require_inputs(run_dir, stage: str) -> list[str]:
+    """Fail early, with the command to run, when ``stage``'s inputs are not in ``run_dir``.
+
+    A stage's hard inputs are its registry ``needs`` (:mod:`trust_utils.stages`), and those stages' own needs: all
+    must be done (pipeline manifest ``complete``, or an interactive run's ``outputs.json``). The analysis stage has
+    no hard needs but is useless without at least one of its ``uses`` (the verticals' results), so for stages that
+    are not verticals and have no needs, "none of ``uses`` done" is missing input too. The verticals only *use*
+    trained checkpoints (missing ones are skipped; ``base`` is always there): a note is logged, nothing raised.
+
+    The command names the profile recorded in ``<run_dir>/run.json``, else one guessed from ``run_dir``'s name.
+
+    Returns the used-but-missing stages (logged). Raises :class:`MissingInputs`.
+    """
+    from .stages import STAGE_NAMES, get_stage
+
+    st = get_stage(stage)
+    needed: list[str] = []
+    todo = list(st.needs)
+    while todo:  # the needs of the needs: `ppo` needs `sft`, which needs `data`
+        n = todo.pop(0)
+        if n not in needed:
+            needed.append(n)
+            todo.extend(get_stage(n).needs)
+    needed = [n for n in STAGE_NAMES if n in needed]  # run order
+    missing = [n for n in needed if not _stage_done(run_dir, n)]
+    used_missing = [n for n in st.uses if not _stage_done(run_dir, n)]
+    profile, recorded = run_profile(run_dir)
+    how = "" if recorded else f" (profile guessed from the run directory's name; no {run_dir}/run.json)"
+    if not missing and not st.needs and st.uses and "vertical" not in st.tags and len(used_missing) == len(st.uses):
+        missing = list(st.uses)
+    if missing:
+        # run every missing stage and what it needs itself, in run order
+        run = [n for n in STAGE_NAMES if n in missing or (n in needed and not _stage_done(run_dir, n))]
+        raise MissingInputs(
+            f"{st.notebook} needs the output of stage(s) {', '.join(missing)}, not found in run_dir={run_dir!r}. "
+            f"Prepare them with:\n    {inputs_command(run_dir, run, profile)}\n{how.strip()}".rstrip())
+    if used_missing:
+        logging.getLogger("trust_utils").info(
+            "%s: stage(s) %s not in %s yet; they are skipped here (run them with `%s`)%s", st.notebook,
+            ", ".join(used_missing), run_dir, inputs_command(run_dir, list(used_missing), profile), how)
+    return used_missing

@@ -182,8 +182,12 @@ def cell_params(stage: str, config_cls: type) -> tuple[str, ...]:
 
 #: Notebook-only parameters: in the cell but not fields of the config (``{stage: {name: (type, default, help)}}``).
 #: The data notebook fixes torch's threads although data preparation has no use for them in its config.
+_SOLUTIONS = ("bool", False, "fill the exercise cells with the reference solutions (teachers; the tiny profile sets it)")
 NOTEBOOK_ONLY: dict[str, dict[str, tuple[str, Any, str]]] = {
     "data": {"threads": ("int", 2, SHARED_HELP["threads"])},
+    # course mode: the notebooks with exercises (trust_utils.exercises) take the switch to the reference solutions
+    **{stage: {"solutions": _SOLUTIONS} for stage in ("sft", "reward_model", "ppo", "dpo", "toxicity", "bias",
+                                                      "ethics", "truthfulness", "privacy")},
 }
 
 
