@@ -81,13 +81,17 @@ class MissingInputs(FileNotFoundError):
 
 
 def _stage_done(run_dir, name: str) -> bool:
-    """A stage counts as done when the pipeline recorded it complete or a notebook run left its ``outputs.json``."""
+    """A stage counts as done when the pipeline recorded it complete, a notebook run left its ``outputs.json``, or (a
+    vertical) its ``results/<name>.csv`` is there."""
     from .manifest import read_manifest, read_stage_outputs
     from .paths import resolve_run_dir
 
     d = resolve_run_dir(run_dir) / name
     m = read_manifest(d)
-    return bool(m and m.get("status") == "complete") or read_stage_outputs(d) is not None
+    if bool(m and m.get("status") == "complete") or read_stage_outputs(d) is not None:
+        return True
+    # a vertical's output is its results table: one copied in (or written by another tool) counts as well
+    return (resolve_run_dir(run_dir) / "results" / f"{name}.csv").is_file()
 
 
 def run_profile(run_dir) -> tuple[str, bool]:
