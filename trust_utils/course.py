@@ -319,35 +319,35 @@ def vertical_example(vertical: str, engine, cfg, item: Any, variant: str | None 
     ``item``: toxicity ``{"text", ...}`` (a ``load_prompts`` item), bias a ``Statement``, ethics a ``Scenario``,
     truthfulness an ``MCQuestion``, privacy a ``build_items`` item. Returns a one-column DataFrame (field -> value).
     """
+    import importlib
+
     import pandas as pd
+
+    from .registry import get_vertical
 
     out: dict[str, Any] = {}
     dec = cfg.decoding()
+    try:
+        # imported by name, so that this module does not make every vertical notebook depend on every vertical's
+        # code (trust_utils.codehash follows static imports; the calling notebook imports its own vertical)
+        m = importlib.import_module(get_vertical(vertical).module)
+    except KeyError:
+        m = None
     if vertical == "toxicity":
-        from .verticals import toxicity as m
-
         variant = variant or cfg.system_prompts[0]
         prompt = m.build_prompt(variant, item["text"])
     elif vertical == "bias":
-        from .verticals import bias as m
-
         variant = variant or cfg.variants[0]
         sys_prompts = m.load_system_prompts(cfg) if cfg.prompt_style == "instruction" else None
         prompt = m.build_prompt(item, variant, cfg.prompt_style, sys_prompts)
     elif vertical == "ethics":
-        from .verticals import ethics as m
-
         variant = variant or cfg.variants[0]
         prompt = m.build_prompt(item.text, variant)
     elif vertical == "truthfulness":
-        from .verticals import truthfulness as m
-
         opts, pos = m.shuffled_options(item, cfg.seed)
         prompt = m.build_prompt(item.question, opts, cfg.include_question, cfg.index_base)
         out.update(options=opts, correct_position=pos)
     elif vertical == "privacy":
-        from .verticals import privacy as m
-
         prompt = item["prompt"]
         out.update(target=item["target"], pii=item["pii"])
     else:
