@@ -18,7 +18,11 @@ from trust_utils.training.sft import SFTStageConfig, run as run_sft
 
 
 def _tiny(stage: str) -> dict:
-    return dict(yaml.safe_load((configs_dir() / "tiny.yaml").read_text())["stages"][stage])
+    """The tiny profile's block for ``stage``, less its notebook-only parameters (e.g. ``solutions``)."""
+    from trust_utils.params import NOTEBOOK_ONLY
+
+    block = yaml.safe_load((configs_dir() / "tiny.yaml").read_text())["stages"][stage]
+    return {k: v for k, v in block.items() if k not in NOTEBOOK_ONLY.get(stage, {})}
 
 
 @pytest.fixture(scope="module")
