@@ -609,6 +609,13 @@ def read_log(cfg: TrainConfig):
     return pd.read_csv(p) if p.is_file() else pd.DataFrame()
 
 
+def first_value(df, col: str) -> float | None:
+    """The first logged (non-missing) value of ``col`` in a training log, or None."""
+    if df is None or df.empty or col not in df or not df[col].notna().any():
+        return None
+    return float(df[col].dropna().iloc[0])
+
+
 def last_value(df, col: str) -> float | None:
     if df is None or df.empty or col not in df:
         return None

@@ -277,8 +277,8 @@ def run(cfg: PPOStageConfig) -> dict[str, Any]:
     summary = {
         "status": status, "reuse": common.reuse_record(cfg, status), "init_from": cfg.init_from, "init_path": init, "reward_model": rm_path, "model_dir": "model",
         "updates": int(df["step"].max()) if not df.empty else 0,
-        "final_score": common.last_value(df, "objective/scores"), "first_score": _first(df, "objective/scores"),
-        "final_kl": common.last_value(df, "objective/kl"), "first_kl": _first(df, "objective/kl"),
+        "final_score": common.last_value(df, "objective/scores"), "first_score": common.first_value(df, "objective/scores"),
+        "final_kl": common.last_value(df, "objective/kl"), "first_kl": common.first_value(df, "objective/kl"),
         "final_kl_coef": common.last_value(df, "kl_coef"), "adaptive_kl": cfg.adaptive_kl,
         "final_value_loss": common.last_value(df, "loss/value_avg"),
         "sample_reward_sft": float(samples["reward_sft"].mean()) if len(samples) else None,
@@ -289,12 +289,6 @@ def run(cfg: PPOStageConfig) -> dict[str, Any]:
     write_stage_outputs(out, summary, inputs=[common.data_file(cfg, "pref_train")],
                         timings={"train_s": t_train, "total_s": timer()})
     return summary
-
-
-def _first(df, col: str):
-    if df is None or df.empty or col not in df or not df[col].notna().any():
-        return None
-    return float(df[col].dropna().iloc[0])
 
 
 if __name__ == "__main__":

@@ -198,8 +198,8 @@ def run(cfg: RLOOStageConfig) -> dict[str, Any]:
         "status": status, "reuse": common.reuse_record(cfg, status), "init_from": cfg.init_from, "init_path": init,
         "reward_model": rm_path, "model_dir": "model", "beta": cfg.beta, "num_generations": cfg.num_generations,
         "steps": int(df["step"].max()) if not df.empty and "step" in df else 0,
-        "first_reward": _first(df, "reward"), "final_reward": common.last_value(df, "reward"),
-        "first_score": _first(df, f"rewards/{REWARD_NAME}/mean"),
+        "first_reward": common.first_value(df, "reward"), "final_reward": common.last_value(df, "reward"),
+        "first_score": common.first_value(df, f"rewards/{REWARD_NAME}/mean"),
         "final_score": common.last_value(df, f"rewards/{REWARD_NAME}/mean"),
         "final_kl": common.last_value(df, "kl"), "final_loss": common.last_value(df, "loss"),
         "sample_reward_sft": float(samples["reward_sft"].mean()) if len(samples) else None,
@@ -210,12 +210,6 @@ def run(cfg: RLOOStageConfig) -> dict[str, Any]:
     write_stage_outputs(out, summary, inputs=[common.data_file(cfg, "pref_train")],
                         timings={"train_s": t_train, "total_s": timer()})
     return summary
-
-
-def _first(df, col: str):
-    if df is None or df.empty or col not in df or not df[col].notna().any():
-        return None
-    return float(df[col].dropna().iloc[0])
 
 
 if __name__ == "__main__":
