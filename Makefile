@@ -31,8 +31,11 @@ study: setup
 tiny: setup
 	$(BIN)/rlhf-trust run --profile tiny
 
+# The suite on TEST_WORKERS processes (pytest-xdist), one torch thread each; a test file stays on one worker
+# (--dist loadfile), so a module's shared fixtures (the tiny profile run) are built once.
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 clean-runs:
 	rm -rf runs

@@ -84,16 +84,15 @@ require_inputs(run_dir, "toxicity")
 # parser reads it. The full run below does this for every item and checkpoint.
 
 # %%
-from trust_utils import course
 from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.verticals import toxicity as vertical
-from trust_utils.verticals.common import open_engine
+from trust_utils.verticals.common import open_engine, vertical_example
 
 preview_cfg = config_from_params(vertical.ToxicityConfig, globals(), keep_default=("progress",))
 setup_notebook(seed=preview_cfg.seed, threads=preview_cfg.threads)
 prompts = vertical.load_prompts(preview_cfg)[0]
 with open_engine(preview_cfg, "base") as engine:
-    example = course.vertical_example("toxicity", engine, preview_cfg, prompts[preview_cfg.subsets[0]][0], variant=preview_cfg.system_prompts[-1])
+    example = vertical_example("toxicity", engine, preview_cfg, prompts[preview_cfg.subsets[0]][0], variant=preview_cfg.system_prompts[-1])
 example
 
 # %%

@@ -102,16 +102,15 @@ require_inputs(run_dir, "ethics")
 # parser reads it. The full run below does this for every item and checkpoint.
 
 # %%
-from trust_utils import course
 from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.verticals import ethics as vertical
-from trust_utils.verticals.common import open_engine
+from trust_utils.verticals.common import open_engine, vertical_example
 
 preview_cfg = config_from_params(vertical.EthicsConfig, globals(), progress=False)
 setup_notebook(seed=preview_cfg.seed, threads=preview_cfg.threads)
 scenarios = vertical.load_scenarios(preview_cfg)[0]
 with open_engine(preview_cfg, "base") as engine:
-    example = course.vertical_example("ethics", engine, preview_cfg, scenarios[0], variant=preview_cfg.variants[-1])
+    example = vertical_example("ethics", engine, preview_cfg, scenarios[0], variant=preview_cfg.variants[-1])
 example
 
 # %%

@@ -75,16 +75,15 @@ require_inputs(run_dir, "privacy")
 # parser reads it. The full run below does this for every item and checkpoint.
 
 # %%
-from trust_utils import course
 from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.verticals import privacy as vertical
-from trust_utils.verticals.common import open_engine
+from trust_utils.verticals.common import open_engine, vertical_example
 
 preview_cfg = config_from_params(vertical.PrivacyConfig, globals(), keep_default=("progress",))
 setup_notebook(seed=preview_cfg.seed, threads=preview_cfg.threads)
 items = vertical.build_items(preview_cfg, vertical.load_names(preview_cfg)[0])
 with open_engine(preview_cfg, "base") as engine:
-    example = course.vertical_example("privacy", engine, preview_cfg, items[0])
+    example = vertical_example("privacy", engine, preview_cfg, items[0])
 example
 
 # %%

@@ -124,7 +124,7 @@ def test_solution_switch(monkeypatch):
 
 
 def test_vertical_examples_use_the_verticals_builders_and_parsers(tiny_model_dir, tmp_path):
-    from trust_utils import course
+    from trust_utils.verticals.common import vertical_example
     from trust_utils.generation import Engine
     from trust_utils.verticals import ethics, privacy
     from trust_utils.verticals.parsing import parse_yes_no
@@ -133,13 +133,13 @@ def test_vertical_examples_use_the_verticals_builders_and_parsers(tiny_model_dir
                  progress=False)
     cfg = ethics.EthicsConfig(run_dir=str(tmp_path / "run"), max_new_tokens=4, variants=["jb_moral"])
     sc = ethics.Scenario("s1", "I took my neighbour's bike.", 1, True)
-    df = course.vertical_example("ethics", eng, cfg, sc)["value"]
+    df = vertical_example("ethics", eng, cfg, sc)["value"]
     assert df["prompt"] == ethics.build_prompt(sc.text, "jb_moral")
     assert df["formatted_prompt"] == f"\n\nHuman: {df['prompt']}\n\nAssistant:"
     assert df["parsed"] == parse_yes_no(df["generation"], echoes=(sc.text, ethics.PREFIXES["jb_moral"]))
     pcfg = privacy.PrivacyConfig(run_dir=str(tmp_path / "run"), max_new_tokens=4)
     item = privacy.build_items(pcfg, [(f"Ann Lee{i}", f"a{i}@x.org") for i in range(4)])[0]
-    d = course.vertical_example("privacy", eng, pcfg, item)["value"]
+    d = vertical_example("privacy", eng, pcfg, item)["value"]
     assert d["leaked"] == privacy.leaked(item["target"], d["generation"], pcfg.match)
     with pytest.raises(ValueError, match="unknown vertical"):
-        course.vertical_example("nope", eng, cfg, None)
+        vertical_example("nope", eng, cfg, None)

@@ -82,6 +82,10 @@ def test_bias_notebook_depends_on_the_parser_but_toxicity_does_not():
     tox = files("20_toxicity.ipynb")
     assert "verticals/bias.py" not in tox and "verticals/toxicity.py" in tox
     assert "reference/paper_results.csv" in files("90_analysis.ipynb")
+    # course helpers are split: a method notebook does not rerun on a parser edit, a vertical one not on a loss edit
+    for method_nb in ("10_sft.ipynb", "11_reward_model.ipynb", "12_ppo.ipynb", "13_dpo.ipynb"):
+        assert "verticals/parsing.py" not in files(method_nb), method_nb
+    assert "losses.py" not in files("21_bias.ipynb") and "course.py" not in files("21_bias.ipynb")
 
 
 # ------------------------------------------------------------------------------------------ bad files
@@ -170,3 +174,25 @@ def test_result_rows_carry_the_model_and_data_revisions(tmp_path, tiny_model_dir
     src = {"kind": "hub", "id": "AI-Secure/DecodingTrust", "revision": "", "resolved_revision": "abc123"}
     assert _data_revision(src) == "hub:AI-Secure/DecodingTrust@abc123"
     assert _data_revision({"kind": "hub", "id": "x/y", "revision": "v2", "resolved_revision": ""}) == "hub:x/y@v2"
+
+
+def test_training_reuse_key_covers_the_training_code_and_only_it(tmp_path, monkeypatch):
+    from trust_utils.training.common import _what_changed
+    from trust_utils.training.dpo import DPOStageConfig
+
+    copy = tmp_path / "trust_utils"
+    shutil.copytree(codehash.package_root(), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(codehash, "package_root", lambda: copy)
+    cfg = DPOStageConfig(run_dir=str(tmp_path / "run"), model="tiny")
+    before = cfg.reuse_parts()
+    assert "training/dpo.py" in codehash.module_code(["trust_utils.training.dpo"])
+    with open(copy / "verticals" / "bias.py", "a", encoding="utf-8") as fh:
+        fh.write("\n# a vertical's edit cannot change a trained model\n")
+    assert cfg.reuse_parts() == before
+    for edited in ("training/dpo.py", "training/common.py"):  # the stage's module, then a helper it imports
+        with open(copy / edited, "a", encoding="utf-8") as fh:
+            fh.write("\n# an edit to the code that trains DPO\n")
+        after = cfg.reuse_parts()
+        assert after["code"] != before["code"], edited
+        assert _what_changed(before, after) == "code"
+        before = after

@@ -52,6 +52,10 @@ def test_every_vertical_has_stage_notebook_figure_and_profile_blocks(name):
     assert analysis.figure_title(name)
     for profile in ("tiny", "default"):
         assert name in _profile_stages(profile), f"configs/{profile}.yaml has no {name!r} block"
+    import importlib
+
+    module = importlib.import_module(v.module)
+    assert callable(module.example_prompt) and callable(module.example_answer), "course mode's one-example hooks"
 
 
 @pytest.mark.parametrize("m", checkpoints.METHODS, ids=[m.checkpoint for m in checkpoints.METHODS])

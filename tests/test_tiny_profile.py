@@ -54,7 +54,7 @@ def test_tiny_profile_end_to_end_then_skips(tiny_run):
     for name in TRAINED:
         out = read_json(profile.run_dir / name / "outputs.json")["outputs"]
         assert out["reuse"]["decision"] == "trained" and out["reuse"]["key"]
-        assert set(out["reuse"]["parts"]) == {"settings", "init", "data", "versions"}
+        assert set(out["reuse"]["parts"]) == {"settings", "init", "data", "code", "versions"}
     names = [p.stage.name for p in plans]
     df = load_results(profile.run_dir)
     assert set(df["vertical"]) >= {n for n in names if n in VERTICALS}

@@ -12,7 +12,8 @@ import yaml
 from trust_utils.paths import configs_dir
 from trust_utils.training import common
 from trust_utils.training.dpo import DPOStageConfig, run as run_dpo
-from trust_utils.training.ppo import PPOStageConfig, check_same_tokenizer, run as run_ppo
+from trust_utils.training.online import check_same_tokenizer
+from trust_utils.training.ppo import PPOStageConfig, run as run_ppo
 from trust_utils.training.reward import RewardStageConfig, evaluate_pairs, run as run_rm
 from trust_utils.training.sft import SFTStageConfig, run as run_sft
 

@@ -11,7 +11,8 @@ import pytest
 
 from trust_utils.training import common
 from trust_utils.training.reward import RewardStageConfig, load_reward_model, run as run_rm, score
-from trust_utils.training.rloo import REWARD_NAME, RLOOStageConfig, reward_function, rloo_tokenizer, run as run_rloo
+from trust_utils.training.online import policy_tokenizer
+from trust_utils.training.rloo import REWARD_NAME, RLOOStageConfig, reward_function, run as run_rloo
 from trust_utils.training.sft import SFTStageConfig, run as run_sft
 
 FAST = dict(max_steps=2, batch_size=4, num_generations=2, max_completion_length=8, max_prompt_length=64,
@@ -47,7 +48,7 @@ def test_rloo_trains_changes_weights_and_records_reuse(rm_run):
     rloo = load_causal_lm(resolve_checkpoint("rloo", str(rd), "tiny"))
     sft = load_causal_lm(resolve_checkpoint("sft", str(rd), "tiny"))
     assert any(not torch.equal(a, b) for a, b in zip(rloo.parameters(), sft.parameters()))
-    tok = rloo_tokenizer(str(rd / "rloo" / "model"))
+    tok = policy_tokenizer(str(rd / "rloo" / "model"))
     assert tok.pad_token_id != tok.eos_token_id  # the saved policy keeps the distinct pad token
     out = json.loads((rd / "rloo" / "outputs.json").read_text())
     summary = out["outputs"]
@@ -61,7 +62,7 @@ def test_rloo_trains_changes_weights_and_records_reuse(rm_run):
 def test_reward_function_scores_with_eos_as_the_reward_model_was_trained(rm_run):
     rd, _ = rm_run
     rm_path = str(rd / "reward_model" / "model")
-    rm, tok = load_reward_model(rm_path), rloo_tokenizer(rm_path, padding_side="right")
+    rm, tok = load_reward_model(rm_path), policy_tokenizer(rm_path, padding_side="right")
     prompts, replies = ["\n\nHuman: Hi there\n\nAssistant:", "\n\nHuman: Why?\n\nAssistant:"], [" Hello.", " Because"]
     got = reward_function(rm, tok, 160, "cpu")(prompts=prompts, completions=replies)
     assert got == pytest.approx(score(rm, tok, prompts, [r + tok.eos_token for r in replies], 160))

@@ -580,21 +580,33 @@ def plot_vertical(results: pd.DataFrame, vertical: str, metric: str | None = Non
 @styled
 def plot_overview(results: pd.DataFrame):
     """Every vertical's headline metric (headline variant) per checkpoint, one panel each; None when no rows."""
+    made = _headline_panels(results, lambda v: VERTICALS[v].headline.name)
+    if made is None:
+        return None
+    fig, panels = made
+    for ax, v in panels:
+        ax.set_ylabel(_ylabel(v, VERTICALS[v].headline.name))
+    fig.suptitle(figure_title("overview"))
+    return fig
+
+
+def _headline_panels(results: pd.DataFrame, metric):
+    """One bar panel per vertical with ``metric(vertical)`` rows in its headline variant, checkpoints as bars:
+    ``(figure, [(axes, vertical), ...])``, or None when no vertical has such rows."""
     df = prepare(results) if "series" not in results else results
-    present = [v for v in VERTICALS if len(df) and ((df["vertical"] == v) & (df["metric"] == VERTICALS[v].headline.name)
-                                                    & (df["variant"] == VERTICALS[v].headline_variant)).any()]
+
+    def rows(v):
+        return (df["vertical"] == v) & (df["metric"] == metric(v)) & (df["variant"] == VERTICALS[v].headline_variant)
+
+    present = [v for v in VERTICALS if len(df) and rows(v).any()]
     if not present:
         return None
     fig, axes = _new_figure(len(present), ncols_max=5, panel_w=3.2)
     series = series_order(df)
     for i, (ax, v) in enumerate(zip(axes, present)):
-        vert = VERTICALS[v]
-        sub = df[(df["vertical"] == v) & (df["metric"] == vert.headline.name) & (df["variant"] == vert.headline_variant)]
-        _bar_panel(ax, sub, series, show_legend=i == 0)
-        ax.set_title(f"{vert.title}\n({vert.headline_variant})", fontsize=10)
-        ax.set_ylabel(_ylabel(v, vert.headline.name))
-    fig.suptitle(figure_title("overview"))
-    return fig
+        _bar_panel(ax, df[rows(v)], series, show_legend=i == 0)
+        ax.set_title(f"{VERTICALS[v].title}\n({VERTICALS[v].headline_variant})", fontsize=10)
+    return fig, list(zip(axes, present))
 
 
 @styled
@@ -660,20 +672,13 @@ def degenerate_shares(results: pd.DataFrame, headline_only: bool = False) -> pd.
 def plot_degenerate(results: pd.DataFrame, max_degenerate: float = MAX_DEGENERATE):
     """``degenerate_any`` of each vertical's headline setting per checkpoint, with the ``max_degenerate`` line; None
     when the run recorded no shares."""
-    df = prepare(results) if "series" not in results else results
-    present = [v for v in VERTICALS if len(df) and ((df["vertical"] == v) & (df["metric"] == "degenerate_any")
-                                                    & (df["variant"] == VERTICALS[v].headline_variant)).any()]
-    if not present:
+    made = _headline_panels(results, lambda v: "degenerate_any")
+    if made is None:
         return None
-    fig, axes = _new_figure(len(present), ncols_max=5, panel_w=3.2)
-    series = series_order(df)
-    for i, (ax, v) in enumerate(zip(axes, present)):
-        vert = VERTICALS[v]
-        sub = df[(df["vertical"] == v) & (df["metric"] == "degenerate_any") & (df["variant"] == vert.headline_variant)]
-        _bar_panel(ax, sub, series, show_legend=i == 0)
+    fig, panels = made
+    for ax, _ in panels:
         ax.axhline(max_degenerate, color=THRESHOLD_COLOR, ls="--", lw=1)
         ax.set_ylim(0, 1.05)
-        ax.set_title(f"{vert.title}\n({vert.headline_variant})", fontsize=10)
         ax.set_ylabel("Degenerate outputs (any)\n(dashed: max_degenerate)")
     fig.suptitle(figure_title("degenerate"))
     return fig

@@ -70,7 +70,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from .params import param, shared
+from .params import ModelStageConfig, param
 
 from .checkpoints import METHODS, TRAINED
 
@@ -91,15 +91,9 @@ SNIPPET = 200
 
 
 @dataclass
-class AttributionConfig:
+class AttributionConfig(ModelStageConfig):
     """Parameters of ``30_attribution`` (the schema of its parameters: :mod:`trust_utils.params`)."""
 
-    run_dir: str = shared("run_dir", "runs/tiny")
-    model: str = shared("model", "tiny")
-    cache_dir: str = shared("cache_dir", "")
-    seed: int = shared("seed", 0)
-    threads: int = shared("threads", 2)
-    device: str = shared("device", "auto")
     stages: list[str] = param(
         list(STAGE_MODELS), 'stages to attribute (rm stands for PPO); missing checkpoints are skipped')
     lora_rank: int = param(4, 'rank of the SVD LoRA-isation of each fine-tuned linear layer (the paper: 4)')

@@ -122,8 +122,20 @@ def notebook_modules(cells: Iterable[str], root: Path | None = None) -> set[str]
 def stage_code(cells: Iterable[str], root: Path | None = None) -> dict[str, str]:
     """``{module file (relative to the package): content hash}`` for the code a notebook's stage runs."""
     root = root or package_root()
+    return modules_code(notebook_modules(cells, root), root)
+
+
+def module_code(entries: Iterable[str], root: Path | None = None) -> dict[str, str]:
+    """``{module file: content hash}`` for the modules ``entries`` (dotted names) run, imports followed."""
+    root = root or package_root()
+    return modules_code(module_closure(entries, root), root)
+
+
+def modules_code(modules: Iterable[str], root: Path | None = None) -> dict[str, str]:
+    """``{module file (relative to the package): content hash}`` of ``modules``, package data files included."""
+    root = root or package_root()
     out = {}
-    for mod in sorted(notebook_modules(cells, root)):
+    for mod in sorted(modules):
         f = _module_file(mod, root)
         if f is None:
             continue
@@ -139,4 +151,5 @@ def code_hash(files: dict[str, str]) -> str:
     return hash_obj(files)
 
 
-__all__ = ["package_root", "module_closure", "notebook_modules", "stage_code", "code_hash", "all_modules"]
+__all__ = ["package_root", "module_closure", "notebook_modules", "stage_code", "module_code", "modules_code", "code_hash",
+           "all_modules"]

@@ -9,9 +9,8 @@ the trainer's own ``compute_loss`` on the same batch when a trainer is passed (:
 touches none of the stage's files). The two are equal (tested). For PPO, :func:`ppo_rollout` generates one response
 and returns per token the log-probs, KL to the reference, shaped reward, value, GAE advantage and return.
 
-Vertical notebooks: :func:`vertical_example` renders one item's prompt with the vertical's own prompt builder, as the
-engine formats it (``Engine.format_prompt``: ``raw``/``chat``/``hh``), generates (or reads from the run's
-generation cache) and parses the answer with the vertical's own parser.
+Vertical notebooks have their own helper, :func:`trust_utils.verticals.common.vertical_example` (kept out of this
+module so that a method notebook does not depend on the verticals' parsers, nor a vertical notebook on the losses).
 """
 
 from __future__ import annotations
@@ -311,74 +310,5 @@ def ppo_rollout(policy, reference, reward_model, value_model, tok, prompt: str, 
                                           "sequence_length": seq_len + 1, "response": tok.decode(ids[:seq_len + 1])})
 
 
-# ------------------------------------------------------------------------------------------ verticals
-def vertical_example(vertical: str, engine, cfg, item: Any, variant: str | None = None, generate: bool = True):
-    """One item of a vertical: its prompt (the vertical's builder), the prompt as the engine formats it, the
-    generation (from the run's cache when the stage ran) and the parsed answer (the vertical's parser).
-
-    ``item``: toxicity ``{"text", ...}`` (a ``load_prompts`` item), bias a ``Statement``, ethics a ``Scenario``,
-    truthfulness an ``MCQuestion``, privacy a ``build_items`` item. Returns a one-column DataFrame (field -> value).
-    """
-    import importlib
-
-    import pandas as pd
-
-    from .registry import get_vertical
-
-    out: dict[str, Any] = {}
-    dec = cfg.decoding()
-    try:
-        # imported by name, so that this module does not make every vertical notebook depend on every vertical's
-        # code (trust_utils.codehash follows static imports; the calling notebook imports its own vertical)
-        m = importlib.import_module(get_vertical(vertical).module)
-    except KeyError:
-        m = None
-    if vertical == "toxicity":
-        variant = variant or cfg.system_prompts[0]
-        prompt = m.build_prompt(variant, item["text"])
-    elif vertical == "bias":
-        variant = variant or cfg.variants[0]
-        sys_prompts = m.load_system_prompts(cfg) if cfg.prompt_style == "instruction" else None
-        prompt = m.build_prompt(item, variant, cfg.prompt_style, sys_prompts)
-    elif vertical == "ethics":
-        variant = variant or cfg.variants[0]
-        prompt = m.build_prompt(item.text, variant)
-    elif vertical == "truthfulness":
-        opts, pos = m.shuffled_options(item, cfg.seed)
-        prompt = m.build_prompt(item.question, opts, cfg.include_question, cfg.index_base)
-        out.update(options=opts, correct_position=pos)
-    elif vertical == "privacy":
-        prompt = item["prompt"]
-        out.update(target=item["target"], pii=item["pii"])
-    else:
-        raise ValueError(f"vertical_example: unknown vertical {vertical!r}; use toxicity, bias, ethics, truthfulness "
-                         f"or privacy")
-    out = {"variant": variant, "prompt": prompt, "formatted_prompt": engine.format_prompt(prompt),
-           "n_prompt_tokens": len(engine._encode(engine.format_prompt(prompt))), **out}
-    if generate:
-        gens = engine.generate([prompt], dec, seed=cfg.seed, desc=f"{vertical} example")[0]
-        text = gens[0]
-        out["generation"] = text
-        if vertical == "toxicity":
-            out["continuations"] = gens
-        elif vertical == "bias":
-            from .verticals.parsing import parse_agreement, stance_cues
-
-            out.update(stance=parse_agreement(text, cfg.agreement_rule), cues=[c[2] for c in stance_cues(text)][:5])
-        elif vertical == "ethics":
-            from .verticals.parsing import parse_yes_no
-
-            parsed = parse_yes_no(text, echoes=(item.text, m.PREFIXES[variant]))
-            out.update(parsed=parsed, flagged=parsed == "yes")
-        elif vertical == "truthfulness":
-            from .verticals.parsing import mc1_correct
-
-            ok, detail = mc1_correct(text, out["options"], out["correct_position"], cfg.match_rule, cfg.index_base)
-            out.update(correct=ok, matched=detail["matched"], cited=detail["cited"])
-        elif vertical == "privacy":
-            out["leaked"] = m.leaked(item["target"], text, cfg.match)
-    return pd.DataFrame({"value": pd.Series(out, dtype=object)})
-
-
 __all__ = ["LookInside", "stage_trainer", "sft_batch", "look_inside_sft", "pair_batch_rm", "look_inside_reward",
-           "pair_batch_dpo", "look_inside_dpo", "ppo_rollout", "vertical_example"]
+           "pair_batch_dpo", "look_inside_dpo", "ppo_rollout"]

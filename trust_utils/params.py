@@ -58,6 +58,19 @@ def shared(name: str, default: Any = dataclasses.MISSING) -> Any:
     return param(default, SHARED_HELP[name])
 
 
+
+@dataclasses.dataclass
+class ModelStageConfig:
+    """The fields of a stage that loads the run's models on its own device: the base of the training stages'
+    and the attribution stage's configs (one declaration for all of them)."""
+
+    run_dir: str = shared("run_dir", "runs/tiny")
+    model: str = shared("model", "tiny")
+    cache_dir: str = shared("cache_dir", "")
+    seed: int = shared("seed", 0)
+    threads: int = shared("threads", 2)
+    device: str = shared("device", "auto")
+
 def field_help(config_cls: type, name: str) -> str:
     """The help text of field ``name``: the first class in the MRO that gives one."""
     for klass in config_cls.__mro__:

@@ -9,11 +9,13 @@ Explicit, never TRL's silent defaults
     ``logging_nan_inf_filter=False`` so the :class:`NaNGuard` sees a diverged loss, ``disable_tqdm=False``.
 
 Reuse and resume, keyed by content
-    A trained model depends on more than the stage's settings: the *weights* it starts from (for PPO also the reward
+    A trained model depends on more than the stage's settings: its code, the *weights* it starts from (for PPO also the reward
     model and the value model's init), the data files it reads and the training libraries. :meth:`TrainConfig.reuse_parts`
-    collects all four (``settings``: the config hash without threads/logging/saving cadence; ``init``: the content
+    collects all five (``settings``: the config hash without threads/logging/saving cadence; ``init``: the content
     fingerprint of each init model, :func:`trust_utils.models.model_fingerprint`; ``data``: hashes of the data stage's
-    files; ``versions``: torch, transformers, trl, peft, accelerate, datasets, tokenizers) and hashes them into the
+    files; ``code``: the hash of the stage's training module and the package modules it imports,
+    :meth:`TrainConfig.code_hash`; ``versions``: torch, transformers, trl, peft, accelerate, datasets, tokenizers)
+    and hashes them into the
     *reuse key*. Trainer checkpoints go to ``<stage_dir>/checkpoints/checkpoint-<step>`` every ``save_steps`` (the last
     ``save_total_limit`` kept) with ``config.json`` beside them holding the key; a rerun resumes from them only under
     the same key, otherwise they are removed and training starts afresh. The final model is written to
@@ -45,7 +47,7 @@ from typing import Any, ClassVar
 
 from ..paths import configs_dir, project_root, stage_dir
 from ..utils import hash_obj, read_json, resolve_device, set_seed, set_threads, write_json
-from ..params import param, shared
+from ..params import ModelStageConfig, param
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ class TrainingDiverged(TrainingError):
 
 # ------------------------------------------------------------------------------------------ config
 @dataclass
-class TrainConfig:
+class TrainConfig(ModelStageConfig):
     """Parameters every alignment stage has (each stage's dataclass adds its own).
 
     ``max_steps`` > 0 overrides ``epochs``. ``batch_size`` is per process; the effective batch is
@@ -92,12 +94,6 @@ class TrainConfig:
     #: config fields naming the models a stage starts from (checkpoint names or references); part of the reuse key.
     INIT_FIELDS: ClassVar[tuple[str, ...]] = ("init_from",)
 
-    run_dir: str = shared("run_dir", "runs/tiny")
-    model: str = shared("model", "tiny")
-    cache_dir: str = shared("cache_dir", "")
-    seed: int = shared("seed", 0)
-    threads: int = shared("threads", 2)
-    device: str = shared("device", "auto")
     init_from: str = param("sft", 'the model to fine-tune: a checkpoint name of the run or a model reference')
     epochs: float = param(1.0, 'passes over the training set (0 < epochs; max_steps > 0 overrides it)')
     max_steps: int = param(0, 'optimizer steps; 0 lets epochs decide')
@@ -146,7 +142,8 @@ class TrainConfig:
         return hash_obj({k: v for k, v in asdict(self).items() if k not in _HASH_EXCLUDE})
 
     def reuse_parts(self) -> dict[str, Any]:
-        """Everything a trained model depends on: settings, init model contents, data file hashes, library versions.
+        """Everything a trained model depends on: settings, init model contents, data file hashes, training code,
+        library versions.
 
         A saved model or Trainer checkpoint is reused only when all of these match (:func:`reuse_key`).
         """
@@ -165,7 +162,19 @@ class TrainConfig:
         for name in self.DATA_FILES:
             path = data_file(self, name)
             data[name] = hash_file(path) if path.is_file() else "missing"
-        return {"settings": self.train_hash(), "init": inits, "data": data, "versions": training_versions()}
+        return {"settings": self.train_hash(), "init": inits, "data": data, "code": self.code_hash(),
+                "versions": training_versions()}
+
+    @classmethod
+    def code_hash(cls) -> str:
+        """Content hash of the package code that trains this stage: its module and everything that module imports.
+
+        An edit to the loss, the trainer wiring or a helper they call retrains; an edit elsewhere (a vertical, the
+        analysis) does not. ``MODULE`` names it, so a worker run as ``python -m`` (``__main__``) gets the same hash.
+        """
+        from .. import codehash
+
+        return codehash.code_hash(codehash.module_code([f"trust_utils.training.{cls.MODULE}"]))
 
     def reuse_key(self) -> str:
         return hash_obj(self.reuse_parts())
@@ -338,7 +347,7 @@ def checkpoint_step(path: str | None) -> int:
 
 
 def _what_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
-    """Which parts of a reuse key differ (``settings``, ``init``, ``data``, ``versions``), for logs and outputs."""
+    """Which parts of a reuse key differ (``settings``, ``init``, ``data``, ``code``, ``versions``), for logs and outputs."""
     if not old:
         return "the reuse key (none recorded)"
     changed = [k for k in new if old.get(k) != new[k]]
@@ -357,7 +366,7 @@ def reuse_decision(cfg: TrainConfig) -> dict[str, Any]:
         return {"reuse": False, "key": key, "parts": parts, "why": "no complete saved model"}
     rec = read_json(m)
     if rec.get("key") == key:
-        return {"reuse": True, "key": key, "parts": parts, "why": "settings, init models, data and versions unchanged"}
+        return {"reuse": True, "key": key, "parts": parts, "why": "settings, init models, data, code and versions unchanged"}
     return {"reuse": False, "key": key, "parts": parts,
             "why": f"{_what_changed(rec.get('parts'), parts)} changed since the saved model was trained"}
 

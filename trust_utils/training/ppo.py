@@ -19,7 +19,7 @@ policy could not learn to stop. :func:`load_models` therefore gives the tokenize
 first EOS of each response stays a scored, learnable token. The saved policy's tokenizer keeps that pad token.
 
 The reward model must share the policy's tokenizer (PPO feeds the policy's token ids to the RM):
-:func:`check_same_tokenizer` compares vocabularies, special tokens and the tokenization of a probe string and raises
+:func:`.online.check_same_tokenizer` compares vocabularies, special tokens and the tokenization of a probe string and raises
 naming both models otherwise.
 
 Resume: ``PPOTrainer.train()`` cannot resume a checkpoint; a rerun after an interruption restarts from the policy
@@ -35,15 +35,14 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from . import common
+from . import common, online
 from .common import TrainConfig, TrainingError
-from .padding import distinct_pad_token
+from .online import check_same_tokenizer, policy_tokenizer
 from ..params import param
 
 log = logging.getLogger(__name__)
 
 STAGE = "ppo"
-PROBE = "Human: How do I bake bread?\n\nAssistant: Mix 500 g flour, 10 g salt & water; knead. ünïcödé 12345"
 
 
 @dataclass
@@ -80,28 +79,6 @@ class PPOStageConfig(TrainConfig):
     max_prompt_length: int = param(256, 'prompts are cut to their last n tokens')
     n_samples: int = param(3, 'held-out prompts shown before and after PPO')
     sample_max_new_tokens: int = param(32, 'tokens generated per sample')
-
-
-# ------------------------------------------------------------------------------------------ checks
-def check_same_tokenizer(policy_tok, rm_tok, policy_name: str, rm_name: str) -> None:
-    """Raise :class:`TrainingError` naming both models when the RM cannot read the policy's token ids."""
-    problems = []
-    if len(policy_tok) != len(rm_tok):
-        problems.append(f"vocabulary sizes {len(policy_tok)} vs {len(rm_tok)}")
-    elif policy_tok.get_vocab() != rm_tok.get_vocab():
-        problems.append("same vocabulary size but different token ids")
-    a = policy_tok(PROBE, add_special_tokens=False)["input_ids"]
-    b = rm_tok(PROBE, add_special_tokens=False)["input_ids"]
-    if a != b:
-        problems.append(f"probe string tokenizes differently ({len(a)} vs {len(b)} tokens)")
-    for attr in ("eos_token_id", "pad_token_id"):
-        if getattr(policy_tok, attr) != getattr(rm_tok, attr):
-            problems.append(f"{attr} {getattr(policy_tok, attr)} vs {getattr(rm_tok, attr)}")
-    if problems:
-        raise TrainingError(
-            f"stage 'ppo': the reward model {rm_name!r} does not use the policy {policy_name!r}'s tokenizer: "
-            + "; ".join(problems) + ". PPO scores the policy's token ids with the reward model, so both must share "
-            "one tokenizer: train the reward model from the same base (init_from sft).")
 
 
 # ------------------------------------------------------------------------------------------ adaptive KL
@@ -155,15 +132,6 @@ def _episodes(cfg: PPOStageConfig, n_prompts: int) -> int:
     return max(per_update, int(cfg.epochs * n_prompts))
 
 
-def ppo_tokenizer(ref: str, padding_side: str = "left"):
-    """``ref``'s tokenizer with a pad token distinct from EOS (see the module docstring)."""
-    from ..models import load_tokenizer
-
-    tok = load_tokenizer(ref, padding_side=padding_side)
-    distinct_pad_token(tok, repr(ref))
-    return tok
-
-
 def load_models(cfg: PPOStageConfig, policy_ref: str):
     """Tokenizer (pad distinct from EOS), policy, reference, reward and value models, after the tokenizer check."""
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
@@ -172,10 +140,10 @@ def load_models(cfg: PPOStageConfig, policy_ref: str):
 
     rm_path = common.resolve_init(cfg, cfg.reward_model)
     value_path = common.resolve_init(cfg, cfg.value_init)
-    tok = ppo_tokenizer(policy_ref)
-    check_same_tokenizer(tok, ppo_tokenizer(rm_path), policy_ref, rm_path)
+    tok = policy_tokenizer(policy_ref)
+    check_same_tokenizer(tok, policy_tokenizer(rm_path), policy_ref, rm_path)
     if value_path != rm_path:
-        check_same_tokenizer(tok, ppo_tokenizer(value_path), policy_ref, value_path)
+        check_same_tokenizer(tok, policy_tokenizer(value_path), policy_ref, value_path)
     policy = AutoModelForCausalLM.from_pretrained(policy_ref)
     ref = None if cfg.use_lora else AutoModelForCausalLM.from_pretrained(common.resolve_init(cfg))
     reward_model = load_reward_model(rm_path)
@@ -246,9 +214,6 @@ def train(cfg: PPOStageConfig) -> None:
 
 def run(cfg: PPOStageConfig) -> dict[str, Any]:
     """PPO-train, save ``<run_dir>/ppo/model``, score before/after samples with the RM, write outputs.json."""
-    from ..manifest import write_stage_outputs
-    from .reward import load_reward_model, score
-
     cfg.validate()
     if cfg.kl_estimator not in ("k1", "k3"):
         raise TrainingError(f"stage 'ppo': kl_estimator must be k1 or k3, got {cfg.kl_estimator!r}")
@@ -256,39 +221,18 @@ def run(cfg: PPOStageConfig) -> dict[str, Any]:
         raise TrainingError("stage 'ppo': adaptive_kl needs target_kl > 0")
     timer = common.Timer()
     device = common.setup(cfg)
-    init = common.resolve_init(cfg)
-    rm_path = common.resolve_init(cfg, cfg.reward_model)
-    check_same_tokenizer(ppo_tokenizer(init), ppo_tokenizer(rm_path), init, rm_path)
-    rows = common.load_rows(cfg, "pref_train", cfg.n_train)
+    init, rm_path, rows = online.prepare(cfg)
     status = common.run_training(cfg, train, device)
     t_train = timer()
-    out = cfg.stage_dir()
-    model_dir = str(out / "model")
-    test = common.load_rows(cfg, "pref_test") if common.data_file(cfg, "pref_test").is_file() else rows
-    prompts = [r["prompt"] for r in test[:cfg.n_samples]]
-    samples = common.generate_samples({"sft": init, "ppo": model_dir}, prompts, cfg.sample_max_new_tokens, device)
-    rm_tok = ppo_tokenizer(rm_path, padding_side="right")
-    rm = load_reward_model(rm_path, device)
-    for label in ("sft", "ppo"):
-        samples[f"reward_{label}"] = score(rm, rm_tok, samples["prompt"].tolist(), samples[label].tolist(),
-                                           cfg.max_length, device=device) if len(samples) else []
-    samples.to_csv(out / "samples.csv", index=False)
     df = common.read_log(cfg)
-    summary = {
-        "status": status, "reuse": common.reuse_record(cfg, status), "init_from": cfg.init_from, "init_path": init, "reward_model": rm_path, "model_dir": "model",
+    metrics = {
         "updates": int(df["step"].max()) if not df.empty else 0,
         "final_score": common.last_value(df, "objective/scores"), "first_score": common.first_value(df, "objective/scores"),
         "final_kl": common.last_value(df, "objective/kl"), "first_kl": common.first_value(df, "objective/kl"),
         "final_kl_coef": common.last_value(df, "kl_coef"), "adaptive_kl": cfg.adaptive_kl,
         "final_value_loss": common.last_value(df, "loss/value_avg"),
-        "sample_reward_sft": float(samples["reward_sft"].mean()) if len(samples) else None,
-        "sample_reward_ppo": float(samples["reward_ppo"].mean()) if len(samples) else None,
-        "n_prompts": len(rows), "files": ["model/", common.TRAIN_LOG, "samples.csv"], "device": device,
-        "config": cfg.to_json(),
     }
-    write_stage_outputs(out, summary, inputs=[common.data_file(cfg, "pref_train")],
-                        timings={"train_s": t_train, "total_s": timer()})
-    return summary
+    return online.finish(cfg, status, init, rm_path, rows, device, metrics, timer, t_train)
 
 
 if __name__ == "__main__":

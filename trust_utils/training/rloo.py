@@ -21,7 +21,7 @@ was trained to read its score at, so the stage passes a reward function instead 
 
 Pad and EOS: as for PPO, the policy tokenizer gets a pad token distinct from EOS
 (:func:`trust_utils.training.padding.distinct_pad_token`) so the EOS that ends a completion stays a scored,
-learnable token; the reward model must share the policy's tokenizer (:func:`.ppo.check_same_tokenizer`).
+learnable token; the reward model must share the policy's tokenizer (:func:`.online.check_same_tokenizer`).
 
 Batches: TRL counts ``batch_size`` in *completions*: a step of ``batch_size * grad_accum * num_processes``
 completions holds that many divided by ``num_generations`` prompts, so that product must be divisible by
@@ -40,10 +40,10 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from . import common
+from . import common, online
 from ..params import param
 from .common import TrainConfig, TrainingError
-from .padding import distinct_pad_token
+from .online import check_same_tokenizer, policy_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +96,6 @@ class RLOOStageConfig(TrainConfig):
 
 
 # ------------------------------------------------------------------------------------------ pieces
-def rloo_tokenizer(ref: str, padding_side: str = "left"):
-    """``ref``'s tokenizer with a pad token distinct from EOS (see the module docstring)."""
-    from ..models import load_tokenizer
-
-    tok = load_tokenizer(ref, padding_side=padding_side)
-    distinct_pad_token(tok, repr(ref))
-    return tok
-
-
 def prompt_dataset(tok, rows: list[dict[str, Any]], max_prompt_length: int, stage: str = STAGE):
     """A ``prompt`` column, each prompt cut to its last ``max_prompt_length`` tokens (the end of the dialogue)."""
     from datasets import Dataset
@@ -133,14 +124,13 @@ def build_trainer(cfg: RLOOStageConfig, device: str, resume: str | None = None):
     from transformers import AutoModelForCausalLM
     from trl import RLOOConfig, RLOOTrainer
 
-    from .ppo import check_same_tokenizer
     from .reward import load_reward_model
 
     init = common.resolve_init(cfg)
     rm_path = common.resolve_init(cfg, cfg.reward_model)
-    tok = rloo_tokenizer(init)
-    rm_tok = rloo_tokenizer(rm_path, padding_side="right")
-    check_same_tokenizer(tok, rm_tok, init, rm_path)
+    tok = policy_tokenizer(init)
+    rm_tok = policy_tokenizer(rm_path, padding_side="right")
+    check_same_tokenizer(tok, rm_tok, init, rm_path, cfg.STAGE)
     rows = common.load_rows(cfg, "pref_train", cfg.n_train)
     model = AutoModelForCausalLM.from_pretrained(init)
     model.generation_config.pad_token_id = tok.pad_token_id
@@ -169,47 +159,22 @@ def train(cfg: RLOOStageConfig) -> None:
 
 def run(cfg: RLOOStageConfig) -> dict[str, Any]:
     """RLOO-train, save ``<run_dir>/rloo/model``, score SFT and RLOO samples with the RM, write outputs.json."""
-    from ..manifest import write_stage_outputs
-    from .ppo import check_same_tokenizer
-    from .reward import load_reward_model, score
-
     cfg.validate()
     timer = common.Timer()
     device = common.setup(cfg)
-    init = common.resolve_init(cfg)
-    rm_path = common.resolve_init(cfg, cfg.reward_model)
-    check_same_tokenizer(rloo_tokenizer(init), rloo_tokenizer(rm_path), init, rm_path)  # before any training
-    rows = common.load_rows(cfg, "pref_train", cfg.n_train)
+    init, rm_path, rows = online.prepare(cfg)  # the tokenizer check comes before any training
     status = common.run_training(cfg, train, device)
     t_train = timer()
-    out = cfg.stage_dir()
-    test = common.load_rows(cfg, "pref_test") if common.data_file(cfg, "pref_test").is_file() else rows
-    prompts = [r["prompt"] for r in test[:cfg.n_samples]]
-    samples = common.generate_samples({"sft": init, "rloo": str(out / "model")}, prompts, cfg.sample_max_new_tokens,
-                                      device)
-    rm_tok = rloo_tokenizer(rm_path, padding_side="right")
-    rm = load_reward_model(rm_path, device)
-    for label in ("sft", "rloo"):
-        samples[f"reward_{label}"] = score(rm, rm_tok, samples["prompt"].tolist(), samples[label].tolist(),
-                                           cfg.max_length, device=device) if len(samples) else []
-    samples.to_csv(out / "samples.csv", index=False)
     df = common.read_log(cfg)
-    summary = {
-        "status": status, "reuse": common.reuse_record(cfg, status), "init_from": cfg.init_from, "init_path": init,
-        "reward_model": rm_path, "model_dir": "model", "beta": cfg.beta, "num_generations": cfg.num_generations,
+    metrics = {
+        "beta": cfg.beta, "num_generations": cfg.num_generations,
         "steps": int(df["step"].max()) if not df.empty and "step" in df else 0,
         "first_reward": common.first_value(df, "reward"), "final_reward": common.last_value(df, "reward"),
         "first_score": common.first_value(df, f"rewards/{REWARD_NAME}/mean"),
         "final_score": common.last_value(df, f"rewards/{REWARD_NAME}/mean"),
         "final_kl": common.last_value(df, "kl"), "final_loss": common.last_value(df, "loss"),
-        "sample_reward_sft": float(samples["reward_sft"].mean()) if len(samples) else None,
-        "sample_reward_rloo": float(samples["reward_rloo"].mean()) if len(samples) else None,
-        "n_prompts": len(rows), "files": ["model/", common.TRAIN_LOG, "samples.csv"], "device": device,
-        "config": cfg.to_json(),
     }
-    write_stage_outputs(out, summary, inputs=[common.data_file(cfg, "pref_train")],
-                        timings={"train_s": t_train, "total_s": timer()})
-    return summary
+    return online.finish(cfg, status, init, rm_path, rows, device, metrics, timer, t_train)
 
 
 if __name__ == "__main__":

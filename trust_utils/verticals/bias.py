@@ -344,6 +344,21 @@ def run(cfg: BiasConfig) -> dict[str, Any]:
                         inputs=files, summary=summary)
 
 
-__all__ = ["BiasConfig", "Statement", "COMPLETION_TEMPLATES", "load_statements", "load_statements_csv",
+
+# ------------------------------------------------------------------------------------------ one example (course mode)
+def example_prompt(cfg: BiasConfig, item: Statement, variant: str | None) -> tuple[str, str, dict[str, Any]]:
+    """``(variant, prompt, extra)`` of one statement, for :func:`.common.vertical_example`."""
+    variant = variant or cfg.variants[0]
+    sys_prompts = load_system_prompts(cfg) if cfg.prompt_style == "instruction" else None
+    return variant, build_prompt(item, variant, cfg.prompt_style, sys_prompts), {}
+
+
+def example_answer(cfg: BiasConfig, item: Statement, variant: str, generations: list[str],
+                   extra: dict[str, Any]) -> dict[str, Any]:
+    """The stance the stage's parser reads from the first generation, with the cues it found."""
+    text = generations[0]
+    return {"stance": parse_agreement(text, cfg.agreement_rule), "cues": [c[2] for c in stance_cues(text)][:5]}
+
+__all__ = ["example_prompt", "example_answer", "BiasConfig", "Statement", "COMPLETION_TEMPLATES", "load_statements", "load_statements_csv",
            "statements_from_hub_rows", "source_of", "load_system_prompts", "build_prompt", "stance_shares", "score_rows",
            "agreement_matrix", "evaluate", "run"]

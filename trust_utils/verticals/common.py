@@ -314,7 +314,40 @@ def _checkpoints_input(cfg: VerticalConfig) -> list[Path]:
     return [p] if p is not None else []
 
 
-__all__ = ["VerticalConfig", "Malformed", "malformed_table", "bundled_root", "data_root", "subsample",
+
+# ------------------------------------------------------------------------------------------ one example (course mode)
+def vertical_example(vertical: str, engine, cfg: VerticalConfig, item: Any, variant: str | None = None,
+                     generate: bool = True):
+    """One item of a vertical: its prompt (the vertical's own builder), the prompt as the engine formats it, the
+    generation (from the run's cache when the stage ran) and what the vertical's own parser or rule reads from it.
+
+    Each vertical module supplies ``example_prompt(cfg, item, variant) -> (variant, prompt, extra)`` and
+    ``example_answer(cfg, item, variant, generations, extra) -> dict``. ``item``: toxicity ``{"text", ...}`` (a
+    ``load_prompts`` item), bias a ``Statement``, ethics a ``Scenario``, truthfulness an ``MCQuestion``, privacy a
+    ``build_items`` item. Returns a one-column DataFrame (field -> value).
+    """
+    import importlib
+
+    import pandas as pd
+
+    from ..registry import VERTICALS
+
+    if vertical not in VERTICALS:
+        raise ValueError(f"vertical_example: unknown vertical {vertical!r}; use one of {', '.join(VERTICALS)}")
+    # imported by name: a vertical notebook depends on its own vertical's code only (trust_utils.codehash follows
+    # static imports, and the calling notebook imports its vertical)
+    m = importlib.import_module(VERTICALS[vertical].module)
+    variant, prompt, extra = m.example_prompt(cfg, item, variant)
+    formatted = engine.format_prompt(prompt)
+    out: dict[str, Any] = {"variant": variant, "prompt": prompt, "formatted_prompt": formatted,
+                           "n_prompt_tokens": len(engine._encode(formatted)), **extra}
+    if generate:
+        gens = engine.generate([prompt], cfg.decoding(), seed=cfg.seed, desc=f"{vertical} example")[0]
+        out["generation"] = gens[0]
+        out.update(m.example_answer(cfg, item, variant, gens, extra))
+    return pd.DataFrame({"value": pd.Series(out, dtype=object)})
+
+__all__ = ["vertical_example", "VerticalConfig", "Malformed", "malformed_table", "bundled_root", "data_root", "subsample",
            "checkpoints_to_run", "open_engine", "run_vertical", "validity_rows", "DATA_SOURCES"]
 
 

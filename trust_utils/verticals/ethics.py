@@ -294,6 +294,20 @@ def run(cfg: EthicsConfig) -> dict[str, Any]:
                         summary=summary)
 
 
-__all__ = ["EthicsConfig", "Scenario", "PREFIXES", "PROMPT_TEMPLATE", "parse_rows", "load_hub_rows", "load_scenarios",
+
+# ------------------------------------------------------------------------------------------ one example (course mode)
+def example_prompt(cfg: EthicsConfig, item: Scenario, variant: str | None) -> tuple[str, str, dict[str, Any]]:
+    """``(variant, prompt, extra)`` of one scenario, for :func:`.common.vertical_example`."""
+    variant = variant or cfg.variants[0]
+    return variant, build_prompt(item.text, variant), {}
+
+
+def example_answer(cfg: EthicsConfig, item: Scenario, variant: str, generations: list[str],
+                   extra: dict[str, Any]) -> dict[str, Any]:
+    """The stage's yes/no reading of the first generation (template and scenario echoes masked)."""
+    parsed = parse_yes_no(generations[0], echoes=(item.text, PREFIXES[variant]))
+    return {"parsed": parsed, "flagged": parsed == "yes"}
+
+__all__ = ["example_prompt", "example_answer", "EthicsConfig", "Scenario", "PREFIXES", "PROMPT_TEMPLATE", "parse_rows", "load_hub_rows", "load_scenarios",
            "source_of", "build_prompt",
            "logit_decision", "fnr_units", "score_rows", "evaluate", "run"]

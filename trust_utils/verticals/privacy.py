@@ -299,7 +299,19 @@ def run(cfg: PrivacyConfig) -> dict[str, Any]:
     return run_vertical(cfg, VERTICAL, lambda e, ck: evaluate(e, ck, cfg, items), inputs=files, summary=summary)
 
 
-__all__ = ["PrivacyConfig", "PII_TYPES", "ADDRESSES", "fake_value", "value_for", "build_prompt", "leaked",
+
+# ------------------------------------------------------------------------------------------ one example (course mode)
+def example_prompt(cfg: PrivacyConfig, item: dict[str, Any], variant: str | None) -> tuple[str, str, dict[str, Any]]:
+    """``(variant, prompt, extra)`` of one :func:`build_items` item, for :func:`.common.vertical_example`."""
+    return variant, item["prompt"], {"target": item["target"], "pii": item["pii"]}
+
+
+def example_answer(cfg: PrivacyConfig, item: dict[str, Any], variant: str | None, generations: list[str],
+                   extra: dict[str, Any]) -> dict[str, Any]:
+    """Whether the first generation leaks the target under the stage's match rule."""
+    return {"leaked": leaked(item["target"], generations[0], cfg.match)}
+
+__all__ = ["example_prompt", "example_answer", "PrivacyConfig", "PII_TYPES", "ADDRESSES", "fake_value", "value_for", "build_prompt", "leaked",
            "parse_name2email", "names_from_hub_rows", "load_names", "source_of", "build_items", "evaluate", "run", "plot_leakage_heatmap"]
 
 

@@ -327,5 +327,18 @@ def _plot_score_histograms(records, bins: int):
     return fig
 
 
-__all__ = ["ToxicityConfig", "SYSTEM_PROMPTS", "build_prompt", "load_prompts", "parse_prompt_lines", "source_of", "evaluate",
+
+# ------------------------------------------------------------------------------------------ one example (course mode)
+def example_prompt(cfg: ToxicityConfig, item: dict[str, Any], variant: str | None) -> tuple[str, str, dict[str, Any]]:
+    """``(variant, prompt, extra)`` of one :func:`load_prompts` item, for :func:`.common.vertical_example`."""
+    variant = variant or cfg.system_prompts[0]
+    return variant, build_prompt(variant, item["text"]), {}
+
+
+def example_answer(cfg: ToxicityConfig, item: dict[str, Any], variant: str, generations: list[str],
+                   extra: dict[str, Any]) -> dict[str, Any]:
+    """What the stage reads from the generations: every sampled continuation (they are scored, not parsed)."""
+    return {"continuations": generations}
+
+__all__ = ["example_prompt", "example_answer", "ToxicityConfig", "SYSTEM_PROMPTS", "build_prompt", "load_prompts", "parse_prompt_lines", "source_of", "evaluate",
            "prompt_stats", "logprob_table", "run", "plot_score_histograms"]

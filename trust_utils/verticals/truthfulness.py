@@ -334,6 +334,23 @@ def run(cfg: TruthfulnessConfig) -> dict[str, Any]:
                         summary=summary)
 
 
-__all__ = ["TruthfulnessConfig", "MCQuestion", "PRIMERS", "LM_EVAL_QA_PRIMER", "parse_questions", "load_questions",
+
+# ------------------------------------------------------------------------------------------ one example (course mode)
+def example_prompt(cfg: TruthfulnessConfig, item: MCQuestion, variant: str | None) -> tuple[str, str, dict[str, Any]]:
+    """``(variant, prompt, extra)`` of one question (options shuffled as the stage does), for
+    :func:`.common.vertical_example`."""
+    opts, pos = shuffled_options(item, cfg.seed)
+    return variant, build_prompt(item.question, opts, cfg.include_question, cfg.index_base), \
+        {"options": opts, "correct_position": pos}
+
+
+def example_answer(cfg: TruthfulnessConfig, item: MCQuestion, variant: str | None, generations: list[str],
+                   extra: dict[str, Any]) -> dict[str, Any]:
+    """Whether the stage's MC1 rule counts the first generation as the correct option, and what it matched."""
+    ok, detail = mc1_correct(generations[0], extra["options"], extra["correct_position"], cfg.match_rule,
+                             cfg.index_base)
+    return {"correct": ok, "matched": detail["matched"], "cited": detail["cited"]}
+
+__all__ = ["example_prompt", "example_answer", "TruthfulnessConfig", "MCQuestion", "PRIMERS", "LM_EVAL_QA_PRIMER", "parse_questions", "load_questions",
            "source_of", "shuffled_options", "build_prompt",
            "loglik_context", "mc1_from_loglik", "mc2_from_loglik", "evaluate", "run"]
