@@ -182,3 +182,48 @@ def test_auto_batch_size_on_cpu(tiny_model_dir):
     e = Engine(str(tiny_model_dir), device="cpu", batch_size=0, progress=False)
     assert 1 <= e._auto_batch_size(100) <= CPU_MAX_BATCH  # chosen from available RAM, no longer a fixed 16
     assert len(e.generate(PROMPTS, DecodingConfig(max_new_tokens=3))) == len(PROMPTS)
+
+
+def _hf_generate(engine, prompts, cfg, seed=0):
+    """The former path: HF ``generate`` on the left-padded batch, sampling through a logits processor that draws
+    with the same per-row generators (what the engine did before its own decode loop)."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    from trust_utils.generation import row_seed, sample_tokens
+
+    formatted = [engine.format_prompt(p) for p in prompts]
+    ids, mask = engine._pad_left([engine._encode(f) for f in formatted])
+    procs = LogitsProcessorList()
+    if cfg.do_sample:
+        gens = [torch.Generator().manual_seed(row_seed(seed, f, 0)) for f in formatted]
+
+        class Draw(LogitsProcessor):
+            def __call__(self, input_ids, scores):
+                out = torch.full_like(scores, -math.inf)
+                return out.scatter_(1, sample_tokens(cfg, scores, gens)[:, None], 0.0)
+
+        procs.append(Draw())
+    with torch.inference_mode():
+        gen = engine.model.generate(input_ids=ids, attention_mask=mask, logits_processor=procs,
+                                    generation_config=engine._hf_config(cfg, row_sampling=True))
+    return [engine.tokenizer.decode(g[ids.shape[1]:], skip_special_tokens=True) for g in gen]
+
+
+@pytest.mark.parametrize("kw", [{}, {"stop_at_eos": False}, {"do_sample": True, "temperature": 0.8, "top_k": 20},
+                                {"do_sample": True, "top_p": 0.9}])
+def test_decode_loop_gives_what_hf_generate_gives(engine, kw):
+    cfg = DecodingConfig(max_new_tokens=14, **kw)
+    engine.batch_size = len(PROMPTS)
+    assert [r[0] for r in engine.generate(PROMPTS, cfg, seed=0)] == _hf_generate(engine, PROMPTS, cfg)
+
+
+def test_finished_rows_leave_the_batch(engine):
+    free = [r[0] for r in engine.generate(PROMPTS, DecodingConfig(max_new_tokens=20))]
+    stop = next(t[:2] for t in free if len(t) >= 2)  # a string one row makes at once
+    rows = []
+    engine.model.register_forward_pre_hook(lambda m, a, kw: rows.append(kw["input_ids"].shape[0]), with_kwargs=True)
+    engine.batch_size = len(PROMPTS)
+    cut = engine.generate(PROMPTS, DecodingConfig(max_new_tokens=20, stop_strings=(stop,)))
+    assert [r[0] for r in cut] == [cut_at_stop(t, (stop,)) for t in free]
+    assert rows[0] == len(PROMPTS) and min(rows) < len(PROMPTS), rows  # later steps ran fewer rows
+    assert rows == sorted(rows, reverse=True)

@@ -28,14 +28,17 @@ Design
   (special tokens are not decoded) and generation goes on after it.
 * **Seeding: a sample never depends on its batch.** Every *row* (prompt × sample index) gets its own
   ``torch.Generator`` seeded from ``hash(seed, formatted prompt, sample index)``. Plain sampling
-  (``do_sample`` with ``num_beams=1``) runs HF ``generate`` in greedy mode with a logits
-  processor, :class:`RowSampler`, that applies temperature / top-k / top-p and draws each row's
-  token by inverse-CDF with that row's generator; greedy then picks the drawn token. So the
+  (``do_sample`` with ``num_beams=1``) runs the engine's decode loop (:meth:`Engine._decode`), which applies
+  temperature / top-k / top-p and draws each row's token by inverse-CDF with that row's generator
+  (:func:`sample_tokens`). So the
   same prompt and sample index give the same text whether it runs alone, in any batch, or after a
   crash. Beam sampling (``num_beams>1`` with ``do_sample``, the released toxicity code) draws from
   the global RNG inside HF's beam search, so the engine runs it one prompt per call with the global
   RNG seeded from ``hash(seed, prompt)`` (exact, but slower). Greedy and beam search need no seed.
-* **Stop strings** end a row during generation (:class:`StopOnStrings`) and cut its text at their
+* **Rows leave the batch when done.** Greedy and plain sampling run :meth:`Engine._decode`, the computation of
+  HF ``generate`` in greedy mode, except that a finished row (EOS, stop string, ``max_new_tokens``) is dropped
+  from the batch and its KV cache, so later steps compute only the rows still running.
+* **Stop strings** end a row during generation and cut its text at their
   first occurrence afterwards, so the result does not depend on when the batch stopped. Beam search
   and beam sampling (``num_beams > 1``) get no stopping criterion: HF reorders the beams of a prompt at
   every step, so a per-row "done" flag would follow a position, not a hypothesis, and stop beams that
@@ -176,68 +179,33 @@ def row_seed(seed: int, prompt: str, sample: int) -> int:
 
 
 # ------------------------------------------------------------------------------------- HF hooks
-def _make_row_sampler(cfg: DecodingConfig, generators: list):
+def sample_tokens(cfg: DecodingConfig, scores, generators: list):
+    """Each row's next token: temperature, top-k and top-p on ``scores`` (rows x vocab), then an inverse-CDF draw with
+    the row's own generator (one uniform per row and step, so a row's draws never depend on its batch)."""
     import torch
-    from transformers import LogitsProcessor
 
-    class RowSampler(LogitsProcessor):
-        """Sample each row's next token with its own generator; return scores that make greedy pick it."""
-
-        def __call__(self, input_ids, scores):
-            scores = scores.float() / float(cfg.temperature)
-            if cfg.top_k and cfg.top_k > 0:
-                k = min(int(cfg.top_k), scores.shape[-1])
-                kth = torch.topk(scores, k, dim=-1).values[..., -1, None]
-                scores = scores.masked_fill(scores < kth, -math.inf)
-            if cfg.top_p < 1.0:  # nucleus, as HF's TopPLogitsWarper (keeps at least one token)
-                sorted_logits, sorted_idx = torch.sort(scores, descending=False, dim=-1)
-                cum = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
-                remove_sorted = cum <= (1 - cfg.top_p)
-                remove_sorted[..., -1:] = False
-                remove = remove_sorted.scatter(1, sorted_idx, remove_sorted)
-                scores = scores.masked_fill(remove, -math.inf)
-            probs = scores.softmax(dim=-1)
-            cdf = probs.cumsum(dim=-1)
-            u = torch.stack([torch.rand((), generator=g, dtype=torch.float64) for g in generators]).to(cdf.device)
-            u = u.to(cdf.dtype) * cdf[:, -1]
-            tok = (cdf < u[:, None]).sum(dim=-1).clamp_(max=scores.shape[-1] - 1)
-            # never pick a zero-probability token at a CDF plateau edge
-            bad = probs.gather(1, tok[:, None]).squeeze(1) <= 0
-            if bad.any():
-                tok[bad] = probs[bad].argmax(dim=-1)
-            out = torch.full_like(scores, -math.inf)
-            out.scatter_(1, tok[:, None], 0.0)
-            return out
-
-    return RowSampler()
-
-
-def _make_stop_criterion(tokenizer, stop_strings: Sequence[str], prompt_len: int):
-    """A criterion that marks a row done once its new text holds a stop string.
-
-    Only for greedy and plain sampling, where row ``r`` of ``input_ids`` is the same sequence at every
-    step; beam search reorders its rows, so :meth:`Engine._generate_beams` never uses it.
-    """
-    import torch
-    from transformers import StoppingCriteria
-
-    class StopOnStrings(StoppingCriteria):
-        """A row is done once its decoded new text contains a stop string (a row, once done, stays done)."""
-
-        def __init__(self):
-            self.done: torch.Tensor | None = None
-
-        def __call__(self, input_ids, scores, **kwargs):
-            if self.done is None or self.done.shape[0] != input_ids.shape[0]:
-                self.done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-            for r in range(input_ids.shape[0]):
-                if not self.done[r]:
-                    text = tokenizer.decode(input_ids[r, prompt_len:], skip_special_tokens=True)
-                    if any(s and s in text for s in stop_strings):
-                        self.done[r] = True
-            return self.done.clone()
-
-    return StopOnStrings()
+    scores = scores.float() / float(cfg.temperature)
+    if cfg.top_k and cfg.top_k > 0:
+        k = min(int(cfg.top_k), scores.shape[-1])
+        kth = torch.topk(scores, k, dim=-1).values[..., -1, None]
+        scores = scores.masked_fill(scores < kth, -math.inf)
+    if cfg.top_p < 1.0:  # nucleus, as HF's TopPLogitsWarper (keeps at least one token)
+        sorted_logits, sorted_idx = torch.sort(scores, descending=False, dim=-1)
+        cum = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+        remove_sorted = cum <= (1 - cfg.top_p)
+        remove_sorted[..., -1:] = False
+        remove = remove_sorted.scatter(1, sorted_idx, remove_sorted)
+        scores = scores.masked_fill(remove, -math.inf)
+    probs = scores.softmax(dim=-1)
+    cdf = probs.cumsum(dim=-1)
+    u = torch.stack([torch.rand((), generator=g, dtype=torch.float64) for g in generators]).to(cdf.device)
+    u = u.to(cdf.dtype) * cdf[:, -1]
+    tok = (cdf < u[:, None]).sum(dim=-1).clamp_(max=scores.shape[-1] - 1)
+    # never pick a zero-probability token at a CDF plateau edge
+    bad = probs.gather(1, tok[:, None]).squeeze(1) <= 0
+    if bad.any():
+        tok[bad] = probs[bad].argmax(dim=-1)
+    return tok
 
 
 # ------------------------------------------------------------------------------------- engine
@@ -471,31 +439,21 @@ class Engine:
         if not todo:
             return
         import torch
-        from transformers import LogitsProcessorList, StoppingCriteriaList
 
         enc = {i: self._encode(formatted[i]) for i in {i for i, _ in todo}}
         lengths = [len(enc[i]) for i, _ in todo]
-        model = self.model
         bar = self._progress(len(todo), desc)
         try:
             for batch in self._batches(len(todo), lengths, cfg.max_new_tokens):
                 rows = [todo[b] for b in batch]
                 ids, mask = self._pad_left([enc[i] for i, _ in rows])
-                procs = LogitsProcessorList()
-                if cfg.do_sample:
-                    # CPU generators on every device: one cheap draw per row and step, and the same
-                    # uniforms whether the model runs on CPU or GPU.
-                    gens = [torch.Generator().manual_seed(row_seed(seed, formatted[i], j)) for i, j in rows]
-                    procs.append(_make_row_sampler(cfg, gens))
-                stops = StoppingCriteriaList()
-                if cfg.stop_strings:
-                    stops.append(_make_stop_criterion(self.tokenizer, cfg.stop_strings, ids.shape[1]))
-                with torch.inference_mode():
-                    self.model_calls += 1
-                    gen = model.generate(input_ids=ids, attention_mask=mask,
-                                         generation_config=self._hf_config(cfg, row_sampling=True),
-                                         logits_processor=procs, stopping_criteria=stops)
-                texts = self._decode_new(gen, ids.shape[1], cfg)
+                # CPU generators on every device: one cheap draw per row and step, and the same uniforms whether
+                # the model runs on CPU or GPU.
+                gens = [torch.Generator().manual_seed(row_seed(seed, formatted[i], j)) for i, j in rows] \
+                    if cfg.do_sample else None
+                new = self._decode(ids, mask, cfg, gens)
+                texts = [cut_at_stop(self.tokenizer.decode(t, skip_special_tokens=True), cfg.stop_strings)
+                         for t in new]
                 puts = []
                 for (i, j), t in zip(rows, texts):
                     out[i][j] = t
@@ -504,6 +462,54 @@ class Engine:
                 bar.update(len(rows))
         finally:
             bar.close()
+
+    def _decode(self, ids, mask, cfg: DecodingConfig, generators: list | None) -> list[list[int]]:
+        """The new token ids of each row of one left-padded batch: greedy (``generators`` None) or each row sampled
+        with its own generator (:func:`sample_tokens`).
+
+        The same computation as HF ``generate`` in greedy mode (positions from the attention mask, one forward per
+        step over the KV cache, float32 logits of the last position), except that a row *leaves the batch* once it
+        is finished: it emitted an EOS (``stop_at_eos``), its new text holds a stop string, or it has
+        ``max_new_tokens`` tokens. Its KV-cache rows are dropped, so every later step computes only the rows still
+        running (``generate`` keeps computing finished rows as padding). A row's tokens do not depend on which
+        others share its batch.
+        """
+        import torch
+
+        if cfg.max_new_tokens <= 0:
+            return [[] for _ in range(ids.shape[0])]
+        eos = set(self.eos_token_ids) if cfg.stop_at_eos else set()
+        stops = [s for s in cfg.stop_strings if s]
+        new: list[list[int]] = [[] for _ in range(ids.shape[0])]
+        active = list(range(ids.shape[0]))
+        pos = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
+        with torch.inference_mode():
+            self.model_calls += 1
+            res = self._forward(ids, mask, position_ids=pos, keep=1, use_cache=True)
+            cache = getattr(res, "cache", None) or res.past_key_values
+            pos = pos[:, -1:]
+            while True:
+                scores = res.logits[:, -1, :].float()
+                tok = sample_tokens(cfg, scores, [generators[r] for r in active]) if generators is not None \
+                    else scores.argmax(dim=-1)
+                keep: list[int] = []
+                for k, (r, t) in enumerate(zip(active, tok.tolist())):
+                    new[r].append(t)
+                    done = t in eos or len(new[r]) >= cfg.max_new_tokens or (
+                        stops and any(s in self.tokenizer.decode(new[r], skip_special_tokens=True) for s in stops))
+                    if not done:
+                        keep.append(k)
+                if not keep:
+                    return new
+                if len(keep) < len(active):
+                    sel = torch.tensor(keep, dtype=torch.long, device=ids.device)
+                    cache.batch_select_indices(sel)
+                    tok, mask, pos = tok[sel], mask[sel], pos[sel]
+                    active = [active[k] for k in keep]
+                mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
+                pos = pos + 1
+                res = self._forward(tok[:, None], mask, position_ids=pos, keep=1, use_cache=True,
+                                    **{self._cache_kwarg(): cache})
 
     def _generate_beams(self, formatted, todo, cfg, seed, keys, out, desc) -> None:
         """Beam search (batched) or beam sampling (one prompt per call, global RNG seeded per prompt).
