@@ -112,3 +112,22 @@ def test_dpo_short_run(aligned_run):
     sft = load_causal_lm(resolve_checkpoint("sft", str(rd), "tiny"))
     assert any(not torch.equal(a, b) for a, b in zip(dpo.parameters(), sft.parameters()))
     assert dpo.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=2, do_sample=False).shape[1] >= 4
+
+
+def test_reward_scores_are_each_rows_own_in_input_order(tiny_model_dir):
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from trust_utils.models import load_tokenizer
+    from trust_utils.training.reward import score
+
+    torch.manual_seed(0)
+    rm = AutoModelForSequenceClassification.from_pretrained(str(tiny_model_dir), num_labels=1).eval()
+    tok = load_tokenizer(str(tiny_model_dir), padding_side="left")
+    rm.config.pad_token_id = tok.pad_token_id
+    prompts = ["\n\nHuman: hi\n\nAssistant:", "\n\nHuman: tell me a long story about a dog\n\nAssistant:", "x"]
+    replies = [" hello", " once upon a time there was a dog who liked to run", " y z"]
+    together = score(rm, tok, prompts, replies, batch_size=2)
+    alone = [score(rm, tok, [p], [r])[0] for p, r in zip(prompts, replies)]
+    assert together == pytest.approx(alone, abs=1e-5)
+    assert len(set(round(v, 6) for v in alone)) == 3 and tok.padding_side == "left"

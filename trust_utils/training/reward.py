@@ -124,19 +124,26 @@ def train(cfg: RewardStageConfig) -> None:
 
 def score(model, tok, prompts: list[str], replies: list[str], max_length: int = 512, batch_size: int = 8,
           device: str = "cpu") -> list[float]:
-    """Rewards of ``prompt + reply + EOS`` (as in training), right-padded, read at the last real token."""
+    """Rewards of ``prompt + reply + EOS`` (as in training), right-padded, read at the last real token.
+
+    Texts are batched in order of length (little padding; each value is its own row's), returned in input order.
+    """
     import torch
 
     texts = [p + r + ("" if r.endswith(tok.eos_token) else tok.eos_token) for p, r in zip(prompts, replies)]
     side = tok.padding_side
     tok.padding_side = "right"
-    out: list[float] = []
+    out: list[float] = [0.0] * len(texts)
     try:
-        for i in range(0, len(texts), batch_size):
-            enc = tok(texts[i:i + batch_size], return_tensors="pt", padding=True, truncation=True,
-                      max_length=max_length, add_special_tokens=False).to(device)
-            with torch.no_grad():
-                out.extend(model(**enc).logits[:, 0].float().cpu().tolist())
+        ids = tok(texts, truncation=True, max_length=max_length, add_special_tokens=False)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
+        for k in range(0, len(order), batch_size):
+            batch = order[k:k + batch_size]
+            enc = tok.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt").to(device)
+            with torch.inference_mode():
+                vals = model(**enc).logits[:, 0].float().cpu().tolist()
+            for i, v in zip(batch, vals):
+                out[i] = v
     finally:
         tok.padding_side = side
     return out
