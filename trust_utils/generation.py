@@ -78,6 +78,8 @@ CPU_MAX_BATCH = 64
 CUDA_MAX_BATCH = 512
 # Share of the free memory a memory-chosen batch may plan for: the CPU is shared with other processes.
 CPU_MEMORY_SHARE = 0.25
+# A batch's common prompt prefix at least this long is computed once (Engine._prefill).
+MIN_SHARED_PREFIX = 8
 CUDA_MEMORY_SHARE = 0.6
 
 
@@ -446,12 +448,11 @@ class Engine:
         try:
             for batch in self._batches(len(todo), lengths, cfg.max_new_tokens):
                 rows = [todo[b] for b in batch]
-                ids, mask = self._pad_left([enc[i] for i, _ in rows])
                 # CPU generators on every device: one cheap draw per row and step, and the same uniforms whether
                 # the model runs on CPU or GPU.
                 gens = [torch.Generator().manual_seed(row_seed(seed, formatted[i], j)) for i, j in rows] \
                     if cfg.do_sample else None
-                new = self._decode(ids, mask, cfg, gens)
+                new = self._decode([enc[i] for i, _ in rows], cfg, gens)
                 texts = [cut_at_stop(self.tokenizer.decode(t, skip_special_tokens=True), cfg.stop_strings)
                          for t in new]
                 puts = []
@@ -463,31 +464,61 @@ class Engine:
         finally:
             bar.close()
 
-    def _decode(self, ids, mask, cfg: DecodingConfig, generators: list | None) -> list[list[int]]:
-        """The new token ids of each row of one left-padded batch: greedy (``generators`` None) or each row sampled
-        with its own generator (:func:`sample_tokens`).
+    def _prefill(self, seqs: list[list[int]]):
+        """Run a batch's prompts: ``(output with last-position logits, KV cache, attention mask, last positions)``.
+
+        Rows that share a prefix of at least :data:`MIN_SHARED_PREFIX` tokens (every row of a toxicity batch
+        starts with the same system prompt) have it computed once, its KV cache copied to every row; each row's
+        remaining tokens follow, left-padded *after* the prefix (``[prefix][pad][rest]``) at positions that
+        continue the prefix, so every row sees exactly its own prompt at its own positions. Otherwise the whole
+        prompts are left-padded, as ``generate`` does.
+        """
+        import torch
+
+        n = min(len(q) for q in seqs)
+        shared = 0
+        if len(seqs) > 1:
+            first = seqs[0]
+            while shared < n - 1 and all(q[shared] == first[shared] for q in seqs):
+                shared += 1
+        if shared < MIN_SHARED_PREFIX:
+            ids, mask = self._pad_left(seqs)
+            pos = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
+            res = self._forward(ids, mask, position_ids=pos, keep=1, use_cache=True)
+            return res, getattr(res, "cache", None) or res.past_key_values, mask, pos[:, -1:]
+        head = torch.tensor([seqs[0][:shared]], dtype=torch.long, device=self.device)
+        first_pass = self._forward(head, torch.ones_like(head), keep=1, use_cache=True)
+        cache = getattr(first_pass, "cache", None) or first_pass.past_key_values
+        cache.batch_select_indices(torch.zeros(len(seqs), dtype=torch.long, device=self.device))
+        rest, rest_mask = self._pad_left([q[shared:] for q in seqs])
+        mask = torch.cat([rest_mask.new_ones((len(seqs), shared)), rest_mask], dim=1)
+        pos = (shared + rest_mask.cumsum(-1) - 1).masked_fill(rest_mask == 0, 1)
+        res = self._forward(rest, mask, position_ids=pos, keep=1, use_cache=True, **{self._cache_kwarg(): cache})
+        return res, cache, mask, pos[:, -1:]
+
+    def _decode(self, seqs: list[list[int]], cfg: DecodingConfig, generators: list | None) -> list[list[int]]:
+        """The new token ids of each prompt (token lists) of one batch: greedy (``generators`` None) or each row
+        sampled with its own generator (:func:`sample_tokens`).
 
         The same computation as HF ``generate`` in greedy mode (positions from the attention mask, one forward per
-        step over the KV cache, float32 logits of the last position), except that a row *leaves the batch* once it
-        is finished: it emitted an EOS (``stop_at_eos``), its new text holds a stop string, or it has
-        ``max_new_tokens`` tokens. Its KV-cache rows are dropped, so every later step computes only the rows still
-        running (``generate`` keeps computing finished rows as padding). A row's tokens do not depend on which
-        others share its batch.
+        step over the KV cache, float32 logits of the last position), with two savings that change no row's
+        tokens: the batch's common prompt prefix (a system prompt, a few-shot primer) is run once
+        (:meth:`_prefill`), and a row *leaves the batch* once it is finished (it emitted an EOS with
+        ``stop_at_eos``, its new text holds a stop string, or it has ``max_new_tokens`` tokens): its KV-cache rows
+        are dropped, so every later step computes only the rows still running (``generate`` keeps computing
+        finished rows as padding).
         """
         import torch
 
         if cfg.max_new_tokens <= 0:
-            return [[] for _ in range(ids.shape[0])]
+            return [[] for _ in seqs]
         eos = set(self.eos_token_ids) if cfg.stop_at_eos else set()
         stops = [s for s in cfg.stop_strings if s]
-        new: list[list[int]] = [[] for _ in range(ids.shape[0])]
-        active = list(range(ids.shape[0]))
-        pos = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
+        new: list[list[int]] = [[] for _ in seqs]
+        active = list(range(len(seqs)))
         with torch.inference_mode():
             self.model_calls += 1
-            res = self._forward(ids, mask, position_ids=pos, keep=1, use_cache=True)
-            cache = getattr(res, "cache", None) or res.past_key_values
-            pos = pos[:, -1:]
+            res, cache, mask, pos = self._prefill(seqs)
             while True:
                 scores = res.logits[:, -1, :].float()
                 tok = sample_tokens(cfg, scores, [generators[r] for r in active]) if generators is not None \
@@ -502,7 +533,7 @@ class Engine:
                 if not keep:
                     return new
                 if len(keep) < len(active):
-                    sel = torch.tensor(keep, dtype=torch.long, device=ids.device)
+                    sel = torch.tensor(keep, dtype=torch.long, device=mask.device)
                     cache.batch_select_indices(sel)
                     tok, mask, pos = tok[sel], mask[sel], pos[sel]
                     active = [active[k] for k in keep]
