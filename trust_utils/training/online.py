@@ -1,10 +1,10 @@
-"""What the online RL stages (PPO, RLOO) share around their trainers: the policy's tokenizer, the tokenizer check
+"""What the online RL stages (PPO and the other policy-gradient methods) share around their trainers: the policy's tokenizer, the tokenizer check
 against the reward model, and the stage's ending (greedy samples of the SFT and trained policies on held-out prompts,
 both scored by the reward model, and ``outputs.json``).
 
-Both stages feed the policy's token ids (PPO) or decoded replies plus EOS (RLOO) to *our* reward model, so the reward
-model must read the policy's tokenizer exactly (:func:`check_same_tokenizer`), and both give the tokenizer a pad token
-distinct from EOS (:func:`policy_tokenizer`, see :mod:`.padding`), so the EOS that ends a reply stays learnable.
+These stages feed the policy's token ids (PPO) or its decoded replies plus EOS to *our* reward model, so the reward
+model must read the policy's tokenizer exactly (:func:`check_same_tokenizer`), and all give the tokenizer a pad token
+distinct from EOS (:func:`policy_tokenizer`, see :mod:`.padding`) so that the EOS that ends a reply stays learnable.
 """
 
 from __future__ import annotations
