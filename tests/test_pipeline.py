@@ -219,3 +219,24 @@ def test_package_code_and_versions_are_part_of_the_fingerprint(root, tmp_path, m
     lines.clear()
     assert run(load_profile(path), echo=lines.append, progress=False)[0].status == "done"
     assert any("library versions" in ln for ln in lines), lines
+
+
+def test_notebook_reading_without_nbformat_gives_what_nbformat_and_papermill_give(tmp_path, monkeypatch):
+    import nbformat
+    import papermill
+
+    from trust_utils import pipeline
+    from trust_utils.paths import notebooks_dir
+
+    monkeypatch.setenv("RLHF_TRUST_CACHE", str(tmp_path))
+    nb = notebooks_dir() / "21_bias.ipynb"
+    ref = nbformat.read(str(nb), as_version=4)
+    assert pipeline.code_cells(nb) == [c.source for c in ref.cells if c.cell_type == "code"]
+    first = pipeline._inspect.__wrapped__(str(nb), 0.0)  # inspects and keeps the result
+    assert list((tmp_path / "notebook-parameters").glob("*.json"))
+    again = pipeline._inspect.__wrapped__(str(nb), 0.0)  # read back from disk
+    assert first == again == json.loads(json.dumps(papermill.inspect_notebook(str(nb)), default=str))
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text('{"cells": [', encoding="utf-8")
+    with pytest.raises(pipeline.PipelineError, match="bad.ipynb is not a readable .ipynb"):
+        pipeline.code_cells(bad)

@@ -32,8 +32,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import nbformat
-
 from .manifest import RUN_ID_ENV, inputs_changed, read_manifest, read_stage_outputs, versions, write_manifest
 from .paths import notebooks_dir
 from .profiles import Profile, ProfileError
@@ -74,9 +72,51 @@ class StagePlan:
 
 @lru_cache(maxsize=64)
 def _inspect(path: str, mtime: float) -> dict[str, dict[str, Any]]:
+    """papermill's reading of the notebook's parameters cell, kept on disk under the notebook file's content hash
+    and papermill's version, so that a rerun that skips every stage need not import papermill and nbformat
+    (seconds of start-up) to find out nothing changed."""
+    import json
+    from importlib.metadata import version
+
+    from .paths import default_cache_dir
+    from .utils import atomic_write_text, hash_file
+
+    key = f"{hash_file(path)}-papermill{version('papermill')}"
+    cached = default_cache_dir() / "notebook-parameters" / f"{key}.json"
+    if cached.is_file():
+        try:
+            return json.loads(cached.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass  # unreadable: inspect again and rewrite it
     import papermill
 
-    return papermill.inspect_notebook(path)
+    params = papermill.inspect_notebook(path)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cached, json.dumps(params, default=str))
+    except OSError as exc:  # a read-only cache only costs the start-up time
+        log.debug("could not keep the parameters of %s in %s: %s", path, cached, exc)
+    return params
+
+
+def code_cells(path: str | Path) -> list[str]:
+    """The sources of a notebook's code cells, as ``nbformat.read`` gives them (a list of lines joined), read as
+    plain JSON: nbformat's import alone takes seconds, which a rerun that skips everything should not pay."""
+    import json
+
+    p = Path(path)
+    try:
+        nb = json.loads(p.read_text(encoding="utf-8"))
+        cells = nb["cells"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PipelineError(f"notebook {p} is not a readable .ipynb file ({exc}); restore it from git or "
+                            f"regenerate it with `jupytext --to ipynb --update {p.with_suffix('.py')}`") from exc
+    out = []
+    for c in cells:
+        if c.get("cell_type") == "code":
+            src = c.get("source", "")
+            out.append("".join(src) if isinstance(src, list) else src)
+    return out
 
 
 def notebook_parameters(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -92,8 +132,7 @@ def notebook_parameters(path: str | Path) -> dict[str, dict[str, Any]]:
 
 def notebook_code_hash(path: str | Path) -> str:
     """Hash of the notebook's code cells only, so re-saving outputs or markdown does not rerun it."""
-    nb = nbformat.read(str(path), as_version=4)
-    return hash_obj([c.source for c in nb.cells if c.cell_type == "code"])
+    return hash_obj(code_cells(path))
 
 
 _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
@@ -326,8 +365,7 @@ def fingerprint_parts(p: StagePlan, upstream: dict[str, str]) -> dict[str, Any]:
     """The five things a stage's result depends on besides its input files (see the module docstring)."""
     from .codehash import code_hash, stage_code
 
-    nb = nbformat.read(str(p.notebook), as_version=4)
-    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    cells = code_cells(p.notebook)
     params = {k: v for k, v in p.params.items() if k not in RESERVED_PARAMS}
     code = stage_code(cells)
     p.extra["code_files"] = code
