@@ -164,6 +164,11 @@ class DecodingConfig:
         return d
 
 
+def _kv_cache(output):
+    """The KV cache a forward returned: ``cache`` (transformers >= 5.2x) or ``past_key_values``."""
+    return getattr(output, "cache", None) or output.past_key_values
+
+
 def cut_at_stop(text: str, stop_strings: Sequence[str]) -> str:
     """``text`` up to (excluding) the earliest occurrence of any stop string."""
     cut = len(text)
@@ -485,10 +490,10 @@ class Engine:
             ids, mask = self._pad_left(seqs)
             pos = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
             res = self._forward(ids, mask, position_ids=pos, keep=1, use_cache=True)
-            return res, getattr(res, "cache", None) or res.past_key_values, mask, pos[:, -1:]
+            return res, _kv_cache(res), mask, pos[:, -1:]
         head = torch.tensor([seqs[0][:shared]], dtype=torch.long, device=self.device)
         first_pass = self._forward(head, torch.ones_like(head), keep=1, use_cache=True)
-        cache = getattr(first_pass, "cache", None) or first_pass.past_key_values
+        cache = _kv_cache(first_pass)
         cache.batch_select_indices(torch.zeros(len(seqs), dtype=torch.long, device=self.device))
         rest, rest_mask = self._pad_left([q[shared:] for q in seqs])
         mask = torch.cat([rest_mask.new_ones((len(seqs), shared)), rest_mask], dim=1)
@@ -748,7 +753,7 @@ class Engine:
                 C = max(len(c) for c in row_conts) - 1
                 rest_logp = None
                 if C > 0:
-                    cache = getattr(first, "cache", None) or first.past_key_values
+                    cache = _kv_cache(first)
                     sel = torch.tensor(row_group, dtype=torch.long, device=ctx_ids.device)
                     cache.batch_select_indices(sel)
                     ids = torch.full((len(row_conts), C), self.pad_token_id, dtype=torch.long)
