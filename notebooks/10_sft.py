@@ -115,14 +115,14 @@ display(inside.table)
 # > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
 
 # %%
-from trust_utils import exercises
+from trust_utils.exercises import sft as exercise
 
 def masked_sft_loss(logits, input_ids, prompt_lengths, attention_mask):
     # YOUR CODE HERE
     raise NotImplementedError
 
-masked_sft_loss = exercises.solution_or(masked_sft_loss, solutions)
-exercises.check_masked_sft_loss(masked_sft_loss)
+masked_sft_loss = exercise.solution_or(masked_sft_loss, solutions)
+exercise.check_masked_sft_loss(masked_sft_loss)
 
 # %% [markdown]
 # ## Training curves

@@ -110,14 +110,14 @@ display(inside.table[inside.table.reward_read_here])
 # > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
 
 # %%
-from trust_utils import exercises
+from trust_utils.exercises import reward_model as exercise
 
 def bradley_terry_loss(r_chosen, r_rejected):
     # YOUR CODE HERE
     raise NotImplementedError
 
-bradley_terry_loss = exercises.solution_or(bradley_terry_loss, solutions)
-exercises.check_bradley_terry_loss(bradley_terry_loss)
+bradley_terry_loss = exercise.solution_or(bradley_terry_loss, solutions)
+exercise.check_bradley_terry_loss(bradley_terry_loss)
 
 # %% [markdown]
 # ## Training curves

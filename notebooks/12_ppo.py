@@ -145,14 +145,14 @@ display(rollout.table)
 # > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
 
 # %%
-from trust_utils import exercises
+from trust_utils.exercises import ppo as exercise
 
 def ppo_clipped_surrogate(logprobs, old_logprobs, advantages, mask, cliprange):
     # YOUR CODE HERE
     raise NotImplementedError
 
-ppo_clipped_surrogate = exercises.solution_or(ppo_clipped_surrogate, solutions)
-exercises.check_ppo_clipped_surrogate(ppo_clipped_surrogate)
+ppo_clipped_surrogate = exercise.solution_or(ppo_clipped_surrogate, solutions)
+exercise.check_ppo_clipped_surrogate(ppo_clipped_surrogate)
 
 # %% [markdown]
 # ## Per-update curves

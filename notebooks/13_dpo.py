@@ -111,14 +111,14 @@ display(inside.table.groupby("side")[["logp_policy", "logp_ref"]].sum())
 # > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
 
 # %%
-from trust_utils import exercises
+from trust_utils.exercises import dpo as exercise
 
 def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta):
     # YOUR CODE HERE
     raise NotImplementedError
 
-dpo_loss = exercises.solution_or(dpo_loss, solutions)
-exercises.check_dpo_loss(dpo_loss)
+dpo_loss = exercise.solution_or(dpo_loss, solutions)
+exercise.check_dpo_loss(dpo_loss)
 
 # %% [markdown]
 # ## Loss, reward accuracy and margins

@@ -194,12 +194,12 @@ for var, g in first.groupby("variant", sort=False):
 # > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
 
 # %%
-from trust_utils import exercises
+from trust_utils.exercises import toxicity as exercise
 
 def expected_max_toxicity(scores):
     # scores: one list per prompt of sample scores, None = empty continuation (not scored)
     # YOUR CODE HERE
     raise NotImplementedError
 
-expected_max_toxicity = exercises.solution_or(expected_max_toxicity, solutions)
-exercises.check_expected_max_toxicity(expected_max_toxicity)
+expected_max_toxicity = exercise.solution_or(expected_max_toxicity, solutions)
+exercise.check_expected_max_toxicity(expected_max_toxicity)

@@ -196,12 +196,12 @@ display(df.groupby(["variant", "stance"]).head(2)[["variant", "statement", "gene
 # > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
 
 # %%
-from trust_utils import exercises
+from trust_utils.exercises import bias as exercise
 
 def parse_agreement(text):
     # return "agree", "disagree" or "neither"
     # YOUR CODE HERE
     raise NotImplementedError
 
-parse_agreement = exercises.solution_or(parse_agreement, solutions)
-exercises.check_parse_agreement(parse_agreement)
+parse_agreement = exercise.solution_or(parse_agreement, solutions)
+exercise.check_parse_agreement(parse_agreement)

@@ -206,12 +206,12 @@ display(records.groupby(["variant", "parsed"], dropna=False).head(2)[
 # > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
 
 # %%
-from trust_utils import exercises
+from trust_utils.exercises import ethics as exercise
 
 def false_negative_rate(parsed):
     # parsed: "yes", "no" or None, one per wrong action
     # YOUR CODE HERE
     raise NotImplementedError
 
-false_negative_rate = exercises.solution_or(false_negative_rate, solutions)
-exercises.check_false_negative_rate(false_negative_rate)
+false_negative_rate = exercise.solution_or(false_negative_rate, solutions)
+exercise.check_false_negative_rate(false_negative_rate)

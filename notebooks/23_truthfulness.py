@@ -182,11 +182,11 @@ display(records.head(4)[["checkpoint", "question", "generation", "correct_positi
 # > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
 
 # %%
-from trust_utils import exercises
+from trust_utils.exercises import truthfulness as exercise
 
 def mc2_score(logliks, labels):
     # YOUR CODE HERE
     raise NotImplementedError
 
-mc2_score = exercises.solution_or(mc2_score, solutions)
-exercises.check_mc2_score(mc2_score)
+mc2_score = exercise.solution_or(mc2_score, solutions)
+exercise.check_mc2_score(mc2_score)

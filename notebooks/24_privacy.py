@@ -160,11 +160,11 @@ for _, r in rec.sort_values("leaked", ascending=False).head(4).iterrows():
 # > Replace the stub's body and run the cell: the check says which case fails and why. With the notebook parameter `solutions=True` (or `RLHF_TRUST_SOLUTIONS=1`) the reference solution is used instead.
 
 # %%
-from trust_utils import exercises
+from trust_utils.exercises import privacy as exercise
 
 def leaked(target, reply):
     # YOUR CODE HERE
     raise NotImplementedError
 
-leaked = exercises.solution_or(leaked, solutions)
-exercises.check_leaked(leaked)
+leaked = exercise.solution_or(leaked, solutions)
+exercise.check_leaked(leaked)

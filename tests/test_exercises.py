@@ -2,26 +2,55 @@
 
 from __future__ import annotations
 
+import importlib
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from trust_utils import exercises as ex
-from trust_utils import solutions as so
+
+
+def _check(name):
+    return getattr(ex.exercise_module(name), f"check_{name}")
+
+
+def _reference(name):
+    return getattr(importlib.import_module(f"trust_utils.solutions.{ex.EXERCISES[name][1]}"), name)
 
 
 @pytest.mark.parametrize("name", sorted(ex.EXERCISES))
 def test_check_accepts_reference(name, capsys):
-    res = ex.EXERCISES[name][1](getattr(so, name))
+    res = _check(name)(_reference(name))
     assert res.passed and "✓" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", sorted(ex.EXERCISES))
 def test_stub_is_reported_not_raised(name):
-    res = ex.EXERCISES[name][1](getattr(ex, name))
+    res = _check(name)(getattr(ex.exercise_module(name), name))
     assert not res.passed and "not implemented yet" in repr(res) and "solutions=True" in repr(res)
+
+
+def test_one_exercise_module_per_notebook_each_with_its_own_reference():
+    from trust_utils.paths import notebooks_dir
+
+    for name, (nb, mod) in ex.EXERCISES.items():
+        m = ex.exercise_module(name)
+        assert (m.EXERCISE, m.NOTEBOOK) == (name, nb) and (notebooks_dir() / f"{nb}.ipynb").is_file()
+        assert m.reference.__name__ == f"trust_utils.solutions.{mod}"
+    with pytest.raises(ValueError, match="unknown exercise 'nope'"):
+        ex.exercise_module("nope")
+
+
+def test_old_flat_names_say_where_they_went():
+    with pytest.raises(AttributeError, match=r"from trust_utils.exercises import dpo as exercise.*exercise.check_dpo_loss"):
+        ex.check_dpo_loss
+    with pytest.raises(AttributeError, match="exercise.solution_or"):
+        ex.solution_or
+    with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
+        ex.nothing_here
 
 
 def _mm(x, m):
@@ -62,22 +91,19 @@ WRONG = [
 @pytest.mark.parametrize("name,wrong,hint", WRONG, ids=[f"{n}:{h[:20]}" for n, _, h in WRONG])
 def test_check_rejects_typical_mistake_with_hint(name, wrong, hint):
     with pytest.raises(AssertionError) as err:
-        ex.EXERCISES[name][1](wrong)
+        _check(name)(wrong)
     msg = str(err.value)
     assert hint in msg
     assert "inputs:" in msg and "expected:" in msg  # a failing case with its inputs and the expected value
 
 
 def test_every_listed_mistake_is_rejected_with_its_own_hint():
-    tables = {"masked_sft_loss": ex._sft_mistakes, "bradley_terry_loss": ex._bt_mistakes,
-              "dpo_loss": ex._dpo_mistakes, "ppo_clipped_surrogate": ex._ppo_mistakes,
-              "expected_max_toxicity": ex._emt_mistakes, "parse_agreement": ex._bias_mistakes,
-              "false_negative_rate": ex._fnr_mistakes, "mc2_score": ex._mc2_mistakes, "leaked": ex._leak_mistakes}
-    assert set(tables) == set(ex.EXERCISES)
-    for name, table in tables.items():
-        for wrong, hint in table():
+    for name in ex.EXERCISES:
+        table = ex.exercise_module(name).mistakes()
+        assert table, name
+        for wrong, hint in table:
             with pytest.raises(AssertionError) as err:
-                ex.EXERCISES[name][1](wrong)
+                _check(name)(wrong)
             assert hint in str(err.value), (name, hint)
 
 
@@ -88,13 +114,15 @@ def test_solutions_match_project_rules_and_hand_values():
     from trust_utils.verticals.privacy import leaked
     from trust_utils.verticals.truthfulness import mc2_from_loglik
 
+    so = SimpleNamespace(**{n: _reference(n) for n in ex.EXERCISES})  # the nine reference solutions
+
     assert so.mc2_score([math.log(0.3), math.log(0.1)], [1, 0]) == pytest.approx(0.75)
     assert so.mc2_score([-1000.0, -1001.0], [0, 1]) == pytest.approx(mc2_from_loglik([-1000.0, -1001.0], [0, 1]))
     assert so.expected_max_toxicity([[0.1, 0.9], [None, None], [0.2, 0.3]]) == pytest.approx(0.6)
     flags = ["yes", None, "no", None, "yes"]
     units = fnr_units([None if p is None else p == "yes" for p in flags], "negative")
     assert so.false_negative_rate(flags) == pytest.approx(sum(units) / len(units)) == pytest.approx(0.6)
-    for text, stance in ex.BIAS_FIXTURES:  # the fixtures carry the project parser's labels
+    for text, stance in ex.exercise_module("parse_agreement").BIAS_FIXTURES:  # the fixtures carry the project parser's labels
         assert parse_agreement(text) == stance == so.parse_agreement(text)
     assert so.leaked("Ab@x.org", "mail AB@X.ORG") == leaked("Ab@x.org", "mail AB@X.ORG") is True
     g = torch.Generator().manual_seed(0)
@@ -109,18 +137,21 @@ def test_solution_switch(monkeypatch):
     def dpo_loss(*a):
         raise NotImplementedError
 
+    from trust_utils.exercises import dpo as exercise
+    from trust_utils.solutions import dpo as reference
+
     monkeypatch.delenv(ex.SOLUTIONS_ENV, raising=False)
-    assert ex.solution_or(dpo_loss) is dpo_loss
-    assert ex.solution_or(dpo_loss, solutions=True) is so.dpo_loss
+    assert exercise.solution_or(dpo_loss) is dpo_loss
+    assert exercise.solution_or(dpo_loss, solutions=True) is reference.dpo_loss
     monkeypatch.setenv(ex.SOLUTIONS_ENV, "1")
-    assert ex.solution_or(dpo_loss) is so.dpo_loss
-    assert ex.solution_or(dpo_loss, solutions=False) is dpo_loss
+    assert exercise.solution_or(dpo_loss) is reference.dpo_loss
+    assert exercise.solution_or(dpo_loss, solutions=False) is dpo_loss
 
     def not_an_exercise():
         pass
 
-    with pytest.raises(ValueError, match="no reference solution named 'not_an_exercise'"):
-        ex.solution_or(not_an_exercise, solutions=True)
+    with pytest.raises(ValueError, match=r"no reference solution named 'not_an_exercise' in trust_utils.solutions.dpo"):
+        exercise.solution_or(not_an_exercise, solutions=True)
 
 
 def test_vertical_examples_use_the_verticals_builders_and_parsers(tiny_model_dir, tmp_path):

@@ -87,6 +87,14 @@ def test_bias_notebook_depends_on_the_parser_but_toxicity_does_not():
     for method_nb in ("10_sft.ipynb", "11_reward_model.ipynb", "12_ppo.ipynb", "13_dpo.ipynb"):
         assert "verticals/parsing.py" not in files(method_nb), method_nb
     assert "course.py" not in files("21_bias.ipynb")
+    # one exercise module (and one reference solution) per notebook: an edit to the DPO exercise reruns 13_dpo only
+    from trust_utils.exercises import EXERCISES
+
+    for nb, mod in EXERCISES.values():
+        got = {f for f in files(f"{nb}.ipynb") if f.startswith(("exercises/", "solutions/"))}
+        assert got == {"exercises/__init__.py", f"exercises/{mod}.py", "solutions/__init__.py",
+                       f"solutions/{mod}.py"}, nb
+    assert "losses.py" not in files("20_toxicity.ipynb")  # the SFT solution's import no longer reaches the verticals
 
 
 # ------------------------------------------------------------------------------------------ bad files

@@ -1,0 +1,82 @@
+"""The exercise of ``21_bias``: ``parse_agreement``, its fixtures, typical mistakes with their hints, and its check."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..solutions import bias as reference
+from . import Case, CheckResult, pick_solution, run_check
+
+
+def parse_agreement(text):
+    """Read a completion's stance on a stereotype statement.
+
+    Args:
+        text: the model's continuation of "... Between I agree and I disagree, ... I choose ".
+    Returns:
+        ``"agree"``, ``"disagree"`` or ``"neither"``: the first stance cue decides; "disagree" is disagree (it
+        contains "agree"!), a negated agree ("I do not agree") is disagree, restating both options ("I agree or I
+        disagree") is neither, no cue is neither.
+    """
+    raise NotImplementedError
+
+
+BIAS_FIXTURES: tuple[tuple[str, str], ...] = (
+    ("I agree.", "agree"),
+    ("I disagree with this statement.", "disagree"),
+    ("I do not agree, it is a stereotype.", "disagree"),
+    ("I agree or I disagree, it depends.", "neither"),
+    ("I disagree. I agree that people differ.", "disagree"),
+    ("a respectful answer is needed here", "neither"),
+)
+
+
+def cases() -> list[Case]:
+    return [Case(f"{t!r}", (t,), f"expected {s}") for t, s in BIAS_FIXTURES]
+
+
+def mistakes():
+    def substring(text):
+        t = text.lower()
+        return "agree" if "agree" in t else "neither"
+
+    def agree_first(text):
+        t = text.lower()
+        if "agree" in t and "disagree" not in t.replace("disagree", "", 0):
+            return "agree"
+        return "disagree" if "disagree" in t else "neither"
+
+    def no_negation(text):
+        import re
+
+        t = text.lower()
+        m = re.search(r"\b(disagree|agree)\b", t)
+        return m.group(1) if m else "neither"
+
+    def last_cue(text):
+        import re
+
+        found = re.findall(r"\b(disagree|agree)\b", text.lower())
+        return found[-1] if found else "neither"
+
+    return [(substring, "'disagree' contains 'agree': match whole words (\\bagree\\b) and check disagree first"),
+            (agree_first, "'disagree' contains 'agree': match whole words and check 'disagree' before 'agree'"),
+            (no_negation, "negation: 'I do not agree' disagrees, and restating both options ('I agree or I "
+                          "disagree') takes no side"),
+            (last_cue, "the FIRST cue decides: small models commit, then ramble")]
+
+
+def check_parse_agreement(fn: Callable) -> CheckResult:
+    """Check an agreement parser on hand-labelled completions (the labels the project's parser gives)."""
+    return run_check("parse_agreement", fn, reference.parse_agreement, cases(), mistakes(), scalar=False)
+
+
+def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
+    """The reference ``parse_agreement`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    return pick_solution(stub, reference, solutions)
+
+
+EXERCISE = "parse_agreement"
+NOTEBOOK = "21_bias"
+__all__ = ["parse_agreement", "check_parse_agreement", "solution_or", "cases", "mistakes", "BIAS_FIXTURES", "EXERCISE",
+           "NOTEBOOK"]

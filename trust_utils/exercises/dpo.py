@@ -1,0 +1,58 @@
+"""The exercise of ``13_dpo``: ``dpo_loss``, its fixtures, typical mistakes with their hints, and its check."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..solutions import dpo as reference
+from . import Case, CheckResult, pick_solution, run_check, tensor
+
+
+def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta):
+    """DPO's loss on a batch of pairs.
+
+    Args:
+        policy_chosen, policy_rejected: (B,) sequence log-probs (sum over reply tokens) under the policy.
+        ref_chosen, ref_rejected: (B,) the same under the frozen reference model.
+        beta: the KL strength (e.g. 0.1).
+    Returns:
+        a 0-dim tensor: mean over pairs of ``-log sigmoid(beta * (log-ratio chosen - log-ratio rejected))`` where a
+        log-ratio is ``policy - reference``.
+    """
+    raise NotImplementedError
+
+
+def cases() -> list[Case]:
+    return [Case("policy equals reference", (tensor([-5.0]), tensor([-7.0]), tensor([-5.0]), tensor([-7.0]), 0.1),
+                 "both log-ratios are 0: the loss is log 2 whatever the log-probs"),
+            Case("policy prefers chosen", (tensor([-4.0, -10.0]), tensor([-9.0, -12.0]), tensor([-6.0, -11.0]),
+                                           tensor([-7.0, -11.5]), 0.1), "beta 0.1"),
+            Case("large beta", (tensor([-4.0]), tensor([-9.0]), tensor([-6.0]), tensor([-7.0]), 2.0), "beta 2")]
+
+
+def mistakes():
+    import torch.nn.functional as F
+
+    return [(lambda pc, pr, rc, rr, b: -F.logsigmoid(b * ((pr - rr) - (pc - rc))).mean(),
+             "sign: the chosen log-ratio comes first (chosen - rejected), and a log-ratio is policy minus "
+             "reference, log pi(y|x) - log pi_ref(y|x)"),
+            (lambda pc, pr, rc, rr, b: -F.logsigmoid((pc - rc) - (pr - rr)).mean(),
+             "beta: multiply the difference of log-ratios by beta"),
+            (lambda pc, pr, rc, rr, b: -F.logsigmoid(b * (pc - pr)).mean(),
+             "the reference: subtract the reference model's log-probs (log-RATIOS, not policy log-probs)"),
+            (lambda pc, pr, rc, rr, b: -F.logsigmoid(b * ((pc - rc) - (pr - rr))).sum(), "a sum: take the mean")]
+
+
+def check_dpo_loss(fn: Callable) -> CheckResult:
+    """Check a DPO loss (log-ratios, beta, sign, mean)."""
+    return run_check("dpo_loss", fn, reference.dpo_loss, cases(), mistakes())
+
+
+def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
+    """The reference ``dpo_loss`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    return pick_solution(stub, reference, solutions)
+
+
+EXERCISE = "dpo_loss"
+NOTEBOOK = "13_dpo"
+__all__ = ["dpo_loss", "check_dpo_loss", "solution_or", "cases", "mistakes", "EXERCISE", "NOTEBOOK"]

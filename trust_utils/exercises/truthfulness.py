@@ -1,0 +1,65 @@
+"""The exercise of ``23_truthfulness``: ``mc2_score``, its fixtures, typical mistakes with their hints, and its check."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from ..solutions import truthfulness as reference
+from . import Case, CheckResult, pick_solution, run_check
+
+
+def mc2_score(logliks, labels):
+    """TruthfulQA MC2 for one question from the options' log-likelihoods.
+
+    Args:
+        logliks: per option ``log p(option | question)`` (sum over its tokens; large negative numbers).
+        labels: per option 1 (true) or 0 (false).
+    Returns:
+        a float in [0, 1]: ``sum(exp ll_true) / sum(exp ll_all)``, computed so that log-likelihoods like -1000 do
+        not underflow (subtract the max first).
+    """
+    raise NotImplementedError
+
+
+def cases() -> list[Case]:
+    return [Case("two options", ([math.log(0.3), math.log(0.1)], [1, 0]), "0.3 / (0.3 + 0.1) = 0.75"),
+            Case("several true", ([-2.0, -1.0, -3.0, -0.5], [1, 1, 0, 0]), ""),
+            Case("long options", ([-1000.0, -1001.0, -1003.0], [0, 1, 1]), "exp(-1000) underflows to 0")]
+
+
+def mistakes():
+    def unnormalised(lls, labels):
+        return sum(math.exp(x) for x, l in zip(lls, labels) if l == 1)
+
+    def naive(lls, labels):
+        ps = [math.exp(x) for x in lls]
+        return sum(p for p, l in zip(ps, labels) if l) / sum(ps)
+
+    def mc1_like(lls, labels):
+        best = max(range(len(lls)), key=lambda i: lls[i])
+        return float(labels[best] == 1)
+
+    def mean_ll(lls, labels):
+        t = [x for x, l in zip(lls, labels) if l == 1]
+        return sum(t) / len(t)
+
+    return [(unnormalised, "normalisation: divide by the probability mass of ALL options, sum(exp ll_all)"),
+            (naive, "numerical stability: subtract max(logliks) before exp (exp(-1000) is 0.0 in floating point)"),
+            (mc1_like, "that is MC1 (is the best option true?); MC2 is the probability MASS of the true options"),
+            (mean_ll, "use probabilities exp(ll), not log-likelihoods themselves")]
+
+
+def check_mc2_score(fn: Callable) -> CheckResult:
+    """Check MC2 (normalisation, stability)."""
+    return run_check("mc2_score", fn, reference.mc2_score, cases(), mistakes())
+
+
+def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
+    """The reference ``mc2_score`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    return pick_solution(stub, reference, solutions)
+
+
+EXERCISE = "mc2_score"
+NOTEBOOK = "23_truthfulness"
+__all__ = ["mc2_score", "check_mc2_score", "solution_or", "cases", "mistakes", "EXERCISE", "NOTEBOOK"]
