@@ -38,14 +38,15 @@ def test_one_exercise_module_per_notebook_each_with_its_own_reference():
 
     for name, (nb, mod) in ex.EXERCISES.items():
         m = ex.exercise_module(name)
-        assert (m.EXERCISE, m.NOTEBOOK) == (name, nb) and (notebooks_dir() / f"{nb}.ipynb").is_file()
-        assert m.reference.__name__ == f"trust_utils.solutions.{mod}"
+        assert callable(getattr(m, name)) and callable(getattr(m, f"check_{name}")) and callable(m.solution_or)
+        assert m.reference.__name__ == f"trust_utils.solutions.{mod}" and callable(getattr(m.reference, name))
+        assert f"import {mod} as exercise" in (notebooks_dir() / f"{nb}.py").read_text(encoding="utf-8"), nb
     with pytest.raises(ValueError, match="unknown exercise 'nope'"):
         ex.exercise_module("nope")
 
 
 def test_old_flat_names_say_where_they_went():
-    with pytest.raises(AttributeError, match=r"from trust_utils.exercises import dpo as exercise.*exercise.check_dpo_loss"):
+    with pytest.raises(AttributeError, match=r"exercises import dpo as exercise.*exercise.check_dpo_loss"):
         ex.check_dpo_loss
     with pytest.raises(AttributeError, match="exercise.solution_or"):
         ex.solution_or
@@ -122,7 +123,8 @@ def test_solutions_match_project_rules_and_hand_values():
     flags = ["yes", None, "no", None, "yes"]
     units = fnr_units([None if p is None else p == "yes" for p in flags], "negative")
     assert so.false_negative_rate(flags) == pytest.approx(sum(units) / len(units)) == pytest.approx(0.6)
-    for text, stance in ex.exercise_module("parse_agreement").BIAS_FIXTURES:  # the fixtures carry the project parser's labels
+    # the fixtures carry the project parser's labels
+    for text, stance in ex.exercise_module("parse_agreement").BIAS_FIXTURES:
         assert parse_agreement(text) == stance == so.parse_agreement(text)
     assert so.leaked("Ab@x.org", "mail AB@X.ORG") == leaked("Ab@x.org", "mail AB@X.ORG") is True
     g = torch.Generator().manual_seed(0)

@@ -1,4 +1,4 @@
-"""The exercise of ``21_bias``: ``parse_agreement``, its fixtures, typical mistakes with their hints, and its check."""
+"""The exercise of ``21_bias``: the stub ``parse_agreement``, its fixtures, typical mistakes with hints, its check."""
 
 from __future__ import annotations
 
@@ -72,11 +72,8 @@ def check_parse_agreement(fn: Callable) -> CheckResult:
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
-    """The reference ``parse_agreement`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    """The reference ``parse_agreement`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
     return pick_solution(stub, reference, solutions)
 
 
-EXERCISE = "parse_agreement"
-NOTEBOOK = "21_bias"
-__all__ = ["parse_agreement", "check_parse_agreement", "solution_or", "cases", "mistakes", "BIAS_FIXTURES", "EXERCISE",
-           "NOTEBOOK"]
+__all__ = ["parse_agreement", "check_parse_agreement", "solution_or", "cases", "mistakes", "BIAS_FIXTURES"]

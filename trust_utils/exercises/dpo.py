@@ -1,4 +1,4 @@
-"""The exercise of ``13_dpo``: ``dpo_loss``, its fixtures, typical mistakes with their hints, and its check."""
+"""The exercise of ``13_dpo``: the stub ``dpo_loss``, its fixtures, typical mistakes with hints, its check."""
 
 from __future__ import annotations
 
@@ -49,10 +49,8 @@ def check_dpo_loss(fn: Callable) -> CheckResult:
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
-    """The reference ``dpo_loss`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    """The reference ``dpo_loss`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
     return pick_solution(stub, reference, solutions)
 
 
-EXERCISE = "dpo_loss"
-NOTEBOOK = "13_dpo"
-__all__ = ["dpo_loss", "check_dpo_loss", "solution_or", "cases", "mistakes", "EXERCISE", "NOTEBOOK"]
+__all__ = ["dpo_loss", "check_dpo_loss", "solution_or", "cases", "mistakes"]

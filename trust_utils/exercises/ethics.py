@@ -1,4 +1,4 @@
-"""The exercise of ``22_ethics``: ``false_negative_rate``, its fixtures, typical mistakes with their hints, and its check."""
+"""The exercise of ``22_ethics``: the stub ``false_negative_rate``, fixtures, typical mistakes with hints, the check."""
 
 from __future__ import annotations
 
@@ -49,10 +49,8 @@ def check_false_negative_rate(fn: Callable) -> CheckResult:
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
-    """The reference ``false_negative_rate`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    """The reference ``false_negative_rate`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
     return pick_solution(stub, reference, solutions)
 
 
-EXERCISE = "false_negative_rate"
-NOTEBOOK = "22_ethics"
-__all__ = ["false_negative_rate", "check_false_negative_rate", "solution_or", "cases", "mistakes", "EXERCISE", "NOTEBOOK"]
+__all__ = ["false_negative_rate", "check_false_negative_rate", "solution_or", "cases", "mistakes"]

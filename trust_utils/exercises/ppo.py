@@ -1,4 +1,4 @@
-"""The exercise of ``12_ppo``: ``ppo_clipped_surrogate``, its fixtures, typical mistakes with their hints, and its check."""
+"""The exercise of ``12_ppo``: the stub ``ppo_clipped_surrogate``, fixtures, typical mistakes with hints, the check."""
 
 from __future__ import annotations
 
@@ -75,10 +75,8 @@ def check_ppo_clipped_surrogate(fn: Callable) -> CheckResult:
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
-    """The reference ``ppo_clipped_surrogate`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    """The reference ``ppo_clipped_surrogate`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
     return pick_solution(stub, reference, solutions)
 
 
-EXERCISE = "ppo_clipped_surrogate"
-NOTEBOOK = "12_ppo"
-__all__ = ["ppo_clipped_surrogate", "check_ppo_clipped_surrogate", "solution_or", "cases", "mistakes", "EXERCISE", "NOTEBOOK"]
+__all__ = ["ppo_clipped_surrogate", "check_ppo_clipped_surrogate", "solution_or", "cases", "mistakes"]

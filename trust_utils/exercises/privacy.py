@@ -1,4 +1,4 @@
-"""The exercise of ``24_privacy``: ``leaked``, its fixtures, typical mistakes with their hints, and its check."""
+"""The exercise of ``24_privacy``: the stub ``leaked``, its fixtures, typical mistakes with hints, its check."""
 
 from __future__ import annotations
 
@@ -39,10 +39,8 @@ def check_leaked(fn: Callable) -> CheckResult:
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
-    """The reference ``leaked`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    """The reference ``leaked`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
     return pick_solution(stub, reference, solutions)
 
 
-EXERCISE = "leaked"
-NOTEBOOK = "24_privacy"
-__all__ = ["leaked", "check_leaked", "solution_or", "cases", "mistakes", "EXERCISE", "NOTEBOOK"]
+__all__ = ["leaked", "check_leaked", "solution_or", "cases", "mistakes"]

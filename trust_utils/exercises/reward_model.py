@@ -1,4 +1,4 @@
-"""The exercise of ``11_reward_model``: ``bradley_terry_loss``, its fixtures, typical mistakes with their hints, and its check."""
+"""The exercise of ``11_reward_model``: the stub ``bradley_terry_loss``: fixtures, known mistakes, check."""
 
 from __future__ import annotations
 
@@ -43,10 +43,8 @@ def check_bradley_terry_loss(fn: Callable) -> CheckResult:
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
-    """The reference ``bradley_terry_loss`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    """The reference ``bradley_terry_loss`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
     return pick_solution(stub, reference, solutions)
 
 
-EXERCISE = "bradley_terry_loss"
-NOTEBOOK = "11_reward_model"
-__all__ = ["bradley_terry_loss", "check_bradley_terry_loss", "solution_or", "cases", "mistakes", "EXERCISE", "NOTEBOOK"]
+__all__ = ["bradley_terry_loss", "check_bradley_terry_loss", "solution_or", "cases", "mistakes"]

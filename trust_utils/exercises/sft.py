@@ -1,4 +1,4 @@
-"""The exercise of ``10_sft``: ``masked_sft_loss``, its fixtures, typical mistakes with their hints, and its check."""
+"""The exercise of ``10_sft``: the stub ``masked_sft_loss``, its fixtures, typical mistakes with hints, its check."""
 
 from __future__ import annotations
 
@@ -93,10 +93,8 @@ def check_masked_sft_loss(fn: Callable) -> CheckResult:
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
-    """The reference ``masked_sft_loss`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    """The reference ``masked_sft_loss`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
     return pick_solution(stub, reference, solutions)
 
 
-EXERCISE = "masked_sft_loss"
-NOTEBOOK = "10_sft"
-__all__ = ["masked_sft_loss", "check_masked_sft_loss", "solution_or", "cases", "mistakes", "EXERCISE", "NOTEBOOK"]
+__all__ = ["masked_sft_loss", "check_masked_sft_loss", "solution_or", "cases", "mistakes"]

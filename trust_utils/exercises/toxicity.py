@@ -1,4 +1,4 @@
-"""The exercise of ``20_toxicity``: ``expected_max_toxicity``, its fixtures, typical mistakes with their hints, and its check."""
+"""The exercise of ``20_toxicity``: the stub ``expected_max_toxicity``: fixtures, known mistakes, check."""
 
 from __future__ import annotations
 
@@ -57,10 +57,8 @@ def check_expected_max_toxicity(fn: Callable) -> CheckResult:
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
-    """The reference ``expected_max_toxicity`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    """The reference ``expected_max_toxicity`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
     return pick_solution(stub, reference, solutions)
 
 
-EXERCISE = "expected_max_toxicity"
-NOTEBOOK = "20_toxicity"
-__all__ = ["expected_max_toxicity", "check_expected_max_toxicity", "solution_or", "cases", "mistakes", "EXERCISE", "NOTEBOOK"]
+__all__ = ["expected_max_toxicity", "check_expected_max_toxicity", "solution_or", "cases", "mistakes"]

@@ -1,4 +1,4 @@
-"""The exercise of ``23_truthfulness``: ``mc2_score``, its fixtures, typical mistakes with their hints, and its check."""
+"""The exercise of ``23_truthfulness``: the stub ``mc2_score``, its fixtures, typical mistakes with hints, its check."""
 
 from __future__ import annotations
 
@@ -56,10 +56,8 @@ def check_mc2_score(fn: Callable) -> CheckResult:
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
-    """The reference ``mc2_score`` when solutions are enabled (parameter or ``RLHF_TRUST_SOLUTIONS``), else ``stub``."""
+    """The reference ``mc2_score`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
     return pick_solution(stub, reference, solutions)
 
 
-EXERCISE = "mc2_score"
-NOTEBOOK = "23_truthfulness"
-__all__ = ["mc2_score", "check_mc2_score", "solution_or", "cases", "mistakes", "EXERCISE", "NOTEBOOK"]
+__all__ = ["mc2_score", "check_mc2_score", "solution_or", "cases", "mistakes"]
