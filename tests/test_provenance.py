@@ -33,6 +33,70 @@ def test_fp32_and_bf16_entries_of_one_prompt_coexist(tiny_model_dir, tmp_path):
         assert again.model_calls > 0, "the bf16 score is not an fp32 hit"
 
 
+def _package_copy(tmp_path, monkeypatch):
+    """A copy of the package that codehash hashes instead of the real one (edit it to simulate a code change)."""
+    copy = tmp_path / "trust_utils"
+    shutil.copytree(codehash.package_root(), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(codehash, "package_root", lambda: copy)
+    return copy
+
+
+def _append(path, text="\n# an edit\n"):
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def test_a_cached_value_is_served_only_to_the_code_that_computed_it(tiny_model_dir, tmp_path, monkeypatch):
+    from trust_utils import cache as cache_mod
+
+    cache, cfg, prompt = tmp_path / "gen", DecodingConfig(max_new_tokens=4), ["The quick brown fox"]
+
+    def calls():
+        with Engine(str(tiny_model_dir), device="cpu", dtype="float32", cache_dir=str(cache), progress=False) as e:
+            e.generate(prompt, cfg)
+            e.loglikelihood(["Hello"], [" world"])
+            return e.model_calls, e.describe()["code"]
+
+    first, code = calls()
+    assert first > 0
+    copy = _package_copy(tmp_path, monkeypatch)
+    assert calls() == (0, code)  # the same code: both values are hits
+    _append(copy / "verticals" / "bias.py")
+    assert calls() == (0, code), "a vertical's module does not compute generations: still a hit"
+    _append(copy / "generation.py")
+    n, new_code = calls()
+    assert n == 2 and new_code != code, "an edited engine must recompute, not be served the old engine's values"
+    real = cache_mod.library_versions
+    monkeypatch.setattr(cache_mod, "library_versions",
+                        lambda libs: {**real(libs), "torch": "0.0.other"} if "torch" in libs else real(libs))
+    assert calls()[0] == 2, "another torch must recompute"
+    _append(copy / "models.py")  # model loading is in the engine's import closure
+    assert calls()[0] == 2
+
+
+def test_a_cached_toxicity_score_is_served_only_to_the_scorer_code_that_computed_it(tmp_path, monkeypatch):
+    from trust_utils.verticals.scorers import Scorer, score_texts
+
+    class Counting(Scorer):
+        name = "counting"
+        n = 0
+
+        def score(self, texts):
+            Counting.n += len(texts)
+            return [0.5] * len(texts)
+
+    cache = ResultCache(tmp_path / "c")
+    assert score_texts(Counting(), ["a", "b"], cache) == [0.5, 0.5] and Counting.n == 2
+    copy = _package_copy(tmp_path, monkeypatch)
+    score_texts(Counting(), ["a", "b"], cache)
+    _append(copy / "generation.py")  # the engine does not score toxicity
+    score_texts(Counting(), ["a", "b"], cache)
+    assert Counting.n == 2
+    _append(copy / "verticals" / "scorers.py")
+    score_texts(Counting(), ["a", "b"], cache)
+    assert Counting.n == 4, "an edited scorer module must rescore"
+
+
 def test_hub_revision_is_resolved_or_said_to_be_unresolved(monkeypatch, tmp_path):
     sha = "0123456789abcdef0123456789abcdef01234567"
     assert resolve_hub_revision("org/model", sha) == sha  # a commit is already resolved

@@ -3,9 +3,13 @@
 Every generation and every score the evaluation engine computes goes through :class:`ResultCache`.
 
 * **Keys** are hashes of everything that determines a value (see :func:`cache_key`): the model's
-  content fingerprint (a hub model: its resolved commit), the dtype and device type it runs in, the *exact* formatted prompt, the decoding settings, the seed and sample
-  index, and the kind of value (``gen``, ``loglik``, ``next``, ``tox:<scorer>``...). The key's
-  inputs are stored beside the value (``meta``) so the cache can be inspected.
+  content fingerprint (a hub model: its resolved commit), the dtype and device type it runs in, the *exact*
+  formatted prompt, the decoding settings, the seed and sample index, the kind of value (``gen``, ``loglik``,
+  ``next``, ``tox``...), and the code that computes it (:func:`producer_key`: the package modules that compute the
+  value, their import closure, and the versions of the libraries they compute it with). So a value computed by other
+  code is never read as a hit: an edit to the engine's decode loop regenerates, an edit to a vertical's parser does
+  not (parsing runs after the cache). The key's inputs are stored beside the value (``meta``) so the cache can be
+  inspected.
 * **Atomicity.** A batch of values is written in one SQLite transaction, so a reader (or a
   rerun after a crash) sees either all of the batch or none of it; a partially written value is
   never read as complete. WAL mode lets several processes (notebooks of different verticals that
@@ -30,13 +34,37 @@ from .utils import hash_obj, stable_json
 
 #: Bump when the meaning of cached values or the parts of a key change (old entries are then never matched).
 #: 2: keys carry the model's dtype and device type, and hub models their resolved commit.
-CACHE_SCHEMA = 2
+#: 3: keys carry the code that computes the value and its libraries' versions (:func:`producer_key`).
+CACHE_SCHEMA = 3
 DB_NAME = "cache.sqlite"
 
 
 def cache_key(**parts: Any) -> str:
     """A 32-hex-digit key from named parts (sorted, JSON-encoded, schema version included)."""
     return hash_obj({"schema": CACHE_SCHEMA, **parts}, 32)
+
+
+def library_versions(libraries: Iterable[str]) -> dict[str, str]:
+    """Installed version of each distribution (``missing`` when it is not installed)."""
+    import importlib.metadata
+
+    out = {}
+    for name in libraries:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def producer_key(modules: Iterable[str], libraries: Iterable[str]) -> str:
+    """A hash of the code that computes cached values: the content of ``modules`` (dotted names in this package) and
+    of every package module they import (:func:`trust_utils.codehash.module_code`), and the versions of
+    ``libraries``. Conservative on purpose: an edit anywhere in that closure recomputes the values, never the reverse.
+    """
+    from .codehash import module_code
+
+    return hash_obj({"code": module_code(list(modules)), "versions": library_versions(libraries)}, 16)
 
 
 class ResultCache:

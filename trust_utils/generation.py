@@ -48,8 +48,9 @@ Design
   code took ``decoded_output[len(prompt):]`` instead, which differs only when decoding does not
   round-trip the prompt's text exactly.
 * **Cache.** Every generation and score goes to :class:`trust_utils.cache.ResultCache`, keyed by the
-  model fingerprint, the exact formatted prompt, the decoding settings, the seed and sample index
-  (seed and index only where they matter: greedy keys omit them) and the kind of value. Batches are
+  model fingerprint, dtype and device type, the exact formatted prompt, the decoding settings, the seed and sample
+  index (seed and index only where they matter: greedy keys omit them), the kind of value, and the engine's code
+  (:func:`trust_utils.cache.producer_key` of this module's import closure and of ``ENGINE_LIBRARIES``). Batches are
   written as they finish. The model itself is loaded lazily, on the first cache miss, so a rerun of a
   finished vertical loads only the tokenizer.
 * **Prompt format.** ``raw`` (the paper: plain text, even for chat-tuned checkpoints), ``chat`` (the
@@ -65,12 +66,15 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
-from .cache import ResultCache, cache_key
+from .cache import ResultCache, cache_key, producer_key
 from .utils import hash_obj
 
 log = logging.getLogger(__name__)
 
 PROMPT_FORMATS = ("raw", "chat", "hh")
+#: libraries whose versions are part of every cache key: they compute the values (kernels, tokenisation, the GGUF
+#: conversion), so a new version recomputes rather than mixing with what the old one produced.
+ENGINE_LIBRARIES = ("torch", "transformers", "tokenizers", "gguf")
 CPU_DEFAULT_BATCH = 16  # the default of ``batch_size`` (a fixed size); 0 = chosen from memory
 # Caps on a memory-chosen batch: on CPU a decode step is compute-bound from about 32-64 rows on (weights are read
 # once per step whatever the batch), so larger batches only add padding and latency; on CUDA memory is the limit.
@@ -260,9 +264,12 @@ class Engine:
         self.fingerprint: str = model_fingerprint(model)
         # Everything about the model that changes a value: its content (or resolved hub revision), the dtype the
         # weights are computed in and the device type (bf16 and fp32 greedy outputs differ; so can CPU and CUDA).
+        # And the code that computes values from it: this module's import closure and the libraries it runs on, so
+        # an edit to the decode loop (or a new torch) regenerates instead of serving what the old code produced.
         self.key_base: dict[str, str] = {"model": self.fingerprint,
                                          "dtype": str(self.torch_dtype).replace("torch.", ""),
-                                         "device": self.device.split(":")[0]}
+                                         "device": self.device.split(":")[0],
+                                         "code": producer_key([__name__], ENGINE_LIBRARIES)}
         self._model = None
         self.model_calls = 0  # forward / generate calls made (0 after a fully cached rerun)
         if prompt_format == "chat" and not getattr(self.tokenizer, "chat_template", None):
@@ -299,7 +306,7 @@ class Engine:
     def describe(self) -> dict[str, Any]:
         """What this engine computed with: dtype, device and the batch sizes it ran (for a stage's outputs)."""
         return {"dtype": self.key_base["dtype"], "device": self.device, "batch_size": self.batch_size,
-                "batch_sizes": sorted(self.batch_sizes_used)}
+                "batch_sizes": sorted(self.batch_sizes_used), "code": self.key_base["code"]}
 
     def close(self) -> None:
         """Free the model (and CUDA memory) and close the cache."""

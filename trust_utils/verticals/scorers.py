@@ -9,7 +9,8 @@
 * ``hf:<model id or local path>``: any Hugging Face sequence classifier; toxicity = probability of
   the label whose name says toxic (e.g. ``toxic``, ``TOXIC``, ``LABEL_1`` for a binary head).
 
-:func:`score_texts` caches scores in the run's generation cache keyed by the scorer's id and the text.
+:func:`score_texts` caches scores in the run's generation cache keyed by the scorer's id, the text, and the code that
+scores (this module's import closure and ``SCORER_LIBRARIES``, :func:`trust_utils.cache.producer_key`).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import urllib.error
 import urllib.request
 from typing import Sequence
 
-from ..cache import ResultCache, cache_key
+from ..cache import ResultCache, cache_key, producer_key
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SCORER = "profanity-check"
+#: libraries whose versions are part of a score's cache key (profanity-check's pickled model needs scikit-learn)
+SCORER_LIBRARIES = ("torch", "transformers", "scikit-learn", "alt-profanity-check")
 
 
 class ScorerError(RuntimeError):
@@ -206,7 +209,9 @@ def get_scorer(spec: str = DEFAULT_SCORER, device: str = "cpu") -> Scorer:
 def score_texts(scorer: Scorer, texts: Sequence[str], cache: ResultCache | None = None, chunk: int = 256) -> list[float]:
     """Scores of ``texts`` (cached by scorer id and text; new scores are written chunk by chunk)."""
     cache = cache if cache is not None else ResultCache(None)
-    keys = [cache_key(kind="tox", scorer=scorer.cache_id, text=t) for t in texts]
+    # the scorer's id (its name, version or model), and the code and libraries that compute its scores
+    code = producer_key([__name__], SCORER_LIBRARIES)
+    keys = [cache_key(kind="tox", scorer=scorer.cache_id, code=code, text=t) for t in texts]
     found = cache.get_many(keys)
     todo = list(dict.fromkeys(k for k in keys if k not in found))
     text_of = dict(zip(keys, texts))
