@@ -23,6 +23,30 @@ def test_tiny_model_is_a_small_pythia_with_real_eos_and_pad(tiny_model_dir, cach
     assert build_tiny_model(cache_dir, seed=0) == tiny_model_dir, "built once, then reused from the cache"
 
 
+def test_a_model_built_by_other_code_is_built_again(tmp_path, tiny_model_dir, cache_dir, monkeypatch):
+    import shutil
+
+    from trust_utils import cache as cache_mod
+    from trust_utils import codehash
+
+    copy = tmp_path / "trust_utils"
+    shutil.copytree(codehash.package_root(), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(codehash, "package_root", lambda: copy)  # the builder key hashes the copy
+    assert build_tiny_model(cache_dir, seed=0) == tiny_model_dir  # same code: reused
+    with open(copy / "verticals" / "bias.py", "a", encoding="utf-8") as fh:
+        fh.write("\n# not model-building code\n")
+    assert build_tiny_model(cache_dir, seed=0) == tiny_model_dir
+    with open(copy / "models.py", "a", encoding="utf-8") as fh:
+        fh.write("\n# an edit to the builder\n")
+    rebuilt = build_tiny_model(tmp_path / "c", seed=0)
+    assert rebuilt.name != tiny_model_dir.name, "an edited builder must not reuse the model it built before"
+    assert model_fingerprint(str(rebuilt)) == model_fingerprint(str(tiny_model_dir)), \
+        "the same weights: nothing downstream is invalidated"
+    real = cache_mod.library_versions
+    monkeypatch.setattr(cache_mod, "library_versions", lambda libs: {**real(libs), "transformers": "0.0.other"})
+    assert build_tiny_model(tmp_path / "c", seed=0).name not in (rebuilt.name, tiny_model_dir.name)
+
+
 def test_tiny_model_weights_depend_only_on_the_seed(tmp_path, tiny_model_dir):
     other = build_tiny_model(tmp_path / "c2", seed=0)
     a = load_causal_lm(str(tiny_model_dir)).state_dict()

@@ -38,6 +38,9 @@ TINY_CONFIG: dict[str, Any] = {
     "tie_word_embeddings": False, "vocab_size": 2048,
 }
 TINY_SPECIAL = {"eos": "<|endoftext|>", "pad": "<|padding|>"}
+#: libraries that build or convert a model (random initialisation, tokenizer training, GGUF dequantization): their
+#: versions are part of a built model's directory name, as is this module's code (:func:`builder_key`).
+BUILD_LIBRARIES = ("torch", "transformers", "tokenizers", "gguf")
 #: The HH dialogue format as a chat template, so ``prompt_format="chat"`` works for the tiny model too.
 HH_CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -91,18 +94,29 @@ def build_tiny_tokenizer(out_dir: Path, vocab_size: int = TINY_CONFIG["vocab_siz
     return fast
 
 
+def builder_key() -> str:
+    """A hash of the code that builds and converts models (this module's content) and of the versions of
+    ``BUILD_LIBRARIES``. It names the directories below, so a model made by other code (an edited builder, a new
+    transformers that initialises or dequantizes differently) is made again, never reused. A rebuild that gives the
+    same weights changes nothing downstream: caches and training reuse keys use the weights' content hash."""
+    from .cache import library_versions
+    from .codehash import modules_code
+
+    return hash_obj({"code": modules_code([__name__]), "versions": library_versions(BUILD_LIBRARIES)}, 8)
+
+
 def build_tiny_model(cache_dir: str | os.PathLike | None = None, seed: int = 0) -> Path:
     """Build (once) and return the directory of the tiny random Pythia-architecture model.
 
-    The directory name carries a hash of the config, the seed and the bundled corpus, so a change
-    in any of them builds a new one instead of reusing a stale model.
+    The directory name carries a hash of the config, the seed, the bundled corpus and the builder
+    (:func:`builder_key`), so a change in any of them builds a new one instead of reusing a stale model.
     """
     import torch
     from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     corpus_hash = hash_obj([hash_file(f) for f in _tiny_corpus_files()], 10)
-    out = cache / "models" / f"tiny-{hash_obj({'cfg': TINY_CONFIG, 'seed': seed}, 8)}-{corpus_hash}"
+    out = cache / "models" / f"tiny-{hash_obj({'cfg': TINY_CONFIG, 'seed': seed}, 8)}-{corpus_hash}-{builder_key()}"
     if is_complete_checkpoint(out):
         return out
     tmp = out.with_name(f"{out.name}.partial-{os.getpid()}")  # per process: concurrent builders never share it
@@ -153,7 +167,8 @@ def convert_gguf(gguf_file: str | os.PathLike, cache_dir: str | os.PathLike | No
 
     transformers loads GGUF by dequantizing; the loaded model still carries its GGUF quantization
     config and quantizer, which make it refuse ``save_pretrained`` and training, so both are removed.
-    The GGUF file's hash names the directory and is recorded in ``source.json``.
+    The GGUF file's hash (recorded in ``source.json``) and :func:`builder_key` name the directory. ``source.json``
+    holds the recipe only, not the builder key, so the model's content hash stays that of its weights and recipe.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -163,7 +178,7 @@ def convert_gguf(gguf_file: str | os.PathLike, cache_dir: str | os.PathLike | No
         raise ModelLoadError(f"GGUF file {gguf_file} does not exist")
     digest = hash_file(gguf_file)
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    out = cache / "models" / f"{gguf_file.stem}-{digest}"
+    out = cache / "models" / f"{gguf_file.stem}-{digest}-{builder_key()}"
     if is_complete_checkpoint(out):
         return out
     log.info("converting %s to a Hugging Face model in %s (once)", gguf_file.name, out)
@@ -178,6 +193,10 @@ def convert_gguf(gguf_file: str | os.PathLike, cache_dir: str | os.PathLike | No
     tok.save_pretrained(tmp)
     write_json(tmp / "source.json", {"ref": f"gguf:{gguf_file}", "gguf_file": gguf_file.name, "gguf_sha256_16": digest})
     _publish(tmp, out)
+    older = [q for q in out.parent.glob(f"{gguf_file.stem}-{digest}*") if q != out and is_complete_checkpoint(q)]
+    if older:  # made by an older builder; not deleted here, another checkout may still use it
+        log.warning("older conversions of %s, made by other code or library versions, can be deleted: %s",
+                    gguf_file.name, ", ".join(str(q) for q in older))
     return out
 
 
