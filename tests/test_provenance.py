@@ -72,6 +72,19 @@ def test_a_cached_value_is_served_only_to_the_code_that_computed_it(tiny_model_d
     assert calls()[0] == 2, "another torch must recompute"
     _append(copy / "models.py")  # model loading is in the engine's import closure
     assert calls()[0] == 2
+    _append(copy / "checkpoints.py")  # a newly registered method: a registry, not engine code
+    assert calls()[0] == 0
+
+
+def test_value_neutral_modules_are_real_registries_not_model_code():
+    """The modules value keys leave out exist (a renamed one would silently be hashed again, which is safe but slow),
+    and none of them pulls in training, vertical or engine code (what they import stays in the value keys)."""
+    mods = codehash.all_modules()
+    assert codehash.VALUE_NEUTRAL <= mods
+    reached = codehash.module_closure(codehash.VALUE_NEUTRAL) - codehash.VALUE_NEUTRAL
+    # what they import is still hashed by value keys; keep that small and free of model code
+    assert not {m for m in reached if m.startswith(("trust_utils.training", "trust_utils.verticals",
+                                                     "trust_utils.generation"))}, reached
 
 
 def test_a_cached_toxicity_score_is_served_only_to_the_scorer_code_that_computed_it(tmp_path, monkeypatch):
@@ -262,6 +275,11 @@ def test_training_reuse_key_covers_the_training_code_and_only_it(tmp_path, monke
     with open(copy / "verticals" / "bias.py", "a", encoding="utf-8") as fh:
         fh.write("\n# a vertical's edit cannot change a trained model\n")
     assert cfg.reuse_parts() == before
+    # registering a method or changing a colour reruns the notebooks, but retrains nothing
+    assert "checkpoints.py" in codehash.module_code(["trust_utils.training.dpo"])
+    for declarative in ("checkpoints.py", "stages.py", "style.py"):
+        _append(copy / declarative)
+        assert cfg.reuse_parts() == before, declarative
     for edited in ("training/dpo.py", "training/common.py"):  # the stage's module, then a helper it imports
         with open(copy / edited, "a", encoding="utf-8") as fh:
             fh.write("\n# an edit to the code that trains DPO\n")

@@ -59,12 +59,12 @@ def library_versions(libraries: Iterable[str]) -> dict[str, str]:
 
 def producer_key(modules: Iterable[str], libraries: Iterable[str]) -> str:
     """A hash of the code that computes cached values: the content of ``modules`` (dotted names in this package) and
-    of every package module they import (:func:`trust_utils.codehash.module_code`), and the versions of
-    ``libraries``. Conservative on purpose: an edit anywhere in that closure recomputes the values, never the reverse.
-    """
-    from .codehash import module_code
+    of every package module they import, but the registries, paths, progress and style modules
+    (:func:`trust_utils.codehash.value_code`), and the versions of ``libraries``. Conservative on purpose: an edit
+    anywhere in that closure recomputes the values."""
+    from .codehash import value_code
 
-    return hash_obj({"code": module_code(list(modules)), "versions": library_versions(libraries)}, 16)
+    return hash_obj({"code": value_code(list(modules)), "versions": library_versions(libraries)}, 16)
 
 
 class ResultCache:

@@ -10,6 +10,13 @@ sit beside a package's ``__init__.py`` in the closure (e.g. ``reference/paper_re
 
 A notebook cell that cannot be parsed as Python (a magic, a shell escape the filter missed) makes the stage depend on
 every module of the package, so a parsing gap can only cause a rerun, never a stale result.
+
+Two uses, two scopes. A stage's *fingerprint* (rerun the notebook?) takes the whole closure. A *value key* (reuse a
+trained model, serve a cached generation: :func:`value_code`) leaves out :data:`VALUE_NEUTRAL`, the modules that
+only declare what exists (the stage and checkpoint registries), say where it lives (paths), or show it (progress bars,
+the plot style). What they decide reaches a value only through inputs the value keys already hold: which model is
+loaded is keyed by the model's content hash, which settings by their resolved values. So registering a new method, or
+changing a colour, reruns the notebooks (cheaply) but neither retrains a model nor regenerates a cached answer.
 """
 
 from __future__ import annotations
@@ -125,6 +132,18 @@ def stage_code(cells: Iterable[str], root: Path | None = None) -> dict[str, str]
     return modules_code(notebook_modules(cells, root), root)
 
 
+#: Modules whose code changes no computed value except through inputs that value keys already hold (see above).
+VALUE_NEUTRAL: frozenset[str] = frozenset({f"{PACKAGE}.checkpoints", f"{PACKAGE}.stages", f"{PACKAGE}.paths",
+                                           f"{PACKAGE}.progress", f"{PACKAGE}.style"})
+
+
+def value_code(entries: Iterable[str], root: Path | None = None) -> dict[str, str]:
+    """:func:`module_code` without the :data:`VALUE_NEUTRAL` modules (the imports they make are still followed): the
+    code a value key covers."""
+    root = root or package_root()
+    return modules_code(module_closure(entries, root) - VALUE_NEUTRAL, root)
+
+
 def module_code(entries: Iterable[str], root: Path | None = None) -> dict[str, str]:
     """``{module file: content hash}`` for the modules ``entries`` (dotted names) run, imports followed."""
     root = root or package_root()
@@ -152,4 +171,4 @@ def code_hash(files: dict[str, str]) -> str:
 
 
 __all__ = ["package_root", "module_closure", "notebook_modules", "stage_code", "module_code", "modules_code", "code_hash",
-           "all_modules"]
+           "all_modules", "value_code", "VALUE_NEUTRAL"]

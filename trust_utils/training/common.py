@@ -167,14 +167,16 @@ class TrainConfig(ModelStageConfig):
 
     @classmethod
     def code_hash(cls) -> str:
-        """Content hash of the package code that trains this stage: its module and everything that module imports.
+        """Content hash of the package code that trains this stage: its module and everything that module imports,
+        but the registries, paths, progress and style modules (:data:`trust_utils.codehash.VALUE_NEUTRAL`).
 
         An edit to the loss, the trainer wiring or a helper they call retrains; an edit elsewhere (a vertical, the
-        analysis) does not. ``MODULE`` names it, so a worker run as ``python -m`` (``__main__``) gets the same hash.
+        analysis, a newly registered method) does not. ``MODULE`` names it, so a worker run as ``python -m``
+        (``__main__``) gets the same hash.
         """
         from .. import codehash
 
-        return codehash.code_hash(codehash.module_code([f"trust_utils.training.{cls.MODULE}"]))
+        return codehash.code_hash(codehash.value_code([f"trust_utils.training.{cls.MODULE}"]))
 
     def reuse_key(self) -> str:
         return hash_obj(self.reuse_parts())
