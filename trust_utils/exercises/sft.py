@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..solutions import sft as reference
-from . import Case, CheckResult, pick_solution, run_check, tensor
+from . import Case, CheckResult, pick_solution, run_check
 
 
 def masked_sft_loss(logits, input_ids, prompt_lengths, attention_mask):
