@@ -26,8 +26,7 @@ def test_tiny_model_is_a_small_pythia_with_real_eos_and_pad(tiny_model_dir, cach
 def test_a_model_built_by_other_code_is_built_again(tmp_path, tiny_model_dir, cache_dir, monkeypatch):
     import shutil
 
-    from trust_utils import cache as cache_mod
-    from trust_utils import codehash
+    from trust_utils import codehash, utils
 
     copy = tmp_path / "trust_utils"
     shutil.copytree(codehash.package_root(), copy, ignore=shutil.ignore_patterns("__pycache__"))
@@ -42,8 +41,8 @@ def test_a_model_built_by_other_code_is_built_again(tmp_path, tiny_model_dir, ca
     assert rebuilt.name != tiny_model_dir.name, "an edited builder must not reuse the model it built before"
     assert model_fingerprint(str(rebuilt)) == model_fingerprint(str(tiny_model_dir)), \
         "the same weights: nothing downstream is invalidated"
-    real = cache_mod.library_versions
-    monkeypatch.setattr(cache_mod, "library_versions", lambda libs: {**real(libs), "transformers": "0.0.other"})
+    real = utils.library_versions
+    monkeypatch.setattr(utils, "library_versions", lambda libs: {**real(libs), "transformers": "0.0.other"})
     assert build_tiny_model(tmp_path / "c", seed=0).name not in (rebuilt.name, tiny_model_dir.name)
 
 

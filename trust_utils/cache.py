@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from .utils import hash_obj, stable_json
+from .utils import hash_obj, library_versions, stable_json
 
 #: Bump when the meaning of cached values or the parts of a key change (old entries are then never matched).
 #: 2: keys carry the model's dtype and device type, and hub models their resolved commit.
@@ -42,19 +42,6 @@ DB_NAME = "cache.sqlite"
 def cache_key(**parts: Any) -> str:
     """A 32-hex-digit key from named parts (sorted, JSON-encoded, schema version included)."""
     return hash_obj({"schema": CACHE_SCHEMA, **parts}, 32)
-
-
-def library_versions(libraries: Iterable[str]) -> dict[str, str]:
-    """Installed version of each distribution (``missing`` when it is not installed)."""
-    import importlib.metadata
-
-    out = {}
-    for name in libraries:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "missing"
-    return out
 
 
 def producer_key(modules: Iterable[str], libraries: Iterable[str]) -> str:

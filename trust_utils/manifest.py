@@ -9,14 +9,13 @@ whether any file a stage read has changed.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from .utils import hash_path, read_json, write_json
+from .utils import hash_path, library_versions, read_json, write_json
 
 #: Distributions whose versions go into every manifest and result row.
 TRACKED_PACKAGES: tuple[str, ...] = (
@@ -36,13 +35,7 @@ def current_run_id() -> str:
 
 def versions() -> dict[str, str]:
     """Installed versions of the tracked packages plus Python (``missing`` when absent)."""
-    out = {"python": platform.python_version()}
-    for name in TRACKED_PACKAGES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "missing"
-    return out
+    return {"python": platform.python_version(), **library_versions(TRACKED_PACKAGES)}
 
 
 def versions_string() -> str:

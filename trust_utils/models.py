@@ -99,10 +99,10 @@ def builder_key() -> str:
     ``BUILD_LIBRARIES``. It names the directories below, so a model made by other code (an edited builder, a new
     transformers that initialises or dequantizes differently) is made again, never reused. A rebuild that gives the
     same weights changes nothing downstream: caches and training reuse keys use the weights' content hash."""
-    from .cache import library_versions
+    from . import utils
     from .codehash import modules_code
 
-    return hash_obj({"code": modules_code([__name__]), "versions": library_versions(BUILD_LIBRARIES)}, 8)
+    return hash_obj({"code": modules_code([__name__]), "versions": utils.library_versions(BUILD_LIBRARIES)}, 8)
 
 
 def build_tiny_model(cache_dir: str | os.PathLike | None = None, seed: int = 0) -> Path:

@@ -282,3 +282,16 @@ def load_hub_dataset(dataset_id: str, name: str | None = None, *, offline_hint: 
         what = ", ".join(f"{k}={v}" for k, v in [("config", name), *kwargs.items()] if v)
         raise RuntimeError(f"cannot load dataset {dataset_id!r} ({what or 'default'}): {exc}. "
                            f"Offline? Use {offline_hint}.") from exc
+
+
+def library_versions(libraries: Iterable[str]) -> dict[str, str]:
+    """Installed version of each distribution (``missing`` when it is not installed)."""
+    import importlib.metadata
+
+    out = {}
+    for name in libraries:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "missing"
+    return out
