@@ -266,9 +266,7 @@ def test_training_reuse_key_covers_the_training_code_and_only_it(tmp_path, monke
     from trust_utils.training.common import _what_changed
     from trust_utils.training.dpo import DPOStageConfig
 
-    copy = tmp_path / "trust_utils"
-    shutil.copytree(codehash.package_root(), copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(codehash, "package_root", lambda: copy)
+    copy = _package_copy(tmp_path, monkeypatch)
     cfg = DPOStageConfig(run_dir=str(tmp_path / "run"), model="tiny")
     before = cfg.reuse_parts()
     assert "training/dpo.py" in codehash.module_code(["trust_utils.training.dpo"])
