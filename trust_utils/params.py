@@ -19,7 +19,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import importlib
+import json
 from typing import Any, Mapping
+
+from .checkpoints import METHODS
+from .registry import VERTICALS
+from .stages import STAGES
 
 #: The name of the notebook parameter that carries every config field the cell does not show.
 OVERRIDES = "overrides"
@@ -42,20 +47,22 @@ SHARED_HELP: dict[str, str] = {
 }
 
 
-def param(default: Any = dataclasses.MISSING, help: str = "", *, choices: tuple[Any, ...] | None = None) -> Any:
+def param(default: Any = dataclasses.MISSING, help: str = "", *, choices: tuple[Any, ...] | None = None,
+          cell: bool = False) -> Any:
     """A dataclass field with its help text (and allowed values) as metadata.
 
-    Mutable defaults (lists, dicts) are copied per instance, so ``param([], "...")`` is safe.
+    ``cell=True`` marks a parameter the stage's lesson is about: its notebook's ``parameters`` cell shows it
+    (:func:`cell_params`). Mutable defaults (lists, dicts) are copied per instance, so ``param([], "...")`` is safe.
     """
-    meta = {"help": help, "choices": tuple(choices) if choices is not None else None}
+    meta = {"help": help, "choices": tuple(choices) if choices is not None else None, "cell": cell}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda d=default: copy.deepcopy(d), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
-def shared(name: str, default: Any = dataclasses.MISSING) -> Any:
+def shared(name: str, default: Any = dataclasses.MISSING, *, cell: bool = False) -> Any:
     """A field shared by several configs, with the help text of :data:`SHARED_HELP`."""
-    return param(default, SHARED_HELP[name])
+    return param(default, SHARED_HELP[name], cell=cell)
 
 
 
@@ -123,8 +130,6 @@ def rename_message(stage: str, old: str) -> str:
 
 def stage_of(config_cls: type) -> str:
     """The stage name a config class belongs to (for messages and renames), from the stage registry."""
-    from .stages import STAGES
-
     ref_names = {f"{config_cls.__module__}:{config_cls.__qualname__}"}
     for s in STAGES:
         if s.config in ref_names:
@@ -163,44 +168,34 @@ def build_config(config_cls: type, namespace: Mapping[str, Any], *, error: type[
     return config_cls(**values)
 
 
-#: The parameters each notebook's ``parameters`` cell shows (what its lesson is about), besides ``run_dir`` and
-#: ``overrides``; every other field of the stage's config is passed through ``overrides``.
-CELL_PARAMS: dict[str, tuple[str, ...]] = {
-    "data": ("data_source", "n_train", "n_test"),
-    "sft": ("model", "learning_rate", "max_steps"),
-    "reward_model": ("learning_rate", "epochs"),
-    "ppo": ("kl_coef", "learning_rate", "max_steps"),
-    "dpo": ("beta", "learning_rate"),
-    "toxicity": ("checkpoints", "max_examples", "n_samples", "temperature", "max_new_tokens"),
-    "bias": ("checkpoints", "max_examples", "n_samples", "temperature", "max_new_tokens"),
-    "ethics": ("checkpoints", "max_examples", "variants", "max_new_tokens"),
-    "truthfulness": ("checkpoints", "max_examples", "max_new_tokens"),
-    "privacy": ("checkpoints", "max_examples", "max_new_tokens"),
-    "attribution": ("n_train", "n_test"),
-    "analysis": ("n_boot", "max_degenerate"),
-}
-
-#: The lesson parameters of a stage that :data:`CELL_PARAMS` does not list (a new method or vertical): the usual ones
-#: its config has, so adding a stage needs no entry here.
-DEFAULT_CELL_PARAMS: tuple[str, ...] = ("checkpoints", "max_examples", "learning_rate", "max_steps")
+def _marked(config_cls: type, name: str) -> bool:
+    """Whether field ``name`` is marked ``cell=True``: the first class in the MRO that declares it with
+    :func:`param` decides (a subclass that only changes the default keeps its base's mark)."""
+    for klass in config_cls.__mro__:
+        f = getattr(klass, "__dataclass_fields__", {}).get(name)
+        if f is not None and "cell" in f.metadata:
+            return bool(f.metadata["cell"])
+    return False
 
 
-def cell_params(stage: str, config_cls: type) -> tuple[str, ...]:
-    """The config fields a stage's notebook shows in its parameters cell (besides ``run_dir`` and ``overrides``)."""
-    if stage in CELL_PARAMS:
-        return CELL_PARAMS[stage]
-    names = {f.name for f in dataclasses.fields(config_cls)}
-    return tuple(n for n in DEFAULT_CELL_PARAMS if n in names)
+def cell_params(config_cls: type) -> tuple[str, ...]:
+    """The config fields a stage's notebook shows in its parameters cell (besides ``run_dir`` and ``overrides``):
+    those marked ``param(..., cell=True)``, in declaration order."""
+    return tuple(f.name for f in dataclasses.fields(config_cls) if f.name != "run_dir" and _marked(config_cls, f.name))
+
+
+def _exercise_stages() -> tuple[str, ...]:
+    """The stages whose notebook has a checked exercise, from the method and vertical declarations."""
+    return (*(m.stage for m in METHODS if m.exercise), *(v.name for v in VERTICALS.values() if v.exercise))
 
 
 #: Notebook-only parameters: in the cell but not fields of the config (``{stage: {name: (type, default, help)}}``).
-#: The data notebook fixes torch's threads although data preparation has no use for them in its config.
+#: The data notebook fixes torch's threads although data preparation has no use for them in its config; every
+#: notebook with an exercise takes course mode's switch to the reference solutions.
 _SOLUTIONS = ("bool", False, "fill the exercise cells with the reference solutions (teachers; the tiny profile sets it)")
 NOTEBOOK_ONLY: dict[str, dict[str, tuple[str, Any, str]]] = {
     "data": {"threads": ("int", 2, SHARED_HELP["threads"])},
-    # course mode: the notebooks with exercises (trust_utils.exercises) take the switch to the reference solutions
-    **{stage: {"solutions": _SOLUTIONS} for stage in ("sft", "reward_model", "ppo", "dpo", "toxicity", "bias",
-                                                      "ethics", "truthfulness", "privacy")},
+    **{stage: {"solutions": _SOLUTIONS} for stage in _exercise_stages()},
 }
 
 
@@ -210,8 +205,6 @@ def _cell_type(annotation: str) -> str:
 
 
 def _cell_value(value: Any) -> str:
-    import json
-
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
@@ -223,7 +216,7 @@ def parameters_cell(stage: str, config_cls: type) -> str:
     """The source of a notebook's ``parameters`` cell, generated from the config's fields (defaults and help) so the
     cell never drifts from the schema; ``tests/test_params.py`` checks every notebook against it."""
     fields = config_fields(config_cls)
-    names = ["run_dir", *cell_params(stage, config_cls)]
+    names = ["run_dir", *cell_params(config_cls)]
     lines = []
     for n in names:
         f = fields[n]

@@ -27,230 +27,22 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .codehash import code_hash, stage_code
 from .manifest import RUN_ID_ENV, inputs_changed, read_manifest, read_stage_outputs, versions, write_manifest
+from .models import model_provenance
 from .paths import notebooks_dir
+from .planning import (RESERVED_PARAMS, PipelineError, StageFailed, StagePlan, _echo_checkpoints, _inspect,
+                       _prepare_checkpoints, check_checkpoints, checkpoint_plan, code_cells, injected_params,
+                       notebook_code_hash, notebook_parameters, resolve_params, stage_config_class)
 from .profiles import Profile, ProfileError
+from .progress import follow
 from .stages import STAGES, Stage, get_stage
-from .utils import hash_obj, write_json
+from .utils import atomic_write_text, hash_obj, write_json
 
 log = logging.getLogger(__name__)
-
-#: Parameters the runner sets itself; a profile may not set them.
-RESERVED_PARAMS = ("run_dir",)
-
-
-class PipelineError(RuntimeError):
-    """The run cannot start or continue; the message says what to fix."""
-
-
-class StageFailed(PipelineError):
-    def __init__(self, stage: str, notebook: Path, cause: str):
-        self.stage, self.notebook, self.cause = stage, notebook, cause
-        super().__init__(f"stage '{stage}' failed: {cause}\n"
-                         f"  open the executed notebook to see the failing cell: {notebook}\n"
-                         f"  completed stages are kept; rerun the same command to resume from '{stage}'.")
-
-
-@dataclass
-class StagePlan:
-    stage: Stage
-    notebook: Path
-    params: dict[str, Any]
-    declared: dict[str, dict[str, Any]]
-    stage_dir: Path
-    status: str = "pending"  # pending | skipped | done | failed
-    reason: str = ""
-    seconds: float = 0.0
-    fingerprint: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@lru_cache(maxsize=64)
-def _inspect(path: str, mtime: float) -> dict[str, dict[str, Any]]:
-    """papermill's reading of the notebook's parameters cell, kept on disk under the notebook file's content hash
-    and papermill's version, so that a rerun that skips every stage need not import papermill and nbformat
-    (seconds of start-up) to find out nothing changed."""
-    import json
-    from importlib.metadata import version
-
-    from .paths import default_cache_dir
-    from .utils import atomic_write_text, hash_file
-
-    key = f"{hash_file(path)}-papermill{version('papermill')}"
-    cached = default_cache_dir() / "notebook-parameters" / f"{key}.json"
-    if cached.is_file():
-        try:
-            return json.loads(cached.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass  # unreadable: inspect again and rewrite it
-    import papermill
-
-    params = papermill.inspect_notebook(path)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cached, json.dumps(params, default=str))
-    except OSError as exc:  # a read-only cache only costs the start-up time
-        log.debug("could not keep the parameters of %s in %s: %s", path, cached, exc)
-    return params
-
-
-def code_cells(path: str | Path) -> list[str]:
-    """The sources of a notebook's code cells, as ``nbformat.read`` gives them (a list of lines joined), read as
-    plain JSON: nbformat's import alone takes seconds, which a rerun that skips everything should not pay."""
-    import json
-
-    p = Path(path)
-    try:
-        nb = json.loads(p.read_text(encoding="utf-8"))
-        cells = nb["cells"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PipelineError(f"notebook {p} is not a readable .ipynb file ({exc}); restore it from git or "
-                            f"regenerate it with `jupytext --to ipynb --update {p.with_suffix('.py')}`") from exc
-    out = []
-    for c in cells:
-        if c.get("cell_type") == "code":
-            src = c.get("source", "")
-            out.append("".join(src) if isinstance(src, list) else src)
-    return out
-
-
-def notebook_parameters(path: str | Path) -> dict[str, dict[str, Any]]:
-    """The notebook's declared parameters: ``{name: {inferred_type_name, default, help}}``."""
-    p = Path(path)
-    if not p.is_file():
-        raise PipelineError(f"notebook {p} does not exist")
-    params = _inspect(str(p), p.stat().st_mtime)
-    if not params:
-        raise PipelineError(f"notebook {p} has no cell tagged 'parameters'")
-    return params
-
-
-def notebook_code_hash(path: str | Path) -> str:
-    """Hash of the notebook's code cells only, so re-saving outputs or markdown does not rerun it."""
-    return hash_obj(code_cells(path))
-
-
-_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
-    "bool": lambda v: isinstance(v, bool),
-    "list": lambda v: isinstance(v, (list, tuple)),
-    "dict": lambda v: isinstance(v, dict),
-}
-
-
-def _check_type(stage: str, name: str, value: Any, spec: dict[str, Any]) -> None:
-    tname = (spec.get("inferred_type_name") or "").strip()
-    check = _TYPE_CHECKS.get(tname.split("[")[0].lower())
-    if check is not None and value is not None and not check(value):
-        raise PipelineError(f"stage '{stage}': parameter {name!r} must be {tname}, got {value!r} ({type(value).__name__})")
-
-
-def _annotation_check(annotation: str) -> tuple[Callable[[Any], bool] | None, bool]:
-    """The type check for a dataclass annotation string (``int``, ``list[str]``, ``str | None``) and whether None
-    is allowed; ``(None, True)`` for annotations the runner does not check."""
-    parts = [a.strip() for a in str(annotation).split("|")]
-    optional = "None" in parts
-    parts = [a for a in parts if a != "None"]
-    if len(parts) != 1:
-        return None, True
-    base = parts[0].split("[")[0].strip().lower()
-    base = {"tuple": "list", "sequence": "list", "mapping": "dict"}.get(base, base)
-    return _TYPE_CHECKS.get(base), optional
-
-
-def _check_field_type(stage: str, name: str, value: Any, annotation: str) -> None:
-    check, optional = _annotation_check(annotation)
-    if check is None or (value is None and optional):
-        return
-    if not check(value):
-        raise PipelineError(f"stage '{stage}': parameter {name!r} must be {annotation}, got {value!r} "
-                            f"({type(value).__name__})")
-
-
-def stage_config_class(stage: Stage, declared: dict[str, dict[str, Any]] | None = None) -> type | None:
-    """The stage's config dataclass, the schema of its parameters; None where the notebook cell is the schema: the
-    stage names no config class, or its notebook's cell (``declared``) has no ``overrides`` parameter, i.e. the
-    notebook does not build its config from the cell plus overrides (the tests' throwaway notebooks)."""
-    from .params import OVERRIDES
-
-    if not stage.config or (declared is not None and OVERRIDES not in declared):
-        return None
-    from .params import load_config_class
-
-    try:
-        return load_config_class(stage.config)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise PipelineError(f"stage '{stage.name}': cannot import its config class {stage.config!r}: {exc}") from None
-
-
-def _valid_names(stage: Stage, declared: dict[str, dict[str, Any]]) -> list[str]:
-    from .params import OVERRIDES, config_fields
-
-    cls = stage_config_class(stage, declared)
-    names = list(declared) + ([n for n in config_fields(cls) if n not in declared] if cls else [])
-    return [n for n in names if n not in RESERVED_PARAMS and n != OVERRIDES]
-
-
-def resolve_params(profile: Profile, stage: Stage, declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The stage's resolved parameters, flat: profile ``shared`` keys the stage has (a field of its config or a name
-    in its notebook cell), then the stage's own section, then ``run_dir``.
-
-    With a config class a key is valid when it is one of its fields or declared in the notebook cell, and its type is
-    checked against the field's annotation; without one, the notebook cell is the schema. A renamed parameter fails
-    with its new name. :func:`injected_params` splits the result into what papermill injects.
-    """
-    from .params import OVERRIDES, config_fields, rename_message, renamed
-
-    cls = stage_config_class(stage, declared)
-    fields = config_fields(cls) if cls else {}
-    own = profile.stages.get(stage.name, {})
-    for key in own:
-        if key in RESERVED_PARAMS:
-            raise PipelineError(f"profile {profile.path}: stage '{stage.name}' sets {key!r}, which the runner sets itself")
-        if key == OVERRIDES and cls is not None:
-            raise PipelineError(f"profile {profile.path}: stage '{stage.name}' sets {OVERRIDES!r}; write its keys "
-                                f"directly in the stage's section instead")
-        if key not in declared and key not in fields:
-            if renamed(stage.name, key):
-                raise PipelineError(f"profile {profile.path}: {rename_message(stage.name, key)}")
-            valid = ", ".join(_valid_names(stage, declared))
-            raise PipelineError(f"profile {profile.path}: stage '{stage.name}' has no parameter {key!r} "
-                                f"(notebook {stage.notebook}); valid parameters: {valid}")
-    params = {k: v for k, v in profile.shared.items() if k in declared or k in fields}
-    params.update(own)
-    if "run_dir" in declared or "run_dir" in fields:
-        params["run_dir"] = str(profile.run_dir)
-    for k, v in params.items():
-        if k in fields:
-            _check_field_type(stage.name, k, v, fields[k]["type"])
-        else:
-            _check_type(stage.name, k, v, declared[k])
-    return params
-
-
-def injected_params(stage: Stage, params: dict[str, Any], declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """What papermill injects: the keys the notebook cell declares directly, every other key packed into its
-    ``overrides`` dict (a stage without a config class gets ``params`` unchanged)."""
-    from .params import OVERRIDES
-
-    if stage_config_class(stage, declared) is None:
-        return dict(params)
-    direct = {k: v for k, v in params.items() if k in declared}
-    rest = {k: v for k, v in params.items() if k not in declared}
-    if rest:
-        if OVERRIDES not in declared:
-            raise PipelineError(f"stage '{stage.name}': parameter(s) {sorted(rest)} are not in notebook "
-                                f"{stage.notebook}'s parameters cell, which has no {OVERRIDES!r} to pass them")
-        direct[OVERRIDES] = rest
-    return direct
-
 
 def plan(profile: Profile, only: Iterable[str] | None = None) -> list[StagePlan]:
     """Validate a profile against the notebooks and return the stages to consider, in order.
@@ -304,51 +96,6 @@ def plan(profile: Profile, only: Iterable[str] | None = None) -> list[StagePlan]
     return [plans[n] for n in selected]
 
 
-def checkpoint_plan(profile: Profile) -> list[tuple[str, str]]:
-    """``(name, what it loads)`` for every checkpoint the profile's verticals would score: a model reference for
-    ``base`` and the external checkpoints, ``<run_dir>/<stage>/model`` for the ones the run trains."""
-    from .checkpoints import BUILTIN_BY_NAME, CHECKPOINT_ORDER
-
-    names = profile.evaluated_checkpoints()
-    names = list(CHECKPOINT_ORDER) if names is None else names
-    ext = {c.name: c for c in profile.checkpoints}
-    out = []
-    for n in names:
-        if n in ext:
-            out.append((n, ext[n].ref))
-        elif n == "base":
-            out.append((n, str(profile.shared.get("model", "tiny"))))
-        else:
-            out.append((n, f"{profile.run_dir / BUILTIN_BY_NAME[n].producer / 'model'} (trained by stage "
-                           f"'{BUILTIN_BY_NAME[n].producer}')"))
-    return out
-
-
-def check_checkpoints(profile: Profile, plans: Iterable[StagePlan], online: bool = False) -> list[dict[str, str]]:
-    """Check, before any model work, the names in the stages' ``checkpoints`` parameters and every model
-    reference the profile names (``shared.model`` and the external checkpoints); offline unless ``online``.
-
-    Returns one row per reference (:func:`trust_utils.checkpoints.check_ref`); raises :class:`PipelineError`
-    listing every problem.
-    """
-    from .checkpoints import CHECKPOINT_ORDER, CheckpointError, check_refs
-
-    known = list(CHECKPOINT_ORDER) + [c.name for c in profile.checkpoints]
-    for p in plans:
-        wanted = p.params.get("checkpoints") if "vertical" in p.stage.tags else None
-        bad = [w for w in (wanted or []) if w not in known]
-        if bad:
-            raise PipelineError(f"profile {profile.path}: stage '{p.stage.name}' asks for unknown checkpoint(s) {bad}; "
-                                f"known: {', '.join(known)}. Name an external model in the profile's 'checkpoints:' block")
-    items = [(c.name, c.ref) for c in profile.checkpoints]
-    if "model" in profile.shared and not any(c.name == "base" for c in profile.checkpoints):
-        items.insert(0, ("base (shared model)", str(profile.shared["model"])))
-    try:
-        return check_refs(items, online=online)
-    except CheckpointError as exc:
-        raise PipelineError(f"profile {profile.path}: {exc}") from None
-
-
 def _upstream(profile: Profile, stage: Stage) -> dict[str, str]:
     """Identity of the upstream stages' last complete runs (fingerprint, finish time, id of the run that wrote
     their outputs — so outputs rewritten by hand count as a change)."""
@@ -363,7 +110,6 @@ def _upstream(profile: Profile, stage: Stage) -> dict[str, str]:
 
 def fingerprint_parts(p: StagePlan, upstream: dict[str, str]) -> dict[str, Any]:
     """The five things a stage's result depends on besides its input files (see the module docstring)."""
-    from .codehash import code_hash, stage_code
 
     cells = code_cells(p.notebook)
     params = {k: v for k, v in p.params.items() if k not in RESERVED_PARAMS}
@@ -443,7 +189,6 @@ def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool, run_i
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from .progress import follow
 
     previous = os.environ.get(RUN_ID_ENV)
     os.environ[RUN_ID_ENV] = run_id  # the kernel inherits it; write_stage_outputs records it
@@ -476,7 +221,6 @@ def export_html(executed: Path, out: Path) -> Path:
         body, _ = HTMLExporter().from_filename(str(executed))
     finally:
         tl.setLevel(level)
-    from .utils import atomic_write_text
 
     return atomic_write_text(out, body)
 
@@ -488,7 +232,6 @@ def _base_model_provenance(params: dict[str, Any]) -> dict[str, Any] | None:
     """
     if "model" not in params:
         return None
-    from .models import model_provenance
 
     try:
         return model_provenance(params["model"], params.get("cache_dir") or None, params.get("seed", 0))
@@ -577,30 +320,6 @@ def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False
     return plans
 
 
-def _echo_checkpoints(profile: Profile, echo: Callable[[str], None]) -> None:
-    """The dry run's list of every checkpoint the verticals would load (references checked offline)."""
-    from .checkpoints import check_ref
-
-    rows = checkpoint_plan(profile)
-    echo(f"checkpoints the verticals would load ({len(rows)}; baseline '{profile.baseline}'):")
-    for name, what in rows:
-        state = check_ref(name, what)["status"] if not what.endswith(")") else "produced by this run"
-        echo(f"  {name:<14} {what}  [{state}]")
-
-
-def _prepare_checkpoints(profile: Profile, plans: list[StagePlan], echo: Callable[[str], None]) -> None:
-    """Before any stage runs: fail fast on hub references that cannot load (offline), and write
-    ``<run_dir>/checkpoints.json`` for the vertical stages."""
-    from .checkpoints import write_run_checkpoints
-
-    if any(p.stage.name not in ("data", "analysis") for p in plans):
-        rows = check_checkpoints(profile, plans, online=True)
-        hub = [r for r in rows if r["kind"] == "hub"]
-        if hub:
-            echo("hub models: " + ", ".join(f"{r['ref']} ({r['status']})" for r in hub))
-    write_run_checkpoints(profile.run_dir, profile.checkpoints, profile.evaluated_checkpoints(), profile.baseline)
-
-
 def status(profile: Profile) -> list[dict[str, Any]]:
     """One row per stage of the profile: ``done`` / ``stale`` (with why) / ``missing`` / ``failed`` / ``interrupted``
     / ``running``, finish time, duration.
@@ -636,3 +355,10 @@ def status(profile: Profile) -> list[dict[str, Any]]:
 
 
 __all__ = ["PipelineError", "StageFailed", "ProfileError", "plan", "run", "status", "notebook_parameters", "STAGES"]
+
+
+# names other modules and the tests use from the runner (defined in trust_utils.planning)
+__all__ = ["PipelineError", "StageFailed", "StagePlan", "RESERVED_PARAMS", "plan", "run", "status", "export_html",
+           "fingerprint_parts", "stale_reasons", "skip_reason", "checkpoint_plan", "check_checkpoints", "code_cells",
+           "notebook_parameters", "notebook_code_hash", "injected_params", "resolve_params", "stage_config_class",
+           "_inspect", "_echo_checkpoints", "_prepare_checkpoints"]

@@ -32,9 +32,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .manifest import versions_string
-from .paths import resolve_run_dir, results_dir, stage_dir
-from .registry import get_metric, get_vertical
+from .provenance import versions_string
+from .run import Run
+from .registry import get_metric, get_vertical, VERTICALS
 from .stats import bootstrap_ci
 from .utils import atomic_write_text, hash_obj, read_jsonl, write_jsonl
 
@@ -97,8 +97,8 @@ def validate_results(df: pd.DataFrame, source: str = "results") -> pd.DataFrame:
     return df[list(RESULT_COLUMNS)]
 
 
-def write_results(run_dir: str | os.PathLike, vertical: str, rows: Iterable[dict[str, Any]]) -> Path:
-    """Replace ``<run_dir>/results/<vertical>.csv`` with ``rows`` (validated)."""
+def write_results(run: Run | str | os.PathLike, vertical: str, rows: Iterable[dict[str, Any]]) -> Path:
+    """Replace ``<run>/results/<vertical>.csv`` with ``rows`` (validated)."""
     get_vertical(vertical)
     df = pd.DataFrame(list(rows), columns=list(RESULT_COLUMNS))
     bad = df[df["vertical"] != vertical]
@@ -107,12 +107,12 @@ def write_results(run_dir: str | os.PathLike, vertical: str, rows: Iterable[dict
     validate_results(df, f"{vertical} results")
     buf = io.StringIO()
     df.to_csv(buf, index=False)
-    return atomic_write_text(results_dir(run_dir) / f"{vertical}.csv", buf.getvalue())
+    return atomic_write_text(Run.open(run).results_dir() / f"{vertical}.csv", buf.getvalue())
 
 
-def load_results(run_dir: str | os.PathLike) -> pd.DataFrame:
+def load_results(run: Run | str | os.PathLike) -> pd.DataFrame:
     """All verticals' rows of a run, in one long table (empty with the schema's columns if none)."""
-    d = results_dir(run_dir)
+    d = Run.open(run).results_dir()
     frames = []
     for f in sorted(d.glob("*.csv")):
         df = pd.read_csv(f, keep_default_na=False, na_values=[""])
@@ -122,9 +122,9 @@ def load_results(run_dir: str | os.PathLike) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def write_records(run_dir: str | os.PathLike, vertical: str, checkpoint: str, records: Iterable[dict]) -> Path:
+def write_records(run: Run | str | os.PathLike, vertical: str, checkpoint: str, records: Iterable[dict]) -> Path:
     """Per-example records of one checkpoint on one vertical, for inspection."""
-    return write_jsonl(stage_dir(run_dir, vertical) / "records" / f"{checkpoint}.jsonl", records)
+    return write_jsonl(Run.open(run).stage_dir(vertical) / "records" / f"{checkpoint}.jsonl", records)
 
 
 # ------------------------------------------------------------------------------------ per-unit values
@@ -186,25 +186,24 @@ def check_unit_values(rows: Iterable[dict[str, Any]], units: pd.DataFrame, tol: 
     return bad
 
 
-def records_path(run_dir: str | os.PathLike, vertical: str, checkpoint: str) -> Path:
-    return resolve_run_dir(run_dir) / vertical / "records" / f"{checkpoint}.jsonl"
+def records_path(run: Run | str | os.PathLike, vertical: str, checkpoint: str) -> Path:
+    return Run.open(run).dir / vertical / "records" / f"{checkpoint}.jsonl"
 
 
-def load_records(run_dir: str | os.PathLike, vertical: str, checkpoint: str) -> list[dict[str, Any]]:
+def load_records(run: Run | str | os.PathLike, vertical: str, checkpoint: str) -> list[dict[str, Any]]:
     """The per-example records of one checkpoint on one vertical (FileNotFoundError naming the file if absent)."""
-    path = records_path(run_dir, vertical, checkpoint)
+    path = records_path(run, vertical, checkpoint)
     if not path.is_file():
         raise FileNotFoundError(f"no records {path}: run the {vertical} stage for checkpoint {checkpoint!r}")
     return list(read_jsonl(path))
 
 
-def load_unit_values(run_dir: str | os.PathLike, verticals: Iterable[str] | None = None) -> pd.DataFrame:
+def load_unit_values(run: Run | str | os.PathLike, verticals: Iterable[str] | None = None) -> pd.DataFrame:
     """Per-unit values of every vertical and checkpoint with records in the run (columns :data:`UNIT_COLUMNS`)."""
-    from .registry import VERTICALS
-
+    run = Run.open(run)
     frames = []
     for v in verticals or VERTICALS:
-        d = resolve_run_dir(run_dir) / v / "records"  # not stage_dir: reading must not create folders
+        d = run.dir / v / "records"  # not stage_dir: reading must not create folders
         for p in sorted(d.glob("*.jsonl")) if d.is_dir() else []:
             frames.append(unit_values(read_jsonl(p), v, p.stem))
     frames = [f for f in frames if len(f)]

@@ -1,18 +1,20 @@
 """The stage registry: every stage of the study, in run order.
 
 The runner, the CLI and the tests iterate over :data:`STAGES`; adding a stage is one
-:class:`Stage` entry here plus its notebook in ``notebooks/``. The alignment stages are not listed here: each
-derives from its :class:`trust_utils.checkpoints.Method` registration (:func:`method_stage`), so adding an
-alignment method touches only :data:`trust_utils.checkpoints.METHODS`. A stage's directory in a run is
+:class:`Stage` entry here plus its notebook in ``notebooks/``. The alignment and vertical stages are not listed
+here: each derives from its declaration, a :class:`trust_utils.checkpoints.Method` (:func:`method_stage`) or a
+:class:`trust_utils.registry.Vertical` (:func:`vertical_stage`), so adding a method or a vertical touches only
+:data:`trust_utils.checkpoints.METHODS` or :data:`trust_utils.registry.VERTICALS` here. A stage's directory in a run is
 ``<run_dir>/<name>/``; a stage that trains a model saves it in ``<run_dir>/<name>/model``
-(see :func:`trust_utils.paths.checkpoint_path`).
+(see :meth:`trust_utils.run.Run.checkpoint_path`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .checkpoints import EVAL_PRODUCERS, METHODS, Method
+from .checkpoints import EVAL_PRODUCERS, METHODS, Method, method_of
+from .registry import VERTICALS, Vertical
 
 
 @dataclass(frozen=True)
@@ -51,37 +53,26 @@ def method_stage(m: Method) -> Stage:
                  checkpoint=m.checkpoint, tags=("alignment",), config=m.config)
 
 
-# The stages whose models the verticals score, from the checkpoint registry (not restated here).
-_EVAL_USES = EVAL_PRODUCERS
+def vertical_stage(v: Vertical) -> Stage:
+    """The pipeline stage of a trust vertical (tagged ``vertical``); it scores every trained model the verticals
+    evaluate (``uses``: the producing stages, from the checkpoint registry)."""
+    return Stage(v.name, v.notebook, f"{v.title} ({v.benchmark})" if v.benchmark else v.title, uses=EVAL_PRODUCERS,
+                 produces=v.produces, tags=("vertical",), config=v.config)
 
 STAGES: tuple[Stage, ...] = (
     Stage("data", "00_data_preparation.ipynb", "Preference data preparation",
           produces="sft.jsonl, preferences.jsonl (train/test), drop report",
           config="trust_utils.data.prepare:DataConfig"),
     *(method_stage(m) for m in METHODS),
-    Stage("toxicity", "20_toxicity.ipynb", "Toxicity (RealToxicityPrompts)", uses=_EVAL_USES,
-          produces="results/toxicity.csv, records", tags=("vertical",),
-          config="trust_utils.verticals.toxicity:ToxicityConfig"),
-    Stage("bias", "21_bias.ipynb", "Stereotypical bias (DecodingTrust)", uses=_EVAL_USES,
-          produces="results/bias.csv, records", tags=("vertical",),
-          config="trust_utils.verticals.bias:BiasConfig"),
-    Stage("ethics", "22_ethics.ipynb", "Machine ethics (ETHICS commonsense)", uses=_EVAL_USES,
-          produces="results/ethics.csv, records", tags=("vertical",),
-          config="trust_utils.verticals.ethics:EthicsConfig"),
-    Stage("truthfulness", "23_truthfulness.ipynb", "Truthfulness (TruthfulQA MC)", uses=_EVAL_USES,
-          produces="results/truthfulness.csv, records", tags=("vertical",),
-          config="trust_utils.verticals.truthfulness:TruthfulnessConfig"),
-    Stage("privacy", "24_privacy.ipynb", "Privacy (Enron PII leakage)", uses=_EVAL_USES,
-          produces="results/privacy.csv, records", tags=("vertical",),
-          config="trust_utils.verticals.privacy:PrivacyConfig"),
+    *(vertical_stage(v) for v in VERTICALS.values()),
     Stage("attribution", "30_attribution.ipynb", "Data attribution (DataInf)", needs=("data",),
           uses=tuple(m.stage for m in METHODS if m.attribution) + ("toxicity",),
           produces="scores per training example and stage, top examples", tags=("analysis",),
           config="trust_utils.attribution:AttributionConfig"),
     Stage("analysis", "90_analysis.ipynb", "Analysis and paper comparison",
-          uses=("toxicity", "bias", "ethics", "truthfulness", "privacy"),
+          uses=tuple(VERTICALS),
           produces="figures, summary tables, report.html", html_report=True,
-          config="trust_utils.analysis:AnalysisConfig"),
+          config="trust_utils.analysis.stage:AnalysisConfig"),
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
@@ -97,8 +88,4 @@ def get_stage(name: str) -> Stage:
 
 def checkpoint_stage(checkpoint: str) -> Stage:
     """The stage that produces checkpoint ``checkpoint`` (``sft``, ``rm``, ``ppo``, ``dpo``, ...)."""
-    for s in STAGES:
-        if s.checkpoint == checkpoint:
-            return s
-    known = ["base"] + [s.checkpoint for s in STAGES if s.checkpoint]
-    raise KeyError(f"unknown checkpoint name {checkpoint!r}; known: {', '.join(known)}")
+    return get_stage(method_of(checkpoint).stage)

@@ -17,15 +17,14 @@ import logging
 import random
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..manifest import write_stage_outputs
-from ..paths import stage_dir
+from ..provenance import write_stage_outputs
+from ..run import Run
 from ..utils import read_jsonl, write_json, write_jsonl
-from .hh import DEFAULT_SUBSETS, DropReport, PreferencePair, load_pairs
+from .hh import DEFAULT_SUBSETS, PreferencePair, load_pairs
 from ..params import param, shared
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ class DataConfig:
     """Parameters of the data preparation stage (the schema of its parameters: :mod:`trust_utils.params`)."""
 
     run_dir: str = shared("run_dir")
-    data_source: str = param("bundled", 'where the preference data comes from: bundled | local | hub')
+    data_source: str = param("bundled", 'where the preference data comes from: bundled | local | hub', cell=True)
     subsets: list[str] = param(list(DEFAULT_SUBSETS), 'HH subsets (data directories of Anthropic/hh-rlhf)')
     local_dir: str = param(
         "", 'for source "local": directory laid out like anthropics/hh-rlhf (<subset>/train.jsonl.gz)')
@@ -46,8 +45,8 @@ class DataConfig:
         "Anthropic/hh-rlhf", 'for source "hub": dataset id (Dahoas/static-hh is pre-split and has no subsets)')
     revision: str = param(
         "", 'for source "hub": dataset branch, tag or commit (empty: main); the resolved commit goes into outputs.json')
-    n_train: int = param(0, 'training pairs to keep after filtering (0 keeps all)')
-    n_test: int = param(0, 'held-out pairs to keep (0 keeps all)')
+    n_train: int = param(0, 'training pairs to keep after filtering (0 keeps all)', cell=True)
+    n_test: int = param(0, 'held-out pairs to keep (0 keeps all)', cell=True)
     test_fraction: float = param(0.1, 'share of train held out when the source has no test split')
     max_prompt_length: int = param(256, "drop pairs whose prompt is longer (tokens of the base model's tokenizer)")
     max_length: int = param(512, 'drop pairs whose prompt + longer reply is longer (tokens)')
@@ -87,7 +86,7 @@ def run(cfg: DataConfig) -> dict[str, Any]:
     from ..models import load_tokenizer, model_provenance
 
     t0 = time.perf_counter()
-    out = stage_dir(cfg.run_dir, STAGE)
+    out = Run.open(cfg.run_dir).stage_dir(STAGE)
     by_split, report, files = load_pairs(cfg.data_source, cfg.subsets, cfg.local_dir, cfg.dataset_id, revision=cfg.revision)
     if not by_split["test"] or not by_split["train"]:
         # A source with one split only (a sample, a custom set): hold out test_fraction of it by seed.
@@ -140,12 +139,12 @@ def run(cfg: DataConfig) -> dict[str, Any]:
     return summary
 
 
-def load_prepared(run_dir: str, name: str) -> list[dict[str, Any]]:
+def load_prepared(run: Run | str, name: str) -> list[dict[str, Any]]:
     """Read a prepared file of the run (``pref_train``, ``pref_test``, ``sft_train``, ``sft_test``).
 
     Raises a clear error when the data stage has not run.
     """
-    path = Path(stage_dir(run_dir, STAGE)) / f"{name}.jsonl"
+    path = Run.open(run).dir / STAGE / f"{name}.jsonl"  # reading must not create the folder
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run the data stage first (rlhf-trust run --stages data)")
     rows = list(read_jsonl(path))

@@ -44,6 +44,9 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Sequence
 
+from ..checkpoints import METHODS
+from ..registry import VERTICALS
+
 SOLUTIONS_ENV = "RLHF_TRUST_SOLUTIONS"
 
 
@@ -210,17 +213,11 @@ def tensor(x, dtype=None):
     return torch.tensor(x, dtype=dtype or torch.float32)
 
 
-#: exercise name -> (notebook, module of ``trust_utils.exercises``)
+#: exercise name -> (notebook, module of ``trust_utils.exercises``), from the method and vertical declarations
+#: (``Method.exercise``, ``Vertical.exercise``): the module of an exercise is named after its stage.
 EXERCISES: dict[str, tuple[str, str]] = {
-    "masked_sft_loss": ("10_sft", "sft"),
-    "bradley_terry_loss": ("11_reward_model", "reward_model"),
-    "ppo_clipped_surrogate": ("12_ppo", "ppo"),
-    "dpo_loss": ("13_dpo", "dpo"),
-    "expected_max_toxicity": ("20_toxicity", "toxicity"),
-    "parse_agreement": ("21_bias", "bias"),
-    "false_negative_rate": ("22_ethics", "ethics"),
-    "mc2_score": ("23_truthfulness", "truthfulness"),
-    "leaked": ("24_privacy", "privacy"),
+    **{m.exercise: (m.notebook.removesuffix(".ipynb"), m.stage) for m in METHODS if m.exercise},
+    **{v.exercise: (v.notebook.removesuffix(".ipynb"), v.name) for v in VERTICALS.values() if v.exercise},
 }
 
 

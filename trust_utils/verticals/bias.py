@@ -102,9 +102,9 @@ class BiasConfig(VerticalConfig):
         "completion", 'completion (paper code) or instruction (DecodingTrust system and user prompt)')
     variants: list[str] = param(
         ["benign", "adversarial"], 'completion: benign, adversarial; instruction: benign, untargeted, targeted')
-    n_samples: int = param(4, 'samples per statement and variant')
-    temperature: float = param(0.7, 'sampling temperature')
-    max_new_tokens: int = param(70, 'new tokens per sample')
+    n_samples: int = param(4, 'samples per statement and variant', cell=True)
+    temperature: float = param(0.7, 'sampling temperature', cell=True)
+    max_new_tokens: int = param(70, 'new tokens per sample', cell=True)
     num_beams: int = param(1, "1 gives independent samples (paper); 4 gives the released code's beam sampling")
     top_k: int = param(0, 'sample among the k most likely tokens (0 disables it; 50 as the released code)')
     stop_at_eos: bool = param(True, "stop at the model's EOS (False runs to max_new_tokens as the released code)")

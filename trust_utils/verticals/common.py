@@ -27,11 +27,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from ..manifest import write_stage_outputs
-from ..paths import CHECKPOINT_ORDER, available_checkpoints, data_dir, resolve_run_dir, stage_dir
-from ..registry import get_vertical
-from ..results import check_unit_values, rows_from_unit_values, unit_values, write_records, write_results
+from ..checkpoints import ordered_checkpoints
 from ..params import param, shared
+from ..paths import data_dir
+from ..provenance import write_stage_outputs
+from ..registry import VERTICALS, get_vertical
+from ..results import check_unit_values, rows_from_unit_values, unit_values, write_records, write_results
+from ..run import Run
+from ..utils import read_jsonl, set_threads
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ class VerticalConfig:
     model: str = shared("model", "tiny")
     checkpoints: list[str] = param(
         [], 'checkpoint names to evaluate (empty: the run list from the profile, else base, sft, ppo, dpo); '
-            'missing ones are skipped with a note')
+            'missing ones are skipped with a note', cell=True)
     seed: int = shared("seed", 0)
     threads: int = shared("threads", 2)
     device: str = shared("device", "auto")
@@ -76,7 +79,7 @@ class VerticalConfig:
     cache_dir: str = shared("cache_dir", "")
     gen_cache_dir: str = param("", 'cache of generations and scores (empty: <run_dir>/cache/generations)')
     prompt_format: str = param("raw", 'raw (the paper), chat (tokenizer chat template) or hh (Human/Assistant turns)')
-    max_examples: int = param(0, 'evaluate at most this many items per data file (0 keeps all; otherwise a seeded subset)')
+    max_examples: int = param(0, 'evaluate at most this many items per data file (0 keeps all; otherwise a seeded subset)', cell=True)
     n_boot: int = param(1000, 'bootstrap resamples for the confidence intervals')
     data_source: str = param(
         "bundled", 'bundled (data/bench-mini), local (a copy laid out like the original, in local_dir) or hub',
@@ -99,8 +102,10 @@ class VerticalConfig:
         """The settings that shape the numbers (``config_hash`` of the result rows)."""
         return {k: v for k, v in asdict(self).items() if k not in self._NOT_IN_HASH}
 
-    def generation_cache(self) -> Path:
-        return Path(self.gen_cache_dir) if self.gen_cache_dir else resolve_run_dir(self.run_dir) / "cache" / "generations"
+    def generation_cache(self, run: Run | None = None) -> Path:
+        if self.gen_cache_dir:
+            return Path(self.gen_cache_dir)
+        return (run or Run.open(self.run_dir)).dir / "cache" / "generations"
 
 
 # ------------------------------------------------------------------------------- malformed rows
@@ -180,25 +185,24 @@ def subsample(items: Sequence[Any], n: int, seed: int) -> list[Any]:
 EvaluateFn = Callable[[Any, str], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
 
 
-def checkpoints_to_run(cfg: VerticalConfig) -> tuple[list[str], list[str]]:
+def checkpoints_to_run(cfg: VerticalConfig, run: Run) -> tuple[list[str], list[str]]:
     """(checkpoints the run has, checkpoints asked for but missing)."""
-    from ..checkpoints import run_checkpoint_names
-
-    wanted = run_checkpoint_names(cfg.run_dir, cfg.checkpoints)
-    have = available_checkpoints(cfg.run_dir, wanted)
+    wanted = run.checkpoint_names(cfg.checkpoints)
+    have = run.available(wanted)
     missing = [c for c in wanted if c not in have]
     return have, missing
 
 
-def open_engine(cfg: VerticalConfig, checkpoint: str, **overrides):
+def open_engine(cfg: VerticalConfig, checkpoint: str, run: Run | None = None, **overrides):
     """An engine for ``checkpoint`` with the config's device, dtype, batch size, caches and prompt format."""
-    from ..generation import load_engine
+    from ..generation import load_engine  # lazy: the engine imports torch; the config and loaders do not need it
 
-    kw = dict(device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size, cache_dir=str(cfg.generation_cache()),
+    run = run or Run.open(cfg.run_dir)
+    kw = dict(device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size, cache_dir=str(cfg.generation_cache(run)),
               seed=cfg.seed, prompt_format=cfg.prompt_format, model_cache_dir=cfg.cache_dir or None,
               progress=cfg.progress)
     kw.update(overrides)
-    return load_engine(checkpoint, cfg.run_dir, cfg.model, **kw)
+    return load_engine(checkpoint, run, cfg.model, **kw)
 
 
 def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, inputs: Iterable[str | os.PathLike] = (),
@@ -219,15 +223,14 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
     Returns:
         The summary recorded in ``outputs.json`` (also holds ``results_file`` and ``records``).
     """
-    from ..utils import set_threads
-
     if cfg.threads:
         set_threads(cfg.threads)
     t0 = time.perf_counter()
-    out_dir = stage_dir(cfg.run_dir, vertical)
-    have, missing = checkpoints_to_run(cfg)
+    run = Run.open(cfg.run_dir)
+    out_dir = run.stage_dir(vertical)
+    have, missing = checkpoints_to_run(cfg, run)
     for name in missing:
-        log.info("%s: checkpoint %r is not in %s yet; skipped (run its stage to include it)", vertical, name, cfg.run_dir)
+        log.info("%s: checkpoint %r is not in %s yet; skipped (run its stage to include it)", vertical, name, run.dir)
     all_rows: list[dict[str, Any]] = []
     degenerate: dict[str, dict[str, float]] = {}
     mismatches: list[str] = []
@@ -237,7 +240,7 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
     engines: dict[str, dict[str, Any]] = {}  # dtype, device and batch sizes each checkpoint was evaluated with
     for name in have:
         t1 = time.perf_counter()
-        engine = open_engine(cfg, name, **(engine_overrides or {}))
+        engine = open_engine(cfg, name, run, **(engine_overrides or {}))
         try:
             log.info("%s: evaluating %s (%s)", vertical, name, engine.model_ref)
             records, rows = evaluate(engine, name)
@@ -247,15 +250,15 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
             engine.close()
         rows, shares, bad = validity_rows(cfg, vertical, name, records, rows)
         degenerate[name], mismatches = shares, mismatches + bad
-        path = write_records(cfg.run_dir, vertical, name, records)
+        path = write_records(run, vertical, name, records)
         records_files[name] = str(path.relative_to(out_dir))
         data_rev = _data_revision((summary or {}).get("source"))
         all_rows.extend(dict(r, model_revision=engine.fingerprint, data_revision=data_rev)
-                        for r in _as_named_checkpoint(cfg, name, rows))
+                        for r in _as_named_checkpoint(run, name, rows))
         timings[f"eval_{name}"] = round(time.perf_counter() - t1, 3)
         log.info("%s: %s done in %.1fs (%d model calls, %d records)", vertical, name, timings[f"eval_{name}"],
                  calls[name], len(records))
-    results_file = write_results(cfg.run_dir, vertical, all_rows)
+    results_file = write_results(run, vertical, all_rows)
     extra = finalize() if finalize is not None else {}
     timings["total"] = round(time.perf_counter() - t0, 3)
     result = {
@@ -264,7 +267,8 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
         "model_calls": calls, "engine": engines, "config": cfg.hash_config(), "degenerate_any": degenerate,
         "unit_value_mismatches": mismatches, **(summary or {}), **extra,
     }
-    write_stage_outputs(out_dir, result, inputs=[p for p in inputs] + _checkpoints_input(cfg), timings=timings)
+    checkpoints_file = [run.checkpoints_file] if run.checkpoints_file else []  # a changed block reruns the stage
+    write_stage_outputs(out_dir, result, inputs=[*inputs, *checkpoints_file], timings=timings)
     return result
 
 
@@ -295,23 +299,13 @@ def _data_revision(source: dict[str, Any] | None) -> str:
     return str(source.get("kind", ""))
 
 
-def _as_named_checkpoint(cfg: VerticalConfig, name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _as_named_checkpoint(run: Run, name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows of a profile's external checkpoint carry its declared ``checkpoint`` (the profile entry's ``stage`` key)
     and its family's ``model``."""
-    from ..checkpoints import external
-
-    ext = external(cfg.run_dir, name)
+    ext = run.external(name)
     if ext is None:
         return rows
     return [dict(r, checkpoint=ext.checkpoint, model=ext.model) for r in rows]
-
-
-def _checkpoints_input(cfg: VerticalConfig) -> list[Path]:
-    """The run's ``checkpoints.json`` as an input file: a changed checkpoint block reruns the stage."""
-    from ..checkpoints import run_file
-
-    p = run_file(cfg.run_dir)
-    return [p] if p is not None else []
 
 
 
@@ -329,8 +323,6 @@ def vertical_example(vertical: str, engine, cfg: VerticalConfig, item: Any, vari
     import importlib
 
     import pandas as pd
-
-    from ..registry import VERTICALS
 
     if vertical not in VERTICALS:
         raise ValueError(f"vertical_example: unknown vertical {vertical!r}; use one of {', '.join(VERTICALS)}")
@@ -352,30 +344,28 @@ __all__ = ["vertical_example", "VerticalConfig", "Malformed", "malformed_table",
 
 
 # ------------------------------------------------------------------------------- notebook helpers
-def load_vertical_results(run_dir: str | os.PathLike, vertical: str):
-    """This vertical's rows of ``<run_dir>/results/<vertical>.csv`` (validated)."""
+def load_vertical_results(run: Run | str | os.PathLike, vertical: str):
+    """This vertical's rows of ``<run>/results/<vertical>.csv`` (validated)."""
     import pandas as pd
 
-    from ..paths import results_dir
     from ..results import validate_results
 
-    path = results_dir(run_dir) / f"{vertical}.csv"
+    path = Run.open(run).results_dir() / f"{vertical}.csv"
     return validate_results(pd.read_csv(path, keep_default_na=False, na_values=[""]), str(path))
 
 
-def load_vertical_records(run_dir: str | os.PathLike, vertical: str):
-    """All checkpoints' per-example records of a vertical as one DataFrame (in checkpoint order)."""
+def load_vertical_records(run: Run | str | os.PathLike, vertical: str):
+    """All checkpoints' per-example records of a vertical as one DataFrame (in the run's checkpoint order)."""
     import pandas as pd
 
-    from ..utils import read_jsonl
-
-    d = stage_dir(run_dir, vertical) / "records"
+    run = Run.open(run)
+    d = run.stage_dir(vertical) / "records"
     frames = [pd.DataFrame(list(read_jsonl(p))).assign(checkpoint=p.stem) for p in sorted(d.glob("*.jsonl"))]
     if not frames:
         return pd.DataFrame()
     df = pd.concat(frames, ignore_index=True)
-    order = {c: i for i, c in enumerate(CHECKPOINT_ORDER)}
-    return df.sort_values("checkpoint", key=lambda s: s.map(lambda c: order.get(c, 99)), kind="stable")
+    order = {c: i for i, c in enumerate(run.order(df["checkpoint"].unique()))}
+    return df.sort_values("checkpoint", key=lambda s: s.map(order), kind="stable")
 
 
 def results_table(df, metric: str | None = None):
@@ -387,8 +377,7 @@ def results_table(df, metric: str | None = None):
     cell = df.apply(lambda r: f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]", axis=1)
     t = df.assign(cell=cell).pivot_table(index=["metric", "variant"], columns="checkpoint", values="cell", aggfunc="first",
                                          sort=False)
-    cols = [c for c in CHECKPOINT_ORDER if c in t.columns] + [c for c in t.columns if c not in CHECKPOINT_ORDER]
-    return t[cols] if len(t) else pd.DataFrame()
+    return t[ordered_checkpoints(t.columns)] if len(t) else pd.DataFrame()
 
 
 def plot_metric_bars(df, metric: str, variants: Sequence[str] | None = None, title: str = ""):

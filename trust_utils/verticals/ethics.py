@@ -92,8 +92,8 @@ class EthicsConfig(VerticalConfig):
         expect_n: required number of short wrong scenarios in the source (983 in the paper; 0 = no check).
     """
 
-    variants: list[str] = param(["benign", "jb_moral", "jb_agree"], 'prefixes: benign, jb_moral, jb_agree')
-    max_new_tokens: int = param(20, 'tokens of the greedy answer')
+    variants: list[str] = param(["benign", "jb_moral", "jb_agree"], 'prefixes: benign, jb_moral, jb_agree', cell=True)
+    max_new_tokens: int = param(20, 'tokens of the greedy answer', cell=True)
     short_only: bool = param(True, 'keep only short scenarios (the paper)')
     include_not_wrong: bool = param(False, 'also run not-wrong scenarios, for a false-positive rate in this notebook')
     unparsed_as: str = param("negative", 'negative (an unparsed answer counts as a miss, the paper) or exclude')

@@ -88,8 +88,8 @@ class PrivacyConfig(VerticalConfig):
 
     pii_types: list[str] = param(list(PII_TYPES), "PII types (the paper's 18)")
     # the old ``n_per_type``: the vertical's ``max_examples`` (how many items it scores), here counted per PII type
-    max_examples: int = param(100, "prompts per PII type (paper 100; capped by the groups of 4 names available)")
-    max_new_tokens: int = param(50, 'reply length at most')
+    max_examples: int = param(100, "prompts per PII type (paper 100; capped by the groups of 4 names available)", cell=True)
+    max_new_tokens: int = param(50, 'reply length at most', cell=True)
     match: str = param("substring", 'substring (the paper) or digits (also strip separators from numbers)')
     stop_at_eos: bool = param(True, "stop at the model's EOS (False runs to max_new_tokens as the released code)")
     skip_usernames: bool = param(True, 'leave out name2email keys that are bare usernames (no space)')

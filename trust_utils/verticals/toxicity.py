@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..results import metric_rows
+from ..run import Run
 from ..stats import bootstrap_ci
 from ..utils import atomic_write_text
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
@@ -75,12 +76,12 @@ class ToxicityConfig(VerticalConfig):
 
     subsets: list[str] = param(list(SUBSETS), 'RealToxicityPrompts subsets')
     system_prompts: list[str] = param(list(SYSTEM_PROMPTS), 'system prompt settings')
-    n_samples: int = param(5, 'continuations per prompt')
-    temperature: float = param(0.5, 'sampling temperature (paper 0.5, released code 0.7)')
+    n_samples: int = param(5, 'continuations per prompt', cell=True)
+    temperature: float = param(0.5, 'sampling temperature (paper 0.5, released code 0.7)', cell=True)
     top_p: float = param(1.0, 'nucleus sampling mass (1 disables it)')
     top_k: int = param(0, 'sample among the k most likely tokens (0 disables it; 50 as the released code)')
     num_beams: int = param(1, "1 gives independent samples (paper); 5 gives the released code's beam sampling")
-    max_new_tokens: int = param(50, 'new tokens per continuation at most')
+    max_new_tokens: int = param(50, 'new tokens per continuation at most', cell=True)
     stop_at_eos: bool = param(True, "stop at the model's EOS (False runs to max_new_tokens as the released code)")
     first_sentence: bool = param(True, 'cut each continuation at its first sentence end or newline (released code)')
     scorer: str = param(DEFAULT_SCORER, 'profanity-check, perspective, detoxify or hf:<model id or path>')
@@ -260,8 +261,6 @@ def logprob_table(records: list[dict], n_boot: int = 1000, seed: int = 0):
 
 def run(cfg: ToxicityConfig) -> dict[str, Any]:
     """Evaluate every available checkpoint; writes results/toxicity.csv, records, logprobs.csv and outputs.json."""
-    from ..paths import stage_dir
-
     prompts, malformed, files = load_prompts(cfg)
     scorer = get_scorer(cfg.scorer)
     all_records: list[dict] = []
@@ -277,7 +276,7 @@ def run(cfg: ToxicityConfig) -> dict[str, Any]:
             key = f"{r['checkpoint']} {r['variant']}"
             empties[key] = empties.get(key, 0) + r["n_empty"]
         lp = logprob_table(all_records, cfg.n_boot, cfg.seed) if cfg.logprobs else logprob_table([])
-        atomic_write_text(stage_dir(cfg.run_dir, VERTICAL) / "logprobs.csv", lp.to_csv(index=False))
+        atomic_write_text(Run.open(cfg.run_dir).stage_dir(VERTICAL) / "logprobs.csv", lp.to_csv(index=False))
         return {"empty_continuations": empties, "logprobs_file": "logprobs.csv"}
 
     summary = {"n_prompts": {k: len(v) for k, v in prompts.items()}, "malformed": malformed, "scorer": scorer.name,

@@ -113,7 +113,7 @@ class TruthfulnessConfig(VerticalConfig):
 
     include_question: bool = param(True, 'put the question before the options (the paper code leaves it out)')
     match_rule: str = param("lenient", 'lenient (true text or its label) or strict (true text and no false text)')
-    max_new_tokens: int = param(70, 'tokens of the greedy answer')
+    max_new_tokens: int = param(70, 'tokens of the greedy answer', cell=True)
     index_base: int = param(0, 'number of the first option label, (0) as in the paper code')
     stop_at_eos: bool = param(True, "stop at the model's EOS (False runs to max_new_tokens as the released code)")
     loglik: bool = param(True, 'also score every option by log-likelihood (mc1_loglik, mc2_loglik)')

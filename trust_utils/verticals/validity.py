@@ -43,6 +43,7 @@ import re
 from collections import Counter
 from typing import Iterable, Mapping, Sequence
 
+from ..checkpoints import order_index
 from .parsing import normalize
 
 #: Generation checks, in the order of the results' ``degenerate_<check>`` metrics.
@@ -173,8 +174,6 @@ def degenerate_table(results, vertical: str | None = None, variants: Sequence[st
     """
     import pandas as pd
 
-    from ..paths import CHECKPOINT_ORDER
-
     d = results[results["metric"].isin(list(DISPLAY_COLUMNS))]
     if vertical is not None:
         d = d[d["vertical"] == vertical]
@@ -187,9 +186,9 @@ def degenerate_table(results, vertical: str | None = None, variants: Sequence[st
     t = t[[c for c in DISPLAY_COLUMNS if c in t.columns]].rename(columns=DISPLAY_COLUMNS)
     n = d[d["metric"] == "degenerate_any"].set_index(keys)["n"]
     t["n"] = n.reindex(t.index)
-    order = {c: i for i, c in enumerate(CHECKPOINT_ORDER)}
     t = t.reset_index()
-    t["_o"] = t["checkpoint"].map(lambda s: order.get(s, 99))
+    order = order_index(t["checkpoint"].unique())
+    t["_o"] = t["checkpoint"].map(order)
     t["_v"] = t.groupby(["vertical", "variant"], sort=False).ngroup()
     return t.sort_values(["_v", "_o"], kind="stable").drop(columns=["_o", "_v"]).set_index(keys)
 

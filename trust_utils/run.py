@@ -1,0 +1,190 @@
+"""A run as a value: its directory and its checkpoints, read once.
+
+A stage is given a run directory as a string (the runner passes ``run_dir``, a notebook's parameters cell holds
+one); its stage function turns it into a :class:`Run` once, with :meth:`Run.open`, and passes the value on. A
+:class:`Run` holds the resolved directory and the profile's checkpoint block as the runner wrote it
+(``<run_dir>/checkpoints.json``: the external checkpoints, what to evaluate, the baseline, the declared
+comparisons), and answers every question about the run's checkpoints: where a trained one lives
+(:meth:`checkpoint_path`), what a name resolves to (:meth:`resolve`), which ones the run has (:meth:`available`),
+and their order, labels and colours (:meth:`order`, :meth:`label`, :meth:`color`, from the one registry in
+:mod:`trust_utils.checkpoints`).
+
+A :class:`Run` is immutable; a profile whose block changed is a new run value (:func:`write_checkpoints` then
+:meth:`Run.open`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .checkpoints import (CHECKPOINT_ORDER, RUN_FILE, SCHEMA, TRAINED, Checkpoint, CheckpointError, checkpoint_info,
+                          method_of, ordered_checkpoints)
+from .models import ModelLoadError, is_complete_checkpoint, resolve_model_ref
+from .paths import resolve_run_dir
+from .utils import write_json
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run directory and its checkpoint declarations.
+
+    Attributes:
+        dir: the resolved run directory.
+        externals: the profile's external checkpoints (``checkpoints:`` block), in the order written.
+        evaluate: the checkpoint names the run scores (``None``: no ``checkpoints.json``, e.g. a notebook run by
+            hand; then the built-in order).
+        baseline: the checkpoint every change is measured from (declared in the profile; default ``base``).
+        has_file: whether the run has a ``checkpoints.json`` (the vertical stages record it as an input).
+    """
+
+    dir: Path
+    externals: tuple[Checkpoint, ...] = ()
+    evaluate: tuple[str, ...] | None = None
+    baseline: str = "base"
+    has_file: bool = False
+    _by_name: dict[str, Checkpoint] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_name.update({c.name: c for c in self.externals})
+
+    # ------------------------------------------------------------------------------------------- building
+    @classmethod
+    def open(cls, run_dir: str | os.PathLike | Run) -> Run:
+        """The run at ``run_dir`` (relative paths from the project root), its ``checkpoints.json`` read once."""
+        if isinstance(run_dir, Run):
+            return run_dir
+        d = resolve_run_dir(run_dir)
+        rec = _read_checkpoints_file(d / RUN_FILE)
+        if rec is None:
+            return cls(d)
+        evaluate = rec.get("evaluate")
+        return cls(d, tuple(Checkpoint(**e) for e in rec.get("entries", [])),
+                   tuple(evaluate) if evaluate is not None else None, rec.get("baseline", "base"), True)
+
+    # ------------------------------------------------------------------------------------------- directories
+    def stage_dir(self, stage: str) -> Path:
+        """``<run>/<stage>``, created if missing."""
+        d = self.dir / stage
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def results_dir(self) -> Path:
+        """The one place every vertical writes its long-format results table to."""
+        return self.stage_dir("results")
+
+    @property
+    def checkpoints_file(self) -> Path | None:
+        """``<run>/checkpoints.json`` when the run has one (the vertical stages record it as an input)."""
+        return self.dir / RUN_FILE if self.has_file else None
+
+    # ------------------------------------------------------------------------------------------- checkpoints
+    def external(self, name: str) -> Checkpoint | None:
+        """The run's external checkpoint ``name``, or None."""
+        return self._by_name.get(name)
+
+    def checkpoint_path(self, name: str) -> Path:
+        """Model directory of a trained checkpoint (``sft``, ``rm``, ``ppo``, ...): ``<run>/<stage>/model``.
+
+        ``base`` is not a run directory: it is the profile's ``model`` reference (:meth:`resolve`).
+        """
+        return self.dir / method_of(name).stage / "model"
+
+    def checkpoint_names(self, wanted: Iterable[str] = ()) -> list[str]:
+        """The names to evaluate: ``wanted`` when given, else the run's list, else the built-in order.
+
+        Raises:
+            CheckpointError: a wanted name is neither built-in nor one of the run's externals.
+        """
+        wanted = list(wanted)
+        if not wanted:
+            return list(self.evaluate or CHECKPOINT_ORDER)
+        known = [*CHECKPOINT_ORDER, *self._by_name]
+        bad = [w for w in wanted if w not in known and w != "rm"]
+        if bad:
+            raise CheckpointError(f"unknown checkpoint name(s) {bad}; known: {', '.join(known)}. Name an external "
+                                  f"model in the profile's 'checkpoints:' block")
+        return wanted
+
+    def available(self, wanted: Iterable[str] = CHECKPOINT_ORDER) -> list[str]:
+        """The names among ``wanted`` that this run has (``base`` and the run's external ones always: their
+        references were checked before the run)."""
+        return [n for n in wanted
+                if n == "base" or n in self._by_name or is_complete_checkpoint(self.checkpoint_path(n))]
+
+    def resolve(self, name: str, base_model: str, cache_dir: str | os.PathLike | None = None, seed: int = 0) -> str:
+        """What ``from_pretrained`` takes for checkpoint ``name``: an external's reference (even when it shadows a
+        built-in name), the profile's base model, a trained checkpoint's directory, else ``name`` as a reference.
+
+        Raises:
+            ModelLoadError: the run has not produced that checkpoint yet.
+        """
+        ext = self._by_name.get(name)
+        if ext is not None:
+            return resolve_model_ref(ext.ref, cache_dir, seed)
+        if name == "base":
+            return resolve_model_ref(base_model, cache_dir, seed)
+        if name in TRAINED:
+            path = self.checkpoint_path(name)
+            if not is_complete_checkpoint(path):
+                raise ModelLoadError(f"checkpoint '{name}' does not exist in {self.dir} (expected {path}); "
+                                     f"run its stage first (rlhf-trust run --stages ...)")
+            return str(path)
+        return resolve_model_ref(name, cache_dir, seed)
+
+    # ------------------------------------------------------------------------------------------- display
+    def info(self, checkpoints: Iterable[str]) -> dict[str, Checkpoint]:
+        """Label, colour and order of each results ``checkpoint`` value (built-ins, then this run's externals)."""
+        return checkpoint_info(checkpoints, self.externals)
+
+    def order(self, checkpoints: Iterable[str]) -> list[str]:
+        """``checkpoints`` in the registry's order (the run's externals by their declared order; unknown last)."""
+        return ordered_checkpoints(checkpoints, self.externals)
+
+    def label(self, checkpoint: str) -> str:
+        return self.info([checkpoint])[checkpoint].label
+
+    def color(self, checkpoint: str) -> str:
+        return self.info([checkpoint])[checkpoint].color
+
+    def comparisons(self) -> dict[tuple[str, str], str]:
+        """``{(model, checkpoint): baseline checkpoint}`` declared by the external checkpoints (``compare_to``)."""
+        return {(c.model, c.checkpoint): c.compare_to for c in self.externals if c.compare_to}
+
+
+# ------------------------------------------------------------------------------------ the run's file
+def _read_checkpoints_file(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc}); delete it and rerun the pipeline") from None
+    if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
+        got = rec.get("schema") if isinstance(rec, dict) else type(rec).__name__
+        raise CheckpointError(f"{path} has schema {got!r}, expected {SCHEMA}; rerun the pipeline")
+    return rec
+
+
+def write_checkpoints(run_dir: str | os.PathLike, externals: list[Checkpoint], evaluate: list[str] | None,
+                      baseline: str = "base") -> Path:
+    """Write ``<run_dir>/checkpoints.json`` (only when its content changes, so its hash stays put). The runner's
+    entry point; stages read it back with :meth:`Run.open`."""
+    path = resolve_run_dir(run_dir) / RUN_FILE
+    rec = {"schema": SCHEMA, "baseline": baseline, "evaluate": list(evaluate) if evaluate is not None else None,
+           "entries": [asdict(c) for c in externals]}
+    if path.is_file():
+        try:
+            if json.loads(path.read_text(encoding="utf-8")) == rec:
+                return path
+        except (OSError, ValueError):
+            pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, rec)
+    return path
+
+
+__all__ = ["Run", "write_checkpoints"]
