@@ -5,7 +5,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from trust_utils.generation import DecodingConfig, Engine, memory_batch_size
+from trust_utils.batching import memory_batch_size
+from trust_utils.generation import DecodingConfig, Engine
 
 CPUINFO_BF16 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_tile\nprocessor\t: 1\n"
 CPUINFO_AVX2 = "processor\t: 0\nflags\t\t: fpu sse avx2 fma\n"
