@@ -120,7 +120,7 @@ def test_next_token_logprobs_match_plain_forward(engine):
     tok, model = engine.tokenizer, engine.model
     prompts = ["Is it wrong? Answer:", "a"]
     out = engine.next_token_logprobs(prompts, [" Yes", " No"])
-    for p, d in zip(prompts, out):
+    for p, d in zip(prompts, out, strict=True):
         ids = tok(p)["input_ids"]
         with torch.no_grad():
             logp = torch.log_softmax(model(torch.tensor([ids])).logits[0, -1].float(), -1)
