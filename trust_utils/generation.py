@@ -11,7 +11,7 @@ Design
   out-of-memory error shows up in the first batch) and run ``batch_size`` *sequences* at a time with
   LEFT padding. ``batch_size=0`` sizes each batch for its own longest row from free memory (CUDA: free
   device memory; CPU: available RAM, a quarter of it, at most 64 rows: a CPU decode step is compute-bound
-  well before that), so batches of short rows are larger (:func:`memory_batch_size`).
+  well before that), so batches of short rows are larger (:func:`~trust_utils.batching.memory_batch_size`).
 * **dtype.** ``auto`` is bf16 on CUDA with bf16 and on CPUs with native bf16 matmul (AVX512-bf16 / AMX), fp32
   elsewhere: on a CPU without them bf16 matmul is emulated and ~100x slower. The dtype is part of every cache
   key and recorded in each vertical's ``outputs.json`` (``engine``), since bf16 and fp32 greedy outputs differ.
@@ -30,7 +30,7 @@ Design
   ``torch.Generator`` seeded from ``hash(seed, formatted prompt, sample index)``. Plain sampling
   (``do_sample`` with ``num_beams=1``) runs the engine's decode loop (:meth:`Engine._decode`), which applies
   temperature / top-k / top-p and draws each row's token by inverse-CDF with that row's generator
-  (:func:`sample_tokens`). So the
+  (:func:`~trust_utils.decoding.sample_tokens`). So the
   same prompt and sample index give the same text whether it runs alone, in any batch, or after a
   crash. Beam sampling (``num_beams>1`` with ``do_sample``, the released toxicity code) draws from
   the global RNG inside HF's beam search, so the engine runs it one prompt per call with the global
@@ -56,6 +56,15 @@ Design
 * **Prompt format.** ``raw`` (the paper: plain text, even for chat-tuned checkpoints), ``chat`` (the
   tokenizer's chat template with the generation prompt) or ``hh`` (``\\n\\nHuman: ...\\n\\nAssistant:``).
   All methods take *unformatted* texts and format them; scoring methods format the context only.
+
+Code layout
+-----------
+:class:`Engine` (here: the model, tokenizer, prompt formats, cache keys' base and ``describe()``) mixes in
+:class:`~trust_utils.decoding.Decoding` (``generate``: the decode loop, beams, generation cache keys),
+:class:`~trust_utils.likelihood.Likelihood` (``loglikelihood``, ``next_token_logprobs``) and
+:class:`~trust_utils.batching.Batching` (batch sizes from free memory, padding, the forward pass);
+:mod:`trust_utils.decoding_config` holds :class:`DecodingConfig`. This module imports them all at its top, so the
+cache key's ``code`` part (this module's import closure) covers every line the engine runs.
 """
 
 from __future__ import annotations
@@ -93,7 +102,8 @@ class Engine(Decoding, Likelihood, Batching):
         dtype: ``auto`` (bf16 on CUDA with bf16 and on CPUs with native bf16 matmul, else fp32; see
             :func:`trust_utils.utils.resolve_dtype`) or a dtype name.
         batch_size: sequences per forward pass; 0 picks one per batch from free memory (CUDA: free device memory;
-            CPU: available RAM), for that batch's longest sequence (:func:`memory_batch_size`).
+            CPU: available RAM), for that batch's longest sequence
+            (:func:`~trust_utils.batching.memory_batch_size`).
         cache_dir: directory of the generation/score cache; ``None`` disables caching.
         seed: default seed for sampling (``generate(seed=...)`` overrides).
         prompt_format: ``raw`` | ``chat`` | ``hh`` (see module docstring).
