@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -62,8 +61,8 @@ class PeakRSS:
 
 
 def bench_prompts(n: int) -> list[str]:
-    from trust_utils.verticals.toxicity import build_prompt, parse_prompt_lines, subset_file
     from trust_utils.verticals.common import Malformed, bundled_root
+    from trust_utils.verticals.toxicity import build_prompt, parse_prompt_lines, subset_file
 
     items = []
     for subset in ("toxic", "nontoxic"):
@@ -125,12 +124,11 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
 
     import torch
+    from _common import FedTokens, matmul_params, matmul_peak_gflops
 
     from trust_utils.generation import DecodingConfig, Engine
     from trust_utils.models import load_causal_lm, load_tokenizer
     from trust_utils.utils import resolve_device, resolve_dtype, set_threads
-
-    from _common import FedTokens, matmul_params, matmul_peak_gflops
 
     threads = set_threads(args.threads)
     device = resolve_device(args.device)

@@ -65,13 +65,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--json", default="")
     args = ap.parse_args(argv)
 
-    import torch
+    from _common import FedTokens, matmul_params, matmul_peak_gflops
 
     from trust_utils.generation import Engine
     from trust_utils.models import resolve_model_ref
     from trust_utils.utils import resolve_device, set_threads
-
-    from _common import FedTokens, matmul_params, matmul_peak_gflops
 
     threads = set_threads(args.threads)
     device = resolve_device(args.device)

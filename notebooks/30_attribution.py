@@ -111,7 +111,7 @@ require_inputs(run_dir, "attribution")
 import pandas as pd
 from IPython.display import display
 
-from trust_utils import attribution
+from trust_utils import attribution, attribution_plots
 from trust_utils.notebook import config_from_params, setup_notebook
 
 cfg = config_from_params(attribution.AttributionConfig, globals())
@@ -143,7 +143,7 @@ for stage, s in summary["stages"].items():
 
 # %%
 scores = {stage: attribution.load_scores(run_dir, stage) for stage in summary["stages"]}
-fig = attribution.score_histograms(scores)
+fig = attribution_plots.score_histograms(scores)
 if scores:
     display(pd.concat(scores.values()).groupby(["stage", "subset"])["score"].describe().round(6))
 

@@ -5,7 +5,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from trust_utils.generation import DecodingConfig, Engine, memory_batch_size
+from trust_utils.batching import memory_batch_size
+from trust_utils.generation import DecodingConfig, Engine
 
 CPUINFO_BF16 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_tile\nprocessor\t: 1\n"
 CPUINFO_AVX2 = "processor\t: 0\nflags\t\t: fpu sse avx2 fma\n"
@@ -114,7 +115,7 @@ def test_shared_context_scores_equal_plain_forwards(tiny_model_dir, batch_size):
     expected = [_plain_expected(e, c, x) for c, x in REQUESTS]
     fed = _tokens_fed(e)
     got = e.loglikelihood([c for c, _ in REQUESTS], [x for _, x in REQUESTS])
-    for (g, n), (x, m) in zip(got, expected):
+    for (g, n), (x, m) in zip(got, expected, strict=True):
         assert n == m
         assert g == pytest.approx(x, abs=1e-4)
     shared_tokens = fed["n"]
@@ -123,7 +124,7 @@ def test_shared_context_scores_equal_plain_forwards(tiny_model_dir, batch_size):
     fed_plain = _tokens_fed(plain)
     got_plain = plain.loglikelihood([c for c, _ in REQUESTS], [x for _, x in REQUESTS])
     assert [n for _, n in got_plain] == [n for _, n in got]
-    assert all(a == pytest.approx(b, abs=1e-4) for (a, _), (b, _) in zip(got_plain, got))
+    assert all(a == pytest.approx(b, abs=1e-4) for (a, _), (b, _) in zip(got_plain, got, strict=True))
     assert shared_tokens < 0.7 * fed_plain["n"]  # the few-shot context went through the model once, not three times
 
 
@@ -131,7 +132,7 @@ def test_shared_context_with_a_group_larger_than_the_batch(tiny_model_dir):
     e = Engine(str(tiny_model_dir), device="cpu", dtype="float32", batch_size=2, cache_dir=None, progress=False)
     conts = [" a", " b c", " d e f", " g", " h i j k", ""]
     got = e.loglikelihood([FEWSHOT] * len(conts), conts)
-    for (g, n), c in zip(got, conts):
+    for (g, n), c in zip(got, conts, strict=True):
         x, m = _plain_expected(e, FEWSHOT, c) if c else (0.0, 0)
         assert n == m and g == pytest.approx(x, abs=1e-4)
 

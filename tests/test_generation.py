@@ -120,7 +120,7 @@ def test_next_token_logprobs_match_plain_forward(engine):
     tok, model = engine.tokenizer, engine.model
     prompts = ["Is it wrong? Answer:", "a"]
     out = engine.next_token_logprobs(prompts, [" Yes", " No"])
-    for p, d in zip(prompts, out):
+    for p, d in zip(prompts, out, strict=True):
         ids = tok(p)["input_ids"]
         with torch.no_grad():
             logp = torch.log_softmax(model(torch.tensor([ids])).logits[0, -1].float(), -1)
@@ -177,7 +177,7 @@ def test_sampling_warpers_top_k_1_and_tiny_top_p_are_greedy(engine):
 
 
 def test_auto_batch_size_on_cpu(tiny_model_dir):
-    from trust_utils.generation import CPU_MAX_BATCH
+    from trust_utils.batching import CPU_MAX_BATCH
 
     e = Engine(str(tiny_model_dir), device="cpu", batch_size=0, progress=False)
     assert 1 <= e._auto_batch_size(100) <= CPU_MAX_BATCH  # chosen from available RAM, no longer a fixed 16
@@ -189,7 +189,8 @@ def _hf_generate(engine, prompts, cfg, seed=0):
     with the same per-row generators (what the engine did before its own decode loop)."""
     from transformers import LogitsProcessor, LogitsProcessorList
 
-    from trust_utils.generation import row_seed, sample_tokens
+    from trust_utils.decoding import sample_tokens
+    from trust_utils.decoding_config import row_seed
 
     formatted = [engine.format_prompt(p) for p in prompts]
     ids, mask = engine._pad_left([engine._encode(f) for f in formatted])
@@ -223,7 +224,7 @@ def test_decode_loop_gives_what_hf_generate_gives(engine, kw, prefix):
 
 
 def test_a_shared_prompt_prefix_is_computed_once(engine):
-    from trust_utils.generation import MIN_SHARED_PREFIX
+    from trust_utils.decoding import MIN_SHARED_PREFIX
 
     prompts = [SYSTEM + p for p in PROMPTS]
     ids = [engine._encode(p) for p in prompts]
@@ -248,3 +249,38 @@ def test_finished_rows_leave_the_batch(engine):
     assert [r[0] for r in cut] == [cut_at_stop(t, (stop,)) for t in free]
     assert rows[0] == len(PROMPTS) and min(rows) < len(PROMPTS), rows  # later steps ran fewer rows
     assert rows == sorted(rows, reverse=True)
+
+
+# ------------------------------------------------------------------------------------------ code key
+ENGINE_MODULES = ("generation.py", "decoding.py", "decoding_config.py", "likelihood.py", "batching.py")
+
+
+def test_the_engine_code_key_covers_every_module_the_engine_runs(engine):
+    """The cache's ``code`` part hashes generation.py's import closure: the modules the engine was split into must be in
+    it, so that an edit to the decode loop, the scoring or the batching recomputes instead of serving old values."""
+    from trust_utils import codehash
+    from trust_utils.cache import producer_key
+    from trust_utils.generation import ENGINE_LIBRARIES
+
+    assert engine.describe()["code"] == producer_key(["trust_utils.generation"], ENGINE_LIBRARIES)
+    assert set(ENGINE_MODULES) <= set(codehash.value_code(["trust_utils.generation"]))
+    for cls in type(engine).__mro__[:-1]:  # every class Engine's methods come from is hashed
+        assert f"{cls.__module__.split('.', 1)[1]}.py" in ENGINE_MODULES, cls
+
+
+@pytest.mark.parametrize("module", ENGINE_MODULES)
+def test_an_edit_to_any_engine_module_changes_the_producer_key(module, tmp_path, monkeypatch):
+    import shutil
+
+    from trust_utils import codehash
+    from trust_utils.cache import producer_key
+    from trust_utils.generation import ENGINE_LIBRARIES
+
+    copy = tmp_path / "trust_utils"
+    shutil.copytree(codehash.package_root(), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(codehash, "package_root", lambda: copy)
+    before = producer_key(["trust_utils.generation"], ENGINE_LIBRARIES)
+    assert producer_key(["trust_utils.generation"], ENGINE_LIBRARIES) == before
+    with open(copy / module, "a", encoding="utf-8") as fh:
+        fh.write("\n# an edit to the engine\n")
+    assert producer_key(["trust_utils.generation"], ENGINE_LIBRARIES) != before, module

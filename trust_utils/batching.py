@@ -1,0 +1,122 @@
+"""How the engine forms and runs its batches: sizes chosen from free memory (``batch_size=0``), left padding, and one
+model forward (logits of the last positions only; a KV cache passed under the name the model's ``forward`` takes).
+
+:class:`Batching` is a mixin of :class:`trust_utils.generation.Engine`; it uses the engine's ``model``, ``device``,
+``torch_dtype``, ``batch_size``, ``pad_token_id`` and ``batch_sizes_used``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import psutil
+
+CPU_DEFAULT_BATCH = 16  # the default of ``batch_size`` (a fixed size); 0 = chosen from memory
+# Caps on a memory-chosen batch: on CPU a decode step is compute-bound from about 32-64 rows on (weights are read
+# once per step whatever the batch), so larger batches only add padding and latency; on CUDA memory is the limit.
+CPU_MAX_BATCH = 64
+CUDA_MAX_BATCH = 512
+# Share of the free memory a memory-chosen batch may plan for: the CPU is shared with other processes.
+CPU_MEMORY_SHARE = 0.25
+CUDA_MEMORY_SHARE = 0.6
+
+
+def memory_batch_size(model_config: Any, bytes_per_value: int, max_len: int, free_bytes: float, *,
+                      full_logits: bool = False, cap: int = CPU_MAX_BATCH, share: float = CPU_MEMORY_SHARE) -> int:
+    """Sequences of ``max_len`` tokens that fit in ``share`` of ``free_bytes``, between 1 and ``cap``.
+
+    Per token: the KV cache (``2 x layers x kv_heads x head_dim`` values) plus one layer's transient activations
+    (``4 x hidden + 2 x intermediate`` values); per sequence: fp32 logits over the vocabulary, three copies (logits,
+    log-softmax, a temporary), for every position when ``full_logits`` (scoring) else for the last one (generation).
+    """
+    c = model_config
+    layers = int(getattr(c, "num_hidden_layers", 24))
+    hidden = int(getattr(c, "hidden_size", 2048))
+    heads = int(getattr(c, "num_attention_heads", 16))
+    kv_heads = int(getattr(c, "num_key_value_heads", None) or heads)
+    head_dim = int(getattr(c, "head_dim", None) or hidden // heads)
+    inter = int(getattr(c, "intermediate_size", None) or 4 * hidden)
+    vocab = int(getattr(c, "vocab_size", 50000))
+    per_token = (2 * layers * kv_heads * head_dim + 4 * hidden + 2 * inter) * bytes_per_value
+    per_seq = per_token * max(1, max_len) + vocab * 4 * 3 * (max(1, max_len) if full_logits else 1)
+    return max(1, min(int(cap), int(share * free_bytes / per_seq)))
+
+
+def kv_cache(output):
+    """The KV cache a forward returned: ``cache`` (transformers >= 5.2x) or ``past_key_values``."""
+    return getattr(output, "cache", None) or output.past_key_values
+
+
+class Batching:
+    """Batch sizing, padding and the model forward of :class:`~trust_utils.generation.Engine` (a mixin)."""
+
+    def _free_memory(self) -> tuple[float, int, float]:
+        """(free bytes, batch cap, share of it to plan for) on this engine's device."""
+        if self.device.startswith("cuda"):
+            import torch
+
+            free, _ = torch.cuda.mem_get_info()
+            return float(free), CUDA_MAX_BATCH, CUDA_MEMORY_SHARE
+        return float(psutil.virtual_memory().available), CPU_MAX_BATCH, CPU_MEMORY_SHARE
+
+    def _auto_batch_size(self, max_len: int, full_logits: bool = False, free: tuple[float, int, float] | None = None) -> int:
+        """The fixed ``batch_size``, or (``batch_size=0``) the memory-chosen size for sequences of ``max_len``."""
+        if self.batch_size > 0:
+            return self.batch_size
+        import torch
+
+        free_bytes, cap, share = free or self._free_memory()
+        bytes_per = torch.finfo(self.torch_dtype).bits // 8
+        return memory_batch_size(self.model.config, bytes_per, max_len, free_bytes, full_logits=full_logits,
+                                 cap=cap, share=share)
+
+    def _batches(self, n_rows: int, lengths: list[int], extra: int, full_logits: bool = False) -> list[list[int]]:
+        """Row indices in batches, longest first (little padding; an out-of-memory error shows in the first batch).
+
+        With ``batch_size=0`` every batch is sized for its own longest row, so batches of short rows are larger.
+        """
+        order = sorted(range(n_rows), key=lambda i: -lengths[i])
+        free = self._free_memory() if self.batch_size <= 0 else None
+        out: list[list[int]] = []
+        k = 0
+        while k < len(order):
+            bs = self._auto_batch_size(lengths[order[k]] + extra, full_logits, free)
+            out.append(order[k:k + bs])
+            self.batch_sizes_used.add(len(out[-1]))
+            k += bs
+        return out
+
+    def _pad_left(self, seqs: list[list[int]]):
+        import torch
+
+        L = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), L), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), L), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            if s:
+                ids[r, L - len(s):] = torch.tensor(s, dtype=torch.long)
+                mask[r, L - len(s):] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    def _cache_kwarg(self) -> str:
+        """The forward argument that takes a KV cache: ``cache`` (transformers >= 5.2x) or ``past_key_values``."""
+        return "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+
+    def _forward(self, ids, mask, *, position_ids=None, keep: int = 0, **kw):
+        """One model forward; ``keep > 0`` computes logits for the last ``keep`` positions only (saves the LM head)."""
+        extra = dict(kw)
+        if position_ids is not None:
+            extra["position_ids"] = position_ids
+        if keep > 0:
+            try:
+                return self.model(input_ids=ids, attention_mask=mask, logits_to_keep=keep, **extra)
+            except TypeError:  # a model without logits_to_keep: full logits, the caller's slicing still holds
+                out = self.model(input_ids=ids, attention_mask=mask, **extra)
+                out.logits = out.logits[:, -keep:]
+                return out
+        return self.model(input_ids=ids, attention_mask=mask, **extra)
+
+
+__all__ = ["Batching", "memory_batch_size", "kv_cache", "CPU_DEFAULT_BATCH", "CPU_MAX_BATCH", "CUDA_MAX_BATCH",
+           "CPU_MEMORY_SHARE", "CUDA_MEMORY_SHARE"]

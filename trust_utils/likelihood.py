@@ -1,0 +1,233 @@
+"""Scoring: the log-likelihood of continuations (lm-eval-harness style; requests that share a context run it once and
+copy its KV cache to each continuation) and next-token log-probs.
+
+:class:`Likelihood` is a mixin of :class:`trust_utils.generation.Engine`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .batching import kv_cache
+from .cache import cache_key
+
+
+class Likelihood:
+    """Scoring methods of :class:`~trust_utils.generation.Engine` (a mixin)."""
+
+    def _score_key(self, kind: str, ctx: str, cont: Any) -> str:
+        return cache_key(kind=kind, **self.key_base, context=ctx, continuation=cont)
+
+    def loglikelihood(self, contexts: list[str], continuations: list[str], desc: str = "") -> list[tuple[float, int]]:
+        """``(sum log p(continuation | context), number of continuation tokens)`` per pair.
+
+        lm-eval-harness style: the context is formatted (``prompt_format``), trailing spaces of the
+        context move to the continuation, ``context + continuation`` is tokenised as a whole and the
+        tokens after the context's own tokenisation are scored. An empty context is scored after
+        the BOS (or EOS) token. Too long inputs are cut from the left to the model's window.
+        """
+        if len(contexts) != len(continuations):
+            raise ValueError("contexts and continuations differ in length")
+        ctxs = [self.format_prompt(c) for c in contexts]
+        keys = [self._score_key("loglik", c, x) for c, x in zip(ctxs, continuations, strict=True)]
+        found = self.cache.get_many(keys)
+        res: list[Any] = [found.get(k) for k in keys]
+        todo = [i for i, r in enumerate(res) if r is None]
+        if todo:
+            reqs = {}
+            for i in todo:
+                ctx, cont = ctxs[i], continuations[i]
+                n_sp = len(ctx) - len(ctx.rstrip(" "))
+                if n_sp:
+                    ctx, cont = ctx[:-n_sp], ctx[-n_sp:] + cont
+                if ctx:
+                    whole, ctx_ids = self._encode(ctx + cont), self._encode(ctx)
+                else:
+                    tok = self.tokenizer
+                    prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+                    ctx_ids = [prefix]
+                    whole = ctx_ids + list(tok(cont, add_special_tokens=False)["input_ids"])
+                reqs[i] = (whole, len(ctx_ids))
+            scored = self._score_sequences({i: reqs[i] for i in todo}, desc or "loglikelihood")
+            self.cache.put_many((keys[i], list(scored[i]), {"kind": "loglik"}) for i in todo)
+            for i in todo:
+                res[i] = scored[i]
+        return [(float(a), int(b)) for a, b in res]
+
+    def continuation_logprobs(self, prompts: list[str], continuations: list[str], desc: str = "") -> list[float]:
+        """Mean per-token log-prob of each continuation after its (formatted) prompt; NaN for an empty one."""
+        ll = self.loglikelihood(prompts, continuations, desc=desc or "logprobs")
+        return [s / n if n else float("nan") for s, n in ll]
+
+    def _max_len(self) -> int | None:
+        m = getattr(self.model.config, "max_position_embeddings", None)
+        return int(m) if m else None
+
+    def _score_sequences(self, reqs: dict[int, tuple[list[int], int]], desc: str) -> dict[int, tuple[float, int]]:
+        """Sum of log-probs of tokens ``whole[start:]`` for each ``(whole, start)``.
+
+        Requests are grouped by their conditioning tokens ``whole[:start]`` (after the lm-eval split, so a
+        continuation whose first token merged with the context's end lands in its own group, exactly as the plain
+        computation conditions it). With ``share_context``, a group of two or more is scored by
+        :meth:`_score_shared` (one pass over the context, its KV cache expanded to every continuation); single
+        requests, and all of them without ``share_context``, by :meth:`_score_plain`.
+        """
+        max_len = self._max_len()
+        items: dict[int, tuple[list[int], int]] = {}
+        out: dict[int, tuple[float, int]] = {}
+        for i, (whole, start) in reqs.items():
+            if max_len and len(whole) > max_len:
+                cut = len(whole) - max_len
+                whole, start = whole[cut:], max(1, start - cut)
+            if start >= len(whole):
+                out[i] = (0.0, 0)
+            else:
+                items[i] = (list(whole), int(start))
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (whole, start) in items.items():
+            groups.setdefault(tuple(whole[:start]), []).append(i)
+        shared = [(list(ctx), idx) for ctx, idx in groups.items() if self.share_context and len(idx) > 1]
+        plain = [i for idx in groups.values() if not (self.share_context and len(idx) > 1) for i in idx]
+        bar = self._progress(len(items), desc)
+        try:
+            if plain:
+                out.update(self._score_plain({i: items[i] for i in plain}, bar))
+            if shared:
+                out.update(self._score_shared([(ctx, [(i, items[i][0][len(ctx):]) for i in idx]) for ctx, idx in shared],
+                                              bar))
+        finally:
+            bar.close()
+        return out
+
+    def _score_plain(self, items: dict[int, tuple[list[int], int]], bar) -> dict[int, tuple[float, int]]:
+        """One right-padded forward per batch over every request's whole sequence (lm-eval's way)."""
+        import torch
+
+        idx = list(items)
+        seqs_all = [items[i] for i in idx]
+        out: dict[int, tuple[float, int]] = {}
+        for batch in self._batches(len(idx), [len(w) for w, _ in seqs_all], 0, full_logits=True):
+            seqs = [seqs_all[b][0] for b in batch]
+            L = max(len(s) for s in seqs)
+            ids = torch.full((len(seqs), L), self.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(seqs), L), dtype=torch.long)
+            for r, s in enumerate(seqs):
+                ids[r, :len(s)] = torch.tensor(s)
+                mask[r, :len(s)] = 1
+            # logits only from the first scored position on: the context's positions need no LM head
+            first = min(seqs_all[b][1] for b in batch) - 1
+            with torch.inference_mode():
+                self.model_calls += 1
+                logits = self._forward(ids.to(self.device), mask.to(self.device), keep=L - first).logits
+            logp = torch.log_softmax(logits.float(), dim=-1)
+            for r, b in enumerate(batch):
+                whole, start = seqs_all[b]
+                tgt = torch.tensor(whole[start:], device=logp.device)
+                lp = logp[r, start - 1 - first:len(whole) - 1 - first].gather(1, tgt[:, None]).squeeze(1)
+                out[idx[b]] = (float(lp.sum()), int(len(tgt)))
+            bar.update(len(batch))
+        return out
+
+    def _score_shared(self, groups: list[tuple[list[int], list[tuple[int, list[int]]]]], bar) -> dict[int, tuple[float, int]]:
+        """Score ``(context tokens, [(request, continuation tokens), ...])`` groups with one pass per context.
+
+        A batch holds whole groups (a group larger than a batch is split). Pass 1 runs the batch's contexts,
+        left-padded with explicit positions, and keeps their KV cache and last-position logits (which score every
+        continuation's first token). Pass 2 copies each context's cache to its continuations' rows and runs the
+        continuations minus their last token, right-padded, at positions after their context's real length.
+        """
+        import torch
+
+        out: dict[int, tuple[float, int]] = {}
+        # split groups larger than the batch the longest member allows, then batch whole groups
+        units: list[tuple[list[int], list[tuple[int, list[int]]]]] = []
+        free = self._free_memory() if self.batch_size <= 0 else None
+        for ctx, conts in sorted(groups, key=lambda g: -len(g[0])):
+            bs = self._auto_batch_size(len(ctx) + max(len(c) for _, c in conts), True, free)
+            units += [(ctx, conts[k:k + bs]) for k in range(0, len(conts), bs)]
+        k = 0
+        while k < len(units):
+            ctx0, conts0 = units[k]
+            bs = self._auto_batch_size(len(ctx0) + max(len(c) for _, c in conts0), True, free)
+            batch = [units[k]]
+            rows = len(conts0)
+            k += 1
+            while k < len(units) and rows + len(units[k][1]) <= bs:
+                batch.append(units[k])
+                rows += len(units[k][1])
+                k += 1
+            self.batch_sizes_used.add(rows)
+            ctx_ids, ctx_mask = self._pad_left([ctx for ctx, _ in batch])
+            ctx_pos = (ctx_mask.cumsum(-1) - 1).clamp(min=0)
+            with torch.inference_mode():
+                self.model_calls += 1
+                first = self._forward(ctx_ids, ctx_mask, position_ids=ctx_pos, keep=1, use_cache=True)
+                first_logp = torch.log_softmax(first.logits[:, -1, :].float(), dim=-1)
+                row_group = [g for g, (_, conts) in enumerate(batch) for _ in conts]
+                row_conts = [c for _, conts in batch for _, c in conts]
+                row_req = [i for _, conts in batch for i, _ in conts]
+                C = max(len(c) for c in row_conts) - 1
+                rest_logp = None
+                if C > 0:
+                    cache = kv_cache(first)
+                    sel = torch.tensor(row_group, dtype=torch.long, device=ctx_ids.device)
+                    cache.batch_select_indices(sel)
+                    ids = torch.full((len(row_conts), C), self.pad_token_id, dtype=torch.long)
+                    cmask = torch.zeros((len(row_conts), C), dtype=torch.long)
+                    for r, c in enumerate(row_conts):
+                        if len(c) > 1:
+                            ids[r, :len(c) - 1] = torch.tensor(c[:-1], dtype=torch.long)
+                            cmask[r, :len(c) - 1] = 1
+                    ids, cmask = ids.to(self.device), cmask.to(self.device)
+                    mask = torch.cat([ctx_mask[sel], cmask], dim=1)
+                    pos = ctx_mask.sum(-1)[sel][:, None] + torch.arange(C, device=ids.device)[None, :]
+                    second = self._forward(ids, mask, position_ids=pos, **{self._cache_kwarg(): cache})
+                    rest_logp = torch.log_softmax(second.logits.float(), dim=-1)
+            for r, (g, c, i) in enumerate(zip(row_group, row_conts, row_req, strict=True)):
+                total = float(first_logp[g, c[0]])
+                if len(c) > 1:
+                    tgt = torch.tensor(c[1:], device=rest_logp.device)
+                    total += float(rest_logp[r, :len(c) - 1].gather(1, tgt[:, None]).sum())
+                out[i] = (total, len(c))
+            bar.update(rows)
+        return out
+
+    def next_token_logprobs(self, prompts: list[str], candidates: list[str], desc: str = "") -> list[dict[str, float]]:
+        """Log-prob of each candidate's FIRST token as the next token after each (formatted) prompt."""
+        import torch
+
+        cand_ids = {}
+        for c in candidates:
+            toks = self.tokenizer(c, add_special_tokens=False)["input_ids"]
+            if not toks:
+                raise ValueError(f"candidate {c!r} encodes to no token")
+            cand_ids[c] = int(toks[0])
+        formatted = [self.format_prompt(p) for p in prompts]
+        keys = [self._score_key("next", f, list(candidates)) for f in formatted]
+        found = self.cache.get_many(keys)
+        res: list[Any] = [found.get(k) for k in keys]
+        todo = [i for i, r in enumerate(res) if r is None]
+        if todo:
+            enc = [self._encode(formatted[i]) for i in todo]
+            bar = self._progress(len(todo), desc or "next-token")
+            puts = []
+            try:
+                for batch in self._batches(len(todo), [len(e) for e in enc], 0):
+                    ids, mask = self._pad_left([enc[b] for b in batch])
+                    pos = (mask.cumsum(-1) - 1).clamp(min=0)
+                    with torch.inference_mode():
+                        self.model_calls += 1
+                        logits = self._forward(ids, mask, position_ids=pos, keep=1).logits[:, -1, :]
+                    logp = torch.log_softmax(logits.float(), dim=-1)
+                    for r, b in enumerate(batch):
+                        d = {c: float(logp[r, t]) for c, t in cand_ids.items()}
+                        res[todo[b]] = d
+                        puts.append((keys[todo[b]], d, {"kind": "next"}))
+                    bar.update(len(batch))
+            finally:
+                bar.close()
+            self.cache.put_many(puts)
+        return res
+
+
+__all__ = ["Likelihood"]
