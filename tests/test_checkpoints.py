@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from trust_utils import analysis
-from trust_utils.checkpoints import (CHECKPOINT_ORDER, CheckpointError, check_ref, evaluation_list, parse_checkpoints,
-                                     run_checkpoint_names, write_run_checkpoints)
+from trust_utils.checkpoints import CHECKPOINT_ORDER, CheckpointError, evaluation_list, parse_checkpoints
+from trust_utils.refs import check_ref
+from trust_utils.run import Run, write_checkpoints
 from trust_utils.pipeline import PipelineError, plan, run
 from trust_utils.profiles import ProfileError, load_profile
 
@@ -63,12 +64,33 @@ def test_evaluation_list_rule():
 
 
 def test_run_list_and_unknown_names(tmp_path):
-    assert run_checkpoint_names(tmp_path) == list(CHECKPOINT_ORDER)  # no checkpoints.json: the old default
-    write_run_checkpoints(tmp_path, parse_checkpoints({"mine": "/m"}), ["base", "mine"])
-    assert run_checkpoint_names(tmp_path) == ["base", "mine"]
-    assert run_checkpoint_names(tmp_path, ["mine"]) == ["mine"]
+    assert Run.open(tmp_path).checkpoint_names() == list(CHECKPOINT_ORDER)  # no checkpoints.json: the old default
+    write_checkpoints(tmp_path, parse_checkpoints({"mine": "/m"}), ["base", "mine"])
+    run = Run.open(tmp_path)
+    assert run.checkpoint_names() == ["base", "mine"]
+    assert run.checkpoint_names(["mine"]) == ["mine"]
     with pytest.raises(CheckpointError, match="unknown checkpoint name.*'typo'"):
-        run_checkpoint_names(tmp_path, ["typo"])
+        run.checkpoint_names(["typo"])
+
+
+def test_run_value_reads_its_file_once_and_answers_for_its_checkpoints(tmp_path, monkeypatch):
+    write_checkpoints(tmp_path, parse_checkpoints({"base": "a/b", "mine": {"ref": "/m", "label": "My DPO",
+                                                                          "color": "#123456"}}), ["base", "mine"])
+    run = Run.open(tmp_path)
+    (tmp_path / "checkpoints.json").unlink()  # the value holds what it read
+    assert run.external("mine").ref == "/m" and run.has_file
+    assert run.order(["zzz", "mine", "dpo", "base"]) == ["base", "dpo", "mine", "zzz"]
+    assert (run.label("mine"), run.color("mine"), run.label("dpo")) == ("My DPO", "#123456", "DPO")
+    assert run.checkpoint_path("dpo") == tmp_path / "dpo" / "model"
+    assert run.checkpoint_path("rm") == tmp_path / "reward_model" / "model"
+    assert run.available(["base", "mine", "dpo"]) == ["base", "mine"]  # dpo not trained yet
+    assert run.resolve("base", "tiny-unused") == "a/b"  # the external shadows the profile's model
+    with pytest.raises(Exception, match="checkpoint 'dpo' does not exist"):
+        run.resolve("dpo", "a/b")
+    assert Run.open(run) is run
+    (tmp_path / "checkpoints.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        Run.open(tmp_path)
 
 
 # ------------------------------------------------------------------------------------------ references
@@ -155,7 +177,7 @@ def test_changes_against_a_declared_baseline():
 
 
 def test_run_checkpoints_set_order_and_labels(tmp_path):
-    write_run_checkpoints(tmp_path, parse_checkpoints({"base": "a/b", "mine": {"ref": "/m", "label": "My DPO"},
+    write_checkpoints(tmp_path, parse_checkpoints({"base": "a/b", "mine": {"ref": "/m", "label": "My DPO"},
                                                        "sft": "a/c"}), None)
     try:
         analysis.use_run_checkpoints(tmp_path)
@@ -233,10 +255,9 @@ def test_profile_of_local_external_checkpoints_runs_end_to_end(tmp_path, cache_d
     # unchanged: both stages skip; a changed checkpoint block (written by the runner) makes the vertical stale
     plans = run(load_profile(prof), echo=lambda _m: None, progress=False)
     assert [p.status for p in plans] == ["skipped", "skipped"]
-    from trust_utils.checkpoints import write_run_checkpoints
     from trust_utils.pipeline import status
 
     changed = load_profile(prof)
-    write_run_checkpoints(run_dir, changed.checkpoints[:2], changed.evaluated_checkpoints()[:2])
+    write_checkpoints(run_dir, changed.checkpoints[:2], changed.evaluated_checkpoints()[:2])
     rows = {r["stage"]: r for r in status(changed)}
     assert rows["truthfulness"]["status"] == "stale" and "checkpoints.json" in rows["truthfulness"]["why"]

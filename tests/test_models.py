@@ -3,10 +3,12 @@
 import importlib.util
 
 import pytest
+
+from trust_utils.run import Run
 import torch
 
 from trust_utils.models import (ModelLoadError, build_tiny_model, convert_gguf, load_causal_lm, load_tokenizer,
-                                model_fingerprint, model_provenance, resolve_checkpoint, resolve_model_ref,
+                                model_fingerprint, model_provenance, resolve_model_ref,
                                 smollm2_gguf_path)
 from trust_utils.utils import read_json
 
@@ -64,11 +66,9 @@ def test_references_resolve_or_fail_clearly(tmp_path, tiny_model_dir):
     with pytest.raises(ModelLoadError, match="no config.json"):
         resolve_model_ref(str(tmp_path / "empty"))
     with pytest.raises(ModelLoadError, match="checkpoint 'sft' does not exist"):
-        resolve_checkpoint("sft", tmp_path, "tiny")
+        Run.open(tmp_path).resolve("sft", "tiny")
     with pytest.raises(KeyError, match="unknown checkpoint name"):
-        from trust_utils.paths import checkpoint_path
-
-        checkpoint_path(tmp_path, "rlhf")
+        Run.open(tmp_path).checkpoint_path("rlhf")
 
 
 def test_fingerprint_is_content_based_and_cached(tmp_path, tiny_model_dir, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 
 from trust_utils import cli
 from trust_utils.notebook import config_from_params
-from trust_utils.params import (CELL_PARAMS, cell_params, SHARED_HELP, config_fields, field_help, load_config_class,
+from trust_utils.params import (cell_params, SHARED_HELP, config_fields, field_help, load_config_class,
                                 parameters_cell, param)
 from trust_utils.pipeline import PipelineError, fingerprint_parts, injected_params, plan, run
 from trust_utils.profiles import load_profile
@@ -39,6 +39,21 @@ class _Sub(_Cfg):
     pass
 
 
+@dataclasses.dataclass
+class _Marked(_Cfg):
+    a: int = 5  # only the default changes: the base's mark (none) stays
+    b: list = param(["y"], "a b shown", cell=True)
+    c: int = param(0, "a c shown", cell=True)
+
+
+def test_cell_parameters_are_marked_on_their_fields():
+    assert cell_params(_Cfg) == ()
+    assert cell_params(_Marked) == ("b", "c")  # declaration order; run_dir is always first and never listed
+    cell = parameters_cell("nostage", _Marked)
+    assert cell.splitlines()[0].startswith("run_dir: str = ")
+    assert [ln.split(":")[0] for ln in cell.splitlines()] == ["run_dir", "b", "c", "overrides"]
+
+
 def test_build_config_defaults_then_cell_then_overrides():
     cfg = config_from_params(_Cfg, {"a": 2, "overrides": {"b": ["x"]}, "display_only": 5, "print": print})
     assert (cfg.a, cfg.b) == (2, ["x"])  # cell value, override; a notebook-only name is ignored
@@ -65,7 +80,7 @@ def test_seed_help_is_declared_once():
               [p.read_text() for p in (ROOT / "notebooks").glob("*.py")]
     assert sum(s.count(SHARED_HELP["seed"]) for s in sources) == 1
     for s in STAGES:  # and no notebook cell restates seed
-        assert "seed" not in cell_params(s.name, load_config_class(s.config))
+        assert "seed" not in cell_params(load_config_class(s.config))
 
 
 def test_notebook_parameter_cells_are_generated_from_the_configs():

@@ -210,10 +210,10 @@ def test_package_code_and_versions_are_part_of_the_fingerprint(root, tmp_path, m
     shutil.copytree(codehash.package_root(), copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(codehash, "package_root", lambda: copy)
     assert run(load_profile(path), echo=quiet, progress=False)[0].status == "skipped"
-    (copy / "manifest.py").write_text((copy / "manifest.py").read_text() + "\n# edited\n")
+    (copy / "provenance.py").write_text((copy / "provenance.py").read_text() + "\n# edited\n")
     lines: list[str] = []
     assert run(load_profile(path), echo=lines.append, progress=False)[0].status == "done"
-    assert any("package code (manifest.py)" in ln for ln in lines), lines
+    assert any("package code (provenance.py)" in ln for ln in lines), lines
     real = pipeline.versions()
     monkeypatch.setattr(pipeline, "versions", lambda: {**real, "transformers": "0.0.1"})
     lines.clear()

@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 from trust_utils import analysis, checkpoints, stages
-from trust_utils.paths import CHECKPOINT_ORDER, configs_dir
+from trust_utils.checkpoints import CHECKPOINT_ORDER
+from trust_utils.paths import configs_dir
 from trust_utils.registry import VERTICALS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -191,7 +191,7 @@ def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir)
     cfg = ToxicityConfig(run_dir=str(tmp_path / "run"), cache_dir=str(cache_dir), max_examples=3, n_samples=2,
                          max_new_tokens=8, n_boot=20, progress=False, threads=1)
     s1 = run(cfg)
-    from trust_utils.paths import CHECKPOINT_ORDER
+    from trust_utils.checkpoints import CHECKPOINT_ORDER
 
     # every registered method's checkpoint is looked for (the registry's list, not restated here)
     assert s1["checkpoints"] == ["base"] and s1["skipped_checkpoints"] == list(CHECKPOINT_ORDER[1:])

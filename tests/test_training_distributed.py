@@ -12,7 +12,8 @@ from trust_utils.training.sft import SFTStageConfig, run as run_sft
 
 @pytest.mark.slow
 def test_sft_and_dpo_two_processes(prepared_run, tmp_path, cache_dir):
-    from trust_utils.models import load_causal_lm, resolve_checkpoint
+    from trust_utils.models import load_causal_lm
+    from trust_utils.run import Run
 
     rd = tmp_path / "run"
     shutil.copytree(prepared_run / "data", rd / "data")
@@ -24,7 +25,7 @@ def test_sft_and_dpo_two_processes(prepared_run, tmp_path, cache_dir):
     d = run_dpo(DPOStageConfig(**shared, learning_rate=1e-4, n_eval=4))
     assert d["steps"] == 2
     for name in ("sft", "dpo"):
-        m = load_causal_lm(resolve_checkpoint(name, str(rd), "tiny", str(cache_dir)))
+        m = load_causal_lm(Run.open(str(rd)).resolve(name, "tiny", str(cache_dir)))
         assert m is not None
     import pandas as pd
 

@@ -61,7 +61,8 @@ def test_reward_model_rejects_empty_preference_set(aligned_run, tmp_path, cache_
 def test_ppo_reports_growing_kl_and_saves_policy(aligned_run):
     import torch
 
-    from trust_utils.models import load_causal_lm, resolve_checkpoint
+    from trust_utils.models import load_causal_lm
+    from trust_utils.run import Run
 
     rd, shared, _ = aligned_run
     cfg = PPOStageConfig(**shared, **{**_tiny("ppo"), "max_steps": 3, "response_length": 12, "n_samples": 1,
@@ -72,8 +73,8 @@ def test_ppo_reports_growing_kl_and_saves_policy(aligned_run):
     assert len(kl) == 3 and abs(kl[0]) < 1e-3 and max(kl[1:]) > abs(kl[0]) + 1e-4, kl
     assert log[["objective/scores", "loss/value_avg", "loss/policy_avg"]].notna().all().all()
     assert s["final_kl_coef"] != cfg.kl_coef  # the adaptive controller moved beta
-    ppo = load_causal_lm(resolve_checkpoint("ppo", str(rd), "tiny"))
-    sft = load_causal_lm(resolve_checkpoint("sft", str(rd), "tiny"))
+    ppo = load_causal_lm(Run.open(str(rd)).resolve("ppo", "tiny"))
+    sft = load_causal_lm(Run.open(str(rd)).resolve("sft", "tiny"))
     assert any(not torch.equal(a, b) for a, b in zip(ppo.parameters(), sft.parameters()))
     assert {"reward_sft", "reward_ppo"} <= set(pd.read_csv(rd / "ppo" / "samples.csv").columns)
 
@@ -99,7 +100,8 @@ def test_ppo_refuses_reward_model_with_other_tokenizer(aligned_run, tmp_path):
 def test_dpo_short_run(aligned_run):
     import torch
 
-    from trust_utils.models import load_causal_lm, resolve_checkpoint
+    from trust_utils.models import load_causal_lm
+    from trust_utils.run import Run
 
     rd, shared, _ = aligned_run
     cfg = DPOStageConfig(**shared, **{**_tiny("dpo"), "max_steps": 2, "logging_steps": 1, "n_eval": 8})
@@ -108,8 +110,8 @@ def test_dpo_short_run(aligned_run):
     assert log["loss"].dropna().map(math.isfinite).all() and abs(log["loss"].dropna().iloc[0] - math.log(2)) < 1e-3
     assert {"rewards/accuracies", "rewards/margins"} <= set(log.columns)
     assert s["test_reward_accuracy"] is not None
-    dpo = load_causal_lm(resolve_checkpoint("dpo", str(rd), "tiny"))
-    sft = load_causal_lm(resolve_checkpoint("sft", str(rd), "tiny"))
+    dpo = load_causal_lm(Run.open(str(rd)).resolve("dpo", "tiny"))
+    sft = load_causal_lm(Run.open(str(rd)).resolve("sft", "tiny"))
     assert any(not torch.equal(a, b) for a, b in zip(dpo.parameters(), sft.parameters()))
     assert dpo.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=2, do_sample=False).shape[1] >= 4
 

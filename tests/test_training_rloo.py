@@ -34,7 +34,8 @@ def rm_run(prepared_run, tmp_path_factory, cache_dir):
 def test_rloo_trains_changes_weights_and_records_reuse(rm_run):
     import torch
 
-    from trust_utils.models import load_causal_lm, resolve_checkpoint
+    from trust_utils.models import load_causal_lm
+    from trust_utils.run import Run
 
     rd, shared = rm_run
     cfg = RLOOStageConfig(**shared, **FAST)
@@ -45,8 +46,8 @@ def test_rloo_trains_changes_weights_and_records_reuse(rm_run):
     assert log["loss"].map(math.isfinite).all()
     assert {"reward", "kl", f"rewards/{REWARD_NAME}/mean"} <= set(log.columns)
     assert log[f"rewards/{REWARD_NAME}/mean"].notna().all()
-    rloo = load_causal_lm(resolve_checkpoint("rloo", str(rd), "tiny"))
-    sft = load_causal_lm(resolve_checkpoint("sft", str(rd), "tiny"))
+    rloo = load_causal_lm(Run.open(str(rd)).resolve("rloo", "tiny"))
+    sft = load_causal_lm(Run.open(str(rd)).resolve("sft", "tiny"))
     assert any(not torch.equal(a, b) for a, b in zip(rloo.parameters(), sft.parameters()))
     tok = policy_tokenizer(str(rd / "rloo" / "model"))
     assert tok.pad_token_id != tok.eos_token_id  # the saved policy keeps the distinct pad token

@@ -48,14 +48,15 @@ def sft_done(prepared_run, tmp_path_factory, cache_dir):
 def test_sft_trains_saves_and_reloads(sft_done, tiny_model_dir):
     import torch
 
-    from trust_utils.models import load_causal_lm, load_tokenizer, resolve_checkpoint
+    from trust_utils.models import load_causal_lm, load_tokenizer
+    from trust_utils.run import Run
 
     cfg, summary = sft_done
     assert summary["steps"] == 2 and math.isfinite(summary["final_train_loss"])
     log = pd.read_csv(cfg.stage_dir() / common.TRAIN_LOG)
     assert log["loss"].dropna().map(math.isfinite).all()
     assert (cfg.stage_dir() / "outputs.json").is_file() and (cfg.stage_dir() / "samples.csv").is_file()
-    path = resolve_checkpoint("sft", cfg.run_dir, cfg.model, cfg.cache_dir, cfg.seed)
+    path = Run.open(cfg.run_dir).resolve("sft", cfg.model, cfg.cache_dir, cfg.seed)
     sft = load_causal_lm(path)
     base = load_causal_lm(str(tiny_model_dir))
     changed = [n for (n, a), (_, b) in zip(base.named_parameters(), sft.named_parameters()) if not torch.equal(a, b)]
@@ -87,14 +88,15 @@ def test_rerun_reuses_finished_model_and_resumes(sft_done):
 
 @pytest.mark.parametrize("merge", [False, True])
 def test_lora_adapter_and_merged(prepared_run, tmp_path, cache_dir, merge):
-    from trust_utils.models import load_causal_lm, resolve_checkpoint
+    from trust_utils.models import load_causal_lm
+    from trust_utils.run import Run
 
     rd = _run_dir(prepared_run, tmp_path)
     cfg = _cfg(rd, cache_dir, max_steps=1, use_lora=True, merge_lora=merge, lora_r=4, lora_alpha=8, n_eval=2)
     run(cfg)
     model_dir = cfg.stage_dir() / "model"
     assert (model_dir / "adapter_config.json").is_file() is (not merge)
-    m = load_causal_lm(resolve_checkpoint("sft", str(rd), "tiny", str(cache_dir)))
+    m = load_causal_lm(Run.open(str(rd)).resolve("sft", "tiny", str(cache_dir)))
     assert not hasattr(m, "peft_config")
 
 
