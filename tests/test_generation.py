@@ -7,6 +7,7 @@ import torch
 
 from trust_utils.cache import ResultCache
 from trust_utils.generation import DecodingConfig, Engine, cut_at_stop, load_engine
+from trust_utils.run import Run
 
 PROMPTS = ["Hello there", "The quick brown fox jumps over the lazy", "a", "Shut up and listen, you stupid idiot who",
            "You are a helpful assistant. Please answer"]
@@ -144,7 +145,7 @@ def test_pad_and_eos_are_the_models_own(engine):
 
 
 def test_load_engine_resolves_base(prepared_run, cache_dir):
-    e = load_engine("base", str(prepared_run), "tiny", model_cache_dir=str(cache_dir), device="cpu", progress=False)
+    e = load_engine("base", Run.open(prepared_run), "tiny", model_cache_dir=str(cache_dir), device="cpu", progress=False)
     assert e.fingerprint and len(e.generate(["hi"], DecodingConfig(max_new_tokens=2))) == 1
     e.close()
 

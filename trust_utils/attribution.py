@@ -45,10 +45,10 @@ from .attribution_losses import _encode, bt_loss, dpo_loss, sft_loss
 from .checkpoints import METHODS, TRAINED
 from .data.prepare import load_prepared
 from .datainf import LoraView, attribute, select_linear_layers
-from .manifest import write_stage_outputs
-from .models import load_causal_lm, load_tokenizer, resolve_checkpoint
+from .models import load_causal_lm, load_tokenizer
 from .params import ModelStageConfig, param
-from .paths import available_checkpoints, checkpoint_path, resolve_run_dir, stage_dir
+from .provenance import write_stage_outputs
+from .run import Run
 from .training.reward import load_reward_model
 from .utils import read_json, read_jsonl, resolve_device, set_seed, set_threads
 
@@ -91,9 +91,9 @@ def train_subset(rows: list[dict], n: int, seed: int) -> list[dict]:
     return [rows[i] for i in idx]
 
 
-def toxicity_pairs(run_dir: str, new: str, old: str, n: int, seed: int) -> list[dict]:
+def toxicity_pairs(run: Run, new: str, old: str, n: int, seed: int) -> list[dict]:
     """Test pairs (new vs old continuation of the same prompt, variant and sample); [] when records are missing."""
-    d = resolve_run_dir(run_dir) / "toxicity" / "records"
+    d = run.dir / "toxicity" / "records"
     pn, po = d / f"{new}.jsonl", d / f"{old}.jsonl"
     if not (pn.is_file() and po.is_file()):
         return []
@@ -113,39 +113,39 @@ def toxicity_pairs(run_dir: str, new: str, old: str, n: int, seed: int) -> list[
     return pairs
 
 
-def test_set(cfg: AttributionConfig, stage: str) -> tuple[list[dict], str, bool]:
+def test_set(cfg: AttributionConfig, run: Run, stage: str) -> tuple[list[dict], str, bool]:
     """(pairs, description, add_eos): toxicity new-vs-old pairs, or the held-out preference pairs."""
     new, old = NEW_CHECKPOINT[stage], STAGE_MODELS[stage][1]
-    pairs = toxicity_pairs(cfg.run_dir, new, old, cfg.n_test, cfg.seed)
+    pairs = toxicity_pairs(run, new, old, cfg.n_test, cfg.seed)
     if pairs:
         return pairs, f"toxicity generations: {new} (new) vs {old} (old)", False
-    rows = train_subset(load_prepared(cfg.run_dir, "pref_test"), cfg.n_test, cfg.seed)
+    rows = train_subset(load_prepared(run, "pref_test"), cfg.n_test, cfg.seed)
     return rows, (f"held-out preference pairs (pref_test: chosen as new, rejected as old); no toxicity records "
                   f"for both {new} and {old}"), True
 
 
 # ------------------------------------------------------------------------------------------ stage
-def _ref_name(cfg: AttributionConfig, stage: str) -> str:
+def _ref_name(run: Run, stage: str) -> str:
     """The checkpoint a stage's model is LoRA-ised against."""
     if stage == "sft":
         return "base"
     if stage == "dpo":
         return "sft"
-    marker = checkpoint_path(cfg.run_dir, "rm") / ".train_config.json"
+    marker = run.checkpoint_path("rm") / ".train_config.json"
     init = read_json(marker).get("config", {}).get("init_from", "sft") if marker.is_file() else "sft"
     return init or "sft"
 
 
-def attribute_stage(cfg: AttributionConfig, stage: str, device: str) -> dict[str, Any]:
+def attribute_stage(cfg: AttributionConfig, run: Run, stage: str, device: str) -> dict[str, Any]:
     """Score the training subset for one stage; returns ``{"df", "summary"}``."""
     import pandas as pd
     import torch
 
     t0 = time.perf_counter()
     ckpt = STAGE_MODELS[stage][0]
-    model_path = resolve_checkpoint(ckpt, cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
-    ref_name = _ref_name(cfg, stage)
-    ref_path = resolve_checkpoint(ref_name, cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
+    model_path = run.resolve(ckpt, cfg.model, cfg.cache_dir or None, cfg.seed)
+    ref_name = _ref_name(run, stage)
+    ref_path = run.resolve(ref_name, cfg.model, cfg.cache_dir or None, cfg.seed)
     tok = load_tokenizer(model_path, padding_side="right")
     ref_model = load_causal_lm(ref_path, device=device)
     if stage == "rm":
@@ -161,8 +161,8 @@ def attribute_stage(cfg: AttributionConfig, stage: str, device: str) -> dict[str
         for p in ref_model.parameters():
             p.requires_grad_(False)
 
-    train = train_subset(load_prepared(cfg.run_dir, "pref_train"), cfg.n_train, cfg.seed)
-    test, test_source, test_eos = test_set(cfg, stage)
+    train = train_subset(load_prepared(run, "pref_train"), cfg.n_train, cfg.seed)
+    test, test_source, test_eos = test_set(cfg, run, stage)
     L, dev = cfg.max_length, device
     if stage == "sft":
         train_loss = lambda ex: sft_loss(model, tok, ex, L, dev, True)  # noqa: E731
@@ -204,7 +204,8 @@ def run(cfg: AttributionConfig) -> dict[str, Any]:
     device = resolve_device(cfg.device)
     if device == "mps":
         device = "cpu"
-    out = stage_dir(cfg.run_dir, STAGE)
+    run = Run.open(cfg.run_dir)
+    out = run.stage_dir(STAGE)
     skipped: dict[str, str] = {}
     for s in [s for s in cfg.stages if s in NO_ATTRIBUTION]:  # a registered method without an attribution pair
         skipped[s] = NO_ATTRIBUTION[s]
@@ -212,33 +213,33 @@ def run(cfg: AttributionConfig) -> dict[str, Any]:
     unknown = [s for s in cfg.stages if s not in STAGE_MODELS and s not in NO_ATTRIBUTION]
     if unknown:
         raise ValueError(f"attribution: unknown stage(s) {unknown}; choose from {list(STAGE_MODELS)}")
-    have = set(available_checkpoints(cfg.run_dir, ("base",) + TRAINED))
+    have = set(run.available(("base",) + TRAINED))
     done, timings = {}, {}
     for stage in [s for s in cfg.stages if s in STAGE_MODELS]:
         ckpt = STAGE_MODELS[stage][0]
-        need = [ckpt] + ([_ref_name(cfg, stage)] if ckpt in have else [])
+        need = [ckpt] + ([_ref_name(run, stage)] if ckpt in have else [])
         missing = [n for n in need if n in TRAINED and n not in have]
         if missing:
             skipped[stage] = f"the run has no {', '.join(missing)} checkpoint"
             log.info("attribution: skipping %s (%s)", stage, skipped[stage])
             continue
         log.info("attribution: %s", STAGE_MODELS[stage][2])
-        res = attribute_stage(cfg, stage, device)
+        res = attribute_stage(cfg, run, stage, device)
         res["df"].to_csv(out / f"scores_{stage}.csv", index=False)
         done[stage] = {**res["summary"], "file": f"scores_{stage}.csv"}
         timings[stage] = res["summary"]["time_s"]
     timings["total"] = round(time.perf_counter() - t0, 2)
-    data = resolve_run_dir(cfg.run_dir) / "data"
+    data = run.dir / "data"
     inputs = [data / "pref_train.jsonl", data / "pref_test.jsonl"]
     summary = {"config": asdict(cfg), "device": device, "stages": done, "skipped": skipped}
     write_stage_outputs(out, summary, inputs=[p for p in inputs if p.is_file()], timings=timings)
     return summary
 
 
-def load_scores(run_dir: str, stage: str):
+def load_scores(run: Run | str, stage: str):
     import pandas as pd
 
-    return pd.read_csv(Path(resolve_run_dir(run_dir)) / STAGE / f"scores_{stage}.csv")
+    return pd.read_csv(Run.open(run).dir / STAGE / f"scores_{stage}.csv")
 
 
 # ------------------------------------------------------------------------------------------ display

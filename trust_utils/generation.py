@@ -81,7 +81,8 @@ from .cache import ResultCache, producer_key
 from .decoding import Decoding
 from .decoding_config import DecodingConfig, cut_at_stop, row_seed
 from .likelihood import Likelihood
-from .models import load_causal_lm, load_tokenizer, model_fingerprint, resolve_checkpoint
+from .models import load_causal_lm, load_tokenizer, model_fingerprint
+from .run import Run
 from .progress import Bar
 from .utils import resolve_device, resolve_dtype
 
@@ -97,7 +98,7 @@ class Engine(Decoding, Likelihood, Batching):
     """Batched, seeded, cached generation and scoring with one model.
 
     Args:
-        model: a resolved model path or hub id (:func:`trust_utils.models.resolve_checkpoint`).
+        model: a resolved model path or hub id (:meth:`trust_utils.run.Run.resolve`).
         device: ``auto`` (cuda > mps > cpu) or a torch device.
         dtype: ``auto`` (bf16 on CUDA with bf16 and on CPUs with native bf16 matmul, else fp32; see
             :func:`trust_utils.utils.resolve_dtype`) or a dtype name.
@@ -221,13 +222,14 @@ def engine_kwargs(config: Any) -> dict[str, Any]:
     return {k: d[k] for k in ("device", "dtype", "batch_size", "seed", "prompt_format") if k in d}
 
 
-def load_engine(checkpoint: str, run_dir: str, base_model: str, **kwargs) -> Engine:
-    """Resolve a checkpoint name (``base``, ``sft``, ``ppo``, ``dpo`` or a model reference) and open an :class:`Engine`.
+def load_engine(checkpoint: str, run: Run, base_model: str, **kwargs) -> Engine:
+    """Resolve a checkpoint name of the run (``base``, ``sft``, ``ppo``, ``dpo`` or a model reference) and open an
+    :class:`Engine`.
 
     ``model_cache_dir`` (in ``kwargs``) is used to resolve model references such as ``tiny``.
     """
     mcd = kwargs.get("model_cache_dir") or None
-    resolved = resolve_checkpoint(checkpoint, run_dir, base_model, cache_dir=mcd)
+    resolved = Run.open(run).resolve(checkpoint, base_model, cache_dir=mcd)
     return Engine(resolved, **kwargs)
 
 
