@@ -27,15 +27,17 @@ LAYERS: dict[str, int] = {
     "trust_utils.models": 2, "trust_utils.refs": 2, "trust_utils.run": 2, "trust_utils.cache": 2,
     "trust_utils.sources": 2, "trust_utils.stats": 2, "trust_utils.losses": 2,
     # 3 · value code: everything that computes a number
-    "trust_utils.generation": 3, "trust_utils.engine": 3, "trust_utils.data": 3, "trust_utils.training": 3,
+    "trust_utils.generation": 3, "trust_utils.decoding": 3, "trust_utils.decoding_config": 3,
+    "trust_utils.likelihood": 3, "trust_utils.batching": 3, "trust_utils.datainf": 3,
+    "trust_utils.attribution_losses": 3, "trust_utils.data": 3, "trust_utils.training": 3,
     "trust_utils.verticals": 3, "trust_utils.results": 3, "trust_utils.attribution": 3,
     "trust_utils.analysis": 3, "trust_utils.analysis.tables": 3, "trust_utils.analysis.paper": 3,
     # 4 · orchestration: runs, shows or configures stages
     "trust_utils.manifest": 4, "trust_utils.notebook": 4, "trust_utils.profiles": 4, "trust_utils.planning": 4,
     "trust_utils.pipeline": 4, "trust_utils.cli": 4, "trust_utils.course": 4, "trust_utils.style": 4,
     "trust_utils.plots": 4, "trust_utils.training.plots": 4, "trust_utils.analysis.figures": 4,
-    "trust_utils.analysis.stage": 4, "trust_utils.attribution.figures": 4, "trust_utils.attribution_plots": 4,
-    "trust_utils.attribution.stage": 4, "trust_utils.exercises": 4, "trust_utils.solutions": 4,
+    "trust_utils.analysis.stage": 4, "trust_utils.attribution_plots": 4,
+    "trust_utils.exercises": 4, "trust_utils.solutions": 4,
 }
 NAMES = {0: "base", 1: "declarations", 2: "models and run", 3: "value", 4: "orchestration"}
 
