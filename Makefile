@@ -35,6 +35,7 @@ tiny: setup
 # (--dist loadfile), so a module's shared fixtures (the tiny profile run) are built once.
 TEST_WORKERS ?= 2
 test: setup
+	$(BIN)/ruff check trust_utils tests benchmarks notebooks docs/templates
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 clean-runs:

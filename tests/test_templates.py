@@ -28,13 +28,13 @@ def _add_vertical(root: Path) -> None:
     """What a developer does with the template: copy its files, register it, give the profiles a block."""
     for src in TEMPLATE.rglob("*"):
         rel = src.relative_to(TEMPLATE)
-        if src.is_dir() or rel.name == "registry_entry.py":
+        if src.is_dir() or rel.name == "registry_entry.txt":
             continue
         dst = root / str(rel).replace("mcq", NAME)
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_text(src.read_text(encoding="utf-8").replace("mcq", NAME).replace("MCQ", NAME.upper()),
                        encoding="utf-8")
-    entry = (TEMPLATE / "registry_entry.py").read_text(encoding="utf-8").replace("mcq", NAME).replace("MCQ", NAME.upper())
+    entry = (TEMPLATE / "registry_entry.txt").read_text(encoding="utf-8").replace("mcq", NAME).replace("MCQ", NAME.upper())
     entry = "".join(ln + "\n" for ln in entry.splitlines() if not ln.startswith("#"))
     reg = root / "trust_utils" / "registry.py"
     text = reg.read_text(encoding="utf-8")
