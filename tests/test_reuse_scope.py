@@ -6,18 +6,22 @@ Each test edits a copy of the package (``codehash`` hashes the copy) and compare
 
 from __future__ import annotations
 
+import importlib
 import shutil
 
 import pytest
 
 from trust_utils import codehash
-from trust_utils.training.dpo import DPOStageConfig
-from trust_utils.training.ppo import PPOStageConfig
-from trust_utils.training.reward import RewardStageConfig
-from trust_utils.training.rloo import RLOOStageConfig
-from trust_utils.training.sft import SFTStageConfig
+from trust_utils.checkpoints import METHODS as REGISTERED
 
-METHODS = {c.STAGE: c for c in (SFTStageConfig, RewardStageConfig, DPOStageConfig, PPOStageConfig, RLOOStageConfig)}
+
+def _config_class(ref: str) -> type:
+    module, name = ref.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+#: every registered alignment method's stage config (read from the registry, so a new method is covered too)
+METHODS = {m.stage: _config_class(m.config) for m in REGISTERED}
 
 
 @pytest.fixture
@@ -39,7 +43,8 @@ def _append(path, text="\n# an edit\n"):
 
 
 def test_every_alignment_method_is_checked():
-    assert set(METHODS) == {"sft", "reward_model", "dpo", "ppo", "rloo"}
+    assert {"sft", "reward_model", "dpo", "ppo"} < set(METHODS) and len(METHODS) >= 5
+    assert all(cls.STAGE == stage and cls.MODULE for stage, cls in METHODS.items())
 
 
 @pytest.mark.parametrize("edited", ["notebook.py", "profiles.py", "style.py"])
@@ -64,7 +69,7 @@ def test_the_reward_model_stage_retrains_only_the_reward_model(package):
     after = _keys()
     assert after["reward_model"] != before["reward_model"], "the stage's own module is in its key"
     assert {k: v for k, v in after.items() if k != "reward_model"} == {
-        k: v for k, v in before.items() if k != "reward_model"}, "DPO, PPO and RLOO do not run the RM stage's code"
+        k: v for k, v in before.items() if k != "reward_model"}, "the other methods do not run the RM stage's code"
 
 
 def test_an_edit_to_dpo_changes_dpos_key_only(package):
@@ -77,10 +82,12 @@ def test_an_edit_to_dpo_changes_dpos_key_only(package):
 
 @pytest.mark.parametrize("edited", ["training/reward_model.py", "training/envelope.py"])
 def test_shared_value_code_is_in_the_keys_that_run_it(package, edited):
-    """The reward model's scoring is in every key that scores with it (not SFT's, not DPO's); the envelope in all."""
+    """The reward model's scoring is in the keys of the stage that trains it and of every method trained against it
+    (not SFT's, not DPO's); the envelope is in all."""
     before = _keys()
     _append(package / edited)
     after = _keys()
     changed = {k for k in METHODS if after[k] != before[k]}
-    expected = {"reward_model", "ppo", "rloo"} if edited.endswith("reward_model.py") else set(METHODS)
-    assert changed == expected
+    scored = {"reward_model"} | {k for k, cls in METHODS.items() if "reward_model" in cls.INIT_FIELDS}
+    assert {"ppo"} < scored and "dpo" not in scored
+    assert changed == (scored if edited.endswith("reward_model.py") else set(METHODS))

@@ -1,4 +1,4 @@
-"""The alignment stages: SFT, the Bradley-Terry reward model, PPO, DPO and RLOO.
+"""The alignment stages: SFT, the Bradley-Terry reward model, PPO and DPO (and the methods registered since).
 
 Each stage module has a typed config dataclass and one ``run(cfg)`` that the stage's notebook calls:
 
@@ -6,8 +6,7 @@ Each stage module has a typed config dataclass and one ``run(cfg)`` that the sta
 - :mod:`.reward` (``11_reward_model``): a sequence classifier with one output trained with the Bradley-Terry loss;
 - :mod:`.ppo` (``12_ppo``): PPO from the SFT policy against the reward model, KL penalty to the SFT reference
   (TRL's ``trl.experimental.ppo`` is imported only in :mod:`.ppo_backend`);
-- :mod:`.dpo` (``13_dpo``): direct preference optimisation from SFT with SFT as the reference;
-- :mod:`.rloo` (``14_rloo``): REINFORCE leave-one-out from SFT against the reward model.
+- :mod:`.dpo` (``13_dpo``): direct preference optimisation from SFT with SFT as the reference.
 
 What they share: :mod:`.envelope` (``run_method``, the one envelope of every ``run``: set up, reuse or train, report,
 ``outputs.json``), :mod:`.config` (the config base, errors, explicit TRL arguments), :mod:`.inputs`, :mod:`.reuse`

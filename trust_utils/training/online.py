@@ -1,6 +1,7 @@
-"""What the online RL stages (PPO and the other policy-gradient methods) share around their trainers: the policy's tokenizer, the tokenizer check
-against the reward model, and the stage's ending (greedy samples of the SFT and trained policies on held-out prompts,
-both scored by the reward model, and ``outputs.json``).
+"""What the online RL stages (PPO and the other policy-gradient methods) share around their trainers: the policy's
+tokenizer, the tokenizer check against the reward model (:func:`check`, run by the envelope before any training), and
+the stage's report (:func:`report`: greedy samples of the SFT and trained policies on held-out prompts, both scored by
+the reward model, and their part of ``outputs.json``; :mod:`.envelope` writes it).
 
 These stages feed the policy's token ids (PPO) or its decoded replies plus EOS to *our* reward model, so the reward
 model must read the policy's tokenizer exactly (:func:`check_same_tokenizer`), and all give the tokenizer a pad token

@@ -13,6 +13,10 @@ training our own keeps the study self-contained and lets PPO share the policy's 
 
 Reports held-out pairwise accuracy (share of ``pref_test`` pairs with r(chosen) > r(rejected)) and the margin
 distribution ``r(chosen) - r(rejected)`` (``margins.csv``). Output: ``<run_dir>/reward_model/model`` (checkpoint ``rm``).
+
+This module is the *stage* only: loading and scoring a trained reward model (:mod:`.reward_model`) and the pair
+datasets (:mod:`.pairs`) are value modules of their own, so the methods that use them (DPO, the online
+methods, the attribution) do not depend on this module's code. ``load_reward_model`` and ``score`` stay importable from here.
 """
 
 from __future__ import annotations

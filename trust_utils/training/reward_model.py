@@ -1,6 +1,6 @@
 """The reward model as a value: loading a trained one and scoring replies with it.
 
-Read by the reward-model stage's evaluation (:mod:`.reward`), the online methods (PPO, RLOO: :mod:`.online`) and the
+Read by the reward-model stage's evaluation (:mod:`.reward`), the online methods (:mod:`.online`) and the
 attribution; kept out of the stage module so that their code (and reuse keys) do not depend on how the reward model is
 *trained*.
 """
