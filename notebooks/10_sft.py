@@ -63,12 +63,13 @@ import pandas as pd
 from IPython.display import display
 
 from trust_utils.notebook import setup_notebook
-from trust_utils.training import common, plots as tplots
+from trust_utils.training import plots as tplots
+from trust_utils.training.config import config_from_params
 
 
 from trust_utils.training.sft import SFTStageConfig, run
 
-cfg = common.config_from_params(SFTStageConfig, globals())
+cfg = config_from_params(SFTStageConfig, globals())
 n_threads = setup_notebook(seed=cfg.seed, threads=cfg.threads)
 print(f"torch threads: {n_threads}; config: {cfg}")
 

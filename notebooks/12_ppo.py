@@ -83,12 +83,13 @@ import pandas as pd
 from IPython.display import display
 
 from trust_utils.notebook import setup_notebook
-from trust_utils.training import common, plots as tplots
+from trust_utils.training import plots as tplots
+from trust_utils.training.config import config_from_params
 
 
 from trust_utils.training.ppo import PPOStageConfig, run
 
-cfg = common.config_from_params(PPOStageConfig, globals())
+cfg = config_from_params(PPOStageConfig, globals())
 n_threads = setup_notebook(seed=cfg.seed, threads=cfg.threads)
 print(f"torch threads: {n_threads}; config: {cfg}")
 
@@ -119,7 +120,7 @@ display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "file
 from trust_utils import course
 from trust_utils.data.prepare import load_prepared
 from trust_utils.models import load_causal_lm, load_tokenizer, resolve_checkpoint
-from trust_utils.training.reward import load_reward_model
+from trust_utils.training.reward_model import load_reward_model
 
 
 def ck(name):

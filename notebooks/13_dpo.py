@@ -60,12 +60,13 @@ import pandas as pd
 from IPython.display import display
 
 from trust_utils.notebook import setup_notebook
-from trust_utils.training import common, plots as tplots
+from trust_utils.training import plots as tplots
+from trust_utils.training.config import config_from_params
 
 
 from trust_utils.training.dpo import DPOStageConfig, run
 
-cfg = common.config_from_params(DPOStageConfig, globals())
+cfg = config_from_params(DPOStageConfig, globals())
 n_threads = setup_notebook(seed=cfg.seed, threads=cfg.threads)
 print(f"torch threads: {n_threads}; config: {cfg}")
 

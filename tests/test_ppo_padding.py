@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 
-from trust_utils.training.common import TrainingError
+from trust_utils.training.config import TrainingError
 from trust_utils.training.padding import distinct_pad_token
 
 

@@ -263,7 +263,7 @@ def test_result_rows_carry_the_model_and_data_revisions(tmp_path, tiny_model_dir
 
 
 def test_training_reuse_key_covers_the_training_code_and_only_it(tmp_path, monkeypatch):
-    from trust_utils.training.common import _what_changed
+    from trust_utils.training.reuse import _what_changed
     from trust_utils.training.dpo import DPOStageConfig
 
     copy = _package_copy(tmp_path, monkeypatch)
@@ -278,7 +278,7 @@ def test_training_reuse_key_covers_the_training_code_and_only_it(tmp_path, monke
     for declarative in ("checkpoints.py", "stages.py", "style.py"):
         _append(copy / declarative)
         assert cfg.reuse_parts() == before, declarative
-    for edited in ("training/dpo.py", "training/common.py"):  # the stage's module, then a helper it imports
+    for edited in ("training/dpo.py", "training/config.py"):  # the stage's module, then a helper it imports
         with open(copy / edited, "a", encoding="utf-8") as fh:
             fh.write("\n# an edit to the code that trains DPO\n")
         after = cfg.reuse_parts()

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from trust_utils.paths import configs_dir
-from trust_utils.training import common
+from trust_utils.training.config import TRAIN_LOG, TrainingError
+from trust_utils.training.inputs import load_rows
 from trust_utils.training.dpo import DPOStageConfig, run as run_dpo
 from trust_utils.training.online import check_same_tokenizer
 from trust_utils.training.ppo import PPOStageConfig, run as run_ppo
@@ -44,7 +45,7 @@ def test_reward_model_ranks_chosen_above_rejected(aligned_run, tiny_model_dir):
     assert rm["n_test"] >= 20 and rm["test_accuracy"] > 0.6, rm
     margins = pd.read_csv(rd / "reward_model" / "margins.csv")
     assert set(margins["split"]) == {"train", "test"} and margins["margin"].map(math.isfinite).all()
-    rows = common.load_rows(RewardStageConfig(**shared), "pref_test", 4)
+    rows = load_rows(RewardStageConfig(**shared), "pref_test", 4)
     scores = evaluate_pairs(str(rd / "reward_model" / "model"), rows)  # the saved RM reloads and scores
     assert scores["r_chosen"].nunique() > 1
 
@@ -53,7 +54,7 @@ def test_reward_model_rejects_empty_preference_set(aligned_run, tmp_path, cache_
     rd = tmp_path / "run"
     shutil.copytree(aligned_run[0] / "data", rd / "data")
     (rd / "data" / "pref_train.jsonl").write_text("")
-    with pytest.raises(common.TrainingError, match=r"stage 'reward_model'.*empty"):
+    with pytest.raises(TrainingError, match=r"stage 'reward_model'.*empty"):
         run_rm(RewardStageConfig(run_dir=str(rd), cache_dir=str(cache_dir), threads=1, init_from="base", max_steps=1))
     assert not (rd / "reward_model" / "model").exists()
 
@@ -68,7 +69,7 @@ def test_ppo_reports_growing_kl_and_saves_policy(aligned_run):
     cfg = PPOStageConfig(**shared, **{**_tiny("ppo"), "max_steps": 3, "response_length": 12, "n_samples": 1,
                                       "adaptive_kl": True, "target_kl": 0.1, "kl_horizon": 100})
     s = run_ppo(cfg)
-    log = pd.read_csv(rd / "ppo" / common.TRAIN_LOG)
+    log = pd.read_csv(rd / "ppo" / TRAIN_LOG)
     kl = log["objective/kl"].dropna().tolist()
     assert len(kl) == 3 and abs(kl[0]) < 1e-3 and max(kl[1:]) > abs(kl[0]) + 1e-4, kl
     assert log[["objective/scores", "loss/value_avg", "loss/policy_avg"]].notna().all().all()
@@ -88,12 +89,12 @@ def test_ppo_refuses_reward_model_with_other_tokenizer(aligned_run, tmp_path):
     tok = load_tokenizer(str(other))
     tok.add_tokens(["<|not-in-the-policy|>"])
     tok.save_pretrained(other)
-    with pytest.raises(common.TrainingError, match=r"reward model .*other_rm.* policy .*sft/model"):
+    with pytest.raises(TrainingError, match=r"reward model .*other_rm.* policy .*sft/model"):
         check_same_tokenizer(load_tokenizer(str(rd / "sft" / "model")), tok, str(rd / "sft" / "model"), str(other))
-    with pytest.raises(common.TrainingError, match="does not use the policy"):
+    with pytest.raises(TrainingError, match="does not use the policy"):
         run_ppo(PPOStageConfig(**{**shared, "run_dir": str(rd)}, reward_model=str(other), max_steps=1,
                                batch_size=2, response_length=4))
-    with pytest.raises(common.TrainingError, match=r"stage 'ppo' cannot start from '/no/such/rm'"):
+    with pytest.raises(TrainingError, match=r"stage 'ppo' cannot start from '/no/such/rm'"):
         run_ppo(PPOStageConfig(**shared, reward_model="/no/such/rm", max_steps=1))
 
 
@@ -106,7 +107,7 @@ def test_dpo_short_run(aligned_run):
     rd, shared, _ = aligned_run
     cfg = DPOStageConfig(**shared, **{**_tiny("dpo"), "max_steps": 2, "logging_steps": 1, "n_eval": 8})
     s = run_dpo(cfg)
-    log = pd.read_csv(rd / "dpo" / common.TRAIN_LOG)
+    log = pd.read_csv(rd / "dpo" / TRAIN_LOG)
     assert log["loss"].dropna().map(math.isfinite).all() and abs(log["loss"].dropna().iloc[0] - math.log(2)) < 1e-3
     assert {"rewards/accuracies", "rewards/margins"} <= set(log.columns)
     assert s["test_reward_accuracy"] is not None

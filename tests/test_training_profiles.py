@@ -6,7 +6,8 @@ import pytest
 
 from trust_utils.pipeline import run as pipeline_run
 from trust_utils.profiles import load_profile
-from trust_utils.training import common
+from trust_utils.paths import project_root
+from trust_utils.training.config import TrainingError, config_from_params, trainer_kwargs, use_bf16
 from trust_utils.training.ppo import AdaptiveKLController
 
 
@@ -28,7 +29,7 @@ def test_paper_profile_dry_run(name, tmp_path):
     for p in plans[1:5]:
         acc = p.params.get("accelerate_config")
         if acc:
-            assert (common.project_root() / acc).is_file()
+            assert (project_root() / acc).is_file()
 
 
 def test_tiny_profile_alignment_blocks_validate(tmp_path):
@@ -41,13 +42,13 @@ def test_config_from_notebook_params_and_json_roundtrip():
     from trust_utils.training.dpo import DPOStageConfig
 
     cfg = DPOStageConfig(run_dir="x", beta=0.3)
-    again = common.config_from_params(DPOStageConfig, cfg.to_json())
+    again = config_from_params(DPOStageConfig, cfg.to_json())
     assert again == cfg and again.train_hash() == DPOStageConfig.from_json(cfg.to_json()).train_hash()
     assert DPOStageConfig(run_dir="x", beta=0.3, threads=7).train_hash() == cfg.train_hash()  # threads don't matter
     # a field the namespace lacks keeps its default; one in 'overrides' must be a field
-    assert common.config_from_params(DPOStageConfig, {"run_dir": "x"}) == DPOStageConfig(run_dir="x")
-    with pytest.raises(common.TrainingError, match="'betta', which is not one of its fields; valid: run_dir, model"):
-        common.config_from_params(DPOStageConfig, {"run_dir": "x", "overrides": {"betta": 0.2}})
+    assert config_from_params(DPOStageConfig, {"run_dir": "x"}) == DPOStageConfig(run_dir="x")
+    with pytest.raises(TrainingError, match="'betta', which is not one of its fields; valid: run_dir, model"):
+        config_from_params(DPOStageConfig, {"run_dir": "x", "overrides": {"betta": 0.2}})
 
 
 def test_explicit_trainer_arguments_on_cpu(monkeypatch):
@@ -55,12 +56,12 @@ def test_explicit_trainer_arguments_on_cpu(monkeypatch):
     from trust_utils.training.sft import SFTStageConfig
 
     monkeypatch.setattr(utils, "cpu_has_native_bf16", lambda cpuinfo=None: False)  # bf16 auto: fp32 on this CPU
-    kw = common.trainer_kwargs(SFTStageConfig(run_dir="/tmp/x", seed=5), "cpu")
+    kw = trainer_kwargs(SFTStageConfig(run_dir="/tmp/x", seed=5), "cpu")
     assert kw["bf16"] is False and kw["report_to"] == "none" and kw["seed"] == kw["data_seed"] == 5
     assert kw["logging_nan_inf_filter"] is False and kw["disable_tqdm"] is False and kw["use_cpu"] is True
     # bf16 'true' on CPU is CPU autocast (tests/test_training_speed.py); on a GPU without bf16 it is an error
-    with pytest.raises(common.TrainingError, match="bf16"):
-        common.use_bf16(SFTStageConfig(run_dir="/tmp/x", bf16="true"), "cuda:7")
+    with pytest.raises(TrainingError, match="bf16"):
+        use_bf16(SFTStageConfig(run_dir="/tmp/x", bf16="true"), "cuda:7")
 
 
 def test_adaptive_kl_controller():

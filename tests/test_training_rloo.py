@@ -9,7 +9,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from trust_utils.training import common
+from trust_utils.training.config import TRAIN_LOG, TrainingError
 from trust_utils.training.reward import RewardStageConfig, load_reward_model, run as run_rm, score
 from trust_utils.training.online import policy_tokenizer
 from trust_utils.training.rloo import REWARD_NAME, RLOOStageConfig, reward_function, run as run_rloo
@@ -40,7 +40,7 @@ def test_rloo_trains_changes_weights_and_records_reuse(rm_run):
     rd, shared = rm_run
     cfg = RLOOStageConfig(**shared, **FAST)
     s = run_rloo(cfg)
-    log = pd.read_csv(rd / "rloo" / common.TRAIN_LOG)
+    log = pd.read_csv(rd / "rloo" / TRAIN_LOG)
     log = log[log["loss"].notna()]  # the Trainer's closing summary row has no loss
     assert s["steps"] == 2 and len(log) == 2
     assert log["loss"].map(math.isfinite).all()
@@ -78,5 +78,5 @@ def test_reward_function_scores_with_eos_as_the_reward_model_was_trained(rm_run)
     (dict(beta=-0.1), "beta"),
 ])
 def test_rloo_config_rejects_bad_settings(tmp_path, change, match):
-    with pytest.raises(common.TrainingError, match=match):
+    with pytest.raises(TrainingError, match=match):
         RLOOStageConfig(run_dir=str(tmp_path), **change).validate()

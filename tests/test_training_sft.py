@@ -8,7 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from trust_utils.training import common
+from trust_utils.training.config import CHECKPOINT_DIR, TRAIN_LOG, TrainingDiverged, TrainingError
+from trust_utils.training.inputs import load_rows
 from trust_utils.training.sft import SFTStageConfig, build_trainer, run
 
 
@@ -29,7 +30,7 @@ def _cfg(rd, cache_dir, **kw):
 def test_prompt_tokens_are_masked(prepared_run, tmp_path, cache_dir):
     cfg = _cfg(_run_dir(prepared_run, tmp_path), cache_dir)
     trainer, tok = build_trainer(cfg, "cpu")
-    row = common.load_rows(cfg, "sft_train", 1)[0]
+    row = load_rows(cfg, "sft_train", 1)[0]
     n_prompt = len(tok(row["prompt"], add_special_tokens=False)["input_ids"])
     batch = trainer.data_collator([trainer.train_dataset[0]])
     labels = batch["labels"][0].tolist()
@@ -53,7 +54,7 @@ def test_sft_trains_saves_and_reloads(sft_done, tiny_model_dir):
 
     cfg, summary = sft_done
     assert summary["steps"] == 2 and math.isfinite(summary["final_train_loss"])
-    log = pd.read_csv(cfg.stage_dir() / common.TRAIN_LOG)
+    log = pd.read_csv(cfg.stage_dir() / TRAIN_LOG)
     assert log["loss"].dropna().map(math.isfinite).all()
     assert (cfg.stage_dir() / "outputs.json").is_file() and (cfg.stage_dir() / "samples.csv").is_file()
     path = Run.open(cfg.run_dir).resolve("sft", cfg.model, cfg.cache_dir, cfg.seed)
@@ -71,17 +72,17 @@ def test_rerun_reuses_finished_model_and_resumes(sft_done):
     cfg, _ = sft_done
     again = run(cfg)
     assert again["status"] == "reused"  # same config: the finished model is not retrained
-    ckpts = sorted((cfg.stage_dir() / common.CHECKPOINT_DIR).glob("checkpoint-*"))
+    ckpts = sorted((cfg.stage_dir() / CHECKPOINT_DIR).glob("checkpoint-*"))
     # an interruption after the last checkpoint: the model is gone, the checkpoint is there -> resume, not restart
     cfg2 = SFTStageConfig(**{**cfg.to_json(), "max_steps": 3, "save_steps": 1})
     shutil.rmtree(cfg2.stage_dir() / "model")
     first = run(cfg2)  # new config: old checkpoints removed, trains 3 steps, checkpoints at 1, 2, 3
     assert first["steps"] == 3 and ckpts is not None
     shutil.rmtree(cfg2.stage_dir() / "model")
-    shutil.rmtree(cfg2.stage_dir() / common.CHECKPOINT_DIR / "checkpoint-3")
+    shutil.rmtree(cfg2.stage_dir() / CHECKPOINT_DIR / "checkpoint-3")
     resumed = run(cfg2)
     assert resumed["status"] == "trained" and resumed["steps"] == 3
-    log = pd.read_csv(cfg2.stage_dir() / common.TRAIN_LOG)
+    log = pd.read_csv(cfg2.stage_dir() / TRAIN_LOG)
     steps = log.loc[log["loss"].notna(), "step"].tolist()
     assert steps == [1, 2, 3], f"resumed log keeps steps 1-2 and adds only step 3, got {steps}"
 
@@ -103,7 +104,7 @@ def test_lora_adapter_and_merged(prepared_run, tmp_path, cache_dir, merge):
 def test_nan_loss_stops_with_stage_and_step(prepared_run, tmp_path, cache_dir):
     rd = _run_dir(prepared_run, tmp_path)
     cfg = _cfg(rd, cache_dir, max_steps=6, learning_rate=1e12, max_grad_norm=0.0)
-    with pytest.raises(common.TrainingDiverged, match=r"stage 'sft'.*at step \d+"):
+    with pytest.raises(TrainingDiverged, match=r"stage 'sft'.*at step \d+"):
         run(cfg)
     assert not (cfg.stage_dir() / "model").exists()
     assert (rd / "data" / "sft_train.jsonl").is_file()  # earlier stage untouched
@@ -111,7 +112,7 @@ def test_nan_loss_stops_with_stage_and_step(prepared_run, tmp_path, cache_dir):
 
 def test_missing_checkpoint_and_missing_data(prepared_run, tmp_path, cache_dir):
     rd = _run_dir(prepared_run, tmp_path)
-    with pytest.raises(common.TrainingError, match=r"stage 'sft' cannot start from '/no/such/model'"):
+    with pytest.raises(TrainingError, match=r"stage 'sft' cannot start from '/no/such/model'"):
         run(_cfg(rd, cache_dir, init_from="/no/such/model"))
-    with pytest.raises(common.TrainingError, match=r"stage 'sft'.*data stage"):
+    with pytest.raises(TrainingError, match=r"stage 'sft'.*data stage"):
         run(_cfg(tmp_path / "empty_run", cache_dir))

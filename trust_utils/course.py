@@ -53,13 +53,13 @@ def stage_trainer(stage_cfg, device: str = "cpu", n_train: int = 2):
     import importlib
     from unittest import mock
 
-    from .training import common
+    from .training import callbacks  # imports transformers at its top
 
     mod = importlib.import_module(f"trust_utils.training.{stage_cfg.MODULE}")
     if not hasattr(mod, "build_trainer"):
         raise ValueError(f"stage {stage_cfg.STAGE!r} has no TRL trainer whose loss can be compared")
     cfg = dataclasses.replace(stage_cfg, n_train=n_train)
-    with mock.patch.object(common, "standard_callbacks", lambda *a, **k: []):
+    with mock.patch.object(callbacks, "standard_callbacks", lambda *a, **k: []):
         trainer, _ = mod.build_trainer(cfg, device)
     return trainer
 

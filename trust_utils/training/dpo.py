@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from . import common
-from .common import TrainConfig
-from .reward import add_length_column, preference_dataset
-from .reward import preference_dataset
+from ..models import load_causal_lm, load_tokenizer
 from ..params import param
+from ..utils import write_json
+from .config import TrainConfig, data_file, lora_config, setup, trainer_kwargs
+from .envelope import Report, Trained, run_method
+from .inputs import load_rows, resolve_init
+from .launch import worker_main
+from .pairs import add_length_column, preference_dataset
+from .reuse import prepare_checkpoints, save_trainer_model
+from .summary import last_value, read_log
 
 log = logging.getLogger(__name__)
 
@@ -51,31 +57,32 @@ def build_trainer(cfg: DPOStageConfig, device: str, resume: str | None = None, e
     from transformers import AutoModelForCausalLM
     from trl import DPOConfig, DPOTrainer
 
-    from ..models import load_tokenizer
+    from . import callbacks  # imports transformers at its top (see its docstring)
 
-    init = common.resolve_init(cfg)
-    rows = common.load_rows(cfg, "pref_train", cfg.n_train)
+    init = resolve_init(cfg)
+    rows = load_rows(cfg, "pref_train", cfg.n_train)
     tok = load_tokenizer(init, padding_side="right")
     model = AutoModelForCausalLM.from_pretrained(init)
     ref = None if cfg.use_lora else AutoModelForCausalLM.from_pretrained(init)
-    args = DPOConfig(**common.trainer_kwargs(cfg, device), beta=cfg.beta, max_length=cfg.max_length,
+    args = DPOConfig(**trainer_kwargs(cfg, device), beta=cfg.beta, max_length=cfg.max_length,
                      loss_type=[cfg.loss_type], dataset_num_proc=None, precompute_ref_log_probs=False,
                      disable_dropout=True)
-    peft_config = common.lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
+    peft_config = lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
     eval_ds = preference_dataset(eval_rows, cfg.STAGE) if eval_rows else None
     trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=preference_dataset(rows, cfg.STAGE),
                          eval_dataset=eval_ds, processing_class=tok, peft_config=peft_config,
-                         callbacks=common.standard_callbacks(cfg, resume))
+                         callbacks=callbacks.standard_callbacks(cfg, resume))
     add_length_column(trainer)
     return trainer, tok
 
 
 def train(cfg: DPOStageConfig) -> None:
-    device = common.setup(cfg)
-    resume = common.prepare_checkpoints(cfg, is_main=os.environ.get("RANK", "0") == "0")
+    """Train and save (in each process under ``accelerate launch``)."""
+    device = setup(cfg)
+    resume = prepare_checkpoints(cfg, is_main=os.environ.get("RANK", "0") == "0")
     trainer, tok = build_trainer(cfg, device, resume)
     trainer.train(resume_from_checkpoint=resume)
-    common.save_trainer_model(trainer, tok, cfg)
+    save_trainer_model(trainer, tok, cfg)
 
 
 def evaluate_implicit_rewards(cfg: DPOStageConfig, model_dir: str, rows: list[dict[str, Any]], device: str) -> dict:
@@ -83,11 +90,9 @@ def evaluate_implicit_rewards(cfg: DPOStageConfig, model_dir: str, rows: list[di
     from transformers import AutoModelForCausalLM
     from trl import DPOConfig, DPOTrainer
 
-    from ..models import load_causal_lm, load_tokenizer
-
-    init = common.resolve_init(cfg)
+    init = resolve_init(cfg)
     tok = load_tokenizer(model_dir, padding_side="right")
-    kw = common.trainer_kwargs(cfg, device)
+    kw = trainer_kwargs(cfg, device)
     # sequential evaluation: group_by_length would also reorder the eval set, and it has no length column
     kw.update(output_dir=str(cfg.stage_dir() / "eval_tmp"), save_strategy="no", disable_tqdm=True,
               train_sampling_strategy="random")
@@ -98,44 +103,38 @@ def evaluate_implicit_rewards(cfg: DPOStageConfig, model_dir: str, rows: list[di
                          train_dataset=preference_dataset(rows[:1], cfg.STAGE),
                          eval_dataset=preference_dataset(rows, cfg.STAGE), processing_class=tok)
     res = trainer.evaluate()
-    import shutil
-
     shutil.rmtree(cfg.stage_dir() / "eval_tmp", ignore_errors=True)
     return {k.replace("eval_", ""): float(v) for k, v in res.items() if isinstance(v, (int, float))}
 
 
-def run(cfg: DPOStageConfig) -> dict[str, Any]:
-    """DPO-train, save ``<run_dir>/dpo/model``, evaluate implicit rewards on held-out pairs, write outputs.json."""
-    from ..manifest import write_stage_outputs
-    from ..utils import write_json
+def _check(cfg: DPOStageConfig, init: str) -> list[dict[str, Any]]:
+    rows = load_rows(cfg, "pref_train", cfg.n_train)
+    preference_dataset(rows, cfg.STAGE)  # empty set -> clear error before training
+    return rows
 
-    cfg.validate()
-    timer = common.Timer()
-    device = common.setup(cfg)
-    init = common.resolve_init(cfg)
-    rows = common.load_rows(cfg, "pref_train", cfg.n_train)
-    preference_dataset(rows, cfg.STAGE)
-    status = common.run_training(cfg, train, device)
-    t_train = timer()
-    out = cfg.stage_dir()
-    test = common.load_rows(cfg, "pref_test", cfg.n_eval) if common.data_file(cfg, "pref_test").is_file() else []
-    ev = evaluate_implicit_rewards(cfg, str(out / "model"), test, device) if test else {}
-    write_json(out / "eval.json", ev)
-    df = common.read_log(cfg)
-    summary = {
-        "status": status, "reuse": common.reuse_record(cfg, status), "init_from": cfg.init_from, "init_path": init, "model_dir": "model", "beta": cfg.beta,
+
+def _report(t: Trained) -> Report:
+    """Held-out implicit rewards (``eval.json``) and the training log's summary."""
+    cfg, rows = t.cfg, t.checked
+    test = load_rows(cfg, "pref_test", cfg.n_eval) if data_file(cfg, "pref_test").is_file() else []
+    ev = evaluate_implicit_rewards(cfg, t.model_dir, test, t.device) if test else {}
+    write_json(t.out / "eval.json", ev)
+    df = read_log(cfg)
+    return Report({
+        "beta": cfg.beta,
         "steps": int(df["step"].max()) if not df.empty else 0,
-        "final_train_loss": common.last_value(df, "loss"),
-        "final_reward_accuracy": common.last_value(df, "rewards/accuracies"),
-        "final_reward_margin": common.last_value(df, "rewards/margins"),
+        "final_train_loss": last_value(df, "loss"),
+        "final_reward_accuracy": last_value(df, "rewards/accuracies"),
+        "final_reward_margin": last_value(df, "rewards/margins"),
         "test_reward_accuracy": ev.get("rewards/accuracies"), "test_reward_margin": ev.get("rewards/margins"),
         "test_loss": ev.get("loss"), "n_train": len(rows), "n_test": len(test),
-        "files": ["model/", common.TRAIN_LOG, "eval.json"], "device": device, "config": cfg.to_json(),
-    }
-    write_stage_outputs(out, summary, inputs=[common.data_file(cfg, "pref_train")],
-                        timings={"train_s": t_train, "total_s": timer()})
-    return summary
+    }, files=["eval.json"])
+
+
+def run(cfg: DPOStageConfig) -> dict[str, Any]:
+    """DPO-train, save ``<run_dir>/dpo/model``, evaluate implicit rewards on held-out pairs, write outputs.json."""
+    return run_method(cfg, train, _report, check=_check)
 
 
 if __name__ == "__main__":
-    common.worker_main(DPOStageConfig, train)
+    worker_main(DPOStageConfig, train)

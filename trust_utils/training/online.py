@@ -1,6 +1,7 @@
-"""What the online RL stages (PPO and the other policy-gradient methods) share around their trainers: the policy's tokenizer, the tokenizer check
-against the reward model, and the stage's ending (greedy samples of the SFT and trained policies on held-out prompts,
-both scored by the reward model, and ``outputs.json``).
+"""What the online RL stages (PPO and the other policy-gradient methods) share around their trainers: the policy's
+tokenizer, the tokenizer check against the reward model (:func:`check`, run by the envelope before any training), and
+the stage's report (:func:`report`: greedy samples of the SFT and trained policies on held-out prompts, both scored by
+the reward model, and their part of ``outputs.json``; :mod:`.envelope` writes it).
 
 These stages feed the policy's token ids (PPO) or its decoded replies plus EOS to *our* reward model, so the reward
 model must read the policy's tokenizer exactly (:func:`check_same_tokenizer`), and all give the tokenizer a pad token
@@ -11,9 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import common
-from .common import TrainConfig, TrainingError
+from ..models import load_tokenizer
+from .config import TrainConfig, TrainingError, data_file
+from .envelope import Report, Trained
+from .inputs import load_rows, resolve_init
 from .padding import distinct_pad_token
+from .reward_model import load_reward_model, score
+from .summary import generate_samples
 
 #: a string whose tokenization two tokenizers must agree on (spaces, punctuation, non-ASCII, digits)
 PROBE = "Human: How do I bake bread?\n\nAssistant: Mix 500 g flour, 10 g salt & water; knead. ünïcödé 12345"
@@ -21,8 +26,6 @@ PROBE = "Human: How do I bake bread?\n\nAssistant: Mix 500 g flour, 10 g salt & 
 
 def policy_tokenizer(ref: str, padding_side: str = "left"):
     """``ref``'s tokenizer with a pad token distinct from EOS (:func:`.padding.distinct_pad_token`)."""
-    from ..models import load_tokenizer
-
     tok = load_tokenizer(ref, padding_side=padding_side)
     distinct_pad_token(tok, repr(ref))
     return tok
@@ -49,43 +52,33 @@ def check_same_tokenizer(policy_tok, rm_tok, policy_name: str, rm_name: str, sta
             "must share one tokenizer: train the reward model from the same base (init_from sft).")
 
 
-def prepare(cfg: TrainConfig) -> tuple[str, str, list[dict[str, Any]]]:
-    """Resolve the init policy and the reward model, check they share a tokenizer (before any training), load the
-    training prompts: ``(init path, reward model path, rows)``."""
-    init = common.resolve_init(cfg)
-    rm_path = common.resolve_init(cfg, cfg.reward_model)
+def check(cfg: TrainConfig, init: str) -> tuple[str, list[dict[str, Any]]]:
+    """Resolve the reward model, check it shares the policy's tokenizer (before any training), load the training
+    prompts: ``(reward model path, rows)`` (the envelope's ``check``, :func:`.envelope.run_method`)."""
+    rm_path = resolve_init(cfg, cfg.reward_model)
     check_same_tokenizer(policy_tokenizer(init), policy_tokenizer(rm_path), init, rm_path, cfg.STAGE)
-    return init, rm_path, common.load_rows(cfg, "pref_train", cfg.n_train)
+    return rm_path, load_rows(cfg, "pref_train", cfg.n_train)
 
 
-def finish(cfg: TrainConfig, status: str, init: str, rm_path: str, rows: list[dict[str, Any]], device: str,
-           metrics: dict[str, Any], timer: common.Timer, t_train: float) -> dict[str, Any]:
+def report(t: Trained, metrics: dict[str, Any]) -> Report:
     """Greedy replies of the SFT policy and the trained one to ``n_samples`` held-out prompts, both scored by the
-    reward model (``samples.csv``), then ``outputs.json``: the shared fields, ``metrics`` (the stage's own training
-    summary) and ``sample_reward_{sft,<stage>}``. Returns the summary."""
-    from ..manifest import write_stage_outputs
-    from .reward import load_reward_model, score
-
+    reward model (``samples.csv``): the stage's ``metrics`` (its own training summary), ``sample_reward_{sft,<stage>}``
+    and ``n_prompts``, with ``reward_model`` before ``model_dir``."""
+    cfg, device = t.cfg, t.device
+    rm_path, rows = t.checked
     label = cfg.STAGE
-    out = cfg.stage_dir()
-    test = common.load_rows(cfg, "pref_test") if common.data_file(cfg, "pref_test").is_file() else rows
+    test = load_rows(cfg, "pref_test") if data_file(cfg, "pref_test").is_file() else rows
     prompts = [r["prompt"] for r in test[:cfg.n_samples]]
-    samples = common.generate_samples({"sft": init, label: str(out / "model")}, prompts, cfg.sample_max_new_tokens,
-                                      device)
+    samples = generate_samples({"sft": t.init, label: t.model_dir}, prompts, cfg.sample_max_new_tokens, device)
     rm_tok = policy_tokenizer(rm_path, padding_side="right")
     rm = load_reward_model(rm_path, device)
     for name in ("sft", label):
         samples[f"reward_{name}"] = score(rm, rm_tok, samples["prompt"].tolist(), samples[name].tolist(),
                                           cfg.max_length, device=device) if len(samples) else []
-    samples.to_csv(out / "samples.csv", index=False)
-    summary = {
-        "status": status, "reuse": common.reuse_record(cfg, status), "init_from": cfg.init_from, "init_path": init,
-        "reward_model": rm_path, "model_dir": "model", **metrics,
+    samples.to_csv(t.out / "samples.csv", index=False)
+    return Report({
+        **metrics,
         **{f"sample_reward_{name}": float(samples[f"reward_{name}"].mean()) if len(samples) else None
            for name in ("sft", label)},
-        "n_prompts": len(rows), "files": ["model/", common.TRAIN_LOG, "samples.csv"], "device": device,
-        "config": cfg.to_json(),
-    }
-    write_stage_outputs(out, summary, inputs=[common.data_file(cfg, "pref_train")],
-                        timings={"train_s": t_train, "total_s": timer()})
-    return summary
+        "n_prompts": len(rows),
+    }, files=["samples.csv"], head={"reward_model": rm_path})

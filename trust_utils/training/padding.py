@@ -18,7 +18,7 @@ PPO (policy, reference, reward and value models) use it; their saved tokenizers 
 
 from __future__ import annotations
 
-from .common import TrainingError
+from .config import TrainingError
 
 
 def _spare_special_tokens(tok) -> list[tuple[int, str]]:

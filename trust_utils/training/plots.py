@@ -35,7 +35,7 @@ def curves(log: pd.DataFrame, metrics: list[str], title: str = "", per_row: int 
         return _plots.training_curves(log, metrics, x="step", title=title)
     rows = -(-len(metrics) // per_row)
     fig, axes = plt.subplots(rows, per_row, figsize=(4.2 * per_row, 3.2 * rows), squeeze=False)
-    for ax, m in zip(axes.flat, metrics):
+    for ax, m in zip(axes.flat, metrics, strict=False):  # the grid may have spare panels (turned off below)
         d = log[["step", m]].dropna()
         ax.plot(d["step"], d[m], marker="o" if len(d) < 30 else None, lw=1.5)
         ax.set_title(m)

@@ -35,10 +35,16 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from . import common, online
-from .common import TrainConfig, TrainingError
-from .online import check_same_tokenizer, policy_tokenizer
 from ..params import param
+from . import online
+from .config import TrainConfig, TrainingError, data_file, lora_config, setup, trainer_kwargs
+from .envelope import Report, Trained, run_method
+from .inputs import load_rows, resolve_init
+from .launch import worker_main
+from .online import check_same_tokenizer, policy_tokenizer
+from .reuse import checkpoint_step, prepare_checkpoints, save_model_atomic
+from .reward_model import load_reward_model
+from .summary import first_value, last_value, read_log
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +85,13 @@ class PPOStageConfig(TrainConfig):
     max_prompt_length: int = param(256, 'prompts are cut to their last n tokens')
     n_samples: int = param(3, 'held-out prompts shown before and after PPO')
     sample_max_new_tokens: int = param(32, 'tokens generated per sample')
+
+    def validate(self) -> None:
+        super().validate()
+        if self.kl_estimator not in ("k1", "k3"):
+            raise TrainingError(f"stage 'ppo': kl_estimator must be k1 or k3, got {self.kl_estimator!r}")
+        if self.adaptive_kl and self.target_kl <= 0:
+            raise TrainingError("stage 'ppo': adaptive_kl needs target_kl > 0")
 
 
 # ------------------------------------------------------------------------------------------ adaptive KL
@@ -136,16 +149,14 @@ def load_models(cfg: PPOStageConfig, policy_ref: str):
     """Tokenizer (pad distinct from EOS), policy, reference, reward and value models, after the tokenizer check."""
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-    from .reward import load_reward_model
-
-    rm_path = common.resolve_init(cfg, cfg.reward_model)
-    value_path = common.resolve_init(cfg, cfg.value_init)
+    rm_path = resolve_init(cfg, cfg.reward_model)
+    value_path = resolve_init(cfg, cfg.value_init)
     tok = policy_tokenizer(policy_ref)
     check_same_tokenizer(tok, policy_tokenizer(rm_path), policy_ref, rm_path)
     if value_path != rm_path:
         check_same_tokenizer(tok, policy_tokenizer(value_path), policy_ref, value_path)
     policy = AutoModelForCausalLM.from_pretrained(policy_ref)
-    ref = None if cfg.use_lora else AutoModelForCausalLM.from_pretrained(common.resolve_init(cfg))
+    ref = None if cfg.use_lora else AutoModelForCausalLM.from_pretrained(resolve_init(cfg))
     reward_model = load_reward_model(rm_path)
     if (value_path == rm_path) or os.path.isfile(os.path.join(value_path, "adapter_config.json")):
         value_model = load_reward_model(value_path)
@@ -159,31 +170,31 @@ def load_models(cfg: PPOStageConfig, policy_ref: str):
 
 
 def train(cfg: PPOStageConfig) -> None:
-    from . import ppo_backend
+    from . import callbacks, ppo_backend  # callbacks imports transformers at its top, ppo_backend trl lazily
 
-    device = common.setup(cfg)
+    device = setup(cfg)
     is_main = os.environ.get("RANK", "0") == "0"
-    resume = common.prepare_checkpoints(cfg, is_main=is_main)
-    done = common.checkpoint_step(resume)
-    policy_ref = resume if resume else common.resolve_init(cfg)
+    resume = prepare_checkpoints(cfg, is_main=is_main)
+    done = checkpoint_step(resume)
+    policy_ref = resume if resume else resolve_init(cfg)
     tok, policy, ref, reward_model, value_model, _ = load_models(cfg, policy_ref)
-    rows = common.load_rows(cfg, "pref_train", cfg.n_train)
+    rows = load_rows(cfg, "pref_train", cfg.n_train)
     train_ds = _prompt_dataset(tok, rows, cfg.max_prompt_length)
-    test_rows = common.load_rows(cfg, "pref_test") if common.data_file(cfg, "pref_test").is_file() else rows
+    test_rows = load_rows(cfg, "pref_test") if data_file(cfg, "pref_test").is_file() else rows
     eval_ds = _prompt_dataset(tok, test_rows[:max(cfg.batch_size, 8)], cfg.max_prompt_length)
     per_update = cfg.batch_size * cfg.grad_accum * cfg.num_processes
     total_updates = -(-_episodes(cfg, len(rows)) // per_update)
     remaining = total_updates - done
     kl_coef = cfg.kl_coef
     if resume:
-        prev = common.read_log(cfg)
+        prev = read_log(cfg)
         if "kl_coef" in prev and prev["kl_coef"].notna().any():
             kl_coef = float(prev.loc[prev["step"] <= done, "kl_coef"].dropna().iloc[-1]) if (prev["step"] <= done).any() else kl_coef
         log.info("stage 'ppo': resuming after %d of %d updates from %s", done, total_updates, resume)
     if remaining <= 0:
         ppo_policy = policy
     else:
-        kw = common.trainer_kwargs(cfg, device)
+        kw = trainer_kwargs(cfg, device)
         kw.pop("max_steps")
         kw.update(logging_steps=1, logging_first_step=False)
         args = ppo_backend.make_config(
@@ -193,47 +204,43 @@ def train(cfg: PPOStageConfig) -> None:
             missing_eos_penalty=cfg.missing_eos_penalty or None, kl_coef=kl_coef, kl_estimator=cfg.kl_estimator,
             cliprange=cfg.cliprange, cliprange_value=cfg.cliprange_value, vf_coef=cfg.vf_coef, gamma=cfg.gamma,
             lam=cfg.lam, whiten_rewards=cfg.whiten_rewards, num_sample_generations=0, dataset_num_proc=None,
-            sft_model_path=str(common.resolve_init(cfg)), reward_model_path=str(cfg.reward_model))
+            sft_model_path=str(resolve_init(cfg)), reward_model_path=str(cfg.reward_model))
 
         def extra(a, state):
             return {"kl_coef": float(a.kl_coef), "step": done + state.global_step}
 
-        callbacks = common.standard_callbacks(cfg, resume, extra)
+        cbs = callbacks.standard_callbacks(cfg, resume, extra)
         if cfg.adaptive_kl:
-            callbacks.append(AdaptiveKLCallback(AdaptiveKLController(kl_coef, cfg.target_kl, cfg.kl_horizon)))
-        peft_config = common.lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
+            cbs.append(AdaptiveKLCallback(AdaptiveKLController(kl_coef, cfg.target_kl, cfg.kl_horizon)))
+        peft_config = lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
         trainer = ppo_backend.make_trainer(args, tok, policy, ref, reward_model, value_model, train_ds, eval_ds,
-                                           callbacks=callbacks, peft_config=peft_config)
+                                           callbacks=cbs, peft_config=peft_config)
         trainer.train()
         trainer.accelerator.wait_for_everyone()
         ppo_policy = ppo_backend.policy_of(trainer)
         is_main = trainer.accelerator.is_main_process
     if is_main:
-        common.save_model_atomic(ppo_policy, tok, cfg, {"updates": total_updates})
+        save_model_atomic(ppo_policy, tok, cfg, {"updates": total_updates})
+
+
+def _report(t: Trained) -> Report:
+    """The training log's summary (updates, scores, KL, value loss), then the online methods' scored samples."""
+    cfg = t.cfg
+    df = read_log(cfg)
+    metrics = {
+        "updates": int(df["step"].max()) if not df.empty else 0,
+        "final_score": last_value(df, "objective/scores"), "first_score": first_value(df, "objective/scores"),
+        "final_kl": last_value(df, "objective/kl"), "first_kl": first_value(df, "objective/kl"),
+        "final_kl_coef": last_value(df, "kl_coef"), "adaptive_kl": cfg.adaptive_kl,
+        "final_value_loss": last_value(df, "loss/value_avg"),
+    }
+    return online.report(t, metrics)
 
 
 def run(cfg: PPOStageConfig) -> dict[str, Any]:
     """PPO-train, save ``<run_dir>/ppo/model``, score before/after samples with the RM, write outputs.json."""
-    cfg.validate()
-    if cfg.kl_estimator not in ("k1", "k3"):
-        raise TrainingError(f"stage 'ppo': kl_estimator must be k1 or k3, got {cfg.kl_estimator!r}")
-    if cfg.adaptive_kl and cfg.target_kl <= 0:
-        raise TrainingError("stage 'ppo': adaptive_kl needs target_kl > 0")
-    timer = common.Timer()
-    device = common.setup(cfg)
-    init, rm_path, rows = online.prepare(cfg)
-    status = common.run_training(cfg, train, device)
-    t_train = timer()
-    df = common.read_log(cfg)
-    metrics = {
-        "updates": int(df["step"].max()) if not df.empty else 0,
-        "final_score": common.last_value(df, "objective/scores"), "first_score": common.first_value(df, "objective/scores"),
-        "final_kl": common.last_value(df, "objective/kl"), "first_kl": common.first_value(df, "objective/kl"),
-        "final_kl_coef": common.last_value(df, "kl_coef"), "adaptive_kl": cfg.adaptive_kl,
-        "final_value_loss": common.last_value(df, "loss/value_avg"),
-    }
-    return online.finish(cfg, status, init, rm_path, rows, device, metrics, timer, t_train)
+    return run_method(cfg, train, _report, check=online.check)
 
 
 if __name__ == "__main__":
-    common.worker_main(PPOStageConfig, train)
+    worker_main(PPOStageConfig, train)

@@ -14,7 +14,7 @@ The loss is the policy gradient ``-A_i * log pi(y_i|x)`` (TRL ``RLOOTrainer``; w
 importance ratio is 1, so this is plain REINFORCE). **The paper has no RLOO**: it is the study's fifth alignment
 method, added to compare a critic-free online method with PPO (same reward model, same reference) and DPO.
 
-Reward model: *our* ``reward_model`` stage (checkpoint ``rm``, :mod:`.reward`), read through :func:`reward.score`,
+Reward model: *our* ``reward_model`` stage (checkpoint ``rm``, :mod:`.reward`), read through :func:`.reward_model.score`,
 i.e. on ``prompt + completion + EOS`` right-padded and scored at the last real token, exactly as it was trained. TRL's
 ``reward_funcs`` also accepts the model itself, but then scores the decoded text *without* the EOS the reward model
 was trained to read its score at, so the stage passes a reward function instead (:func:`reward_function`).
@@ -40,10 +40,16 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from . import common, online
 from ..params import param
-from .common import TrainConfig, TrainingError
+from . import online
+from .config import TrainConfig, TrainingError, lora_config, setup, trainer_kwargs
+from .envelope import Report, Trained, run_method
+from .inputs import load_rows, resolve_init
+from .launch import worker_main
 from .online import check_same_tokenizer, policy_tokenizer
+from .reuse import prepare_checkpoints, save_trainer_model
+from .reward_model import load_reward_model, score
+from .summary import first_value, last_value, read_log
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +116,7 @@ def prompt_dataset(tok, rows: list[dict[str, Any]], max_prompt_length: int, stag
 
 
 def reward_function(rm, rm_tok, max_length: int, device: str):
-    """A TRL reward function scoring ``prompt + completion + EOS`` with our reward model (:func:`reward.score`)."""
-    from .reward import score
-
+    """A TRL reward function scoring ``prompt + completion + EOS`` with our reward model (:func:`.reward_model.score`)."""
     def reward_model(prompts, completions, **kwargs) -> list[float]:
         return score(rm, rm_tok, list(prompts), list(completions), max_length, device=device)
 
@@ -124,58 +128,59 @@ def build_trainer(cfg: RLOOStageConfig, device: str, resume: str | None = None):
     from transformers import AutoModelForCausalLM
     from trl import RLOOConfig, RLOOTrainer
 
-    from .reward import load_reward_model
+    from . import callbacks  # imports transformers at its top (see its docstring)
 
-    init = common.resolve_init(cfg)
-    rm_path = common.resolve_init(cfg, cfg.reward_model)
+    init = resolve_init(cfg)
+    rm_path = resolve_init(cfg, cfg.reward_model)
     tok = policy_tokenizer(init)
     rm_tok = policy_tokenizer(rm_path, padding_side="right")
     check_same_tokenizer(tok, rm_tok, init, rm_path, cfg.STAGE)
-    rows = common.load_rows(cfg, "pref_train", cfg.n_train)
+    rows = load_rows(cfg, "pref_train", cfg.n_train)
     model = AutoModelForCausalLM.from_pretrained(init)
     model.generation_config.pad_token_id = tok.pad_token_id
     rm = load_reward_model(rm_path, device)
     rm.config.pad_token_id = rm_tok.pad_token_id
-    kw = common.trainer_kwargs(cfg, device)
+    kw = trainer_kwargs(cfg, device)
     kw.update(logging_first_step=False)
     args = RLOOConfig(**kw, num_generations=cfg.num_generations, beta=cfg.beta,
                       max_completion_length=cfg.max_completion_length, temperature=cfg.temperature,
                       normalize_advantages=cfg.normalize_advantages, disable_dropout=True, log_completions=False)
-    peft_config = common.lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
+    peft_config = lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
     trainer = RLOOTrainer(model=model, reward_funcs=reward_function(rm, rm_tok, cfg.max_length, device), args=args,
                           train_dataset=prompt_dataset(tok, rows, cfg.max_prompt_length, cfg.STAGE),
                           processing_class=tok, peft_config=peft_config,
-                          callbacks=common.standard_callbacks(cfg, resume))
+                          callbacks=callbacks.standard_callbacks(cfg, resume))
     return trainer, tok
 
 
 def train(cfg: RLOOStageConfig) -> None:
-    device = common.setup(cfg)
-    resume = common.prepare_checkpoints(cfg, is_main=os.environ.get("RANK", "0") == "0")
+    """Train and save (in each process under ``accelerate launch``)."""
+    device = setup(cfg)
+    resume = prepare_checkpoints(cfg, is_main=os.environ.get("RANK", "0") == "0")
     trainer, tok = build_trainer(cfg, device, resume)
     trainer.train(resume_from_checkpoint=resume)
-    common.save_trainer_model(trainer, tok, cfg)
+    save_trainer_model(trainer, tok, cfg)
+
+
+def _report(t: Trained) -> Report:
+    """The training log's summary (RM score, KL, loss), then the online methods' scored samples."""
+    cfg = t.cfg
+    df = read_log(cfg)
+    metrics = {
+        "beta": cfg.beta, "num_generations": cfg.num_generations,
+        "steps": int(df["step"].max()) if not df.empty and "step" in df else 0,
+        "first_reward": first_value(df, "reward"), "final_reward": last_value(df, "reward"),
+        "first_score": first_value(df, f"rewards/{REWARD_NAME}/mean"),
+        "final_score": last_value(df, f"rewards/{REWARD_NAME}/mean"),
+        "final_kl": last_value(df, "kl"), "final_loss": last_value(df, "loss"),
+    }
+    return online.report(t, metrics)
 
 
 def run(cfg: RLOOStageConfig) -> dict[str, Any]:
     """RLOO-train, save ``<run_dir>/rloo/model``, score SFT and RLOO samples with the RM, write outputs.json."""
-    cfg.validate()
-    timer = common.Timer()
-    device = common.setup(cfg)
-    init, rm_path, rows = online.prepare(cfg)  # the tokenizer check comes before any training
-    status = common.run_training(cfg, train, device)
-    t_train = timer()
-    df = common.read_log(cfg)
-    metrics = {
-        "beta": cfg.beta, "num_generations": cfg.num_generations,
-        "steps": int(df["step"].max()) if not df.empty and "step" in df else 0,
-        "first_reward": common.first_value(df, "reward"), "final_reward": common.last_value(df, "reward"),
-        "first_score": common.first_value(df, f"rewards/{REWARD_NAME}/mean"),
-        "final_score": common.last_value(df, f"rewards/{REWARD_NAME}/mean"),
-        "final_kl": common.last_value(df, "kl"), "final_loss": common.last_value(df, "loss"),
-    }
-    return online.finish(cfg, status, init, rm_path, rows, device, metrics, timer, t_train)
+    return run_method(cfg, train, _report, check=online.check)  # the tokenizer check comes before any training
 
 
 if __name__ == "__main__":
-    common.worker_main(RLOOStageConfig, train)
+    worker_main(RLOOStageConfig, train)

@@ -20,9 +20,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from . import common
-from .common import TrainConfig, TrainingError
+from ..models import load_causal_lm, load_tokenizer
 from ..params import param
+from .config import TRAIN_LOG, TrainConfig, TrainingError, data_file, lora_config, setup, trainer_kwargs
+from .envelope import Report, Trained, run_method
+from .inputs import load_rows, resolve_init
+from .launch import worker_main
+from .reuse import prepare_checkpoints, save_trainer_model
+from .summary import generate_samples, last_value, read_log
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +36,7 @@ STAGE = "sft"
 
 @dataclass
 class SFTStageConfig(TrainConfig):
-    """Parameters of ``10_sft`` (see :class:`~trust_utils.training.common.TrainConfig` for the shared ones)."""
+    """Parameters of ``10_sft`` (see :class:`~trust_utils.training.config.TrainConfig` for the shared ones)."""
 
     STAGE: ClassVar[str] = "sft"
     MODULE: ClassVar[str] = "sft"
@@ -57,26 +62,26 @@ def build_trainer(cfg: SFTStageConfig, device: str, resume: str | None = None):
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    from ..models import load_tokenizer
+    from . import callbacks  # imports transformers at its top (see its docstring)
 
-    init = common.resolve_init(cfg)
-    rows = common.load_rows(cfg, "sft_train", cfg.n_train)
+    init = resolve_init(cfg)
+    rows = load_rows(cfg, "sft_train", cfg.n_train)
     tok = load_tokenizer(init, padding_side="right")
     model = AutoModelForCausalLM.from_pretrained(init)
-    args = SFTConfig(**common.trainer_kwargs(cfg, device), max_length=cfg.max_length, completion_only_loss=True,
+    args = SFTConfig(**trainer_kwargs(cfg, device), max_length=cfg.max_length, completion_only_loss=True,
                      packing=False, dataset_num_proc=None, eos_token=tok.eos_token)
-    peft_config = common.lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
+    peft_config = lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
     return SFTTrainer(model=model, args=args, train_dataset=build_dataset(rows), processing_class=tok,
-                      peft_config=peft_config, callbacks=common.standard_callbacks(cfg, resume)), tok
+                      peft_config=peft_config, callbacks=callbacks.standard_callbacks(cfg, resume)), tok
 
 
 def train(cfg: SFTStageConfig) -> None:
     """Train and save (in each process under ``accelerate launch``)."""
-    device = common.setup(cfg)
-    resume = common.prepare_checkpoints(cfg, is_main=_is_main())
+    device = setup(cfg)
+    resume = prepare_checkpoints(cfg, is_main=_is_main())
     trainer, tok = build_trainer(cfg, device, resume)
     trainer.train(resume_from_checkpoint=resume)
-    common.save_trainer_model(trainer, tok, cfg)
+    save_trainer_model(trainer, tok, cfg)
 
 
 def _is_main() -> bool:
@@ -88,8 +93,6 @@ def _is_main() -> bool:
 def heldout_loss(model_dir: str, rows: list[dict[str, Any]], max_length: int, device: str = "cpu") -> float:
     """Mean per-token NLL of the completions (prompt tokens masked), for a before/after comparison."""
     import torch
-
-    from ..models import load_causal_lm, load_tokenizer
 
     tok = load_tokenizer(model_dir, padding_side="right")
     model = load_causal_lm(model_dir, device=device)
@@ -109,41 +112,33 @@ def heldout_loss(model_dir: str, rows: list[dict[str, Any]], max_length: int, de
     return tot / max(n, 1)
 
 
+def _check(cfg: SFTStageConfig, init: str) -> None:
+    load_rows(cfg, "sft_train")  # fail early, before any process is launched
+
+
+def _report(t: Trained) -> Report:
+    """Held-out loss of base and SFT, their greedy samples (``samples.csv``), the training log's summary."""
+    cfg, device = t.cfg, t.device
+    test = load_rows(cfg, "sft_test", cfg.n_eval) if data_file(cfg, "sft_test").is_file() else []
+    loss_before = heldout_loss(t.init, test, cfg.max_length, device) if test else None
+    loss_after = heldout_loss(t.model_dir, test, cfg.max_length, device) if test else None
+    samples = generate_samples({"base": t.init, "sft": t.model_dir}, [r["prompt"] for r in test[:cfg.n_samples]],
+                               cfg.sample_max_new_tokens, device)
+    samples.to_csv(t.out / "samples.csv", index=False)
+    df = read_log(cfg)
+    if df.empty:
+        raise TrainingError(f"stage 'sft': no training log in {t.out / TRAIN_LOG}")
+    return Report({
+        "steps": int(df["step"].max()), "final_train_loss": last_value(df, "loss"),
+        "heldout_loss_before": loss_before, "heldout_loss_after": loss_after, "n_eval": len(test),
+        "n_train": len(load_rows(cfg, "sft_train", cfg.n_train)),
+    }, files=["samples.csv"])
+
+
 def run(cfg: SFTStageConfig) -> dict[str, Any]:
     """Fine-tune, save ``<run_dir>/sft/model``, compare held-out loss and samples with the base; write outputs.json."""
-    from ..manifest import write_stage_outputs
-
-    cfg.validate()
-    timer = common.Timer()
-    device = common.setup(cfg)
-    init = common.resolve_init(cfg)
-    common.load_rows(cfg, "sft_train")  # fail early, before any process is launched
-    status = common.run_training(cfg, train, device)
-    t_train = timer()
-    out = cfg.stage_dir()
-    model_dir = str(out / "model")
-    test = common.load_rows(cfg, "sft_test", cfg.n_eval) if common.data_file(cfg, "sft_test").is_file() else []
-    loss_before = heldout_loss(init, test, cfg.max_length, device) if test else None
-    loss_after = heldout_loss(model_dir, test, cfg.max_length, device) if test else None
-    samples = common.generate_samples({"base": init, "sft": model_dir}, [r["prompt"] for r in test[:cfg.n_samples]],
-                                      cfg.sample_max_new_tokens, device)
-    samples.to_csv(out / "samples.csv", index=False)
-    df = common.read_log(cfg)
-    if df.empty:
-        raise TrainingError(f"stage 'sft': no training log in {out / common.TRAIN_LOG}")
-    summary = {
-        "status": status, "reuse": common.reuse_record(cfg, status),
-        "init_from": cfg.init_from, "init_path": init, "model_dir": "model",
-        "steps": int(df["step"].max()), "final_train_loss": common.last_value(df, "loss"),
-        "heldout_loss_before": loss_before, "heldout_loss_after": loss_after, "n_eval": len(test),
-        "n_train": len(common.load_rows(cfg, "sft_train", cfg.n_train)),
-        "files": ["model/", common.TRAIN_LOG, "samples.csv"],
-        "device": device, "config": cfg.to_json(),
-    }
-    inputs = [common.data_file(cfg, "sft_train")]
-    write_stage_outputs(out, summary, inputs=inputs, timings={"train_s": t_train, "total_s": timer()})
-    return summary
+    return run_method(cfg, train, _report, check=_check, train_file="sft_train")
 
 
 if __name__ == "__main__":
-    common.worker_main(SFTStageConfig, train)
+    worker_main(SFTStageConfig, train)
