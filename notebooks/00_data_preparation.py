@@ -57,13 +57,13 @@ from IPython.display import display
 
 from trust_utils.data.prepare import DataConfig, run, load_prepared
 from trust_utils.notebook import config_from_params, setup_notebook
-from trust_utils.paths import stage_dir
+from trust_utils.run import Run
 from trust_utils import plots
 
 cfg = config_from_params(DataConfig, globals())
 setup_notebook(seed=cfg.seed, threads=threads)
 summary = run(cfg)
-out_dir = stage_dir(run_dir, "data")
+out_dir = Run.open(run_dir).stage_dir("data")
 print(f"kept {summary['n_train']} training and {summary['n_test']} held-out pairs -> {out_dir}")
 
 # %% [markdown]

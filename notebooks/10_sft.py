@@ -97,10 +97,10 @@ display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "file
 # %%
 from trust_utils import course
 from trust_utils.data.prepare import load_prepared
-from trust_utils.models import load_causal_lm, load_tokenizer, resolve_checkpoint
+from trust_utils.models import load_causal_lm, load_tokenizer
 
 row = load_prepared(cfg.run_dir, "sft_train")[0]
-sft_path = resolve_checkpoint("sft", cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
+sft_path = cfg.run.resolve("sft", cfg.model, cfg.cache_dir or None, cfg.seed)
 lm, lm_tok = load_causal_lm(sft_path), load_tokenizer(sft_path, padding_side="right")
 trainer = course.stage_trainer(cfg)  # the stage's own SFTTrainer, used only for its loss
 inside = course.look_inside_sft(lm, lm_tok, row, cfg.max_length, trainer=trainer)

@@ -92,11 +92,11 @@ display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "file
 # %%
 from trust_utils import course
 from trust_utils.data.prepare import load_prepared
-from trust_utils.models import load_tokenizer, resolve_checkpoint
+from trust_utils.models import load_tokenizer
 from trust_utils.training.reward import load_reward_model
 
 pair = load_prepared(cfg.run_dir, "pref_train")[0]
-rm_path = resolve_checkpoint("rm", cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
+rm_path = cfg.run.resolve("rm", cfg.model, cfg.cache_dir or None, cfg.seed)
 rm, rm_tok = load_reward_model(rm_path), load_tokenizer(rm_path, padding_side="right")
 inside = course.look_inside_reward(rm, rm_tok, pair, cfg.max_length, trainer=course.stage_trainer(cfg))
 print(inside)

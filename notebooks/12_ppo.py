@@ -119,12 +119,12 @@ display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "file
 # %%
 from trust_utils import course
 from trust_utils.data.prepare import load_prepared
-from trust_utils.models import load_causal_lm, load_tokenizer, resolve_checkpoint
+from trust_utils.models import load_causal_lm, load_tokenizer
 from trust_utils.training.reward_model import load_reward_model
 
 
 def ck(name):
-    return resolve_checkpoint(name, cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
+    return cfg.run.resolve(name, cfg.model, cfg.cache_dir or None, cfg.seed)
 
 
 prompt = load_prepared(cfg.run_dir, "pref_train")[0]["prompt"]

@@ -92,9 +92,9 @@ display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "file
 # %%
 from trust_utils import course
 from trust_utils.data.prepare import load_prepared
-from trust_utils.models import load_causal_lm, load_tokenizer, resolve_checkpoint
+from trust_utils.models import load_causal_lm, load_tokenizer
 
-dpo_path = resolve_checkpoint("dpo", cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
+dpo_path = cfg.run.resolve("dpo", cfg.model, cfg.cache_dir or None, cfg.seed)
 pair = load_prepared(cfg.run_dir, "pref_train")[0]
 trainer = course.stage_trainer(cfg)  # its ref_model is the frozen SFT model
 inside = course.look_inside_dpo(load_causal_lm(dpo_path), trainer.ref_model,

@@ -76,8 +76,8 @@ class AttributionConfig(ModelStageConfig):
     lora_rank: int = param(4, 'rank of the SVD LoRA-isation of each fine-tuned linear layer (the paper: 4)')
     n_layers: int = param(
         2, 'last transformer blocks whose linear layers are attributed (the released code: 4 of GPT-J)')
-    n_train: int = param(64, 'HH training pairs scored (a seeded subset of pref_train)')
-    n_test: int = param(16, 'test pairs (new vs old continuation) averaged into the test gradient')
+    n_train: int = param(64, 'HH training pairs scored (a seeded subset of pref_train)', cell=True)
+    n_test: int = param(16, 'test pairs (new vs old continuation) averaged into the test gradient', cell=True)
     beta: float = param(0.1, 'DPO beta inside the DPO attribution loss (the released script: 1.0)')
     max_length: int = param(256, 'token limit of prompt plus reply (the prompt is cut from the left)')
     damping: float = param(0.1, 'lambda_l is damping times the mean squared training gradient of layer l')

@@ -48,19 +48,22 @@ SHARED_HELP: dict[str, str] = {
 
 
 def param(default: Any = dataclasses.MISSING, help: str = "", *, choices: tuple[Any, ...] | None = None,
-          cell: bool = False) -> Any:
+          cell: bool | None = None) -> Any:
     """A dataclass field with its help text (and allowed values) as metadata.
 
     ``cell=True`` marks a parameter the stage's lesson is about: its notebook's ``parameters`` cell shows it
-    (:func:`cell_params`). Mutable defaults (lists, dicts) are copied per instance, so ``param([], "...")`` is safe.
+    (:func:`cell_params`); ``cell=False`` unmarks one a base class marked; left out, the base's mark holds.
+    Mutable defaults (lists, dicts) are copied per instance, so ``param([], "...")`` is safe.
     """
-    meta = {"help": help, "choices": tuple(choices) if choices is not None else None, "cell": cell}
+    meta = {"help": help, "choices": tuple(choices) if choices is not None else None}
+    if cell is not None:
+        meta["cell"] = cell
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda d=default: copy.deepcopy(d), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
-def shared(name: str, default: Any = dataclasses.MISSING, *, cell: bool = False) -> Any:
+def shared(name: str, default: Any = dataclasses.MISSING, *, cell: bool | None = None) -> Any:
     """A field shared by several configs, with the help text of :data:`SHARED_HELP`."""
     return param(default, SHARED_HELP[name], cell=cell)
 
@@ -169,8 +172,8 @@ def build_config(config_cls: type, namespace: Mapping[str, Any], *, error: type[
 
 
 def _marked(config_cls: type, name: str) -> bool:
-    """Whether field ``name`` is marked ``cell=True``: the first class in the MRO that declares it with
-    :func:`param` decides (a subclass that only changes the default keeps its base's mark)."""
+    """Whether field ``name`` is marked ``cell=True``: the first class in the MRO that gives it a ``cell`` mark
+    decides (a subclass that only changes the default, or redeclares it without ``cell``, keeps its base's mark)."""
     for klass in config_cls.__mro__:
         f = getattr(klass, "__dataclass_fields__", {}).get(name)
         if f is not None and "cell" in f.metadata:

@@ -20,16 +20,17 @@ Reuse key parts
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import codehash, utils
-from ..manifest import versions
-from ..models import ModelLoadError, model_fingerprint, resolve_checkpoint
+from ..models import ModelLoadError, model_fingerprint
 from ..params import ModelStageConfig, build_config, param
-from ..paths import resolve_run_dir, stage_dir
+from ..provenance import versions
+from ..run import Run
 from ..utils import hash_file, hash_obj, resolve_device, set_seed, set_threads
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class TrainConfig(ModelStageConfig):
     batch_size: int = param(8, 'examples per step and process')
     grad_accum: int = param(
         1, 'gradient accumulation steps (effective batch is batch_size x grad_accum x num_processes)')
-    learning_rate: float = param(1e-5, 'AdamW learning rate')
+    learning_rate: float = param(1e-5, 'AdamW learning rate', cell=True)
     weight_decay: float = param(0.0, 'AdamW weight decay')
     lr_scheduler: str = param(
         "constant", 'transformers scheduler name (constant, linear, cosine, constant_with_warmup)')
@@ -133,8 +134,7 @@ class TrainConfig(ModelStageConfig):
         for f in self.INIT_FIELDS:
             name = getattr(self, f)
             try:
-                inits[f] = model_fingerprint(resolve_checkpoint(name, self.run_dir, self.model, self.cache_dir or None,
-                                                                self.seed))
+                inits[f] = model_fingerprint(self.run.resolve(name, self.model, self.cache_dir or None, self.seed))
             except ModelLoadError:
                 inits[f] = f"missing:{name}"  # resolve_init raises the user-facing error before training
         data: dict[str, str] = {}
@@ -158,8 +158,13 @@ class TrainConfig(ModelStageConfig):
     def reuse_key(self) -> str:
         return hash_obj(self.reuse_parts())
 
+    @functools.cached_property
+    def run(self) -> Run:
+        """The run this stage trains in (``run_dir`` and its ``checkpoints.json``, read once)."""
+        return Run.open(self.run_dir)
+
     def stage_dir(self) -> Path:
-        return stage_dir(self.run_dir, self.STAGE)
+        return self.run.stage_dir(self.STAGE)
 
     def validate(self) -> None:
         """Cheap checks before anything is loaded."""
@@ -254,7 +259,7 @@ def trainer_kwargs(cfg: TrainConfig, device: str) -> dict[str, Any]:
 
 def data_file(cfg: TrainConfig, name: str) -> Path:
     """``<run_dir>/data/<name>.jsonl``: a file of the data stage that a method reads (hashed into its reuse key)."""
-    return resolve_run_dir(cfg.run_dir) / "data" / f"{name}.jsonl"
+    return cfg.run.dir / "data" / f"{name}.jsonl"
 
 
 def lora_config(cfg: TrainConfig, task_type: str):

@@ -45,7 +45,7 @@ class DPOStageConfig(TrainConfig):
     MODULE: ClassVar[str] = "dpo"
 
     init_from: str = "sft"
-    beta: float = param(0.1, 'DPO temperature beta (KL strength)')
+    beta: float = param(0.1, 'DPO temperature beta (KL strength)', cell=True)
     epochs: float = 1.0
     batch_size: int = 8
     learning_rate: float = 5e-7

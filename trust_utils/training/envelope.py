@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..manifest import write_stage_outputs
+from ..provenance import write_stage_outputs
 from .config import TRAIN_LOG, TrainConfig, data_file, setup
 from .inputs import resolve_init
 from .launch import TrainFn, run_training

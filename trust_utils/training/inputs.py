@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import ModelLoadError, resolve_checkpoint
+from ..models import ModelLoadError
 from .config import TrainConfig, TrainingError
 
 
@@ -12,7 +12,7 @@ def resolve_init(cfg: TrainConfig, name: str | None = None) -> str:
     """The model a stage starts from (a checkpoint name of the run or a model reference), with a clear error."""
     name = name or cfg.init_from
     try:
-        return resolve_checkpoint(name, cfg.run_dir, cfg.model, cfg.cache_dir or None, cfg.seed)
+        return cfg.run.resolve(name, cfg.model, cfg.cache_dir or None, cfg.seed)
     except ModelLoadError as exc:
         raise TrainingError(f"stage '{cfg.STAGE}' cannot start from {name!r}: {exc}") from None
 
@@ -23,7 +23,7 @@ def load_rows(cfg: TrainConfig, name: str, n: int = 0) -> list[dict[str, Any]]:
     from ..data.prepare import load_prepared
 
     try:
-        rows = load_prepared(cfg.run_dir, name)
+        rows = load_prepared(cfg.run, name)
     except (FileNotFoundError, ValueError) as exc:
         raise TrainingError(f"stage '{cfg.STAGE}': {exc}") from None
     return rows[:n] if n and n > 0 else rows

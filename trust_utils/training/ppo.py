@@ -66,7 +66,8 @@ class PPOStageConfig(TrainConfig):
     epochs: float = 1.0
     batch_size: int = 4
     learning_rate: float = 4e-6
-    kl_coef: float = param(0.05, 'KL penalty coefficient beta (initial value when adaptive)')
+    max_steps: int = param(0, cell=True)
+    kl_coef: float = param(0.05, 'KL penalty coefficient beta (initial value when adaptive)', cell=True)
     adaptive_kl: bool = param(False, 'adapt kl_coef towards target_kl (Ziegler et al. controller)')
     target_kl: float = param(6.0, 'target KL per reply for the adaptive controller')
     kl_horizon: int = param(10000, 'horizon of the adaptive controller in episodes')

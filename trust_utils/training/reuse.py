@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..paths import is_complete_checkpoint
+from ..models import is_complete_checkpoint
 from ..utils import hash_obj, read_json, write_json
 from .config import CHECKPOINT_DIR, TrainConfig
 

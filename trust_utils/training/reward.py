@@ -51,7 +51,7 @@ class RewardStageConfig(TrainConfig):
     MODULE: ClassVar[str] = "reward"
 
     init_from: str = "sft"
-    epochs: float = 1.0
+    epochs: float = param(1.0, cell=True)
     batch_size: int = 8
     learning_rate: float = 1e-5
     center_rewards_coefficient: float = param(0.0, 'weight of the mean-reward penalty (0 disables it)')

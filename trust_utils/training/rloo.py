@@ -74,6 +74,7 @@ class RLOOStageConfig(TrainConfig):
     init_from: str = param("sft", 'the policy to start from, also the frozen KL reference')
     reward_model: str = param("rm", 'the reward model (checkpoint name of the run or a directory with the same tokenizer)')
     epochs: float = param(1.0, 'passes over the prompts')
+    max_steps: int = param(0, cell=True)
     batch_size: int = param(8, 'completions (not prompts) per step and process; a multiple of num_generations')
     learning_rate: float = param(1e-6, 'AdamW learning rate (TRL RLOO default)')
     num_generations: int = param(4, 'k completions sampled per prompt (the leave-one-out baseline averages the other k-1)')

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..models import load_causal_lm, load_tokenizer
-from ..params import param
+from ..params import param, shared
 from .config import TRAIN_LOG, TrainConfig, TrainingError, data_file, lora_config, setup, trainer_kwargs
 from .envelope import Report, Trained, run_method
 from .inputs import load_rows, resolve_init
@@ -42,8 +42,10 @@ class SFTStageConfig(TrainConfig):
     MODULE: ClassVar[str] = "sft"
     DATA_FILES: ClassVar[tuple[str, ...]] = ("sft_train",)
 
+    model: str = shared("model", "tiny", cell=True)
     init_from: str = "base"
     epochs: float = 3.0
+    max_steps: int = param(0, cell=True)
     batch_size: int = 32
     learning_rate: float = 1e-5
     n_eval: int = param(64, 'held-out examples for the before/after loss')
