@@ -165,3 +165,26 @@ def test_checkpoint_registry_imports_nothing_from_the_package(graph):
     assert graph["trust_utils.checkpoints"] == set()
     assert graph["trust_utils.registry"] == set()
     assert graph["trust_utils.paths"] == set()
+
+
+def _functions_taking(name: str) -> list[str]:
+    out = []
+    for mod, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                if any(a.arg == name for a in args):
+                    out.append(f"{mod}.{node.name}")
+    return sorted(out)
+
+
+def test_a_run_is_a_value_run_dir_strings_reach_entry_points_only():
+    """Stage functions take a Run (or a config holding one); a bare ``run_dir`` parameter is left to the entry
+    points that receive it from the runner, the CLI or a notebook's cell."""
+    taking = _functions_taking("run_dir")
+    assert len(taking) < 10, taking
+
+
+def test_no_module_over_450_lines():
+    long = {m: n for m, p in modules().items() if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450}
+    assert long == {}, long
