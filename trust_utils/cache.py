@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from .codehash import value_code
 from .utils import hash_obj, library_versions, stable_json
 
 #: Bump when the meaning of cached values or the parts of a key change (old entries are then never matched).
@@ -49,7 +50,6 @@ def producer_key(modules: Iterable[str], libraries: Iterable[str]) -> str:
     of every package module they import, but the registries, paths, progress and style modules
     (:func:`trust_utils.codehash.value_code`), and the versions of ``libraries``. Conservative on purpose: an edit
     anywhere in that closure recomputes the values."""
-    from .codehash import value_code
 
     return hash_obj({"code": value_code(list(modules)), "versions": library_versions(libraries)}, 16)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import MISSING
 import logging
 import sys
+from dataclasses import MISSING
 
 from . import __version__
-from .pipeline import PipelineError, StageFailed, notebook_parameters, plan, run, status
+from .params import OVERRIDES, config_fields, load_config_class
 from .paths import notebooks_dir
+from .pipeline import PipelineError, StageFailed, notebook_parameters, run, status
 from .profiles import ProfileError, list_profiles, load_profile
 from .stages import STAGES, get_stage
 
@@ -38,7 +39,6 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
-    from .params import OVERRIDES, config_fields, load_config_class
 
     stage = get_stage(args.stage)
     cell = notebook_parameters(notebooks_dir() / stage.notebook)

@@ -22,6 +22,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from . import utils
+from .codehash import modules_code
 from .paths import data_dir, default_cache_dir
 from .utils import hash_file, hash_obj, read_json, write_json
 
@@ -100,8 +102,6 @@ def builder_key() -> str:
     ``BUILD_LIBRARIES``. It names the directories below, so a model made by other code (an edited builder, a new
     transformers that initialises or dequantizes differently) is made again, never reused. A rebuild that gives the
     same weights changes nothing downstream: caches and training reuse keys use the weights' content hash."""
-    from . import utils
-    from .codehash import modules_code
 
     return hash_obj({"code": modules_code([__name__]), "versions": utils.library_versions(BUILD_LIBRARIES)}, 8)
 
@@ -249,10 +249,9 @@ def model_fingerprint(resolved: str) -> str:
     """
     p = Path(resolved)
     if not p.is_dir():
-        from .utils import resolve_hub_revision
 
         name, rev = _split_revision(resolved)
-        return f"hub:{name}@{resolve_hub_revision(name, rev, 'model')}"
+        return f"hub:{name}@{utils.resolve_hub_revision(name, rev, 'model')}"
     stamp = hash_obj(sorted((str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns)
                             for f in p.rglob("*") if f.is_file() and f.name != ".content_hash"))
     marker = p / ".content_hash"

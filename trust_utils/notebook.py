@@ -5,14 +5,19 @@ from __future__ import annotations
 import logging
 import sys
 
-from .utils import set_seed, set_threads
+from .manifest import RUN_ID_ENV, read_manifest, read_stage_outputs
+from .params import build_config
+from .paths import resolve_run_dir
+from .profiles import list_profiles, load_profile
+from .stages import STAGE_NAMES, get_stage
+from .style import apply_style
+from .utils import read_json, set_seed, set_threads
 
 
 def _say_how_results_are_kept() -> None:
     """Outside ``rlhf-trust run`` say where this notebook's results go and how the pipeline will treat them."""
     import os
 
-    from .manifest import RUN_ID_ENV
 
     if os.environ.get(RUN_ID_ENV):
         return
@@ -47,7 +52,6 @@ def setup_notebook(seed: int = 0, threads: int = 0, level: int = logging.INFO) -
     set_seed(seed)
     n = set_threads(threads)
     try:
-        from .style import apply_style
 
         apply_style()  # the one theme of every figure (trust_utils.style)
     except ImportError:  # pragma: no cover
@@ -71,7 +75,6 @@ def config_from_params(config_cls, namespace: dict, *, keep_default: tuple[str, 
         error: exception type raised for bad overrides or a missing required field.
         **fixed: fields set by the notebook itself rather than by a parameter (e.g. ``progress=False``).
     """
-    from .params import build_config
 
     return build_config(config_cls, namespace, error=error, keep_default=keep_default, **fixed)
 
@@ -83,8 +86,6 @@ class MissingInputs(FileNotFoundError):
 def _stage_done(run_dir, name: str) -> bool:
     """A stage counts as done when the pipeline recorded it complete, a notebook run left its ``outputs.json``, or (a
     vertical) its ``results/<name>.csv`` is there."""
-    from .manifest import read_manifest, read_stage_outputs
-    from .paths import resolve_run_dir
 
     d = resolve_run_dir(run_dir) / name
     m = read_manifest(d)
@@ -97,9 +98,6 @@ def _stage_done(run_dir, name: str) -> bool:
 def run_profile(run_dir) -> tuple[str, bool]:
     """``(profile name, recorded)``: the ``profile`` of ``<run_dir>/run.json`` (recorded), else a guess from the
     run directory's name when a profile of that name exists (``runs/tiny`` -> ``tiny``), else ``default``."""
-    from .paths import resolve_run_dir
-    from .profiles import list_profiles
-    from .utils import read_json
 
     rd = resolve_run_dir(run_dir)
     rj = rd / "run.json"
@@ -116,8 +114,6 @@ def inputs_command(run_dir, stages: list[str], profile: str) -> str:
 
     ``--run-dir`` is added unless ``run_dir`` is the profile's own run directory.
     """
-    from .paths import resolve_run_dir
-    from .profiles import load_profile
 
     cmd = f"rlhf-trust run --profile {profile} --stages {','.join(stages)}"
     try:
@@ -142,7 +138,6 @@ def require_inputs(run_dir, stage: str) -> list[str]:
 
     Returns the used-but-missing stages (logged). Raises :class:`MissingInputs`.
     """
-    from .stages import STAGE_NAMES, get_stage
 
     st = get_stage(stage)
     needed: list[str] = []

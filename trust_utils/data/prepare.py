@@ -21,11 +21,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..models import load_tokenizer, model_provenance
+from ..params import param, shared
 from ..provenance import write_stage_outputs
 from ..run import Run
+from ..sources import source_info
 from ..utils import read_jsonl, write_json, write_jsonl
 from .hh import DEFAULT_SUBSETS, PreferencePair, load_pairs
-from ..params import param, shared
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,6 @@ class DataConfig:
 
 def data_source_info(cfg: DataConfig) -> dict[str, Any]:
     """``{kind, id, revision, resolved_revision}`` of the preference data (hub: the resolved commit SHA)."""
-    from ..sources import source_info
 
     if cfg.data_source == "hub":
         return source_info("hub", cfg.dataset_id, cfg.revision)
@@ -83,7 +84,6 @@ def _token_lengths(pairs: list[PreferencePair], tokenizer) -> list[dict[str, Any
 
 def run(cfg: DataConfig) -> dict[str, Any]:
     """Prepare the SFT and preference sets; returns the summary recorded in ``outputs.json``."""
-    from ..models import load_tokenizer, model_provenance
 
     t0 = time.perf_counter()
     out = Run.open(cfg.run_dir).stage_dir(STAGE)

@@ -24,6 +24,7 @@ import urllib.request
 from typing import Sequence
 
 from ..cache import ResultCache, cache_key, producer_key
+from ..models import model_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,6 @@ class HFClassifierScorer(Scorer):
 
     @property
     def cache_id(self) -> str:
-        from ..models import model_fingerprint
 
         return f"{self.name}@{model_fingerprint(self.model_id)}"
 
