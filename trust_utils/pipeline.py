@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable
 from .codehash import code_hash, stage_code
 from .manifest import RUN_ID_ENV, inputs_changed, read_manifest, read_stage_outputs, versions, write_manifest
 from .models import model_provenance
+from .params import config_fields
 from .paths import notebooks_dir
 from .planning import (RESERVED_PARAMS, PipelineError, StageFailed, StagePlan, _echo_checkpoints, _inspect,
                        _prepare_checkpoints, check_checkpoints, checkpoint_plan, code_cells, injected_params,
@@ -75,8 +76,6 @@ def plan(profile: Profile, only: Iterable[str] | None = None) -> list[StagePlan]
         declared_anywhere.update(declared)
         cls = stage_config_class(stage, declared)
         if cls is not None:
-            from .params import config_fields
-
             declared_anywhere.update(config_fields(cls))
         params = resolve_params(profile, stage, declared)
         plans[name] = StagePlan(stage, nb, params, declared, profile.run_dir / name)
