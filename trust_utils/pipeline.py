@@ -35,9 +35,23 @@ from .manifest import RUN_ID_ENV, inputs_changed, read_manifest, read_stage_outp
 from .models import model_provenance
 from .params import config_fields
 from .paths import notebooks_dir
-from .planning import (RESERVED_PARAMS, PipelineError, StageFailed, StagePlan, _echo_checkpoints, _inspect,
-                       _prepare_checkpoints, check_checkpoints, checkpoint_plan, code_cells, injected_params,
-                       notebook_code_hash, notebook_parameters, resolve_params, stage_config_class)
+from .planning import (
+    RESERVED_PARAMS,
+    PipelineError,
+    StageFailed,
+    StagePlan,
+    _echo_checkpoints,
+    _inspect,
+    _prepare_checkpoints,
+    check_checkpoints,
+    checkpoint_plan,
+    code_cells,
+    injected_params,
+    notebook_code_hash,
+    notebook_parameters,
+    resolve_params,
+    stage_config_class,
+)
 from .profiles import Profile, ProfileError
 from .progress import follow
 from .stages import STAGES, Stage, get_stage
