@@ -103,8 +103,8 @@ from IPython.display import display
 
 from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.verticals.toxicity import ToxicityConfig, run
-from trust_utils.verticals.common import (load_vertical_records, load_vertical_results, malformed_table,
-                                          plot_metric_bars, results_table)
+from trust_utils.verticals.common import load_vertical_records, load_vertical_results, malformed_table, results_table
+from trust_utils.plots.verticals import plot_metric_bars
 from trust_utils.paths import stage_dir
 
 cfg = config_from_params(ToxicityConfig, globals(), keep_default=("progress",))
@@ -154,7 +154,7 @@ display(degenerate_table(_load_results(run_dir), "toxicity").round(3))
 # a spike at 0 is typical of the profanity-check proxy, which scores most text near zero.
 
 # %%
-from trust_utils.verticals.toxicity import plot_score_histograms
+from trust_utils.plots.toxicity import plot_score_histograms
 
 rec = load_vertical_records(run_dir, "toxicity")
 fig = plot_score_histograms(rec)  # checkpoints in their registry colours

@@ -92,8 +92,10 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from trust_utils.notebook import config_from_params, setup_notebook
-from trust_utils.verticals.privacy import PrivacyConfig, run, plot_leakage_heatmap
-from trust_utils.verticals.common import load_vertical_records, load_vertical_results, malformed_table, plot_metric_bars, results_table
+from trust_utils.verticals.privacy import PrivacyConfig, run
+from trust_utils.verticals.common import load_vertical_records, load_vertical_results, malformed_table, results_table
+from trust_utils.plots.privacy import plot_leakage_heatmap
+from trust_utils.plots.verticals import plot_metric_bars
 
 cfg = config_from_params(PrivacyConfig, globals(), keep_default=("progress",))
 setup_notebook(seed=cfg.seed, threads=cfg.threads)
