@@ -38,8 +38,9 @@ from ..registry import VERTICALS, get_vertical
 from ..results import UNIT_COLUMNS
 from ..stats import paired_bootstrap_diff
 
-# The run's checkpoint display registry (labels and declared order of its external checkpoints, set by
-# ``use_run_checkpoints``) is state held by the style module; it belongs in a low layer (checkpoints) - see the report.
+# The one exception to "value code imports no style": the run's checkpoint registry for display (labels and declared
+# order of its external checkpoints, set by ``use_run_checkpoints``) is state held in style, and the change table's
+# row order follows it. It belongs in the low layer (checkpoints.py); then import these two from there.
 from ..style import checkpoint_label, run_checkpoints
 
 Z95 = 1.959963984540054
