@@ -51,7 +51,7 @@ require_inputs(run_dir, "analysis")
 # %%
 # %matplotlib inline
 import pandas as pd
-from IPython.display import display, Markdown
+from IPython.display import Markdown, display
 
 from trust_utils.analysis import paper, tables
 from trust_utils.analysis import stage as analysis_stage
