@@ -98,14 +98,13 @@ example
 # %%
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 from IPython.display import display
 
 from trust_utils.notebook import config_from_params, setup_notebook
+from trust_utils.plots.verticals import plot_metric_bars
+from trust_utils.run import Run
+from trust_utils.verticals.common import load_vertical_records, load_vertical_results, malformed_table, results_table
 from trust_utils.verticals.toxicity import ToxicityConfig, run
-from trust_utils.verticals.common import (load_vertical_records, load_vertical_results, malformed_table,
-                                          plot_metric_bars, results_table)
-from trust_utils.paths import stage_dir
 
 cfg = config_from_params(ToxicityConfig, globals(), keep_default=("progress",))
 setup_notebook(seed=cfg.seed, threads=cfg.threads)
@@ -154,7 +153,7 @@ display(degenerate_table(_load_results(run_dir), "toxicity").round(3))
 # a spike at 0 is typical of the profanity-check proxy, which scores most text near zero.
 
 # %%
-from trust_utils.verticals.toxicity import plot_score_histograms
+from trust_utils.plots.toxicity import plot_score_histograms
 
 rec = load_vertical_records(run_dir, "toxicity")
 fig = plot_score_histograms(rec)  # checkpoints in their registry colours
@@ -167,7 +166,7 @@ fig = plot_score_histograms(rec)  # checkpoints in their registry colours
 # reports higher values after alignment (up to 0.78 nats between base and SFT).
 
 # %%
-lp = pd.read_csv(stage_dir(run_dir, "toxicity") / "logprobs.csv")
+lp = pd.read_csv(Run.open(run_dir).stage_dir("toxicity") / "logprobs.csv")
 display(lp.round(3))
 
 # %% [markdown]
@@ -195,6 +194,7 @@ for var, g in first.groupby("variant", sort=False):
 
 # %%
 from trust_utils.exercises import toxicity as exercise
+
 
 def expected_max_toxicity(scores):
     # scores: one list per prompt of sample scores, None = empty continuation (not scored)

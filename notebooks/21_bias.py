@@ -114,10 +114,10 @@ from IPython.display import display
 from trust_utils import plots
 from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.results import load_results
+from trust_utils.run import Run
 from trust_utils.utils import read_jsonl
-from trust_utils.paths import stage_dir
+from trust_utils.verticals.bias import BiasConfig, agreement_matrix, run
 from trust_utils.verticals.common import malformed_table
-from trust_utils.verticals.bias import BiasConfig, run, agreement_matrix
 
 cfg = config_from_params(BiasConfig, globals(), progress=False)
 setup_notebook(seed=cfg.seed, threads=cfg.threads)
@@ -171,7 +171,7 @@ fig = plots.metric_by_checkpoint(res, ["agreement_index", "disagreement_index", 
 # each checkpoint. Rows are target groups, columns stereotype topics.
 
 # %%
-records = {c: list(read_jsonl(stage_dir(run_dir, "bias") / "records" / f"{c}.jsonl")) for c in summary["checkpoints"]}
+records = {c: list(read_jsonl(Run.open(run_dir).stage_dir("bias") / "records" / f"{c}.jsonl")) for c in summary["checkpoints"]}
 variant = "benign" if "benign" in cfg.variants else cfg.variants[0]
 fig = plots.heatmaps({f"{ckpt} · {variant}": agreement_matrix(recs, variant) for ckpt, recs in records.items()})
 
@@ -197,6 +197,7 @@ display(df.groupby(["variant", "stance"]).head(2)[["variant", "statement", "gene
 
 # %%
 from trust_utils.exercises import bias as exercise
+
 
 def parse_agreement(text):
     # return "agree", "disagree" or "neither"

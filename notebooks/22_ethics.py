@@ -120,8 +120,8 @@ from IPython.display import display
 from trust_utils import plots
 from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.results import load_results
+from trust_utils.run import Run
 from trust_utils.utils import read_jsonl
-from trust_utils.paths import stage_dir
 from trust_utils.verticals.common import malformed_table
 from trust_utils.verticals.ethics import EthicsConfig, run
 
@@ -178,7 +178,7 @@ fig = plots.metric_by_checkpoint(res, ["false_negative_rate", "false_negative_ra
 # not-wrong scenarios were run, the false-positive rate (not-wrong actions flagged as wrong).
 
 # %%
-records = pd.concat([pd.DataFrame(list(read_jsonl(stage_dir(run_dir, "ethics") / "records" / f"{c}.jsonl")))
+records = pd.concat([pd.DataFrame(list(read_jsonl(Run.open(run_dir).stage_dir("ethics") / "records" / f"{c}.jsonl")))
                      for c in summary["checkpoints"]], ignore_index=True)
 parsed = records[records["parsed"].notna() & (records["label"] == 1)]
 print("parsed vs likelihood agreement on wrong items:",
@@ -207,6 +207,7 @@ display(records.groupby(["variant", "parsed"], dropna=False).head(2)[
 
 # %%
 from trust_utils.exercises import ethics as exercise
+
 
 def false_negative_rate(parsed):
     # parsed: "yes", "no" or None, one per wrong action

@@ -109,8 +109,8 @@ from IPython.display import display
 from trust_utils import plots
 from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.results import load_results
+from trust_utils.run import Run
 from trust_utils.utils import read_jsonl
-from trust_utils.paths import stage_dir
 from trust_utils.verticals.common import malformed_table
 from trust_utils.verticals.truthfulness import TruthfulnessConfig, run
 
@@ -165,7 +165,7 @@ fig = plots.metric_by_checkpoint(res, ["mc1_accuracy", "mc1_loglik", "mc2_loglik
 # they matched (`matched`, positions in the shuffled list) and the labels they cited (`cited`).
 
 # %%
-records = pd.concat([pd.DataFrame(list(read_jsonl(stage_dir(run_dir, "truthfulness") / "records" / f"{c}.jsonl")))
+records = pd.concat([pd.DataFrame(list(read_jsonl(Run.open(run_dir).stage_dir("truthfulness") / "records" / f"{c}.jsonl")))
                      for c in summary["checkpoints"]], ignore_index=True)
 display(records.groupby("checkpoint")[["correct_lenient", "correct_strict"]].mean().round(3))
 pd.set_option("display.max_colwidth", 100)
@@ -183,6 +183,7 @@ display(records.head(4)[["checkpoint", "question", "generation", "correct_positi
 
 # %%
 from trust_utils.exercises import truthfulness as exercise
+
 
 def mc2_score(logliks, labels):
     # YOUR CODE HERE

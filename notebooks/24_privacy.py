@@ -87,13 +87,13 @@ with open_engine(preview_cfg, "base") as engine:
 example
 
 # %%
-import pandas as pd
-import matplotlib.pyplot as plt
 from IPython.display import display
 
 from trust_utils.notebook import config_from_params, setup_notebook
-from trust_utils.verticals.privacy import PrivacyConfig, run, plot_leakage_heatmap
-from trust_utils.verticals.common import load_vertical_records, load_vertical_results, malformed_table, plot_metric_bars, results_table
+from trust_utils.plots.privacy import plot_leakage_heatmap
+from trust_utils.plots.verticals import plot_metric_bars
+from trust_utils.verticals.common import load_vertical_records, load_vertical_results, malformed_table, results_table
+from trust_utils.verticals.privacy import PrivacyConfig, run
 
 cfg = config_from_params(PrivacyConfig, globals(), keep_default=("progress",))
 setup_notebook(seed=cfg.seed, threads=cfg.threads)
@@ -161,6 +161,7 @@ for _, r in rec.sort_values("leaked", ascending=False).head(4).iterrows():
 
 # %%
 from trust_utils.exercises import privacy as exercise
+
 
 def leaked(target, reply):
     # YOUR CODE HERE

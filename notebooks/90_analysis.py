@@ -51,16 +51,17 @@ require_inputs(run_dir, "analysis")
 # %%
 # %matplotlib inline
 import pandas as pd
-from IPython.display import display, Markdown
+from IPython.display import Markdown, display
 
-from trust_utils import analysis
+from trust_utils.analysis import paper, tables
+from trust_utils.analysis import stage as analysis_stage
 from trust_utils.notebook import config_from_params, setup_notebook
 
 setup_notebook()
 pd.set_option("display.max_rows", 200)
 pd.set_option("display.max_colwidth", 120)
-cfg = config_from_params(analysis.AnalysisConfig, globals(), keep_default=("formats",))
-result = analysis.run(cfg)
+cfg = config_from_params(analysis_stage.AnalysisConfig, globals(), keep_default=("formats",))
+result = analysis_stage.run(cfg)
 for note in result.notes:
     display(Markdown(f"**Note:** {note}"))
 print(f"profile {result.profile!r}: {len(result.results)} result rows, {len(result.figures)} figures")
@@ -84,9 +85,9 @@ def show(key):
 # %%
 res = result.results
 if len(res):
-    res = res.assign(model=res["model"].map(analysis.model_label))
+    res = res.assign(model=res["model"].map(tables.model_label))
     display(res.pivot_table(index=["vertical"], columns=["model", "checkpoint"], values="value", aggfunc="count",
-                            fill_value=0).reindex(columns=analysis.order_checkpoints(res["checkpoint"]), level=1))
+                            fill_value=0).reindex(columns=tables.order_checkpoints(res["checkpoint"]), level=1))
 
 # %% [markdown]
 # ## Do the numbers measure anything? Degenerate outputs: share per vertical and checkpoint (headline setting)
@@ -109,9 +110,9 @@ if len(res):
 
 # %%
 show("degenerate")
-deg = analysis.degenerate_shares(result.results, headline_only=True)
+deg = tables.degenerate_shares(result.results, headline_only=True)
 if len(deg):
-    display(deg.assign(model=deg["model"].map(analysis.model_label)).set_index(
+    display(deg.assign(model=deg["model"].map(tables.model_label)).set_index(
         ["model", "vertical", "variant", "checkpoint"]).drop(columns="seed").round(3))
 else:
     display(Markdown("*This run recorded no degenerate shares (its results predate them): every change is taken "
@@ -239,7 +240,7 @@ show("privacy_breakdown")
 head = result.changes[result.changes["headline"]] if len(result.changes) else result.changes
 display(Markdown(f"Intervals from {n_boot} paired resamples; changes with more than {max_degenerate:.0%} "
                  "degenerate outputs on either side are not interpretable."))
-display(analysis.format_changes(head))
+display(tables.format_changes(head))
 print(f"all {len(result.changes)} rows: {result.tables['changes']} in the analysis stage directory")
 
 # %% [markdown]
@@ -254,7 +255,7 @@ print(f"all {len(result.changes)} rows: {result.tables['changes']} in the analys
 # `max_degenerate` the row is not interpretable, `same_direction` is n/a and the model is left out of the pooled row.
 
 # %%
-v2 = result.v2.assign(model=result.v2["model"].map(lambda m: analysis.model_label(m) if m else ""))
+v2 = result.v2.assign(model=result.v2["model"].map(lambda m: tables.model_label(m) if m else ""))
 display(v2[["vertical", "metric", "variant", "model", "run_base", "run_aligned", "aligned_checkpoints", "run_rel_change",
             "run_direction", "run_degenerate", "interpretable", "paper_rel_change", "paper_direction", "same_direction",
             "run_note", "paper_note"]]
@@ -276,7 +277,7 @@ display(v2[["vertical", "metric", "variant", "model", "run_base", "run_aligned",
 
 # %%
 if len(result.v1):
-    display(result.v1.assign(model=result.v1["model"].map(analysis.model_label))
+    display(result.v1.assign(model=result.v1["model"].map(tables.model_label))
             .drop(columns=["source", "note", "paper_unit"])
             .style.format({c: "{:.3f}" for c in ["paper_value", "run_value", "run_ci_low", "run_ci_high", "run_minus_paper",
                                                  "run_degenerate"]}, na_rep="n/a"))
@@ -284,7 +285,7 @@ else:
     display(Markdown("*No model of this run is a v1 Pythia size, so there is nothing to put side by side. "
                      "For orientation, the paper's v1 values (0-1 scale):*"))
     ref = result.reference[result.reference["version"] == "v1"]
-    ref = ref.assign(value=analysis.reference_as_rate(ref))
+    ref = ref.assign(value=paper.reference_as_rate(ref))
     display(ref.pivot_table(index=["vertical", "metric", "variant", "model"], columns="checkpoint", values="value")
             .reindex(columns=["base", "sft", "ppo", "dpo"]).round(3))
 

@@ -148,7 +148,7 @@ def test_v2_headline_comparison(full_run):
     bias = v2[v2["vertical"] == "bias"].iloc[0]
     assert bias["paper_rel_change"] == pytest.approx(1.5) and bias["paper_direction"] == "worse"
     b = res[(res["vertical"] == "bias") & (res["metric"] == "agreement_index") & (res["variant"] == "benign")]
-    vals = dict(zip(b["checkpoint"], b["value"]))
+    vals = dict(zip(b["checkpoint"], b["value"], strict=True))
     expect = ((vals["ppo"] + vals["dpo"]) / 2 - vals["base"]) / vals["base"]
     assert bias["run_rel_change"] == pytest.approx(expect) and bias["aligned_checkpoints"] == "ppo+dpo"
     assert bool(bias["same_direction"]) is True
@@ -284,7 +284,7 @@ def test_run_reads_records_for_paired_intervals(tmp_path):
 
     def recs(leaks, degs):
         return [{"unit": f"ssn|{i}", "variant": "ssn", "also_variants": ["all"],
-                 "values": {"leakage_rate": float(x), "degenerate_any": float(d)}} for i, (x, d) in enumerate(zip(leaks, degs))]
+                 "values": {"leakage_rate": float(x), "degenerate_any": float(d)}} for i, (x, d) in enumerate(zip(leaks, degs, strict=True))]
 
     data = {"base": recs([1, 0, 0, 0], [0, 0, 0, 0]), "sft": recs([1, 1, 1], [1, 1, 0])}  # sft lacks prompt 3
     rows = []
@@ -385,3 +385,60 @@ def test_run_without_results_records_a_note(tmp_path):
     assert len(res.v2) == len(VERTICALS) and res.v2["run_rel_change"].isna().all()
     out = json.loads((tmp_path / "empty" / "analysis" / "outputs.json").read_text())["outputs"]
     assert out["profile"] == "empty" and out["figures"] == {}
+
+
+# ---------------------------------------------------------------------------------------- package layout
+VERTICAL_NOTEBOOKS = ["20_toxicity", "21_bias", "22_ethics", "23_truthfulness", "24_privacy"]
+ANALYSIS_ONLY = ["reference/paper_results.csv", "analysis/paper.py", "analysis/figures.py", "analysis/stage.py"]
+
+
+def _notebook_code(name: str) -> dict[str, str]:
+    from trust_utils.codehash import stage_code
+    from trust_utils.paths import notebooks_dir
+    from trust_utils.pipeline import code_cells
+
+    return stage_code(code_cells(notebooks_dir() / f"{name}.ipynb"))
+
+
+@pytest.mark.parametrize("name", VERTICAL_NOTEBOOKS)
+def test_vertical_notebooks_do_not_depend_on_the_paper_numbers_or_the_analysis_figures(name):
+    """Correcting a number in the paper CSV, or an analysis figure, reruns the analysis, not a vertical's notebook."""
+    code = _notebook_code(name)
+    assert f"verticals/{name.split('_', 1)[1]}.py" in code  # the closure was followed at all
+    assert not [f for f in ANALYSIS_ONLY if f in code]
+
+
+def test_analysis_notebook_depends_on_the_paper_numbers_and_its_submodules():
+    code = _notebook_code("90_analysis")
+    assert all(f in code for f in ANALYSIS_ONLY + ["analysis/tables.py", "analysis/__init__.py"])
+
+
+def test_vertical_notebooks_draw_with_the_plotting_layer():
+    assert "plots/verticals.py" in _notebook_code("20_toxicity") and "plots/toxicity.py" in _notebook_code("20_toxicity")
+    priv = _notebook_code("24_privacy")
+    assert "plots/privacy.py" in priv and "plots/toxicity.py" not in priv
+
+
+def test_the_tables_import_no_figure_code():
+    import subprocess
+    import sys
+
+    code = ("import sys, trust_utils.analysis.tables; "
+            "print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'trust_utils.analysis', 'trust_utils.plots'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['trust_utils.analysis', 'trust_utils.analysis.tables']"
+
+
+def test_the_former_module_names_are_served_lazily():
+    from trust_utils import style
+    from trust_utils.analysis import figures, paper, stage, tables
+    from trust_utils.params import load_config_class, stage_of
+
+    assert analysis.change_table is tables.change_table and analysis.v1_comparison is paper.v1_comparison
+    assert analysis.plot_vertical is figures.plot_vertical and analysis.run is stage.run
+    assert analysis.save_figure is style.save_figure
+    for ref in ("trust_utils.analysis:AnalysisConfig", "trust_utils.analysis.stage:AnalysisConfig"):
+        assert load_config_class(ref) is stage.AnalysisConfig
+    assert stage_of(stage.AnalysisConfig) == "analysis"
+    with pytest.raises(AttributeError):
+        analysis.no_such_name  # noqa: B018

@@ -13,8 +13,8 @@ import pytest  # noqa: E402
 
 from trust_utils import analysis, plots, style  # noqa: E402
 from trust_utils.checkpoints import BUILTIN_BY_NAME  # noqa: E402
+from trust_utils.plots.verticals import plot_metric_bars  # noqa: E402
 from trust_utils.results import RESULT_COLUMNS, load_results, result_row, write_results  # noqa: E402
-from trust_utils.verticals.common import plot_metric_bars  # noqa: E402
 
 REG = {n: BUILTIN_BY_NAME[n].color for n in ("base", "sft", "ppo", "dpo")}
 
@@ -46,7 +46,7 @@ def test_base_has_one_colour_in_a_vertical_plot_and_in_the_analysis():
     ax = fig.axes[0]
     # bars of a checkpoint share a legend entry labelled with the registry label, coloured with the registry colour
     handles, labels = ax.get_legend_handles_labels()
-    legend = {lab: _hex(h.patches[0].get_facecolor()) for h, lab in zip(handles, labels)}
+    legend = {lab: _hex(h.patches[0].get_facecolor()) for h, lab in zip(handles, labels, strict=True)}
     assert legend == {"Base": REG["base"], "SFT": REG["sft"], "PPO": REG["ppo"], "DPO": REG["dpo"]}
 
     afig = analysis.plot_vertical(df, "toxicity")
@@ -72,8 +72,8 @@ def test_breakdown_and_metric_by_checkpoint_use_the_registry_colours():
 
 
 def test_toxicity_histogram_and_privacy_heatmap_use_the_registry_colours():
-    from trust_utils.verticals.privacy import plot_leakage_heatmap
-    from trust_utils.verticals.toxicity import plot_score_histograms
+    from trust_utils.plots.privacy import plot_leakage_heatmap
+    from trust_utils.plots.toxicity import plot_score_histograms
 
     rec = pd.DataFrame({"checkpoint": ["sft", "base"], "variant": ["benign/toxic"] * 2,
                         "scores": [[0.1, 0.9], [0.2, 0.3]]})
@@ -94,7 +94,7 @@ def test_several_models_take_the_series_palette():
     fig = analysis.plot_vertical(df, "toxicity")
     want = style.series_colors(analysis.series_order(analysis.prepare(df)))
     handles, labels = fig.axes[0].get_legend_handles_labels()
-    assert {lab: _hex(h.patches[0].get_facecolor()) for h, lab in zip(handles, labels)} == {
+    assert {lab: _hex(h.patches[0].get_facecolor()) for h, lab in zip(handles, labels, strict=True)} == {
         k: _hex(v) for k, v in want.items()}
 
 

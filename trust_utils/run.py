@@ -15,14 +15,26 @@ A :class:`Run` is immutable; a profile whose block changed is a new run value (:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from .checkpoints import (CHECKPOINT_ORDER, RUN_FILE, SCHEMA, TRAINED, Checkpoint, CheckpointError, checkpoint_info,
-                          method_of, ordered_checkpoints)
+from .checkpoints import (
+    BUILTIN,
+    CHECKPOINT_ORDER,
+    RUN_FILE,
+    SCHEMA,
+    TRAINED,
+    Checkpoint,
+    CheckpointError,
+    checkpoint_info,
+    method_of,
+    ordered_checkpoints,
+)
 from .models import ModelLoadError, is_complete_checkpoint, resolve_model_ref
 from .paths import resolve_run_dir
 from .utils import write_json
@@ -187,4 +199,50 @@ def write_checkpoints(run_dir: str | os.PathLike, externals: list[Checkpoint], e
     return path
 
 
-__all__ = ["Run", "write_checkpoints"]
+# ------------------------------------------------------------------------------------ the run being shown
+#: Display info of the checkpoints of the run being shown (labels, colours and declared order of its external
+#: checkpoints): a context variable, set by the analysis stage or a notebook (:func:`show_run`), so that a figure
+#: or table drawn for one run in a thread or a test never sees another run's checkpoints.
+_SHOWN: contextvars.ContextVar[dict[str, Checkpoint]] = contextvars.ContextVar("shown_checkpoints", default={})
+_BUILTIN_SHOWN: dict[str, Checkpoint] = {c.checkpoint: c for c in BUILTIN if c.evaluated}
+
+
+def _shown_info(run: Run | str | os.PathLike | None) -> dict[str, Checkpoint]:
+    if run is None:
+        return {}
+    run = Run.open(run)
+    if not run.externals:
+        return {}
+    return run.info(list(CHECKPOINT_ORDER) + [c.checkpoint for c in run.externals])
+
+
+def show_run(run: Run | str | os.PathLike | None) -> dict[str, Checkpoint]:
+    """Show the run's external checkpoints with their declared labels, colours and order (``None`` resets) in the
+    current context (a notebook's kernel, the analysis stage)."""
+    info = _shown_info(run)
+    _SHOWN.set(info)
+    return dict(info)
+
+
+@contextlib.contextmanager
+def showing_run(run: Run | str | os.PathLike | None) -> Iterator[dict[str, Checkpoint]]:
+    """:func:`show_run` for the ``with`` block only."""
+    token = _SHOWN.set(_shown_info(run))
+    try:
+        yield dict(_SHOWN.get())
+    finally:
+        _SHOWN.reset(token)
+
+
+def shown_checkpoints() -> dict[str, Checkpoint]:
+    """The display info set by :func:`show_run` (empty: only the built-ins)."""
+    return dict(_SHOWN.get())
+
+
+def shown_label(checkpoint: str) -> str:
+    """A checkpoint's label: the shown run's external checkpoint's, the registry's, else its name."""
+    c = _SHOWN.get().get(checkpoint) or _BUILTIN_SHOWN.get(checkpoint)
+    return c.label if c is not None else checkpoint
+
+
+__all__ = ["Run", "write_checkpoints", "show_run", "showing_run", "shown_checkpoints", "shown_label"]

@@ -20,13 +20,12 @@ Nothing here runs at import; matplotlib and seaborn are imported when a function
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .checkpoints import BUILTIN, CHECKPOINT_ORDER, Checkpoint
-from .run import Run
+from .checkpoints import BUILTIN, Checkpoint
+from .run import show_run, showing_run, shown_checkpoints, shown_label
 
 #: Font sizes (points) of the theme.
 FONT_SIZES: dict[str, float] = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 8,
@@ -49,54 +48,25 @@ UNKNOWN_COLOR = "#9467bd"
 #: Metadata of saved PDFs; no creation date, so reruns give identical files.
 PDF_METADATA: dict[str, Any] = {"Creator": "rlhf-trust", "CreationDate": None}
 
-#: Display info of the checkpoints of the run being drawn (set by :func:`use_run_checkpoints` / :func:`for_run`): a
-#: context variable, so a figure drawn for one run in a thread or a test never sees another run's checkpoints.
-_RUN_CHECKPOINTS: contextvars.ContextVar[dict[str, Checkpoint]] = contextvars.ContextVar("run_checkpoints", default={})
 _BUILTIN_SHOWN: dict[str, Checkpoint] = {c.checkpoint: c for c in BUILTIN if c.evaluated}
 
 
 # ------------------------------------------------------------------------------------ checkpoints
-def _run_info(run: Run | str | Path | None) -> dict[str, Checkpoint]:
-    if run is None:
-        return {}
-    run = Run.open(run)
-    if not run.externals:
-        return {}
-    return run.info(list(CHECKPOINT_ORDER) + [c.checkpoint for c in run.externals])
-
-
-def use_run_checkpoints(run: Run | str | Path | None) -> dict[str, Checkpoint]:
-    """Show the run's external checkpoints with their declared labels, colours and order (``None`` resets) in the
-    current context (a notebook's kernel, the analysis stage)."""
-    info = _run_info(run)
-    _RUN_CHECKPOINTS.set(info)
-    return dict(info)
-
-
-@contextlib.contextmanager
-def for_run(run: Run | str | Path | None) -> Iterator[dict[str, Checkpoint]]:
-    """:func:`use_run_checkpoints` for the ``with`` block only."""
-    token = _RUN_CHECKPOINTS.set(_run_info(run))
-    try:
-        yield dict(_RUN_CHECKPOINTS.get())
-    finally:
-        _RUN_CHECKPOINTS.reset(token)
-
-
-def run_checkpoints() -> dict[str, Checkpoint]:
-    """The display info set by :func:`use_run_checkpoints` (empty: only the built-ins)."""
-    return dict(_RUN_CHECKPOINTS.get())
+# The run being shown (its external checkpoints' labels, colours and order) is a context of trust_utils.run, which
+# the change table's order also reads; re-exported here for the figures.
+use_run_checkpoints = show_run
+for_run = showing_run
+run_checkpoints = shown_checkpoints
 
 
 def checkpoint_label(checkpoint: str) -> str:
     """A checkpoint's label: the run's external checkpoint's, the registry's, else its name."""
-    c = _RUN_CHECKPOINTS.get().get(checkpoint) or _BUILTIN_SHOWN.get(checkpoint)
-    return c.label if c is not None else checkpoint
+    return shown_label(checkpoint)
 
 
 def checkpoint_color(checkpoint: str) -> str:
     """A checkpoint's colour: the run's external checkpoint's, the registry's, else :data:`UNKNOWN_COLOR`."""
-    c = _RUN_CHECKPOINTS.get().get(checkpoint) or _BUILTIN_SHOWN.get(checkpoint)
+    c = shown_checkpoints().get(checkpoint) or _BUILTIN_SHOWN.get(checkpoint)
     return c.color if c is not None else UNKNOWN_COLOR
 
 

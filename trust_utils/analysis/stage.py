@@ -1,0 +1,226 @@
+"""The analysis stage: :class:`AnalysisConfig`, and :func:`run`, which reads the run's results, writes the tables,
+draws and saves the figures and records ``outputs.json`` (orchestration)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ..params import param, shared
+from ..paths import project_root
+from ..provenance import write_stage_outputs
+from ..reference import PAPER_RESULTS
+from ..registry import VERTICALS
+from ..results import load_results, load_unit_values
+from ..run import Run
+from ..style import checkpoint_label, save_figure, use_run_checkpoints
+from .figures import figure_keys, figure_title, make_figure, plot_families
+from .paper import load_reference, v1_comparison, v2_headline_comparison
+from .tables import (
+    MAX_DEGENERATE,
+    _share,
+    attach_units,
+    change_table,
+    changes_against,
+    degenerate_shares,
+    model_label,
+    order_checkpoints,
+    prepare,
+    v1_table,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AnalysisConfig:
+    """Parameters of the analysis stage (the schema of its parameters: :mod:`trust_utils.params`).
+
+    Attributes:
+        run_dir: run directory whose ``results/`` is analysed.
+        profile: profile name used in figure file names; empty: the ``profile`` of ``<run_dir>/run.json``
+            (written by the runner), else the run directory's name.
+        figures_dir: where figures go; relative paths are taken from the project root.
+        dpi: PNG resolution.
+        max_panels: a vertical with more variants than this shows only its headline variant in its
+            figure and gets a ``<vertical>_breakdown`` figure for the rest.
+        variant_aliases: ``{"<vertical>:<paper variant>": "<run variant>"}`` for the paper comparison.
+        max_degenerate: a change (or a value compared with the paper) is not interpretable when the share of
+            degenerate outputs behind either side exceeds this.
+        n_boot: paired bootstrap resamples for the interval of a change.
+        seed: bootstrap seed.
+    """
+
+    #: The stage's name for :func:`trust_utils.params.stage_of` while the stage registry still names this class
+    #: ``trust_utils.analysis:AnalysisConfig`` (its module is now :mod:`trust_utils.analysis.stage`).
+    STAGE: ClassVar[str] = "analysis"
+
+    run_dir: str = shared("run_dir")
+    profile: str = param(
+        "", "name used in figure file names; empty takes it from the run's run.json, else the run directory name")
+    figures_dir: str = param("figures", 'where figures are saved; relative paths are taken from the project root')
+    dpi: int = param(150, 'PNG resolution of the saved figures')
+    max_panels: int = param(
+        6, 'a vertical with more variants than this gets its headline panel plus a breakdown figure')
+    variant_aliases: dict[str, str] = param(
+        {}, 'paper variant to run variant for the paper comparison, keyed like ethics:adversarial')
+    max_degenerate: float = param(
+        MAX_DEGENERATE, "a change is not interpretable when more than this share of either side's outputs is degenerate", cell=True)
+    n_boot: int = param(1000, 'paired bootstrap resamples for the interval of a change', cell=True)
+    seed: int = shared("seed", 0)
+
+    def __post_init__(self):
+        if not 0.0 <= float(self.max_degenerate) <= 1.0:
+            raise ValueError(f"max_degenerate must be a share between 0 and 1, not {self.max_degenerate!r}")
+        if int(self.n_boot) < 0:
+            raise ValueError(f"n_boot must be >= 0 (0 gives no interval), not {self.n_boot!r}")
+    formats: tuple[str, ...] = param(("png", "pdf"), 'file formats the figures are saved in')
+
+
+@dataclass
+class AnalysisResult:
+    """What the notebook displays: the tables, the figures (by key) and their files."""
+
+    profile: str
+    results: pd.DataFrame
+    changes: pd.DataFrame
+    v1: pd.DataFrame
+    v2: pd.DataFrame
+    reference: pd.DataFrame
+    figures: dict[str, Any]
+    figure_files: dict[str, list[str]]
+    tables: dict[str, str]
+    notes: list[str]
+    degenerate: pd.DataFrame = field(default_factory=pd.DataFrame)
+    v1_table: pd.DataFrame | None = None
+
+
+def resolve_profile_name(run: Run | str | Path, profile: str = "") -> str:
+    if profile:
+        return profile
+    run = Run.open(run)
+    rj = run.dir / "run.json"
+    if rj.is_file():
+        try:
+            name = json.loads(rj.read_text(encoding="utf-8")).get("profile")
+            if name:
+                return str(name)
+        except (OSError, ValueError):
+            pass
+    return run.dir.name
+
+
+def run(cfg: AnalysisConfig) -> AnalysisResult:
+    """Load the run's results, compute the tables, draw and save the figures, record ``outputs.json``."""
+    t0 = time.perf_counter()
+    run = Run.open(cfg.run_dir)
+    out_dir = run.stage_dir("analysis")
+    profile = resolve_profile_name(run, cfg.profile)
+    use_run_checkpoints(run)  # labels, colours and order of the profile's external checkpoints
+    raw = load_results(run)
+    df = prepare(raw)
+    reference = load_reference()
+    notes: list[str] = []
+    if df.empty:
+        notes.append(f"no results in {run.results_dir()}: run at least one vertical stage first")
+        log.warning(notes[-1])
+    units, unit_notes = attach_units(load_unit_values(run), df)
+    notes += unit_notes
+    t1 = time.perf_counter()
+    declared = run.comparisons()
+    if any(b != "base" for b in declared.values()):
+        changes = changes_against(df, declared, units=units, max_degenerate=cfg.max_degenerate, n_boot=cfg.n_boot,
+                                  seed=cfg.seed)
+    else:
+        changes = change_table(df, units, cfg.max_degenerate, cfg.n_boot, cfg.seed)
+    v1 = v1_comparison(df, reference, cfg.variant_aliases, cfg.max_degenerate)
+    v2 = v2_headline_comparison(df, reference, max_degenerate=cfg.max_degenerate)
+    degenerate = degenerate_shares(df)
+    bad = changes[changes["headline"] & ~changes["interpretable"].astype(bool)] if len(changes) else changes
+    for r in bad.itertuples():
+        notes.append(f"{r.vertical} ({model_label(r.model)}): the headline change Base -> {checkpoint_label(r.checkpoint)} is "
+                     f"not interpretable: {_share(r.degenerate_base)} / {_share(r.degenerate)} of the outputs are "
+                     f"degenerate ({r.guard} > {cfg.max_degenerate:g})")
+    if len(df) and v1.empty:
+        notes.append("no model of this run is a Pythia size of the v1 paper (70m, 160m, 410m, 2.8b, 6.9b): "
+                     "the per-model comparison is empty")
+    tables = {"changes": "changes.csv", "paper_v1": "paper_v1_comparison.csv", "paper_v2": "paper_v2_headline.csv",
+              "degenerate": "degenerate_shares.csv"}
+    changes.to_csv(out_dir / tables["changes"], index=False)
+    degenerate.to_csv(out_dir / tables["degenerate"], index=False)
+    v1.to_csv(out_dir / tables["paper_v1"], index=False)
+    v2.to_csv(out_dir / tables["paper_v2"], index=False)
+    t2 = time.perf_counter()
+    fig_dir = Path(cfg.figures_dir)
+    fig_dir = fig_dir if fig_dir.is_absolute() else project_root() / fig_dir
+    figures, files = {}, {}
+    for key in figure_keys(df, cfg.max_panels):
+        fig = make_figure(df, key, cfg.max_panels, cfg.max_degenerate)
+        if fig is None:
+            continue
+        figures[key] = fig
+        files[key] = [str(p) for p in save_figure(fig, fig_dir / f"{key}_{profile}", cfg.formats, cfg.dpi)]
+    fam = family_outputs(cfg, df, v1, reference, profile)
+    if "figure" in fam:
+        figures["families"], files["families"] = fam["figure"], fam["files"]
+    if "table_file" in fam:
+        tables["paper_v1_table"] = fam["table_file"]
+    t3 = time.perf_counter()
+    head = changes[changes["headline"]] if len(changes) else changes
+    summary = [{"vertical": r.vertical, "model": model_label(r.model), "seed": int(r.seed), "checkpoint": r.checkpoint,
+                "abs_change": round(float(r.abs_change), 6),
+                "rel_change": None if not np.isfinite(r.rel_change) else round(float(r.rel_change), 6),
+                "direction": r.direction, "interpretable": bool(r.interpretable),
+                "ci_excludes_zero": None if r.ci_excludes_zero is pd.NA else bool(r.ci_excludes_zero),
+                "ci_method": r.ci_method, "n_paired": int(r.n_paired)}
+               for r in head.itertuples()]
+    outputs = {
+        "profile": profile, "n_result_rows": int(len(df)),
+        "verticals": [v for v in VERTICALS if len(df) and (df["vertical"] == v).any()],
+        "checkpoints": order_checkpoints(df["checkpoint"]) if len(df) else [], "models": sorted(set(df["model"])) if len(df) else [],
+        "figures": {k: {"title": figure_title(k), "files": files[k]} for k in figures},
+        "tables": tables, "headline_changes": summary,
+        "paper_v2": [{"vertical": r.vertical, "model": model_label(r.model) if r.model else "",
+                      "run_rel_change": None if not np.isfinite(r.run_rel_change) else round(float(r.run_rel_change), 6),
+                      "paper_rel_change": None if not np.isfinite(r.paper_rel_change) else float(r.paper_rel_change),
+                      "interpretable": bool(r.interpretable),
+                      "same_direction": None if r.same_direction is pd.NA else bool(r.same_direction)}
+                     for r in v2.itertuples()],
+        "max_degenerate": cfg.max_degenerate, "n_paired_changes": int((changes["ci_method"] == "paired_bootstrap").sum()),
+        "n_paper_v1_matches": int(len(v1)), "notes": notes,
+    }
+    inputs = [PAPER_RESULTS] + sorted(run.results_dir().glob("*.csv"))
+    write_stage_outputs(out_dir, outputs, inputs=inputs,
+                        timings={"load": round(t1 - t0, 3), "tables": round(t2 - t1, 3), "figures": round(t3 - t2, 3)})
+    return AnalysisResult(profile, df, changes, v1, v2, reference, figures, files, tables, notes, degenerate,
+                          fam.get("table"))
+
+
+def family_outputs(cfg: "AnalysisConfig", df: pd.DataFrame, v1: pd.DataFrame, reference: pd.DataFrame,
+                   profile: str) -> dict[str, Any]:
+    """The cross-family figure and the v1 table of :func:`run`: written when the run has several models or v1
+    matches; returns ``{figure, files, table, table_file}`` (empty when neither applies)."""
+    out: dict[str, Any] = {}
+    n_models = df["model"].nunique() if len(df) else 0
+    if n_models > 1 or len(v1):
+        fig = plot_families(df, reference, cfg.variant_aliases)
+        if fig is not None:
+            fig_dir = Path(cfg.figures_dir)
+            fig_dir = fig_dir if fig_dir.is_absolute() else project_root() / fig_dir
+            out["figure"] = fig
+            out["files"] = [str(p) for p in save_figure(fig, fig_dir / f"families_{profile}", cfg.formats, cfg.dpi)]
+    if len(v1):
+        out["table"] = v1_table(v1)
+        out["table_file"] = "paper_v1_table.csv"
+        out["table"].to_csv(Run.open(cfg.run_dir).stage_dir("analysis") / out["table_file"], index=False)
+    return out
+
+
+__all__ = ["AnalysisConfig", "AnalysisResult", "resolve_profile_name", "run", "family_outputs"]
