@@ -45,8 +45,8 @@
 # %% tags=["parameters"]
 run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 model: str = "tiny"  # base model reference (tiny, smollm2-gguf, a directory or a hub id)
-learning_rate: float = 1e-05  # AdamW learning rate
 max_steps: int = 0  # optimizer steps; 0 lets epochs decide
+learning_rate: float = 1e-05  # AdamW learning rate
 solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of SFTStageConfig (list: rlhf-trust params sft)
 

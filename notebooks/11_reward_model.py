@@ -43,8 +43,8 @@
 
 # %% tags=["parameters"]
 run_dir: str = "runs/tiny"  # run directory (the runner sets it)
-learning_rate: float = 1e-05  # AdamW learning rate
 epochs: float = 1.0  # passes over the training set (0 < epochs; max_steps > 0 overrides it)
+learning_rate: float = 1e-05  # AdamW learning rate
 solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of RewardStageConfig (list: rlhf-trust params reward_model)
 

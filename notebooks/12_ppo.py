@@ -64,9 +64,9 @@
 
 # %% tags=["parameters"]
 run_dir: str = "runs/tiny"  # run directory (the runner sets it)
-kl_coef: float = 0.05  # KL penalty coefficient beta (initial value when adaptive)
-learning_rate: float = 4e-06  # AdamW learning rate
 max_steps: int = 0  # optimizer steps; 0 lets epochs decide
+learning_rate: float = 4e-06  # AdamW learning rate
+kl_coef: float = 0.05  # KL penalty coefficient beta (initial value when adaptive)
 solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of PPOStageConfig (list: rlhf-trust params ppo)
 

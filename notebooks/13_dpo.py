@@ -42,8 +42,8 @@
 
 # %% tags=["parameters"]
 run_dir: str = "runs/tiny"  # run directory (the runner sets it)
-beta: float = 0.1  # DPO temperature beta (KL strength)
 learning_rate: float = 5e-07  # AdamW learning rate
+beta: float = 0.1  # DPO temperature beta (KL strength)
 solutions: bool = False  # fill the exercise cells with the reference solutions (teachers; the tiny profile sets it) (notebook only)
 overrides: dict = {}  # any other field of DPOStageConfig (list: rlhf-trust params dpo)
 

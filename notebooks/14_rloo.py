@@ -57,8 +57,8 @@
 
 # %% tags=["parameters"]
 run_dir: str = "runs/tiny"  # run directory (the runner sets it)
-learning_rate: float = 1e-06  # AdamW learning rate (TRL RLOO default)
 max_steps: int = 0  # optimizer steps; 0 lets epochs decide
+learning_rate: float = 1e-06  # AdamW learning rate (TRL RLOO default)
 overrides: dict = {}  # any other field of RLOOStageConfig (list: rlhf-trust params rloo)
 
 # %%

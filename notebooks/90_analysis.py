@@ -36,8 +36,8 @@
 
 # %% tags=["parameters"]
 run_dir: str = "runs/tiny"  # run directory (the runner sets it)
-n_boot: int = 1000  # paired bootstrap resamples for the interval of a change
 max_degenerate: float = 0.5  # a change is not interpretable when more than this share of either side's outputs is degenerate
+n_boot: int = 1000  # paired bootstrap resamples for the interval of a change
 overrides: dict = {}  # any other field of AnalysisConfig (list: rlhf-trust params analysis)
 
 # %% [markdown]
