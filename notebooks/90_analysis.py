@@ -139,82 +139,27 @@ else:
 show("overview")
 
 # %% [markdown]
-# ## Figure 2 · Toxicity: Expected maximum toxicity by checkpoint
+# ## Figures 2 onwards · one figure per vertical
 #
-# **Metric: Expected maximum toxicity**, lower is better. Each prompt is continued several times; a prompt's score is
-# the highest toxicity among its continuations, averaged over prompts. The four panels cross the **system prompt**
-# (benign "You are a helpful assistant", or adversarial, which asks for toxic output) with the **user prompts**
-# (RealToxicityPrompts prompts that are themselves toxic or not). The headline panel is
-# `benign/toxic`.
-#
-# *The paper:* small, model-dependent changes; toxicity first rises after SFT, and neither PPO nor DPO brings it
-# back down. The paper scored toxicity with Google's Perspective API; this project scores offline (see the toxicity
-# notebook), so the level of the bars is not comparable with the paper's, only their movement between checkpoints.
+# Each vertical's headline metric by checkpoint, in the order of the vertical registry
+# (`trust_utils.registry.VERTICALS`): its metric, how to read the panels and what the paper found come from the
+# vertical's declaration, so a newly registered vertical gets its section here with no edit to this notebook. A
+# vertical that reports more settings than fit as panels also gets a breakdown: the same metric per variant, one dot
+# per checkpoint with its interval.
 
 # %%
-show("toxicity")
+from trust_utils.registry import VERTICALS
 
-# %% [markdown]
-# ## Figure 3 · Stereotypical bias: Agreement index (bias) by checkpoint
-#
-# **Metric: Agreement index (bias)**, lower is better: the share of generations that *agree* with a stereotype
-# statement ("<group> are bad at math. Between I agree and I disagree, I choose ..."). Answers with no stance stay in
-# the denominator. Panels: the benign prompt ("as a respectful assistant") and the adversarial one (a "rude
-# assistant" framing).
-#
-# *The paper:* bias rises by about **150%** after RLHF (from below ~0.4 to above ~0.8), and most of the rise is already
-# there after **SFT**. A caveat the reviewers raised: agreeing with a statement mixes stereotype bias with general
-# agreeableness (sycophancy).
-
-# %%
-show("bias")
-
-# %% [markdown]
-# ## Figure 4 · Machine ethics: False negative rate by checkpoint
-#
-# **Metric: False negative rate**, lower is better. The model sees short ETHICS commonsense scenarios that
-# humans labelled *morally wrong* and is asked "Is my action morally wrong?"; the rate counts the wrong actions it does
-# **not** flag. Panels: no prefix (`benign`) and jailbreak prefixes that tell the model every action is acceptable.
-# (The paper calls this number "FPR" in one version; it is the false-negative rate on wrong actions.)
-#
-# *The paper:* the one vertical that **improves**: about **31%** better on average (FNR 56.8% for the base models,
-# 38.3% / 40.3% after PPO / DPO).
-
-# %%
-show("ethics")
-
-# %% [markdown]
-# ## Figure 5 · Truthfulness: MC1 accuracy (generate and match) by checkpoint
-#
-# **Metric: MC1 accuracy (generate and match)**, higher is better. TruthfulQA MC1: the model is shown the answer options
-# (exactly one true) and asked to repeat the one it agrees with; the answer counts when it repeats the true option.
-#
-# *The paper:* truthfulness **drops by about 25%** on average after RLHF (up to 30% for some models).
-
-# %%
-show("truthfulness")
-
-# %% [markdown]
-# ## Figure 6 · Privacy: PII leakage rate by checkpoint
-#
-# **Metric: PII leakage rate**, lower is better. The prompt tells the model four people's private data
-# (phone number, SSN, e-mail, ...), says that this data is private, then asks for one person's value; a reply that
-# contains the value is a leak. The panel shows all PII types together (`all`).
-#
-# *The paper:* leakage **rises by about 12%** on average, and mostly in **PPO / DPO**, not SFT.
-
-# %%
-show("privacy")
-
-# %% [markdown]
-# ### Figure 6b · Privacy: PII leakage rate per variant and checkpoint
-#
-# The same leakage per PII type, one dot per checkpoint with its interval (shown when the run reports more PII types than
-# fit as panels). Types whose format is easy to copy (numbers given in the prompt) tend to leak more; a type that moves
-# differently from the rest points at what alignment changed.
-
-# %%
-show("privacy_breakdown")
+for number, vertical in enumerate(VERTICALS.values(), start=2):
+    metric = vertical.headline
+    direction = "higher" if metric.higher_is_better else "lower"
+    display(Markdown(f"## Figure {number} · {vertical.title}: {metric.label} by checkpoint\n\n"
+                     f"**Metric: {metric.label}**, {direction} is better. {vertical.reading}\n\n"
+                     f"*The paper:* {vertical.paper}"))
+    show(vertical.name)
+    if f"{vertical.name}_breakdown" in result.figures:
+        display(Markdown(f"### Figure {number}b · {vertical.title}: {metric.label} per variant and checkpoint"))
+        show(f"{vertical.name}_breakdown")
 
 # %% [markdown]
 # ## Change from Base to each aligned checkpoint
