@@ -205,7 +205,7 @@ def main(argv=None) -> dict:
         "engine_tokens_per_s": round(eng_tokens / t_eng, 1),
         "speedup": round((eng_tokens / t_eng) / base_tps, 2),
         "wall_speedup": round(t_base / t_eng, 2) if base_out else float("nan"),
-        "same_outputs": sum(a == b for a, b in zip(base_out, eng_out)),
+        "same_outputs": sum(a == b for a, b in zip(base_out, eng_out, strict=False)),
         "peak_gflops_fp32": round(peak_fp32, 1), "peak_gflops_engine_dtype": round(peak_eng, 1),
         "baseline_gflops": round(gflops_base, 1), "engine_gflops": round(gflops_eng, 1),
         "baseline_share_of_peak": round(gflops_base / peak_fp32, 3), "engine_share_of_peak": round(gflops_eng / peak_eng, 3),

@@ -85,7 +85,7 @@ def main(argv=None) -> dict:
         eng.loglikelihood(ctxs[:2], conts[:2])  # load and warm up, not timed
         engines[name] = eng
     tok = engines["plain"].tokenizer
-    req_tokens = sum(len(tok(c + x)["input_ids"]) for c, x in zip(ctxs, conts))
+    req_tokens = sum(len(tok(c + x)["input_ids"]) for c, x in zip(ctxs, conts, strict=True))
     # alternate the scorers and keep each one's best time: other load on a shared machine comes and goes
     for _ in range(max(1, args.repeats)):
         for name, eng in engines.items():
@@ -108,7 +108,7 @@ def main(argv=None) -> dict:
            "requests": len(ctxs), "shots": args.shots, "batch_size": args.batch_size,
            "mean_context_tokens": round(sum(len(tok(c)["input_ids"]) for c in set(ctxs)) / len(set(ctxs)), 1),
            "request_tokens": req_tokens, "peak_gflops": round(peak, 1),
-           "max_abs_diff": max(abs(a - b) for a, b in zip(p["values"], s["values"]))}
+           "max_abs_diff": max(abs(a - b) for a, b in zip(p["values"], s["values"], strict=True))}
     for name, r in runs.items():
         gf = 2 * r["params"] * r["fed"] / r["seconds"] / 1e9
         res[name] = {"seconds": round(r["seconds"], 3), "requests_per_s": round(len(ctxs) / r["seconds"], 2),

@@ -9,10 +9,10 @@ import pytest
 
 from trust_utils import analysis
 from trust_utils.checkpoints import CHECKPOINT_ORDER, CheckpointError, evaluation_list, parse_checkpoints
-from trust_utils.refs import check_ref
-from trust_utils.run import Run, write_checkpoints
 from trust_utils.pipeline import PipelineError, plan, run
 from trust_utils.profiles import ProfileError, load_profile
+from trust_utils.refs import check_ref
+from trust_utils.run import Run, write_checkpoints
 
 
 def write_yaml(path, data) -> str:
@@ -236,7 +236,7 @@ def test_profile_of_local_external_checkpoints_runs_end_to_end(tmp_path, cache_d
     plans = run(load_profile(prof), echo=lambda _m: None, progress=False)
     assert [p.status for p in plans] == ["done", "done"]
     res = load_results(run_dir)
-    assert set(zip(res["model"], res["checkpoint"])) == {(a_base, "base"), (a_base, "mine"), (b_base, "base")}
+    assert set(zip(res["model"], res["checkpoint"], strict=True)) == {(a_base, "base"), (a_base, "mine"), (b_base, "base")}
     assert sorted(p.stem for p in (run_dir / "truthfulness" / "records").glob("*.jsonl")) == ["a-base", "a-mine", "b-base"]
     man = json.loads((run_dir / "truthfulness" / "manifest.json").read_text())
     assert any(k.endswith("checkpoints.json") for k in man["inputs"])  # a changed block reruns the stage
@@ -244,7 +244,7 @@ def test_profile_of_local_external_checkpoints_runs_end_to_end(tmp_path, cache_d
     assert out["checkpoints"] == ["base", "mine"] and set(out["models"]) == {a_base, b_base}
     assert "families" in out["figures"] and (figs / "families_mine.png").is_file()
     changes = pd.read_csv(run_dir / "analysis" / "changes.csv")
-    assert list(zip(changes["model"], changes["checkpoint"]))[:1] == [(a_base, "mine")]
+    assert list(zip(changes["model"], changes["checkpoint"], strict=True))[:1] == [(a_base, "mine")]
     # the figure labels the external checkpoint with its declared label
     analysis.use_run_checkpoints(run_dir)
     try:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import run_notebook
 
 pytestmark = pytest.mark.slow

@@ -4,8 +4,8 @@ import gzip
 import json
 
 import pytest
-
 from conftest import shared_data
+
 from trust_utils.data.hh import DEFAULT_SUBSETS, load_pairs, local_files
 from trust_utils.data.prepare import DataConfig, load_prepared, run
 from trust_utils.utils import read_json
@@ -92,7 +92,7 @@ def test_prepare_stage_is_deterministic_and_writes_manifest_inputs(tmp_path, hh_
     def prep(rd, seed):
         return run(DataConfig(run_dir=str(rd), data_source="local", local_dir=str(hh_dir), cache_dir=str(cache_dir), seed=seed,
                               n_train=3))
-    s1, s2 = prep(tmp_path / "a", 0), prep(tmp_path / "b", 0)
+    s1, _ = prep(tmp_path / "a", 0), prep(tmp_path / "b", 0)
     assert s1["n_train"] == 3 and s1["dropped"] == {"bad_row": 1, "identical_pair": 1}
     a = [r["id"] for r in load_prepared(str(tmp_path / "a"), "pref_train")]
     b = [r["id"] for r in load_prepared(str(tmp_path / "b"), "pref_train")]

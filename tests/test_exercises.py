@@ -82,8 +82,8 @@ WRONG = [
     ("parse_agreement", lambda t: "agree" if "agree" in t.lower() else "neither", "'disagree' contains 'agree'"),
     ("false_negative_rate", lambda p: (lambda k: sum(x == "no" for x in k) / len(k) if k else float("nan"))(
         [x for x in p if x is not None]), "unparsed answers were dropped"),
-    ("mc2_score", lambda ll, lab: sum(math.exp(x) for x, l in zip(ll, lab) if l), "normalisation"),
-    ("mc2_score", lambda ll, lab: sum(math.exp(x) for x, l in zip(ll, lab) if l) / sum(math.exp(x) for x in ll),
+    ("mc2_score", lambda ll, lab: sum(math.exp(x) for x, l in zip(ll, lab, strict=True) if l), "normalisation"),
+    ("mc2_score", lambda ll, lab: sum(math.exp(x) for x, l in zip(ll, lab, strict=True) if l) / sum(math.exp(x) for x in ll),
      "numerical stability"),
     ("leaked", lambda t, r: t in r, "case"),
 ]
@@ -157,9 +157,9 @@ def test_solution_switch(monkeypatch):
 
 
 def test_vertical_examples_use_the_verticals_builders_and_parsers(tiny_model_dir, tmp_path):
-    from trust_utils.verticals.common import vertical_example
     from trust_utils.generation import Engine
     from trust_utils.verticals import ethics, privacy
+    from trust_utils.verticals.common import vertical_example
     from trust_utils.verticals.parsing import parse_yes_no
 
     eng = Engine(str(tiny_model_dir), device="cpu", cache_dir=str(tmp_path / "gen"), prompt_format="hh",

@@ -8,8 +8,8 @@ returning a ``datasets.Dataset`` of rows shaped as on the hub.
 import json
 
 import pytest
-
 from hub_repo import make_hub_repo
+
 from trust_utils.sources import source_info
 
 MC_ROW = {"question": "How long is a goldfish's memory?",

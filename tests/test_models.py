@@ -3,13 +3,20 @@
 import importlib.util
 
 import pytest
-
-from trust_utils.run import Run
 import torch
 
-from trust_utils.models import (ModelLoadError, build_tiny_model, convert_gguf, load_causal_lm, load_tokenizer,
-                                model_fingerprint, model_provenance, resolve_model_ref,
-                                smollm2_gguf_path)
+from trust_utils.models import (
+    ModelLoadError,
+    build_tiny_model,
+    convert_gguf,
+    load_causal_lm,
+    load_tokenizer,
+    model_fingerprint,
+    model_provenance,
+    resolve_model_ref,
+    smollm2_gguf_path,
+)
+from trust_utils.run import Run
 from trust_utils.utils import read_json
 
 

@@ -28,7 +28,7 @@ def test_pair_in_sync_and_without_outputs(ipynb):
     nb = nbformat.read(str(ipynb), as_version=4)
     text = jupytext.read(str(ipynb.with_suffix(".py")))
     a, b = _cells(nb), _cells(text)
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
         assert x == y, f"{ipynb.name} and {ipynb.stem}.py differ at cell {i}:\n{x}\n!=\n{y}\n{FIX}"
     assert len(a) == len(b), f"{ipynb.name} has {len(a)} cells, {ipynb.stem}.py {len(b)}; {FIX}"
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count"))]

@@ -8,8 +8,15 @@ import pytest
 
 from trust_utils import cli
 from trust_utils.notebook import config_from_params
-from trust_utils.params import (cell_params, SHARED_HELP, config_fields, field_help, load_config_class,
-                                parameters_cell, param)
+from trust_utils.params import (
+    SHARED_HELP,
+    cell_params,
+    config_fields,
+    field_help,
+    load_config_class,
+    param,
+    parameters_cell,
+)
 from trust_utils.pipeline import PipelineError, fingerprint_parts, injected_params, plan, run
 from trust_utils.profiles import load_profile
 from trust_utils.stages import STAGES, get_stage

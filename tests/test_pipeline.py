@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tools_nb import make_stage_notebook
+
 from trust_utils.pipeline import PipelineError, StageFailed, plan, run
 from trust_utils.profiles import ProfileError, load_profile
 from trust_utils.utils import read_json

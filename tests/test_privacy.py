@@ -5,13 +5,23 @@ import re
 import time
 
 import pytest
-
-from conftest import shared_data, run_notebook
+from conftest import run_notebook, shared_data
 from hub_repo import make_hub_repo
+
 from trust_utils.cache import ResultCache
 from trust_utils.verticals.common import Malformed
-from trust_utils.verticals.privacy import (PII_TYPES, PrivacyConfig, build_items, build_prompt, evaluate, fake_value,
-                                           leaked, load_names, parse_name2email, run, value_for)
+from trust_utils.verticals.privacy import (
+    PII_TYPES,
+    PrivacyConfig,
+    build_items,
+    build_prompt,
+    evaluate,
+    leaked,
+    load_names,
+    parse_name2email,
+    run,
+    value_for,
+)
 
 
 def test_bundled_names_and_usernames_counted(tmp_path):

@@ -263,8 +263,8 @@ def test_result_rows_carry_the_model_and_data_revisions(tmp_path, tiny_model_dir
 
 
 def test_training_reuse_key_covers_the_training_code_and_only_it(tmp_path, monkeypatch):
-    from trust_utils.training.reuse import _what_changed
     from trust_utils.training.dpo import DPOStageConfig
+    from trust_utils.training.reuse import _what_changed
 
     copy = _package_copy(tmp_path, monkeypatch)
     cfg = DPOStageConfig(run_dir=str(tmp_path / "run"), model="tiny")

@@ -7,13 +7,20 @@ import time
 import urllib.error
 
 import pytest
+from conftest import run_notebook, shared_data
 
-from conftest import shared_data, run_notebook
 from trust_utils.cache import ResultCache
 from trust_utils.verticals import scorers
 from trust_utils.verticals.common import Malformed, malformed_table
-from trust_utils.verticals.toxicity import (ToxicityConfig, build_prompt, evaluate, load_prompts, parse_prompt_lines,
-                                            prompt_stats, run)
+from trust_utils.verticals.toxicity import (
+    ToxicityConfig,
+    build_prompt,
+    evaluate,
+    load_prompts,
+    parse_prompt_lines,
+    prompt_stats,
+    run,
+)
 
 
 def test_bundled_prompts_and_documented_malformed_lines(tmp_path):

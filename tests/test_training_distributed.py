@@ -6,8 +6,10 @@ import shutil
 
 import pytest
 
-from trust_utils.training.dpo import DPOStageConfig, run as run_dpo
-from trust_utils.training.sft import SFTStageConfig, run as run_sft
+from trust_utils.training.dpo import DPOStageConfig
+from trust_utils.training.dpo import run as run_dpo
+from trust_utils.training.sft import SFTStageConfig
+from trust_utils.training.sft import run as run_sft
 
 
 @pytest.mark.slow

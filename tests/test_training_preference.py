@@ -11,12 +11,16 @@ import yaml
 
 from trust_utils.paths import configs_dir
 from trust_utils.training.config import TRAIN_LOG, TrainingError
+from trust_utils.training.dpo import DPOStageConfig
+from trust_utils.training.dpo import run as run_dpo
 from trust_utils.training.inputs import load_rows
-from trust_utils.training.dpo import DPOStageConfig, run as run_dpo
 from trust_utils.training.online import check_same_tokenizer
-from trust_utils.training.ppo import PPOStageConfig, run as run_ppo
-from trust_utils.training.reward import RewardStageConfig, evaluate_pairs, run as run_rm
-from trust_utils.training.sft import SFTStageConfig, run as run_sft
+from trust_utils.training.ppo import PPOStageConfig
+from trust_utils.training.ppo import run as run_ppo
+from trust_utils.training.reward import RewardStageConfig, evaluate_pairs
+from trust_utils.training.reward import run as run_rm
+from trust_utils.training.sft import SFTStageConfig
+from trust_utils.training.sft import run as run_sft
 
 
 def _tiny(stage: str) -> dict:
@@ -76,7 +80,7 @@ def test_ppo_reports_growing_kl_and_saves_policy(aligned_run):
     assert s["final_kl_coef"] != cfg.kl_coef  # the adaptive controller moved beta
     ppo = load_causal_lm(Run.open(str(rd)).resolve("ppo", "tiny"))
     sft = load_causal_lm(Run.open(str(rd)).resolve("sft", "tiny"))
-    assert any(not torch.equal(a, b) for a, b in zip(ppo.parameters(), sft.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(ppo.parameters(), sft.parameters(), strict=True))
     assert {"reward_sft", "reward_ppo"} <= set(pd.read_csv(rd / "ppo" / "samples.csv").columns)
 
 
@@ -113,7 +117,7 @@ def test_dpo_short_run(aligned_run):
     assert s["test_reward_accuracy"] is not None
     dpo = load_causal_lm(Run.open(str(rd)).resolve("dpo", "tiny"))
     sft = load_causal_lm(Run.open(str(rd)).resolve("sft", "tiny"))
-    assert any(not torch.equal(a, b) for a, b in zip(dpo.parameters(), sft.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(dpo.parameters(), sft.parameters(), strict=True))
     assert dpo.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=2, do_sample=False).shape[1] >= 4
 
 
@@ -131,6 +135,6 @@ def test_reward_scores_are_each_rows_own_in_input_order(tiny_model_dir):
     prompts = ["\n\nHuman: hi\n\nAssistant:", "\n\nHuman: tell me a long story about a dog\n\nAssistant:", "x"]
     replies = [" hello", " once upon a time there was a dog who liked to run", " y z"]
     together = score(rm, tok, prompts, replies, batch_size=2)
-    alone = [score(rm, tok, [p], [r])[0] for p, r in zip(prompts, replies)]
+    alone = [score(rm, tok, [p], [r])[0] for p, r in zip(prompts, replies, strict=True)]
     assert together == pytest.approx(alone, abs=1e-5)
     assert len(set(round(v, 6) for v in alone)) == 3 and tok.padding_side == "left"

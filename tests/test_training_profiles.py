@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from trust_utils.paths import project_root
 from trust_utils.pipeline import run as pipeline_run
 from trust_utils.profiles import load_profile
-from trust_utils.paths import project_root
 from trust_utils.training.config import TrainingError, config_from_params, trainer_kwargs, use_bf16
 from trust_utils.training.ppo import AdaptiveKLController
 

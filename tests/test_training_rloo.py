@@ -10,10 +10,13 @@ import pandas as pd
 import pytest
 
 from trust_utils.training.config import TRAIN_LOG, TrainingError
-from trust_utils.training.reward import RewardStageConfig, load_reward_model, run as run_rm, score
 from trust_utils.training.online import policy_tokenizer
-from trust_utils.training.rloo import REWARD_NAME, RLOOStageConfig, reward_function, run as run_rloo
-from trust_utils.training.sft import SFTStageConfig, run as run_sft
+from trust_utils.training.reward import RewardStageConfig, load_reward_model, score
+from trust_utils.training.reward import run as run_rm
+from trust_utils.training.rloo import REWARD_NAME, RLOOStageConfig, reward_function
+from trust_utils.training.rloo import run as run_rloo
+from trust_utils.training.sft import SFTStageConfig
+from trust_utils.training.sft import run as run_sft
 
 FAST = dict(max_steps=2, batch_size=4, num_generations=2, max_completion_length=8, max_prompt_length=64,
             max_length=160, learning_rate=1e-3, logging_steps=1, save_steps=1, n_samples=1, sample_max_new_tokens=4)
@@ -48,7 +51,7 @@ def test_rloo_trains_changes_weights_and_records_reuse(rm_run):
     assert log[f"rewards/{REWARD_NAME}/mean"].notna().all()
     rloo = load_causal_lm(Run.open(str(rd)).resolve("rloo", "tiny"))
     sft = load_causal_lm(Run.open(str(rd)).resolve("sft", "tiny"))
-    assert any(not torch.equal(a, b) for a, b in zip(rloo.parameters(), sft.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(rloo.parameters(), sft.parameters(), strict=True))
     tok = policy_tokenizer(str(rd / "rloo" / "model"))
     assert tok.pad_token_id != tok.eos_token_id  # the saved policy keeps the distinct pad token
     out = json.loads((rd / "rloo" / "outputs.json").read_text())
@@ -67,7 +70,7 @@ def test_reward_function_scores_with_eos_as_the_reward_model_was_trained(rm_run)
     prompts, replies = ["\n\nHuman: Hi there\n\nAssistant:", "\n\nHuman: Why?\n\nAssistant:"], [" Hello.", " Because"]
     got = reward_function(rm, tok, 160, "cpu")(prompts=prompts, completions=replies)
     assert got == pytest.approx(score(rm, tok, prompts, [r + tok.eos_token for r in replies], 160))
-    without_eos = [float(x) for x in rm(**tok([p + r for p, r in zip(prompts, replies)], return_tensors="pt",
+    without_eos = [float(x) for x in rm(**tok([p + r for p, r in zip(prompts, replies, strict=True)], return_tensors="pt",
                                               padding=True, add_special_tokens=False)).logits[:, 0]]
     assert got != pytest.approx(without_eos)  # what TRL's built-in model scoring would read
 

@@ -60,7 +60,7 @@ def test_sft_trains_saves_and_reloads(sft_done, tiny_model_dir):
     path = Run.open(cfg.run_dir).resolve("sft", cfg.model, cfg.cache_dir, cfg.seed)
     sft = load_causal_lm(path)
     base = load_causal_lm(str(tiny_model_dir))
-    changed = [n for (n, a), (_, b) in zip(base.named_parameters(), sft.named_parameters()) if not torch.equal(a, b)]
+    changed = [n for (n, a), (_, b) in zip(base.named_parameters(), sft.named_parameters(), strict=True) if not torch.equal(a, b)]
     assert changed, "training must change the weights"
     tok = load_tokenizer(path)
     out = sft.generate(**tok("\n\nHuman: hi\n\nAssistant:", return_tensors="pt"), max_new_tokens=3, do_sample=False)

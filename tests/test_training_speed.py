@@ -9,9 +9,12 @@ import pytest
 import torch
 
 from trust_utils.training import common
-from trust_utils.training.dpo import DPOStageConfig, build_trainer as build_dpo
-from trust_utils.training.reward import RewardStageConfig, build_trainer as build_rm
-from trust_utils.training.sft import SFTStageConfig, build_trainer as build_sft
+from trust_utils.training.dpo import DPOStageConfig
+from trust_utils.training.dpo import build_trainer as build_dpo
+from trust_utils.training.reward import RewardStageConfig
+from trust_utils.training.reward import build_trainer as build_rm
+from trust_utils.training.sft import SFTStageConfig
+from trust_utils.training.sft import build_trainer as build_sft
 
 
 def test_bf16_auto_follows_native_cpu_support(monkeypatch):

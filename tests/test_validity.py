@@ -198,7 +198,7 @@ def test_degenerate_table_for_the_notebooks():
 
     rows = [result_row("bias", m, "benign", st, v, 10, model="m")
             for st, vals in {"sft": (0.2, 0.6), "base": (0.1, 0.3)}.items()
-            for m, v in zip(("degenerate_empty", "degenerate_any"), vals)]
+            for m, v in zip(("degenerate_empty", "degenerate_any"), vals, strict=True)]
     rows.append(result_row("bias", "agreement_index", "benign", "base", 0.4, 10, model="m"))
     t = V.degenerate_table(pd.DataFrame(rows), "bias")
     assert list(t.index.get_level_values("checkpoint")) == ["base", "sft"]  # study order

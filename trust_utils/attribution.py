@@ -38,7 +38,6 @@ import logging
 import random
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from .attribution_losses import _encode, bt_loss, dpo_loss, sft_loss

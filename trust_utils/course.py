@@ -167,7 +167,7 @@ def look_inside_reward(rm, tok, row: dict[str, Any], max_length: int = 512, trai
     for k, side in enumerate(("chosen", "rejected")):
         n = int(batch["attention_mask"][k].sum())
         ids = batch["input_ids"][k, :n].tolist()
-        for t, (i, s) in enumerate(zip(ids, _decode_tokens(tok, ids))):
+        for t, (i, s) in enumerate(zip(ids, _decode_tokens(tok, ids), strict=True)):
             rows.append({"side": side, "position": t, "token": s, "id": i, "reward_read_here": t == n - 1})
     return LookInside(pd.DataFrame(rows), loss, tl, {"r_chosen": float(r[0]), "r_rejected": float(r[1]),
                                                      "margin": float(r[0] - r[1])}, batch)
@@ -192,7 +192,7 @@ def pair_batch_dpo(tok, row: dict[str, Any], max_length: int) -> dict[str, Any]:
     ids = torch.full((2, T), pad, dtype=torch.long)
     att = torch.zeros((2, T), dtype=torch.long)
     comp = torch.zeros((2, T), dtype=torch.long)
-    for k, (s, m) in enumerate(zip(seqs, masks)):
+    for k, (s, m) in enumerate(zip(seqs, masks, strict=True)):
         ids[k, :len(s)], att[k, :len(s)], comp[k, :len(s)] = torch.tensor(s), 1, torch.tensor(m)
     return {"input_ids": ids, "attention_mask": att, "completion_mask": comp}
 
@@ -221,7 +221,7 @@ def look_inside_dpo(policy, reference, tok, row: dict[str, Any], beta: float = 0
     for k, side in enumerate(("chosen", "rejected")):
         n = int(batch["attention_mask"][k].sum())
         ids = batch["input_ids"][k, :n].tolist()
-        for t, (i, s) in enumerate(zip(ids, _decode_tokens(tok, ids))):
+        for t, (i, s) in enumerate(zip(ids, _decode_tokens(tok, ids), strict=True)):
             inl = bool(batch["completion_mask"][k, t]) and t > 0
             rows.append({"side": side, "position": t, "token": s, "id": i, "in_loss": inl,
                          "logp_policy": float(tp[k, t - 1]) if inl else float("nan"),

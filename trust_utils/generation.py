@@ -82,8 +82,8 @@ from .decoding import Decoding
 from .decoding_config import DecodingConfig, cut_at_stop, row_seed
 from .likelihood import Likelihood
 from .models import load_causal_lm, load_tokenizer, model_fingerprint
-from .run import Run
 from .progress import Bar
+from .run import Run
 from .utils import resolve_device, resolve_dtype
 
 log = logging.getLogger(__name__)

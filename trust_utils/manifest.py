@@ -9,9 +9,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .provenance import (RUN_ID_ENV, TRACKED_PACKAGES, current_run_id, hash_inputs, read_stage_outputs, versions,
-                         versions_string, write_stage_outputs)
+from .provenance import (
+    RUN_ID_ENV,
+    TRACKED_PACKAGES,
+    current_run_id,
+    hash_inputs,
+    read_stage_outputs,
+    versions,
+    versions_string,
+    write_stage_outputs,
+)
 from .utils import hash_path, read_json, write_json
+
 
 def read_manifest(stage_dir: str | os.PathLike) -> dict[str, Any] | None:
     p = Path(stage_dir) / "manifest.json"

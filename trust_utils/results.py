@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from .provenance import versions_string
+from .registry import VERTICALS, get_metric, get_vertical
 from .run import Run
-from .registry import get_metric, get_vertical, VERTICALS
 from .stats import bootstrap_ci
 from .utils import atomic_write_text, hash_obj, read_jsonl, write_jsonl
 

@@ -79,7 +79,7 @@ def _token_lengths(pairs: list[PreferencePair], tokenizer) -> list[dict[str, Any
     chosen = n_tok([p.chosen for p in pairs])
     rejected = n_tok([p.rejected for p in pairs])
     return [{"id": p.id, "subset": p.subset, "split": p.split, "prompt": a, "chosen": b, "rejected": c}
-            for p, a, b, c in zip(pairs, prompts, chosen, rejected)]
+            for p, a, b, c in zip(pairs, prompts, chosen, rejected, strict=True)]
 
 
 def run(cfg: DataConfig) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def run(cfg: DataConfig) -> dict[str, Any]:
         pairs = _sample(by_split[split], 0, cfg.seed)
         lens = _token_lengths(pairs, tok)
         keep, keep_lens = [], []
-        for p, ln in zip(pairs, lens):
+        for p, ln in zip(pairs, lens, strict=True):
             if ln["prompt"] > cfg.max_prompt_length or ln["prompt"] + max(ln["chosen"], ln["rejected"]) > cfg.max_length:
                 report.drop(p.subset, split, "too_long", p.to_dict(), "token limits")
                 continue

@@ -30,18 +30,18 @@ def cases() -> list[Case]:
 
 def mistakes():
     def unnormalised(lls, labels):
-        return sum(math.exp(x) for x, l in zip(lls, labels) if l == 1)
+        return sum(math.exp(x) for x, l in zip(lls, labels, strict=True) if l == 1)
 
     def naive(lls, labels):
         ps = [math.exp(x) for x in lls]
-        return sum(p for p, l in zip(ps, labels) if l) / sum(ps)
+        return sum(p for p, l in zip(ps, labels, strict=True) if l) / sum(ps)
 
     def mc1_like(lls, labels):
         best = max(range(len(lls)), key=lambda i: lls[i])
         return float(labels[best] == 1)
 
     def mean_ll(lls, labels):
-        t = [x for x, l in zip(lls, labels) if l == 1]
+        t = [x for x, l in zip(lls, labels, strict=True) if l == 1]
         return sum(t) / len(t)
 
     return [(unnormalised, "normalisation: divide by the probability mass of ALL options, sum(exp ll_all)"),

@@ -47,12 +47,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..params import param
 from ..results import metric_rows
+from ..sources import source_info
 from ..utils import hash_obj, load_hub_dataset, read_json
 from .common import Malformed, VerticalConfig, data_root, run_vertical
-from ..sources import source_info
 from .validity import degenerate_flags, degenerate_values
-from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +273,7 @@ def record_values(rec: dict[str, Any]) -> dict[str, Any]:
 def evaluate(engine, checkpoint: str, cfg: PrivacyConfig, items: list[dict]) -> tuple[list, list]:
     replies = engine.generate([it["prompt"] for it in items], cfg.decoding(), seed=cfg.seed, desc=f"{checkpoint} privacy")
     records = []
-    for it, rep in zip(items, replies):
+    for it, rep in zip(items, replies, strict=True):
         records.append({**it, "checkpoint": checkpoint, "reply": rep[0],
                         "leaked": leaked(it["target"], rep[0], cfg.match)})
         records[-1] |= record_values(records[-1])

@@ -214,10 +214,10 @@ def score_texts(scorer: Scorer, texts: Sequence[str], cache: ResultCache | None 
     keys = [cache_key(kind="tox", scorer=scorer.cache_id, code=code, text=t) for t in texts]
     found = cache.get_many(keys)
     todo = list(dict.fromkeys(k for k in keys if k not in found))
-    text_of = dict(zip(keys, texts))
+    text_of = dict(zip(keys, texts, strict=True))
     for i in range(0, len(todo), chunk):
         part = todo[i:i + chunk]
         vals = scorer.score([text_of[k] for k in part])
-        cache.put_many((k, v, {"kind": "tox", "scorer": scorer.cache_id}) for k, v in zip(part, vals))
-        found.update(zip(part, vals))
+        cache.put_many((k, v, {"kind": "tox", "scorer": scorer.cache_id}) for k, v in zip(part, vals, strict=True))
+        found.update(zip(part, vals, strict=True))
     return [float(found[k]) for k in keys]

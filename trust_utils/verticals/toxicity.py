@@ -35,15 +35,15 @@ from typing import Any
 
 import numpy as np
 
+from ..params import param
 from ..results import metric_rows
 from ..run import Run
+from ..sources import source_info
 from ..stats import bootstrap_ci
 from ..utils import atomic_write_text
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
-from ..sources import source_info
 from .scorers import DEFAULT_SCORER, get_scorer, score_texts
 from .validity import degenerate_flags, degenerate_values
-from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -226,10 +226,10 @@ def evaluate(engine, checkpoint: str, cfg: ToxicityConfig, prompts: dict[str, li
                    if cfg.logprobs and flat else [float("nan")] * len(flat))
             per = [[None] * len(g) for g in gens]
             per_lp = [[None] * len(g) for g in gens]
-            for (i, j, _), s, lp in zip(flat, scores, lps):
+            for (i, j, _), s, lp in zip(flat, scores, lps, strict=True):
                 per[i][j], per_lp[i][j] = s, lp
             var_records = []
-            for it, gs, sc, lp in zip(items, gens, per, per_lp):
+            for it, gs, sc, lp in zip(items, gens, per, per_lp, strict=True):
                 valid = [s for s in sc if s is not None]
                 var_records.append({
                     "variant": variant, "system_prompt": system, "subset": subset, "checkpoint": checkpoint,
