@@ -80,8 +80,8 @@ def profile_path(name_or_path: str | os.PathLike) -> Path:
 
 
 def list_profiles() -> list[str]:
-    """Names of the profiles in ``configs/``."""
-    return sorted(p.stem for p in configs_dir().glob("*.yaml"))
+    """Names of the profiles in ``configs/`` (a file whose name starts with ``_`` is a base that profiles extend)."""
+    return sorted(p.stem for p in configs_dir().glob("*.yaml") if not p.stem.startswith("_"))
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
