@@ -47,7 +47,7 @@ def test_every_alignment_method_is_checked():
     assert all(cls.STAGE == stage and cls.MODULE for stage, cls in METHODS.items())
 
 
-@pytest.mark.parametrize("edited", ["notebook.py", "profiles.py", "style.py"])
+@pytest.mark.parametrize("edited", ["notebook.py", "profiles.py", "style.py", "run.py", "params.py", "planning.py"])
 def test_orchestration_edits_retrain_nothing(package, edited):
     before = _keys()
     _append(package / edited)
@@ -91,3 +91,28 @@ def test_shared_value_code_is_in_the_keys_that_run_it(package, edited):
     scored = {"reward_model"} | {k for k, cls in METHODS.items() if "reward_model" in cls.INIT_FIELDS}
     assert {"ppo"} < scored and "dpo" not in scored
     assert changed == (scored if edited.endswith("reward_model.py") else set(METHODS))
+
+
+def _cache_keys() -> dict[str, str]:
+    """The ``code`` part of the generation and toxicity-score cache keys."""
+    from trust_utils.cache import producer_key
+    from trust_utils.generation import ENGINE_LIBRARIES
+    from trust_utils.verticals.scorers import SCORER_LIBRARIES
+
+    return {"engine": producer_key(["trust_utils.generation"], ENGINE_LIBRARIES),
+            "scorer": producer_key(["trust_utils.verticals.scorers"], SCORER_LIBRARIES)}
+
+
+@pytest.mark.parametrize("edited", ["notebook.py", "profiles.py", "style.py", "pipeline.py", "planning.py", "run.py",
+                                    "analysis/figures.py", "reference/paper_results.csv", "training/reward.py"])
+def test_orchestration_and_the_papers_numbers_regenerate_nothing(package, edited):
+    before = _cache_keys()
+    _append(package / edited, "\n" if edited.endswith(".csv") else "\n# an edit\n")
+    assert _cache_keys() == before, f"an edit to {edited} must not change a generation or score cache key"
+
+
+def test_an_edit_to_the_decode_loop_regenerates(package):
+    before = _cache_keys()
+    _append(package / "decoding.py")
+    after = _cache_keys()
+    assert after["engine"] != before["engine"] and after["scorer"] == before["scorer"]

@@ -13,8 +13,9 @@ every module of the package, so a parsing gap can only cause a rerun, never a st
 
 Two uses, two scopes. A stage's *fingerprint* (rerun the notebook?) takes the whole closure. A *value key* (reuse a
 trained model, serve a cached generation: :func:`value_code`) leaves out :data:`VALUE_NEUTRAL`, the modules that
-only declare what exists (the stage and checkpoint registries), say where it lives (paths), or show it (progress bars,
-the plot style). What they decide reaches a value only through inputs the value keys already hold: which model is
+only declare what exists (the stage, checkpoint and metric registries, the parameters' declarations), say where it
+lives (paths, the run's directories and checkpoint names), record provenance beside a value, or show it (progress
+bars, the plot style). What they decide reaches a value only through inputs the value keys already hold: which model is
 loaded is keyed by the model's content hash, which settings by their resolved values. So registering a new method, or
 changing a colour, reruns the notebooks (cheaply) but neither retrains a model nor regenerates a cached answer.
 """
@@ -133,8 +134,12 @@ def stage_code(cells: Iterable[str], root: Path | None = None) -> dict[str, str]
 
 
 #: Modules whose code changes no computed value except through inputs that value keys already hold (see above).
-VALUE_NEUTRAL: frozenset[str] = frozenset({f"{PACKAGE}.checkpoints", f"{PACKAGE}.stages", f"{PACKAGE}.paths",
-                                           f"{PACKAGE}.progress", f"{PACKAGE}.style"})
+VALUE_NEUTRAL: frozenset[str] = frozenset(f"{PACKAGE}.{m}" for m in (
+    "checkpoints", "registry", "stages", "params",  # declarations: what exists, its parameters' names and help
+    "paths", "run",  # where things live: a run's directories and which model a checkpoint name resolves to
+    "provenance",  # what is recorded beside a value (outputs.json, versions)
+    "progress", "style",  # how it is shown
+))
 
 
 def value_code(entries: Iterable[str], root: Path | None = None) -> dict[str, str]:
