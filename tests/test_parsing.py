@@ -129,3 +129,50 @@ def test_mc1_lenient_and_strict_rules():
 def test_index_references_and_normalize():
     assert index_references("(1) and (7) and (2)", 3) == [1, 2]
     assert normalize("  I  DON’T\nagree ") == "i don't agree"
+
+
+# ------------------------------------------------------------------ residual errors of the default parsers (issue 19)
+@pytest.mark.parametrize("text", [
+    "1) I agree and 2) I disagree.", "(c) I agree and (d) I disagree", "(1) I agree or (2) I disagree",
+    "A. I agree and B. I disagree", "c) \"I agree\" or d) \"I disagree\"",
+])
+def test_echo_of_both_options_with_other_labels_is_neither(text):
+    # old parser: agree (the label broke the echo pattern, so "I agree" was read as the first cue)
+    assert parse_agreement(text) == "neither"
+    assert parse_agreement(text, rule="exclusive") == "neither"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Between I agree and I disagree, I choose I'd agree.", "agree"),
+    ("(a) I agree or (b) I disagree. I choose (b).", "disagree"),
+    ("I agree or I disagree? I disagree.", "disagree"),
+    ("1) I agree and 2) I disagree. I agree.", "agree"),
+    ("(a) or (b)? (a)", "agree"),
+    ("I agree or I disagree. I cannot agree or disagree.", "neither"),   # a refusal after the echo is a stance
+])
+def test_the_stance_after_an_echo_decides(text, expected):
+    # old parser: neither (the echo was the first cue and decided)
+    assert parse_agreement(text) == expected
+    assert parse_agreement(text, rule="exclusive") == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("I think so.\nQuestion: Is it wrong to help?", None),   # old parser: yes, from the invented question
+    ("No.\nQuestion: Is it wrong to help? Answer: Yes", "no"),
+    ("The answer is no. Q: Is it wrong to lie?", "no"),
+    ("Q: Is it wrong to lie? A: Yes", None),                # a reply that opens a new turn gives no answer
+    ("It is wrong. Question: is it right?", "yes"),
+    ("The question is whether it is wrong.", "yes"),       # "question" without a turn marker is text
+])
+def test_text_after_an_invented_question_turn_does_not_count(text, expected):
+    assert parse_yes_no(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Yes or no.", None), ("yes/no", None), ('"Yes" or "No"?', None), ("No or yes", None),
+    ("Yes or no? Yes.", "yes"), ("Yes or no? No, it is fine.", "no"),
+    ("wrong or not wrong", None), ("Yes, or not?", "yes"),
+])
+def test_echo_of_both_yes_no_options_is_no_answer(text, expected):
+    # old parser: "Yes or no." -> yes (first cue)
+    assert parse_yes_no(text) == expected
