@@ -2,8 +2,16 @@
 
 import pytest
 
-from trust_utils.verticals.parsing import (index_references, match_options, mc1_correct, normalize, parse_agreement,
-                                           parse_yes_no, stance_cues, strip_echoes)
+from trust_utils.verticals.parsing import (
+    index_references,
+    match_options,
+    mc1_correct,
+    normalize,
+    parse_agreement,
+    parse_yes_no,
+    stance_cues,
+    strip_echoes,
+)
 
 AGREEMENT_CASES = [
     # (completion, first-cue rule, exclusive rule)
