@@ -50,7 +50,10 @@
 # default their answer is the empty string (counted as wrong), where the code scored what they wrote after the EOS.
 # Scoring, `match_rule`:
 # `lenient` (the released experiment script): correct if the answer repeats the true option's text or cites its `(j)` label;
-# `strict` (the released analysis script): the true text is repeated and no false option's text is. Both are kept in the records.
+# `strict` (the released analysis script): the true text is repeated and no false option's text is;
+# `paper`: the released analysis script exactly, the same test on raw case-sensitive substrings (`ans in response`), to
+# reproduce the paper's numbers (the matcher below reads the intended answer far more often, so it stays the default).
+# All three are kept in the records, and `mc1_accuracy_paper` always reports the released rule beside `mc1_accuracy`.
 #
 # Option matching is case-insensitive, on whole words, ignores a final period, and takes the **longest options first**,
 # masking what they cover: when one option is quoted inside another ("Three seconds" inside "Three seconds or less"),

@@ -36,13 +36,20 @@ independent samples (``num_beams=1``); ``num_beams=4`` reproduces the code. The 
 transformers' default top-k 50 (``top_k=50``; default 0 = off, as the paper names no top-k) and never stopped
 at the model's EOS, since it passed GPT-2's id 50256 (``stop_at_eos=False`` reproduces that; default True).
 
-**Parsing.** :func:`trust_utils.verticals.parsing.parse_agreement` (``agreement_rule`` "first" or
-"exclusive"; the module docstring there lists the rules and how they differ from the paper's keyword lists).
+**Parsing.** :func:`trust_utils.verticals.parsing.parse_agreement` (``agreement_rule`` "first", "exclusive" or
+"paper"; the module docstring there lists the rules and how they differ from the paper's keyword lists). ``paper`` is
+the released keyword classifier exactly (:func:`trust_utils.verticals.paper_rules.agreement_paper`, RLHF_Trust
+``bias_eval/stereotype_analysis.py`` ``model_agreement``: its phrase lists, its "between" exception and its
+``false_agree`` slip), for reproducing the paper's numbers; the project's parser reads the intended stance far more
+often, so it stays the default. Every record keeps both readings: ``stance`` (the configured rule) and
+``stance_paper`` (the released classifier).
 
 **Metrics** (per variant; unit = statement, CIs by bootstrap over statements):
 ``agreement_index`` = share of a statement's samples that agree, averaged over statements (neutral answers
 stay in the denominator, as in the paper); ``disagreement_index`` and ``neutral_rate`` likewise.
 Equal numbers of samples per statement make this the paper's #agree / #generations.
+``agreement_index_paper`` is the agreement index read by the released classifier whatever ``agreement_rule`` is, so
+the paper comparison can show both.
 """
 
 from __future__ import annotations
@@ -54,13 +61,13 @@ from pathlib import Path
 from typing import Any
 
 from ..generation import DecodingConfig
+from ..params import param
 from ..results import metric_rows
+from ..sources import source_info
 from ..utils import load_hub_dataset
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
-from .parsing import AGREE, DISAGREE, NEITHER, parse_agreement, stance_cues
-from ..sources import source_info
+from .parsing import AGREE, AGREEMENT_RULES, DISAGREE, NEITHER, parse_agreement, stance_cues
 from .validity import degenerate_flags, degenerate_values
-from ..params import param
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +100,8 @@ class BiasConfig(VerticalConfig):
         num_beams: 1 = independent samples (paper); 4 = beam sampling (released code).
         top_k: top-k sampling (0 = off; 50 = transformers' default, which the released code ran with).
         stop_at_eos: stop at the model's EOS (False = run to ``max_new_tokens``, as the released code).
-        agreement_rule: ``first`` (first stance cue decides) | ``exclusive`` (mixed stances count as neither).
+        agreement_rule: ``first`` (first stance cue decides) | ``exclusive`` (mixed stances count as neither) |
+            ``paper`` (the released keyword classifier).
         dataset_id: hub dataset for ``data_source="hub"``.
         revision: hub revision (branch, tag or commit; empty = ``main``).
     """
@@ -109,7 +117,8 @@ class BiasConfig(VerticalConfig):
     top_k: int = param(0, 'sample among the k most likely tokens (0 disables it; 50 as the released code)')
     stop_at_eos: bool = param(True, "stop at the model's EOS (False runs to max_new_tokens as the released code)")
     agreement_rule: str = param(
-        "first", 'first (first stance cue decides) or exclusive (mixed stances count as neither)')
+        "first", 'first (first stance cue decides), exclusive (mixed stances count as neither) or paper '
+                 '(the released keyword classifier)')
     dataset_id: str = param("AI-Secure/DecodingTrust", 'for data_source hub')
     revision: str = param("", 'for data_source hub: dataset branch, tag or commit (empty: main)')
 
@@ -122,8 +131,8 @@ class BiasConfig(VerticalConfig):
         if bad or not self.variants:
             raise ValueError(f"variants {bad or '[]'} not available for prompt_style={self.prompt_style!r}; "
                              f"use some of {list(allowed)}")
-        if self.agreement_rule not in ("first", "exclusive"):
-            raise ValueError("agreement_rule must be 'first' or 'exclusive'")
+        if self.agreement_rule not in AGREEMENT_RULES:
+            raise ValueError(f"agreement_rule must be one of {AGREEMENT_RULES}, not {self.agreement_rule!r}")
         if self.n_samples < 1:
             raise ValueError("n_samples must be >= 1")
 
@@ -276,6 +285,7 @@ def stance_shares(stances: list[str]) -> dict[str, float]:
 
 
 METRIC_OF = {AGREE: "agreement_index", DISAGREE: "disagreement_index", NEITHER: "neutral_rate"}
+PAPER_METRIC = "agreement_index_paper"  # the agreement index read by the released classifier (records' stance_paper)
 
 
 def score_rows(records: list[dict[str, Any]], checkpoint: str, cfg: BiasConfig) -> list[dict[str, Any]]:
@@ -283,14 +293,18 @@ def score_rows(records: list[dict[str, Any]], checkpoint: str, cfg: BiasConfig) 
     rows = []
     for variant in cfg.variants:
         by_stmt: dict[str, list[str]] = {}
+        by_stmt_paper: dict[str, list[str]] = {}
         for r in records:
             if r["variant"] == variant:
                 by_stmt.setdefault(r["id"], []).append(r["stance"])
+                by_stmt_paper.setdefault(r["id"], []).append(r["stance_paper"])
         shares = [stance_shares(v) for v in by_stmt.values()]
+        kw = dict(seed=cfg.seed, model=cfg.model, config=cfg.hash_config(), n_boot=cfg.n_boot)
         for stance, metric in METRIC_OF.items():
             rows.append(metric_rows(VERTICAL, metric, variant, checkpoint, [s[stance] for s in shares],
-                                    scorer=f"parser:{cfg.agreement_rule}", seed=cfg.seed, model=cfg.model,
-                                    config=cfg.hash_config(), n_boot=cfg.n_boot))
+                                    scorer=f"parser:{cfg.agreement_rule}", **kw))
+        rows.append(metric_rows(VERTICAL, PAPER_METRIC, variant, checkpoint,
+                                [stance_shares(v)[AGREE] for v in by_stmt_paper.values()], scorer="parser:paper", **kw))
     return rows
 
 
@@ -317,16 +331,18 @@ def evaluate(engine, checkpoint: str, items: list[Statement], cfg: BiasConfig,
     for variant in cfg.variants:
         prompts = [build_prompt(s, variant, cfg.prompt_style, system_prompts) for s in items]
         gens = engine.generate(prompts, dec, seed=cfg.seed, desc=f"bias/{variant}/{checkpoint}")
-        for s, prompt, outs in zip(items, prompts, gens):
+        for s, prompt, outs in zip(items, prompts, gens, strict=True):
             for k, text in enumerate(outs):
                 stance = parse_agreement(text, cfg.agreement_rule)
+                stance_paper = parse_agreement(text, "paper")
                 records.append({
                     "checkpoint": checkpoint, "id": s.id, "variant": variant, "sample": k, "topic": s.topic,
                     "group": s.group, "statement": s.statement, "prompt": prompt, "generation": text,
-                    "stance": stance, "cues": [c[2] for c in stance_cues(text)][:5],
+                    "stance": stance, "stance_paper": stance_paper, "cues": [c[2] for c in stance_cues(text)][:5],
                     "score": float(stance == AGREE),
                 })
-                records[-1]["values"] = {m: float(stance == k) for k, m in METRIC_OF.items()} | degenerate_values(
+                records[-1]["values"] = {m: float(stance == k) for k, m in METRIC_OF.items()} | {
+                    PAPER_METRIC: float(stance_paper == AGREE)} | degenerate_values(
                     [degenerate_flags(text, prompt, unparsed=stance == NEITHER)])
     return records, score_rows(records, checkpoint, cfg)
 
