@@ -55,10 +55,10 @@ overrides: dict = {}  # any other field of DataConfig (list: rlhf-trust params d
 import pandas as pd
 from IPython.display import display
 
-from trust_utils.data.prepare import DataConfig, run, load_prepared
+from trust_utils import plots
+from trust_utils.data.prepare import DataConfig, load_prepared, run
 from trust_utils.notebook import config_from_params, setup_notebook
 from trust_utils.run import Run
-from trust_utils import plots
 
 cfg = config_from_params(DataConfig, globals())
 setup_notebook(seed=cfg.seed, threads=threads)

@@ -65,8 +65,6 @@ from IPython.display import display
 from trust_utils.notebook import setup_notebook
 from trust_utils.training import plots as tplots
 from trust_utils.training.config import config_from_params
-
-
 from trust_utils.training.sft import SFTStageConfig, run
 
 cfg = config_from_params(SFTStageConfig, globals())
@@ -117,6 +115,7 @@ display(inside.table)
 
 # %%
 from trust_utils.exercises import sft as exercise
+
 
 def masked_sft_loss(logits, input_ids, prompt_lengths, attention_mask):
     # YOUR CODE HERE

@@ -63,8 +63,6 @@ from IPython.display import display
 from trust_utils.notebook import setup_notebook
 from trust_utils.training import plots as tplots
 from trust_utils.training.config import config_from_params
-
-
 from trust_utils.training.reward import RewardStageConfig, run
 
 cfg = config_from_params(RewardStageConfig, globals())
@@ -112,6 +110,7 @@ display(inside.table[inside.table.reward_read_here])
 
 # %%
 from trust_utils.exercises import reward_model as exercise
+
 
 def bradley_terry_loss(r_chosen, r_rejected):
     # YOUR CODE HERE

@@ -85,8 +85,6 @@ from IPython.display import display
 from trust_utils.notebook import setup_notebook
 from trust_utils.training import plots as tplots
 from trust_utils.training.config import config_from_params
-
-
 from trust_utils.training.ppo import PPOStageConfig, run
 
 cfg = config_from_params(PPOStageConfig, globals())
@@ -147,6 +145,7 @@ display(rollout.table)
 
 # %%
 from trust_utils.exercises import ppo as exercise
+
 
 def ppo_clipped_surrogate(logprobs, old_logprobs, advantages, mask, cliprange):
     # YOUR CODE HERE

@@ -62,8 +62,6 @@ from IPython.display import display
 from trust_utils.notebook import setup_notebook
 from trust_utils.training import plots as tplots
 from trust_utils.training.config import config_from_params
-
-
 from trust_utils.training.dpo import DPOStageConfig, run
 
 cfg = config_from_params(DPOStageConfig, globals())
@@ -113,6 +111,7 @@ display(inside.table.groupby("side")[["logp_policy", "logp_ref"]].sum())
 
 # %%
 from trust_utils.exercises import dpo as exercise
+
 
 def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta):
     # YOUR CODE HERE
