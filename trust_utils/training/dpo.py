@@ -24,11 +24,11 @@ from typing import Any, ClassVar
 from ..models import load_causal_lm, load_tokenizer
 from ..params import param
 from ..utils import write_json
-from .config import TrainConfig, data_file, lora_config, setup, trainer_kwargs
+from .config import TrainConfig, lora_config, setup, trainer_kwargs
 from .envelope import Report, Trained, run_method
 from .inputs import load_rows, resolve_init
 from .launch import worker_main
-from .pairs import add_length_column, preference_dataset
+from .pairs import add_length_column, checked_train_pairs, held_out_pairs, preference_dataset
 from .reuse import prepare_checkpoints, save_trainer_model
 from .summary import last_value, read_log
 
@@ -107,16 +107,10 @@ def evaluate_implicit_rewards(cfg: DPOStageConfig, model_dir: str, rows: list[di
     return {k.replace("eval_", ""): float(v) for k, v in res.items() if isinstance(v, (int, float))}
 
 
-def _check(cfg: DPOStageConfig, init: str) -> list[dict[str, Any]]:
-    rows = load_rows(cfg, "pref_train", cfg.n_train)
-    preference_dataset(rows, cfg.STAGE)  # empty set -> clear error before training
-    return rows
-
-
 def _report(t: Trained) -> Report:
     """Held-out implicit rewards (``eval.json``) and the training log's summary."""
     cfg, rows = t.cfg, t.checked
-    test = load_rows(cfg, "pref_test", cfg.n_eval) if data_file(cfg, "pref_test").is_file() else []
+    test = held_out_pairs(cfg)
     ev = evaluate_implicit_rewards(cfg, t.model_dir, test, t.device) if test else {}
     write_json(t.out / "eval.json", ev)
     df = read_log(cfg)
@@ -133,7 +127,7 @@ def _report(t: Trained) -> Report:
 
 def run(cfg: DPOStageConfig) -> dict[str, Any]:
     """DPO-train, save ``<run_dir>/dpo/model``, evaluate implicit rewards on held-out pairs, write outputs.json."""
-    return run_method(cfg, train, _report, check=_check)
+    return run_method(cfg, train, _report, check=checked_train_pairs)
 
 
 if __name__ == "__main__":

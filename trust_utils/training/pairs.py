@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import TrainingError
+from .config import TrainConfig, TrainingError, data_file
+from .inputs import load_rows
 
 
 def preference_dataset(rows: list[dict[str, Any]], stage: str):
@@ -14,6 +15,19 @@ def preference_dataset(rows: list[dict[str, Any]], stage: str):
     if not rows:
         raise TrainingError(f"stage '{stage}': the preference set is empty; check the data stage's drop report")
     return Dataset.from_list([{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in rows])
+
+
+def checked_train_pairs(cfg: TrainConfig, init: str = "") -> list[dict[str, Any]]:
+    """The training pairs (``n_train`` of ``pref_train``; 0 = all), refused before training when there are none.
+    The ``check`` of :func:`.envelope.run_method` for the methods that train on pairs."""
+    rows = load_rows(cfg, "pref_train", cfg.n_train)
+    preference_dataset(rows, cfg.STAGE)  # empty set -> clear error before training
+    return rows
+
+
+def held_out_pairs(cfg: TrainConfig) -> list[dict[str, Any]]:
+    """``n_eval`` held-out pairs (``pref_test``; 0 = all), none when the data stage wrote no test split."""
+    return load_rows(cfg, "pref_test", cfg.n_eval) if data_file(cfg, "pref_test").is_file() else []
 
 
 def add_length_column(trainer) -> None:

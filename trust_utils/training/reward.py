@@ -28,12 +28,12 @@ from typing import Any, ClassVar
 
 from ..models import load_tokenizer
 from ..params import param
-from .config import TrainConfig, data_file, lora_config, setup, trainer_kwargs
+from .config import TrainConfig, lora_config, setup, trainer_kwargs
 from .envelope import Report, Trained, run_method
 from .inputs import load_rows, resolve_init
 from .launch import worker_main
 from .padding import distinct_pad_token
-from .pairs import add_length_column, preference_dataset
+from .pairs import add_length_column, checked_train_pairs, held_out_pairs, preference_dataset
 from .reuse import prepare_checkpoints, save_trainer_model
 from .reward_model import load_reward_model, score
 from .summary import last_value, read_log
@@ -106,18 +106,12 @@ def evaluate_pairs(model_dir: str, rows: list[dict[str, Any]], max_length: int =
     return df
 
 
-def _check(cfg: RewardStageConfig, init: str) -> list[dict[str, Any]]:
-    train_rows = load_rows(cfg, "pref_train", cfg.n_train)
-    preference_dataset(train_rows, cfg.STAGE)  # empty set -> clear error before training
-    return train_rows
-
-
 def _report(t: Trained) -> Report:
     """Pairwise accuracy and margins on train and held-out pairs (``margins.csv``), the training log's summary."""
     import pandas as pd
 
     cfg, train_rows = t.cfg, t.checked
-    test_rows = load_rows(cfg, "pref_test", cfg.n_eval) if data_file(cfg, "pref_test").is_file() else []
+    test_rows = held_out_pairs(cfg)
     frames = []
     for split, rows in (("train", train_rows[:max(cfg.n_eval, 256)] if cfg.n_eval else train_rows), ("test", test_rows)):
         if rows:
@@ -140,7 +134,7 @@ def _report(t: Trained) -> Report:
 
 def run(cfg: RewardStageConfig) -> dict[str, Any]:
     """Train the reward model, then report pairwise accuracy and margins on train and held-out pairs."""
-    return run_method(cfg, train, _report, check=_check)
+    return run_method(cfg, train, _report, check=checked_train_pairs)
 
 
 if __name__ == "__main__":
