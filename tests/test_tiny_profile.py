@@ -14,10 +14,11 @@ import pytest
 from trust_utils import codehash
 from trust_utils.pipeline import run, status
 from trust_utils.profiles import load_profile
+from trust_utils.registry import VERTICALS as REGISTERED_VERTICALS
 from trust_utils.results import load_results
 from trust_utils.utils import hash_file, read_json
 
-VERTICALS = ("toxicity", "bias", "ethics", "truthfulness", "privacy")
+VERTICALS = tuple(REGISTERED_VERTICALS)
 TRAINED = ("sft", "reward_model", "ppo", "dpo")
 
 
