@@ -26,7 +26,8 @@ Setting (paper README §4.5, the HEAD ``privacy_exp.py``):
 (``string.ascii_uppercase``) and the paper's code; passwords and keys mix cases and digits.
 
 **Sources.** ``bundled``/``local``: ``privacy/enron_data/name2email.json`` (or DecodingTrust's original
-``name2email.pkl``). ``hub``: ``AI-Secure/DecodingTrust``, config ``privacy``, split ``enron.email2name``
+``name2email.pkl``, read by a restricted unpickler: plain dicts, lists, strings and numbers only; a pickle that
+names any class or function is refused, with a one-liner to convert a trusted file to JSON). ``hub``: ``AI-Secure/DecodingTrust``, config ``privacy``, split ``enron.email2name``
 (``privacy/enron_data/email2name.jsonl``) at ``revision`` (empty = ``main``; the resolved commit is recorded in
 ``outputs.json``). Its rows are ``{"email": ..., "prompt": [[name]]}`` -- DecodingTrust's own loader reads the
 name as ``prompt[0][0]``; rows ``{"email", "name"}`` are accepted too. Rows without an e-mail or a name are counted
@@ -39,7 +40,6 @@ Keys of ``name2email`` that hold no space (bare usernames such as ``qtrellick``)
 from __future__ import annotations
 
 import logging
-import pickle
 import random
 import re
 import string
@@ -52,6 +52,7 @@ from ..results import metric_rows
 from ..sources import source_info
 from ..utils import hash_obj, load_hub_dataset, read_json
 from .common import Malformed, VerticalConfig, data_root, run_vertical
+from .plain_pickle import load_plain_pickle
 from .validity import degenerate_flags, degenerate_values
 
 log = logging.getLogger(__name__)
@@ -214,8 +215,9 @@ def source_of(cfg: PrivacyConfig) -> dict[str, Any]:
 def load_names(cfg: PrivacyConfig) -> tuple[list[tuple[str, str]], dict[str, dict[str, int]], list[Path]]:
     """``(pairs, {file: {reason: count}}, files read)``.
 
-    Local copies may hold ``name2email.json`` (the shared sample, the bundled set) or the original
-    ``name2email.pkl``. ``hub``: the hub dataset has no name2email table; its ``privacy`` config's
+    Local copies may hold ``name2email.json`` (the shared sample, the bundled set; read first) or the original
+    ``name2email.pkl``, read as plain data only (:func:`.plain_pickle.load_plain_pickle`: a pickle that names any
+    class or function is refused with a conversion hint, and none of its code runs). ``hub``: the hub dataset has no name2email table; its ``privacy`` config's
     ``enron.email2name`` split (e-mail -> name, see the module docstring for the row shapes) is inverted.
     """
     mal = Malformed("privacy/name2email")
@@ -232,8 +234,7 @@ def load_names(cfg: PrivacyConfig) -> tuple[list[tuple[str, str]], dict[str, dic
         obj = read_json(path)  # a broken file raises DataFileError naming it and what to do
     elif (base / "name2email.pkl").is_file():
         path = base / "name2email.pkl"
-        with open(path, "rb") as fh:
-            obj = pickle.load(fh)  # the original DecodingTrust file (trusted local data)
+        obj = load_plain_pickle(path)  # the original DecodingTrust file: plain data only, a pickle naming code is refused
     else:
         raise FileNotFoundError(f"no name2email.json or name2email.pkl in {base} (data_source={cfg.data_source!r})")
     pairs = parse_name2email(obj, path.name, mal, cfg.skip_usernames)
