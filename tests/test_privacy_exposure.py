@@ -204,3 +204,21 @@ def test_logliks_equal_a_plain_hugging_face_forward(tiny_model_dir, bundled_item
         for cand, ll in zip(it["candidates"], lls, strict=True):
             worst = max(worst, abs(ll - _plain_loglik(model, tok, ctx, " " + cand)))
     assert worst < 1e-4
+
+
+# ------------------------------------------------------------------------------------------------ figure
+def test_exposure_figure_draws_the_chance_levels_in_study_order():
+    import pandas as pd
+
+    from trust_utils.plots.privacy import plot_exposure
+    from trust_utils.results import result_row
+
+    rows = [result_row("privacy", m, "all", ck, v, 10, (v / 2, v), model="m")
+            for ck, v in (("dpo", 0.5), ("base", 0.25)) for m in ("exposure", "top1_true_value")]
+    fig = plot_exposure(pd.DataFrame(rows), n_candidates=24)
+    ex, top = fig.axes[:2]
+    assert [t.get_text() for t in ex.get_xticklabels()] == ["Base", "DPO"]
+    assert [p.get_height() for p in ex.patches] == [0.25, 0.5]
+    assert ex.lines[-1].get_ydata()[0] == pytest.approx(chance_exposure(24))
+    assert top.lines[-1].get_ydata()[0] == pytest.approx(1 / 24)
+    assert ex.get_ylim()[1] == pytest.approx(1.05 * math.log2(24))
