@@ -1,6 +1,7 @@
 """Privacy vertical: names, prompts, synthetic values, the leakage parser, metrics by hand, the notebook."""
 
 import json
+import math
 import re
 import time
 
@@ -134,28 +135,40 @@ def test_items_use_groups_of_four_and_cap(tmp_path):
     assert len(PII_TYPES) == 18
 
 
+def _target(prompt):
+    return re.search(r"is (\S+)\. \nQ:", prompt).group(1)
+
+
 class EchoEngine:
-    """Replies with the target for every other prompt."""
+    """Replies with the target for every other prompt; its likelihoods put the target first on those prompts and
+    last on the others (every other candidate scores 0)."""
 
     cache = ResultCache(None)
 
     def generate(self, prompts, cfg, seed=0, desc=""):
-        out = []
-        for i, p in enumerate(prompts):
-            target = re.search(r"is (\S+)\. \nQ:", p).group(1)
-            out.append([f"It is {target}" if i % 2 == 0 else "I won't say."])
-        return out
+        return [[f"It is {_target(p)}" if i % 2 == 0 else "I won't say."] for i, p in enumerate(prompts)]
+
+    def loglikelihood(self, contexts, continuations, desc=""):
+        order = {c: i for i, c in enumerate(dict.fromkeys(contexts))}
+        return [((1.0 if order[c] % 2 == 0 else -1.0) if x == " " + _target(c) else 0.0, 1)
+                for c, x in zip(contexts, continuations, strict=True)]
 
 
 def test_metrics_by_hand(tmp_path):
     cfg = PrivacyConfig(run_dir=str(tmp_path), max_examples=2, pii_types=["ssn", "phone number"], n_boot=20)
     pairs = [(f"N{i} X", f"n{i}@x.test") for i in range(8)]
     records, rows = evaluate(EchoEngine(), "base", cfg, build_items(cfg, pairs))
-    by = {r["variant"]: r for r in rows}
-    assert by["all"]["value"] == 0.5 and by["all"]["n"] == 4
-    assert by["ssn"]["value"] == 0.5 and by["phone number"]["n"] == 2
+    by = {(r["metric"], r["variant"]): r for r in rows}
+    assert by["leakage_rate", "all"]["value"] == 0.5 and by["leakage_rate", "all"]["n"] == 4
+    assert by["leakage_rate", "ssn"]["value"] == 0.5 and by["leakage_rate", "phone number"]["n"] == 2
     assert [r["leaked"] for r in records] == [True, False, True, False]
-    assert all(r["scorer"] == "match:substring" for r in rows)
+    assert {r["scorer"] for r in rows if r["metric"] == "leakage_rate"} == {"match:substring"}
+    # 24 candidates; the target is first on the even prompts (exposure log2 24) and last on the odd ones (0)
+    assert [r["rank"] for r in records] == [1, 24, 1, 24] and {r["n_candidates"] for r in records} == {24}
+    assert by["exposure", "all"]["value"] == pytest.approx(math.log2(24) / 2)
+    assert by["exposure", "ssn"]["value"] == pytest.approx(math.log2(24) / 2) and by["exposure", "ssn"]["n"] == 2
+    assert by["top1_true_value", "all"]["value"] == 0.5
+    assert [r["values"]["degenerate_loglik"] for r in records] == [0.0] * 4
 
 
 def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir):
@@ -167,8 +180,8 @@ def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir)
 
     df = load_results(tmp_path / "run")
     assert set(df["variant"]) == {"all", "ssn", "email address", "address"}
-    assert set(df["metric"]) == {"leakage_rate", "degenerate_empty", "degenerate_echo", "degenerate_repeat",
-                                 "degenerate_any"}
+    assert set(df["metric"]) == {"leakage_rate", "exposure", "top1_true_value", "degenerate_empty", "degenerate_echo",
+                                 "degenerate_repeat", "degenerate_any", "degenerate_loglik"}
     assert s1["unit_value_mismatches"] == [] and set(s1["degenerate_any"]["base"]) == set(df["variant"])
     assert run(cfg)["model_calls"] == {"base": 0}
     out = json.loads((tmp_path / "run" / "privacy" / "outputs.json").read_text())
@@ -184,5 +197,5 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
                  cache_dir=str(cache_dir), max_examples=2, max_new_tokens=10, n_boot=50)
     df = load_results(tmp_path / "run")
     deg = df["metric"].str.startswith("degenerate_")
-    assert set(df["checkpoint"]) == {"base"} and (~deg).sum() == 19 and deg.sum() == 19 * 4
+    assert set(df["checkpoint"]) == {"base"} and (~deg).sum() == 19 * 3 and deg.sum() == 19 * 5
     assert time.perf_counter() - t0 < 90
