@@ -27,7 +27,7 @@ class Metric:
         higher_is_better: direction; decides whether a change is an improvement.
         label: axis label for plots.
         description: what it measures, for tables and notebooks.
-        scale: ``rate`` (0-1 share), ``score`` (0-1 continuous) or ``nats``.
+        scale: ``rate`` (0-1 share), ``score`` (0-1 continuous), ``nats`` or ``bits``.
         guard: the validity metric (same vertical, variant and checkpoint) whose share says whether this
             metric measures anything: ``degenerate_any`` for metrics read from generations,
             ``degenerate_loglik`` for likelihood-scored ones, ``""`` for the validity metrics themselves.
