@@ -179,6 +179,11 @@ for number, vertical in enumerate(VERTICALS.values(), start=2):
 # conservative. "excludes 0: yes" marks a change whose interval does not include zero. `degenerate (base / checkpoint)` are
 # the guard shares; a change above `max_degenerate` on either side reads "not interpretable".
 #
+# **Reading many changes at once.** Each vertical × contrast is one test, so some changes exclude zero by chance
+# alone. `p` is the paired bootstrap's two-sided p-value of "no change"; in brackets, **Holm's** adjusted p-value over
+# the family of every interpretable headline change of the run (one per vertical and checkpoint; Benjamini-Hochberg's
+# is in `changes.csv` as `p_bh`). A change *survives the correction* when its Holm p-value is below 0.05.
+#
 # The table shows each vertical's headline metric; `changes.csv` holds every metric and setting.
 
 # %%
@@ -186,6 +191,12 @@ head = result.changes[result.changes["headline"]] if len(result.changes) else re
 display(Markdown(f"Intervals from {n_boot} paired resamples; changes with more than {max_degenerate:.0%} "
                  "degenerate outputs on either side are not interpretable."))
 display(tables.format_changes(head))
+if len(head):
+    family = head[head["p_holm"].notna()]
+    survivors = family[family["survives_holm"].fillna(False).astype(bool)]
+    display(Markdown(f"**{len(survivors)} of the {len(family)} interpretable headline changes survive Holm's "
+                     f"correction**" + (": " + ", ".join(f"{r.vertical} {r.checkpoint}" for r in survivors.itertuples())
+                                        if len(survivors) else ".")))
 print(f"all {len(result.changes)} rows: {result.tables['changes']} in the analysis stage directory")
 
 # %% [markdown]

@@ -442,3 +442,29 @@ def test_the_former_module_names_are_served_lazily():
     assert stage_of(stage.AnalysisConfig) == "analysis"
     with pytest.raises(AttributeError):
         analysis.no_such_name  # noqa: B018
+
+
+def test_multiplicity_corrections_by_hand():
+    from trust_utils.stats import benjamini_hochberg, bootstrap_p_value, holm
+
+    p = [0.01, 0.04, 0.03, 0.005, float("nan")]
+    # Holm: sorted 0.005*4=0.02, 0.01*3=0.03, 0.03*2=0.06, 0.04*1=0.04 -> running max 0.06
+    assert holm(p)[:4].round(6).tolist() == [0.03, 0.06, 0.06, 0.02] and np.isnan(holm(p)[4])
+    # BH: 0.005*4/1=0.02, 0.01*4/2=0.02, 0.03*4/3=0.04, 0.04*4/4=0.04 -> running min from the top
+    assert benjamini_hochberg(p)[:4].round(6).tolist() == [0.02, 0.04, 0.04, 0.02]
+    # 9 resamples, 1 at or below zero: 2 * (1 + 1) / (9 + 1) = 0.4; all above: 2 * 1 / 10 = 0.2
+    assert bootstrap_p_value([-0.1] + [0.2] * 8) == pytest.approx(0.4)
+    assert bootstrap_p_value([0.3] * 9) == pytest.approx(0.2)
+
+
+def test_the_change_table_corrects_the_headline_family_only():
+    from trust_utils.analysis.tables import add_multiplicity
+
+    changes = pd.DataFrame({
+        "model": ["m"] * 4, "seed": [0] * 4, "headline": [True, True, True, False],
+        "interpretable": [True, True, False, True], "p_value": [0.01, 0.04, 0.001, 0.001]})
+    out = add_multiplicity(changes)
+    # family: the two interpretable headline rows (m = 2): Holm 0.02 and 0.04; BH 0.02 and 0.04
+    assert out["p_holm"].round(6).tolist()[:2] == [0.02, 0.04] and out["p_holm"][2:].isna().all()
+    assert out["survives_holm"].tolist()[:2] == [True, True] and out["survives_holm"][2:].isna().all()
+    assert add_multiplicity(changes, alpha=0.03)["survives_bh"].tolist()[:2] == [True, False]

@@ -72,6 +72,35 @@ def _nanmean_rows(x: np.ndarray) -> np.ndarray:
         return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
 
 
+def _paired_boots(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Finite bootstrap changes ``metric(b) - metric(a)`` over units resampled together (see
+    :func:`paired_bootstrap_diff`)."""
+    idx = np.random.default_rng(seed).integers(0, a.size, size=(n_boot, a.size))
+    boots = _nanmean_rows(b[idx]) - _nanmean_rows(a[idx])
+    return boots[np.isfinite(boots)]
+
+
+def paired_bootstrap_test(base: Sequence[float] | np.ndarray, other: Sequence[float] | np.ndarray,
+                          n_boot: int = 1000, alpha: float = 0.05,
+                          seed: int = 0) -> tuple[float, float, float, int, float]:
+    """:func:`paired_bootstrap_diff` plus the two-sided bootstrap p-value of "no change"
+    (:func:`bootstrap_p_value` of the same resamples): ``(change, ci_low, ci_high, n, p)``."""
+    a, b = np.asarray(base, float), np.asarray(other, float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"paired values need two equally long 1-d arrays, got shapes {a.shape} and {b.shape}")
+    n = a.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), 0, float("nan")
+    point = float(_nanmean_rows(b[None])[0] - _nanmean_rows(a[None])[0])
+    if n == 1 or n_boot <= 0 or not np.isfinite(point):
+        return point, point, point, n, float("nan")
+    boots = _paired_boots(a, b, n_boot, seed)
+    if boots.size == 0:
+        return point, float("nan"), float("nan"), n, float("nan")
+    lo, hi = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
+    return point, float(lo), float(hi), n, bootstrap_p_value(boots)
+
+
 def paired_bootstrap_diff(base: Sequence[float] | np.ndarray, other: Sequence[float] | np.ndarray,
                           n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float, int]:
     """Change ``metric(other) - metric(base)`` over units scored under both, with a paired percentile interval.
@@ -86,19 +115,55 @@ def paired_bootstrap_diff(base: Sequence[float] | np.ndarray, other: Sequence[fl
         (change on all units, ci_low, ci_high, number of paired units); NaNs and 0 when there are no units.
         Resamples in which one side has no value are dropped from the interval.
     """
-    a, b = np.asarray(base, float), np.asarray(other, float)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"paired values need two equally long 1-d arrays, got shapes {a.shape} and {b.shape}")
-    n = a.size
-    if n == 0:
-        return float("nan"), float("nan"), float("nan"), 0
-    point = float(_nanmean_rows(b[None])[0] - _nanmean_rows(a[None])[0])
-    if n == 1 or n_boot <= 0 or not np.isfinite(point):
-        return point, point, point, n
-    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    boots = _nanmean_rows(b[idx]) - _nanmean_rows(a[idx])
-    boots = boots[np.isfinite(boots)]
-    if boots.size == 0:
-        return point, float("nan"), float("nan"), n
-    lo, hi = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
-    return point, float(lo), float(hi), n
+    return paired_bootstrap_test(base, other, n_boot, alpha, seed)[:4]
+
+
+def bootstrap_p_value(boots: Sequence[float] | np.ndarray) -> float:
+    """Two-sided p-value of "no change" from a bootstrap distribution of the change: twice the smaller share of
+    resamples at or beyond zero on either side, each share counted as ``(k + 1) / (B + 1)`` so that it is never 0
+    (Davison & Hinkley 1997, eq. 4.11), capped at 1. NaN without resamples."""
+    x = np.asarray(boots, float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan")
+    below = (np.sum(x <= 0) + 1) / (x.size + 1)
+    above = (np.sum(x >= 0) + 1) / (x.size + 1)
+    return float(min(1.0, 2 * min(below, above)))
+
+
+def normal_p_value(diff: float, lo: float, hi: float, z: float = 1.959963984540054) -> float:
+    """Two-sided p-value of "no change" from a symmetric normal-approximation interval ``[lo, hi]`` of ``diff``."""
+    from scipy.stats import norm
+
+    se = (hi - lo) / (2 * z)
+    if not (np.isfinite(diff) and np.isfinite(se)) or se <= 0:
+        return float("nan")
+    return float(2 * norm.sf(abs(diff) / se))
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error rate), in the input's order; NaNs stay NaN and are
+    not counted in the family."""
+    p = np.asarray(pvalues, float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adj
+    return out
+
+
+def benjamini_hochberg(pvalues: Sequence[float]) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (false discovery rate; ``scipy.stats.false_discovery_control``), in the
+    input's order; NaNs stay NaN and are not counted in the family."""
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(pvalues, float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = false_discovery_control(p[ok], method="bh")
+    return out

@@ -40,7 +40,7 @@ from ..results import UNIT_COLUMNS
 # change table's row order; it is a context of trust_utils.run, which the figures read too.
 from ..run import shown_checkpoints as run_checkpoints
 from ..run import shown_label as checkpoint_label
-from ..stats import paired_bootstrap_diff
+from ..stats import benjamini_hochberg, holm, normal_p_value, paired_bootstrap_test
 
 Z95 = 1.959963984540054
 # Labels and order of the checkpoints come from the checkpoint registry (a run's external checkpoints add theirs:
@@ -152,7 +152,9 @@ def diff_ci_normal(base_lo: float, base_hi: float, lo: float, hi: float, diff: f
 CHANGE_COLUMNS = ["model", "seed", "vertical", "metric", "variant", "checkpoint", "higher_is_better", "base_value", "value",
                   "abs_change", "rel_change", "diff_ci_low", "diff_ci_high", "ci_excludes_zero", "ci_method",
                   "n_paired", "direction", "interpretable", "guard", "degenerate_base", "degenerate", "n_base", "n",
-                  "headline"]
+                  "headline", "p_value", "p_holm", "p_bh", "survives_holm", "survives_bh"]
+#: Family-wise level of the multiplicity correction (:func:`add_multiplicity`).
+FAMILY_ALPHA = 0.05
 
 
 def _guard_lookup(df: pd.DataFrame) -> dict[tuple, float]:
@@ -237,18 +239,19 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
             r = g[g["checkpoint"] == checkpoint].iloc[0]
             diff = float(r["value"] - b["value"])
             rel = diff / abs(b["value"]) if b["value"] not in (0, 0.0) and np.isfinite(b["value"]) else math.nan
-            method, n_paired = "", 0
+            method, n_paired, p_value = "", 0, math.nan
             lo = hi = math.nan
             if ub is not None and len(ub):
                 us = ug[ug["checkpoint"] == checkpoint].set_index("unit")["value"]
                 shared = ub.index.intersection(us.index)
                 if len(shared):
-                    _, lo, hi, n_paired = paired_bootstrap_diff(ub.loc[shared].to_numpy(float),
-                                                                us.loc[shared].to_numpy(float), n_boot, seed=seed)
+                    _, lo, hi, n_paired, p_value = paired_bootstrap_test(
+                        ub.loc[shared].to_numpy(float), us.loc[shared].to_numpy(float), n_boot, seed=seed)
                     method = "paired_bootstrap"
             if not method:
                 lo, hi = diff_ci_normal(b["ci_low"], b["ci_high"], r["ci_low"], r["ci_high"], diff)
                 method = "normal_approx" if np.isfinite(lo) else ""
+                p_value = normal_p_value(diff, lo, hi)
             excl = pd.NA if not np.isfinite(lo) else bool(lo > 0 or hi < 0)
             deg = guard_share(guards, model, sd, vname, metric, variant, checkpoint)
             ok = not (_exceeds(deg_b, max_degenerate) or _exceeds(deg, max_degenerate))
@@ -258,7 +261,7 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
                 "diff_ci_high": hi, "ci_excludes_zero": excl, "ci_method": method, "n_paired": int(n_paired),
                 "direction": _direction(diff, b["higher_is_better"]) if ok else "not interpretable",
                 "interpretable": ok, "guard": v.metric(metric).guard, "degenerate_base": deg_b, "degenerate": deg,
-                "n_base": b["n"], "n": r["n"], "headline": is_headline,
+                "n_base": b["n"], "n": r["n"], "headline": is_headline, "p_value": p_value,
             })
     out = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     out["ci_excludes_zero"] = out["ci_excludes_zero"].astype("boolean")
@@ -268,6 +271,28 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
                               key=lambda s: s.map(vorder) if s.name == "vertical" else (
                                   s.map({c: i for i, c in enumerate(CHECKPOINT_ORDER)}).fillna(99) if s.name == "checkpoint" else s),
                               kind="stable").reset_index(drop=True)
+    return add_multiplicity(out)
+
+
+def add_multiplicity(changes: pd.DataFrame, alpha: float = FAMILY_ALPHA) -> pd.DataFrame:
+    """Correct the change table's p-values for the number of changes read: the family is every *interpretable*
+    change of a vertical's headline metric and setting (``headline``), one per vertical × contrast (checkpoint vs its
+    baseline), per model and seed. ``p_holm`` (Holm, family-wise error) and ``p_bh`` (Benjamini-Hochberg, false
+    discovery rate) are the adjusted p-values; ``survives_*`` says whether a change stays below ``alpha`` after the
+    correction. Rows outside the family get NA. ``p_value`` is the paired bootstrap's two-sided p-value
+    (:func:`trust_utils.stats.bootstrap_p_value`), or the normal approximation's where there is no per-unit value.
+    """
+    out = changes.copy()
+    for col in ("p_holm", "p_bh"):
+        out[col] = np.nan
+    if len(out):
+        fam = out["headline"].astype(bool) & out["interpretable"].astype(bool) & np.isfinite(out["p_value"].astype(float))
+        for _, g in out[fam].groupby(["model", "seed"], sort=False):
+            out.loc[g.index, "p_holm"] = holm(g["p_value"].to_numpy(float))
+            out.loc[g.index, "p_bh"] = benjamini_hochberg(g["p_value"].to_numpy(float))
+    for col, adj in (("survives_holm", "p_holm"), ("survives_bh", "p_bh")):
+        out[col] = pd.array([pd.NA if not np.isfinite(x) else bool(x < alpha) for x in out[adj].astype(float)],
+                            dtype="boolean")
     return out
 
 
@@ -293,6 +318,8 @@ def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
         "degenerate (base / checkpoint)": [f"{_share(a)} / {_share(b)}"
                                       for a, b in zip(changes["degenerate_base"], changes["degenerate"], strict=True)],
         "direction": changes["direction"],
+        "p (Holm)": [("n/a" if not np.isfinite(p) else f"{p:.3f}") + ("" if not np.isfinite(h) else f" ({h:.3f})")
+                     for p, h in zip(changes["p_value"].astype(float), changes["p_holm"].astype(float), strict=True)],
     })
     if changes["seed"].nunique() > 1:
         out.insert(1, "seed", changes["seed"])
@@ -355,7 +382,7 @@ def changes_against(results: pd.DataFrame, declared: dict[tuple[str, str], str] 
         # change_table measures from the rows labelled 'base': relabel the declared baseline's rows
         t = change_table(sub.assign(checkpoint=sub["checkpoint"].where(sub["checkpoint"] != base, "base")), None, **change_kwargs)
         parts.append(t.assign(checkpoint=checkpoint, baseline=base))
-    return pd.concat(parts, ignore_index=True)
+    return add_multiplicity(pd.concat(parts, ignore_index=True))  # one family across the declared baselines
 
 
 V1_TABLE_INDEX = ["vertical", "metric", "variant", "run_variant", "paper_model"]
