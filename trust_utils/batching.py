@@ -1,6 +1,12 @@
 """How the engine forms and runs its batches: sizes chosen from free memory (``batch_size=0``), left padding, and one
 model forward (logits of the last positions only; a KV cache passed under the name the model's ``forward`` takes).
 
+**fp32 head for scores.** ``_forward(..., fp32_head=True)`` (every likelihood path: :mod:`trust_utils.likelihood`)
+runs the model's body in its own dtype, upcasts the last hidden state to float32 and applies the LM head with
+float32 weights (kept once per engine), so log-probabilities do not come in bf16 steps (a bf16 logit near 20 has
+a step of 1/8) whatever the body's dtype. With an fp32 body this is the model's own head. Models whose body is not
+reachable as ``base_model`` fall back to the model's logits, upcast.
+
 :class:`Batching` is a mixin of :class:`trust_utils.generation.Engine`; it uses the engine's ``model``, ``device``,
 ``torch_dtype``, ``batch_size``, ``pad_token_id`` and ``batch_sizes_used``.
 """
@@ -103,11 +109,51 @@ class Batching:
         """The forward argument that takes a KV cache: ``cache`` (transformers >= 5.2x) or ``past_key_values``."""
         return "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
 
-    def _forward(self, ids, mask, *, position_ids=None, keep: int = 0, **kw):
-        """One model forward; ``keep > 0`` computes logits for the last ``keep`` positions only (saves the LM head)."""
+    def _fp32_head(self):
+        """``(body, weight, bias)``: the model's body and its LM head in float32 (cached); None without a body."""
+        cached = getattr(self, "_head32", None)
+        if cached is not None and cached[0] is self.model:
+            return cached[1]
+        model = self.model
+        body, head = getattr(model, "base_model", None), model.get_output_embeddings()
+        parts = None
+        if body is not None and body is not model and head is not None and hasattr(head, "weight"):
+            w = head.weight.detach().float()
+            b = head.bias.detach().float() if getattr(head, "bias", None) is not None else None
+            parts = (body, w, b)
+        self._head32 = (model, parts)
+        return parts
+
+    def _forward_fp32_head(self, ids, mask, keep: int, extra: dict[str, Any]):
+        """The body's forward, then the LM head in float32 on the last ``keep`` positions (all when 0)."""
+        from types import SimpleNamespace
+
+        import torch
+
+        parts = self._fp32_head()
+        if parts is None:
+            out = self._forward(ids, mask, keep=keep, **extra)
+            out.logits = out.logits.float()
+            return out
+        body, w, b = parts
+        out = body(input_ids=ids, attention_mask=mask, **extra)
+        h = out.last_hidden_state
+        if keep > 0:
+            h = h[:, -keep:]
+        logits = torch.nn.functional.linear(h.float(), w, b)
+        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        if cap:  # Gemma-style soft cap, applied by the model's own head after the projection
+            logits = torch.tanh(logits / cap) * cap
+        return SimpleNamespace(logits=logits, past_key_values=kv_cache(out))
+
+    def _forward(self, ids, mask, *, position_ids=None, keep: int = 0, fp32_head: bool = False, **kw):
+        """One model forward; ``keep > 0`` computes logits for the last ``keep`` positions only (saves the LM head);
+        ``fp32_head`` applies the LM head in float32 to the upcast last hidden state (see the module docstring)."""
         extra = dict(kw)
         if position_ids is not None:
             extra["position_ids"] = position_ids
+        if fp32_head:
+            return self._forward_fp32_head(ids, mask, keep, extra)
         if keep > 0:
             try:
                 return self.model(input_ids=ids, attention_mask=mask, logits_to_keep=keep, **extra)
