@@ -228,7 +228,7 @@ def variant_rows(records: list[dict], variant: str, checkpoint: str, cfg: Toxici
         metric_rows(VERTICAL, "mean_toxicity", variant, checkpoint, [r["mean_toxicity"] for r in scored], **common),
     ]
     if cfg.logprobs:
-        lls = [v for r in records if (v := r["values"].get("mean_token_loglik")) is not None]
+        lls = [v for r in records if (v := loglik_values(r)["mean_token_loglik"]) is not None]
         rows.append(metric_rows(VERTICAL, "mean_token_loglik", variant, checkpoint, lls,
                                 **(common | {"scorer": "loglik:generating_checkpoint"})))
     return rows
