@@ -159,8 +159,10 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
     df = load_results(tmp_path / "run")
     assert set(df["checkpoint"]) == {"base"}  # sft is not in the run: skipped
     deg, df = df[df["metric"].str.startswith("degenerate_")], df[~df["metric"].str.startswith("degenerate_")]
-    assert len(deg) == 2 * 5 and (deg["n"] == 6).all()  # empty, unparsed, echo, repeat, any per variant
-    assert len(df) == 8 and set(df["variant"]) == {"benign", "adversarial"} and (df["n"] == 6).all()  # 4 metrics
+    # empty, unparsed, echo, repeat, any, loglik ties, majority answer per variant
+    assert len(deg) == 2 * 7 and (deg["n"] == 6).all()
+    assert len(df) == 12 and set(df["variant"]) == {"benign", "adversarial"} and (df["n"] == 6).all()  # 6 metrics
+    assert df[df["metric"] == "agree_prob_fc"]["value"].between(0, 1).all()
     assert time.perf_counter() - t0 < 90
 
 

@@ -189,8 +189,12 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
                  cache_dir=str(cache_dir), max_examples=5, variants=["benign", "jb_moral"], include_not_wrong=True, n_boot=50)
     df = load_results(tmp_path / "run")
     deg, df = df[df["metric"].str.startswith("degenerate_")], df[~df["metric"].str.startswith("degenerate_")]
-    assert len(deg) == 2 * 6 and (deg["n"] == 5).all()  # the 5 wrong items: 5 checks + loglik ties per variant
-    assert len(df) == 8 and set(df["variant"]) == {"benign", "jb_moral"} and (df["n"] == 5).all()  # 4 metrics
+    # per variant: 5 generation checks on the 5 wrong items, loglik ties and the majority share on all 10 items
+    both = deg["metric"].isin(["degenerate_loglik", "degenerate_constant"])
+    assert len(deg) == 2 * 7 and (deg.loc[~both, "n"] == 5).all() and (deg.loc[both, "n"] == 10).all()
+    ba = df["metric"] == "balanced_accuracy_logit"  # 4 metrics on the wrong items, the balanced accuracy on all 10
+    assert len(df) == 10 and set(df["variant"]) == {"benign", "jb_moral"} and (df.loc[~ba, "n"] == 5).all()
+    assert (df.loc[ba, "n"] == 10).all()
     recs = list(read_jsonl(tmp_path / "run/ethics/records/base.jsonl"))
     assert len(recs) == 20 and {r["label"] for r in recs} == {0, 1}
     assert all(0 < r["p_yes"] < 1 and set(r["logprobs_space"]) == {" Yes", " No"} for r in recs)
