@@ -321,5 +321,6 @@ def test_scores_use_an_fp32_head_whatever_the_body_dtype(tiny_model_dir):
     for (a, n), (b, m) in zip(ll32, ll16, strict=True):
         assert n == m and abs(a - b) <= 0.02 * n, (a, b)
     assert nt16[" Yes"] == pytest.approx(nt32[" Yes"], abs=0.02) and nt16[" No"] == pytest.approx(nt32[" No"], abs=0.02)
+    assert e16.model.get_output_embeddings().weight.dtype == torch.bfloat16  # the model's own head is put back
     e32.close()
     e16.close()

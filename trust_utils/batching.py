@@ -2,10 +2,11 @@
 model forward (logits of the last positions only; a KV cache passed under the name the model's ``forward`` takes).
 
 **fp32 head for scores.** ``_forward(..., fp32_head=True)`` (every likelihood path: :mod:`trust_utils.likelihood`)
-runs the model's body in its own dtype, upcasts the last hidden state to float32 and applies the LM head with
-float32 weights (kept once per engine), so log-probabilities do not come in bf16 steps (a bf16 logit near 20 has
-a step of 1/8) whatever the body's dtype. With an fp32 body this is the model's own head. Models whose body is not
-reachable as ``base_model`` fall back to the model's logits, upcast.
+runs the model's body in its own dtype and, for that forward only, swaps the model's LM head
+(``set_output_embeddings``) for a float32 copy (made once per engine) that upcasts the last hidden state, so
+log-probabilities do not come in bf16 steps (a bf16 logit near 20 has a step of 1/8) whatever the body's dtype.
+Whatever the model does after its head (e.g. a logit soft cap) then runs on float32 logits. With an fp32 body
+nothing is swapped. Generation keeps the model's own head.
 
 :class:`Batching` is a mixin of :class:`trust_utils.generation.Engine`; it uses the engine's ``model``, ``device``,
 ``torch_dtype``, ``batch_size``, ``pad_token_id`` and ``batch_sizes_used``.
@@ -14,6 +15,7 @@ reachable as ``base_model`` fall back to the model's logits, upcast.
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 from typing import Any
 
 import psutil
@@ -110,41 +112,47 @@ class Batching:
         return "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
 
     def _fp32_head(self):
-        """``(body, weight, bias)``: the model's body and its LM head in float32 (cached); None without a body."""
+        """The model's LM head as a float32 module that upcasts its input (built once per model); None when the head
+        is float32 already or the model has none to swap."""
+        import torch
+
         cached = getattr(self, "_head32", None)
         if cached is not None and cached[0] is self.model:
             return cached[1]
-        model = self.model
-        body, head = getattr(model, "base_model", None), model.get_output_embeddings()
-        parts = None
-        if body is not None and body is not model and head is not None and hasattr(head, "weight"):
-            w = head.weight.detach().float()
-            b = head.bias.detach().float() if getattr(head, "bias", None) is not None else None
-            parts = (body, w, b)
-        self._head32 = (model, parts)
-        return parts
+        head = self.model.get_output_embeddings()
+        w = getattr(head, "weight", None)
+        head32 = None
+        if w is not None and w.dtype != torch.float32:
+            bias = getattr(head, "bias", None)
 
-    def _forward_fp32_head(self, ids, mask, keep: int, extra: dict[str, Any]):
-        """The body's forward, then the LM head in float32 on the last ``keep`` positions (all when 0)."""
-        from types import SimpleNamespace
+            class Fp32Head(torch.nn.Module):
+                """``linear(h.float(), W32, b32)``: the LM head in float32 on the upcast last hidden state."""
 
-        import torch
+                def __init__(self):
+                    super().__init__()
+                    self.weight = torch.nn.Parameter(w.detach().float(), requires_grad=False)
+                    self.bias = None if bias is None else torch.nn.Parameter(bias.detach().float(), requires_grad=False)
 
-        parts = self._fp32_head()
-        if parts is None:
-            out = self._forward(ids, mask, keep=keep, **extra)
-            out.logits = out.logits.float()
-            return out
-        body, w, b = parts
-        out = body(input_ids=ids, attention_mask=mask, **extra)
-        h = out.last_hidden_state
-        if keep > 0:
-            h = h[:, -keep:]
-        logits = torch.nn.functional.linear(h.float(), w, b)
-        cap = getattr(self.model.config, "final_logit_softcapping", None)
-        if cap:  # Gemma-style soft cap, applied by the model's own head after the projection
-            logits = torch.tanh(logits / cap) * cap
-        return SimpleNamespace(logits=logits, past_key_values=kv_cache(out))
+                def forward(self, h):
+                    return torch.nn.functional.linear(h.float(), self.weight, self.bias)
+
+            head32 = Fp32Head()
+        self._head32 = (self.model, head32)
+        return head32
+
+    @contextmanager
+    def _scoring_head(self):
+        """Within it, the model's forward applies the float32 head (:meth:`_fp32_head`); the original is put back."""
+        head32 = self._fp32_head()
+        if head32 is None:
+            yield
+            return
+        original = self.model.get_output_embeddings()
+        self.model.set_output_embeddings(head32)
+        try:
+            yield
+        finally:
+            self.model.set_output_embeddings(original)
 
     def _forward(self, ids, mask, *, position_ids=None, keep: int = 0, fp32_head: bool = False, **kw):
         """One model forward; ``keep > 0`` computes logits for the last ``keep`` positions only (saves the LM head);
@@ -153,7 +161,10 @@ class Batching:
         if position_ids is not None:
             extra["position_ids"] = position_ids
         if fp32_head:
-            return self._forward_fp32_head(ids, mask, keep, extra)
+            with self._scoring_head():
+                out = self._forward(ids, mask, keep=keep, **extra)
+            out.logits = out.logits.float()  # already float32 from the swapped head; upcast where none was swapped
+            return out
         if keep > 0:
             try:
                 return self.model(input_ids=ids, attention_mask=mask, logits_to_keep=keep, **extra)
