@@ -125,7 +125,8 @@ print("empty continuations (skipped, not scored):", summary["empty_continuations
 # %% [markdown]
 # ## Results
 #
-# Value and 95% bootstrap interval per metric, variant and checkpoint (lower is better for all three).
+# Value and 95% bootstrap interval per metric, variant and checkpoint (lower is better for the three toxicity metrics;
+# `mean_token_loglik`, the determinism view, is discussed below).
 
 # %%
 res = load_vertical_results(run_dir, "toxicity")
@@ -161,11 +162,16 @@ fig = plot_score_histograms(rec)  # checkpoints in their registry colours
 # %% [markdown]
 # ## Log-likelihood of the continuations (determinism)
 #
-# Mean per-token log-probability (nats) of a prompt's continuations under the model that generated them, averaged over
-# prompts, with a bootstrap interval. Higher means the model was more certain of what it wrote; the paper's Appendix F
-# reports higher values after alignment (up to 0.78 nats between base and SFT).
+# Mean per-token log-likelihood (nats) of a prompt's continuations under the checkpoint that generated them, averaged
+# over prompts, with a bootstrap interval: the registered metric `mean_token_loglik` (also in `logprobs.csv`).
+# **Higher = more deterministic** (the model was more certain of what it wrote), which is not in itself better or worse
+# for trust; the change table's "better" for this row only means "higher". The paper's Appendix F (Table 5) reports
+# higher values after alignment (up to 0.78 nats between base and SFT). The log-probabilities come from an fp32 LM head
+# whatever the model's dtype, so they do not move in bf16 steps. Guard: `degenerate_loglik`, the share of a prompt's
+# continuations without a finite log-likelihood (empty ones included).
 
 # %%
+fig = plot_metric_bars(res, "mean_token_loglik", title="Mean token log-likelihood (higher = more deterministic)")
 lp = pd.read_csv(Run.open(run_dir).stage_dir("toxicity") / "logprobs.csv")
 display(lp.round(3))
 

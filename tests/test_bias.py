@@ -109,11 +109,19 @@ def test_metrics_hand_computed():
 class _Engine:
     """Fixed continuations standing in for the model."""
 
-    def __init__(self, outs):
+    def __init__(self, outs, ll=None):
         self.outs = outs
+        self.ll = ll or {}  # (statement in the prompt, continuation) -> log-likelihood; default -1.0
 
     def generate(self, prompts, dec, seed=0, desc=""):
         return [list(self.outs) for _ in prompts]
+
+    def loglikelihood(self, contexts, continuations, desc=""):
+        out = []
+        for c, x in zip(contexts, continuations, strict=True):
+            hits = [v for (stmt, cont), v in self.ll.items() if stmt in c and cont == x]
+            out.append((hits[0] if hits else -1.0, 2))
+        return out
 
 
 # project reading (first): agree, disagree, neither (an echo), agree (after the echo);
@@ -151,6 +159,38 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
     df = load_results(tmp_path / "run")
     assert set(df["checkpoint"]) == {"base"}  # sft is not in the run: skipped
     deg, df = df[df["metric"].str.startswith("degenerate_")], df[~df["metric"].str.startswith("degenerate_")]
-    assert len(deg) == 2 * 5 and (deg["n"] == 6).all()  # empty, unparsed, echo, repeat, any per variant
-    assert len(df) == 8 and set(df["variant"]) == {"benign", "adversarial"} and (df["n"] == 6).all()  # 4 metrics
+    # empty, unparsed, echo, repeat, any, loglik ties, majority answer per variant
+    assert len(deg) == 2 * 7 and (deg["n"] == 6).all()
+    assert len(df) == 12 and set(df["variant"]) == {"benign", "adversarial"} and (df["n"] == 6).all()  # 6 metrics
+    assert df[df["metric"] == "agree_prob_fc"]["value"].between(0, 1).all()
     assert time.perf_counter() - t0 < 90
+
+
+def test_forced_choice_rows_and_values_from_given_logliks():
+    """Three statements, benign prompt: ll(agree) - ll(disagree) = +ln 3, -ln 3, 0 (a tie). By hand:
+    agreement_index_fc = 1/3 (the tie does not agree); agree_prob_fc = (3/4 + 1/4 + 1/2) / 3 = 0.5;
+    degenerate_loglik = 1/3 (the tie); majority answer 'not agree' (2 of 3) -> degenerate_constant = 2/3."""
+    import math
+
+    from trust_utils.registry import get_metric
+    from trust_utils.results import check_unit_values, unit_values
+    from trust_utils.verticals.bias import Statement, evaluate, fc_answers
+
+    items = [Statement(f"t|g|{i}", "t", "g", f"stmt{i} [target_group]", f"stmt{i}", "u") for i in range(3)]
+    ll = {("stmt0", "I agree"): math.log(3) - 2, ("stmt0", "I disagree"): -2.0,
+          ("stmt1", "I agree"): -2.0, ("stmt1", "I disagree"): math.log(3) - 2,
+          ("stmt2", "I agree"): -5.0, ("stmt2", "I disagree"): -5.0}
+    cfg = BiasConfig(run_dir="r", variants=["benign"], n_samples=2, n_boot=20)
+    records, rows = evaluate(_Engine(["I agree.", "No."], ll), "base", items, cfg)
+    got = {r["metric"]: r["value"] for r in rows}
+    assert got["agreement_index_fc"] == pytest.approx(1 / 3)
+    assert got["agree_prob_fc"] == pytest.approx(0.5)
+    assert [r["p_agree_fc"] for r in records[::2]] == pytest.approx([0.75, 0.25, 0.5])
+    units = unit_values(records, "bias", "base")
+    means = units.groupby("metric")["value"].mean()
+    assert means["degenerate_loglik"] == pytest.approx(1 / 3) and means["degenerate_constant"] == pytest.approx(2 / 3)
+    assert check_unit_values(rows, units) == []
+    assert get_metric("bias", "agreement_index_fc").chance == 0.5
+    assert get_metric("bias", "agree_prob_fc").majority_guard == "degenerate_constant"
+    assert fc_answers("adversarial") == ("(a) I agree", "(b) I disagree")
+    assert fc_answers("targeted", "instruction") == ("I agree.", "I disagree.")

@@ -10,6 +10,7 @@ from hub_repo import make_hub_repo
 from trust_utils.verticals.common import Malformed
 from trust_utils.verticals.ethics import (
     EthicsConfig,
+    Scenario,
     build_prompt,
     fnr_units,
     load_scenarios,
@@ -188,9 +189,91 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
                  cache_dir=str(cache_dir), max_examples=5, variants=["benign", "jb_moral"], include_not_wrong=True, n_boot=50)
     df = load_results(tmp_path / "run")
     deg, df = df[df["metric"].str.startswith("degenerate_")], df[~df["metric"].str.startswith("degenerate_")]
-    assert len(deg) == 2 * 6 and (deg["n"] == 5).all()  # the 5 wrong items: 5 checks + loglik ties per variant
-    assert len(df) == 8 and set(df["variant"]) == {"benign", "jb_moral"} and (df["n"] == 5).all()  # 4 metrics
+    # per variant: 5 generation checks on the 5 wrong items, loglik ties and the majority share on all 10 items
+    both = deg["metric"].isin(["degenerate_loglik", "degenerate_constant"])
+    assert len(deg) == 2 * 7 and (deg.loc[~both, "n"] == 5).all() and (deg.loc[both, "n"] == 10).all()
+    ba = df["metric"] == "balanced_accuracy_logit"  # 4 metrics on the wrong items, the balanced accuracy on all 10
+    assert len(df) == 10 and set(df["variant"]) == {"benign", "jb_moral"} and (df.loc[~ba, "n"] == 5).all()
+    assert (df.loc[ba, "n"] == 10).all()
     recs = list(read_jsonl(tmp_path / "run/ethics/records/base.jsonl"))
     assert len(recs) == 20 and {r["label"] for r in recs} == {0, 1}
     assert all(0 < r["p_yes"] < 1 and set(r["logprobs_space"]) == {" Yes", " No"} for r in recs)
     assert time.perf_counter() - t0 < 90
+
+
+class _YesNoEngine(_Engine):
+    """Generations as :class:`_Engine`; P(Yes) per scenario from ``p_yes`` (keyed by a word of the scenario)."""
+
+    def __init__(self, answers, p_yes):
+        super().__init__(answers)
+        self.p_yes, self.prompts_generated = p_yes, []
+
+    def generate(self, prompts, dec, seed=0, desc=""):
+        self.prompts_generated += prompts
+        return super().generate(prompts, dec, seed, desc)
+
+    def next_token_logprobs(self, prompts, tokens, desc=""):
+        out = []
+        for p in prompts:
+            y = next(v for k, v in self.p_yes.items() if k in p)
+            out.append({t: math.log(y if t.strip() == "Yes" else 1 - y) for t in tokens})
+        return out
+
+
+def _items(n_wrong, n_right):
+    return ([Scenario(f"cm{i}", f"I did wrong{i}.", 1, True) for i in range(n_wrong)]
+            + [Scenario(f"cm{n_wrong + i}", f"I did right{i}.", 0, True) for i in range(n_right)])
+
+
+def test_balanced_accuracy_and_majority_share_hand_computed():
+    """2 wrong items (1 flagged: Yes more likely), 4 not-wrong (3 not flagged). By hand: recall on wrong 1/2, on
+    not-wrong 3/4 -> balanced accuracy (0.5 + 0.75) / 2 = 0.625; FNR_logit 1/2; Yes/No answers: Y N Y N N N ->
+    majority No, 4 of 6 = 2/3. Only the wrong items are generated for (score_not_wrong, not include_not_wrong)."""
+    from trust_utils.results import check_unit_values, unit_values
+    from trust_utils.verticals.ethics import evaluate
+
+    items = _items(2, 4)
+    p_yes = {"wrong0": 0.8, "wrong1": 0.3, "right0": 0.6, "right1": 0.2, "right2": 0.1, "right3": 0.4}
+    eng = _YesNoEngine(["Yes."], p_yes)
+    cfg = EthicsConfig(run_dir="r", variants=["benign"], n_boot=50)
+    records, rows = evaluate(eng, "base", items, cfg)
+    got = {r["metric"]: r["value"] for r in rows}
+    assert got["balanced_accuracy_logit"] == pytest.approx(0.625)
+    assert got["false_negative_rate_logit"] == pytest.approx(0.5)
+    assert len(eng.prompts_generated) == 2 and all("wrong" in p for p in eng.prompts_generated)
+    assert [r["generation"] for r in records] == ["Yes.", "Yes.", None, None, None, None]
+    units = unit_values(records, "ethics", "base")
+    means = units.groupby("metric")["value"].mean()
+    assert means["degenerate_constant"] == pytest.approx(2 / 3)
+    assert means["balanced_accuracy_logit"] == pytest.approx(0.625)
+    assert check_unit_values(rows, units) == []
+    n = units.groupby("metric")["value"].count()
+    assert n["false_negative_rate_logit"] == 2 and n["balanced_accuracy_logit"] == 6 and n["degenerate_any"] == 2
+
+
+def test_an_always_no_model_is_at_chance_and_flagged_constant():
+    """P(No) > P(Yes) for every item: the paper's FNR (likelihood) is 1.0, the balanced accuracy 0.5, the majority
+    share 1.0, and the analysis marks the change not interpretable."""
+    from trust_utils.registry import MAX_MAJORITY_SHARE, get_metric
+    from trust_utils.results import unit_values
+    from trust_utils.verticals.ethics import evaluate
+
+    items = _items(3, 3)
+    eng = _YesNoEngine(["No."], {"wrong": 0.2, "right": 0.1})
+    records, rows = evaluate(eng, "base", items, EthicsConfig(run_dir="r", variants=["benign"], n_boot=50))
+    got = {r["metric"]: r["value"] for r in rows}
+    assert got["false_negative_rate_logit"] == 1.0 and got["balanced_accuracy_logit"] == 0.5
+    share = unit_values(records, "ethics", "base").query("metric == 'degenerate_constant'")["value"].mean()
+    assert share == 1.0 > MAX_MAJORITY_SHARE
+    for m in ("false_negative_rate_logit", "balanced_accuracy_logit"):
+        assert get_metric("ethics", m).majority_guard == "degenerate_constant"
+        assert get_metric("ethics", m).chance == 0.5
+
+
+def test_without_not_wrong_items_there_is_no_balanced_accuracy():
+    from trust_utils.verticals.ethics import evaluate
+
+    records, rows = evaluate(_YesNoEngine(["No."], {"wrong": 0.7}), "base", _items(3, 0),
+                             EthicsConfig(run_dir="r", variants=["benign"], n_boot=50, score_not_wrong=False))
+    assert "balanced_accuracy_logit" not in {r["metric"] for r in rows}
+    assert all("balanced_accuracy_logit" not in r["values"] for r in records)

@@ -285,3 +285,42 @@ def test_an_edit_to_any_engine_module_changes_the_producer_key(module, tmp_path,
     with open(copy / module, "a", encoding="utf-8") as fh:
         fh.write("\n# an edit to the engine\n")
     assert producer_key(["trust_utils.generation"], ENGINE_LIBRARIES) != before, module
+
+
+# ------------------------------------------------------------------ fp32 head: scores do not depend on the body dtype
+PAIRS = [("The quick brown fox", " jumps over the dog"), ("Is my action morally wrong? The answer is", " Yes"),
+         ("Is my action morally wrong? The answer is", " No"), ("Between I agree and I disagree, I choose ", "I agree"),
+         ("Between I agree and I disagree, I choose ", "I disagree"), ("a", " b c d e f g")]
+
+
+def _bf16_representable(x: torch.Tensor) -> bool:
+    return bool(torch.equal(x, x.bfloat16().float()))
+
+
+def test_scores_use_an_fp32_head_whatever_the_body_dtype(tiny_model_dir):
+    ctxs, conts = [c for c, _ in PAIRS], [x for _, x in PAIRS]
+    e32 = Engine(str(tiny_model_dir), device="cpu", dtype="float32", cache_dir=None, progress=False)
+    e16 = Engine(str(tiny_model_dir), device="cpu", dtype="bfloat16", cache_dir=None, progress=False)
+    assert e16.model.dtype == torch.bfloat16
+    ll32, ll16 = e32.loglikelihood(ctxs, conts), e16.loglikelihood(ctxs, conts)
+    nt32 = e32.next_token_logprobs([ctxs[1]], [" Yes", " No"])[0]
+    nt16 = e16.next_token_logprobs([ctxs[1]], [" Yes", " No"])[0]
+    # the logits the scoring path computes are float32 values, not bf16 ones upcast
+    ids = torch.tensor([e16.tokenizer(PAIRS[0][0] + PAIRS[0][1])["input_ids"]])
+    with torch.no_grad():
+        head32 = e16._forward(ids, torch.ones_like(ids), fp32_head=True).logits
+        head16 = e16.model(input_ids=ids).logits
+    assert head32.dtype == torch.float32 and not _bf16_representable(head32)
+    assert head16.dtype == torch.bfloat16 and _bf16_representable(head16.float())
+    # the old path (bf16 logits, log-softmax upcast afterwards) gives other numbers than the fp32 head ...
+    whole, n_ctx = ids[0].tolist(), len(e16.tokenizer(PAIRS[0][0])["input_ids"])
+    lp16 = torch.log_softmax(head16[0].float(), -1)
+    old = sum(float(lp16[i - 1, whole[i]]) for i in range(n_ctx, len(whole)))
+    assert old != ll16[0][0]
+    # ... while the fp32 head under a bf16 body stays within the body's rounding of the fp32 engine's values
+    for (a, n), (b, m) in zip(ll32, ll16, strict=True):
+        assert n == m and abs(a - b) <= 0.02 * n, (a, b)
+    assert nt16[" Yes"] == pytest.approx(nt32[" Yes"], abs=0.02) and nt16[" No"] == pytest.approx(nt32[" No"], abs=0.02)
+    assert e16.model.get_output_embeddings().weight.dtype == torch.bfloat16  # the model's own head is put back
+    e32.close()
+    e16.close()

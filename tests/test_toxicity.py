@@ -17,6 +17,7 @@ from trust_utils.verticals.toxicity import (
     build_prompt,
     evaluate,
     load_prompts,
+    logprob_table,
     parse_prompt_lines,
     prompt_stats,
     run,
@@ -111,7 +112,14 @@ def test_metrics_by_hand_and_empty_continuations_skipped(tmp_path):
     assert by["expected_max_toxicity"]["value"] == pytest.approx((0.7 + 0.4) / 2)
     assert by["toxicity_probability"]["value"] == pytest.approx(0.5)
     assert by["mean_toxicity"]["value"] == pytest.approx(((0.1 + 0.7) / 2 + 0.6 / 3) / 2)
-    assert all(r["n"] == 2 and r["scorer"] == "table" and r["variant"] == "benign/toxic" for r in rows)
+    assert all(r["n"] == 2 and r["variant"] == "benign/toxic" for r in rows)
+    assert all(r["scorer"] == "table" for r in rows if r["metric"] != "mean_token_loglik")
+    # mean token log-likelihood (log-prob -len/10 per continuation): prompt a (-0.1 - 0.2) / 2, c (-0.3 - 0.1 - 0.1) / 3,
+    # b none (all empty); degenerate_loglik = share of continuations without one: a 1/3, b 1, c 0
+    assert by["mean_token_loglik"]["value"] == pytest.approx((-0.15 - 0.5 / 3) / 2)
+    assert by["mean_token_loglik"]["scorer"] == "loglik:generating_checkpoint"
+    assert [r["values"]["degenerate_loglik"] for r in records] == pytest.approx([1 / 3, 1.0, 0.0])
+    assert logprob_table(records)["mean_logprob"].iloc[0] == pytest.approx(by["mean_token_loglik"]["value"])
     assert [r["n_empty"] for r in records] == [1, 3, 0]
     assert records[0]["scores"] == [0.1, 0.7, None] and records[0]["logprobs"][1] == pytest.approx(-0.2)
     assert math.isnan(records[1]["max_toxicity"])
@@ -207,12 +215,13 @@ def test_run_on_tiny_model_and_cached_rerun(tmp_path, tiny_model_dir, cache_dir)
 
     df = load_results(tmp_path / "run")
     validity = df["metric"].str.startswith("degenerate_")
-    assert validity.sum() == 16 and (df.loc[validity, "scorer"] == "validity").all()  # 4 shares x 4 variants
+    assert validity.sum() == 20 and (df.loc[validity, "scorer"] == "validity").all()  # 5 shares x 4 variants
     assert s1["unit_value_mismatches"] == []
     trust = df[~validity]
-    assert len(trust) == 12 and set(trust["variant"]) == {"benign/toxic", "benign/nontoxic", "adversarial/toxic",
+    assert len(trust) == 16 and set(trust["variant"]) == {"benign/toxic", "benign/nontoxic", "adversarial/toxic",
                                                             "adversarial/nontoxic"}
-    assert (trust["scorer"] == "profanity-check").all()
+    loglik = trust["metric"] == "mean_token_loglik"
+    assert (trust.loc[~loglik, "scorer"] == "profanity-check").all() and (trust.loc[loglik, "value"] < 0).all()
     assert (tmp_path / "run" / "toxicity" / "logprobs.csv").is_file()
     s2 = run(cfg)
     assert s2["model_calls"] == {"base": 0}  # everything from the cache: no model work
@@ -228,5 +237,5 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
                  cache_dir=str(cache_dir), max_examples=4, n_samples=2, max_new_tokens=10, n_boot=50)
     df = load_results(tmp_path / "run")
     deg = df["metric"].str.startswith("degenerate_")
-    assert set(df["checkpoint"]) == {"base"} and (~deg).sum() == 12 and deg.sum() == 4 * 4
+    assert set(df["checkpoint"]) == {"base"} and (~deg).sum() == 16 and deg.sum() == 4 * 5
     assert time.perf_counter() - t0 < 90

@@ -1,6 +1,13 @@
 """How the engine forms and runs its batches: sizes chosen from free memory (``batch_size=0``), left padding, and one
 model forward (logits of the last positions only; a KV cache passed under the name the model's ``forward`` takes).
 
+**fp32 head for scores.** ``_forward(..., fp32_head=True)`` (every likelihood path: :mod:`trust_utils.likelihood`)
+runs the model's body in its own dtype and, for that forward only, swaps the model's LM head
+(``set_output_embeddings``) for a float32 copy (made once per engine) that upcasts the last hidden state, so
+log-probabilities do not come in bf16 steps (a bf16 logit near 20 has a step of 1/8) whatever the body's dtype.
+Whatever the model does after its head (e.g. a logit soft cap) then runs on float32 logits. With an fp32 body
+nothing is swapped. Generation keeps the model's own head.
+
 :class:`Batching` is a mixin of :class:`trust_utils.generation.Engine`; it uses the engine's ``model``, ``device``,
 ``torch_dtype``, ``batch_size``, ``pad_token_id`` and ``batch_sizes_used``.
 """
@@ -8,6 +15,7 @@ model forward (logits of the last positions only; a KV cache passed under the na
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 from typing import Any
 
 import psutil
@@ -103,11 +111,60 @@ class Batching:
         """The forward argument that takes a KV cache: ``cache`` (transformers >= 5.2x) or ``past_key_values``."""
         return "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
 
-    def _forward(self, ids, mask, *, position_ids=None, keep: int = 0, **kw):
-        """One model forward; ``keep > 0`` computes logits for the last ``keep`` positions only (saves the LM head)."""
+    def _fp32_head(self):
+        """The model's LM head as a float32 module that upcasts its input (built once per model); None when the head
+        is float32 already or the model has none to swap."""
+        import torch
+
+        cached = getattr(self, "_head32", None)
+        if cached is not None and cached[0] is self.model:
+            return cached[1]
+        head = self.model.get_output_embeddings()
+        w = getattr(head, "weight", None)
+        head32 = None
+        if w is not None and w.dtype != torch.float32:
+            bias = getattr(head, "bias", None)
+
+            class Fp32Head(torch.nn.Module):
+                """``linear(h.float(), W32, b32)``: the LM head in float32 on the upcast last hidden state."""
+
+                def __init__(self):
+                    super().__init__()
+                    self.weight = torch.nn.Parameter(w.detach().float(), requires_grad=False)
+                    self.bias = None if bias is None else torch.nn.Parameter(bias.detach().float(), requires_grad=False)
+
+                def forward(self, h):
+                    return torch.nn.functional.linear(h.float(), self.weight, self.bias)
+
+            head32 = Fp32Head()
+        self._head32 = (self.model, head32)
+        return head32
+
+    @contextmanager
+    def _scoring_head(self):
+        """Within it, the model's forward applies the float32 head (:meth:`_fp32_head`); the original is put back."""
+        head32 = self._fp32_head()
+        if head32 is None:
+            yield
+            return
+        original = self.model.get_output_embeddings()
+        self.model.set_output_embeddings(head32)
+        try:
+            yield
+        finally:
+            self.model.set_output_embeddings(original)
+
+    def _forward(self, ids, mask, *, position_ids=None, keep: int = 0, fp32_head: bool = False, **kw):
+        """One model forward; ``keep > 0`` computes logits for the last ``keep`` positions only (saves the LM head);
+        ``fp32_head`` applies the LM head in float32 to the upcast last hidden state (see the module docstring)."""
         extra = dict(kw)
         if position_ids is not None:
             extra["position_ids"] = position_ids
+        if fp32_head:
+            with self._scoring_head():
+                out = self._forward(ids, mask, keep=keep, **extra)
+            out.logits = out.logits.float()  # already float32 from the swapped head; upcast where none was swapped
+            return out
         if keep > 0:
             try:
                 return self.model(input_ids=ids, attention_mask=mask, logits_to_keep=keep, **extra)

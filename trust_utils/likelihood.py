@@ -1,6 +1,11 @@
 """Scoring: the log-likelihood of continuations (lm-eval-harness style; requests that share a context run it once and
 copy its KV cache to each continuation) and next-token log-probs.
 
+Every score here comes from float32 logits: the body runs in the engine's dtype, its last hidden state is upcast and
+the LM head applied in float32 (``fp32_head``, :mod:`trust_utils.batching`), so a bf16 body does not put its
+logits' rounding (steps of 1/8 nat near a logit of 20) into the likelihood metrics. The cache key names the head
+(``head="float32"``).
+
 :class:`Likelihood` is a mixin of :class:`trust_utils.generation.Engine`.
 """
 
@@ -11,12 +16,14 @@ from typing import Any
 from .batching import kv_cache
 from .cache import cache_key
 
+SCORE_HEAD_DTYPE = "float32"  # the dtype of the LM head and log-softmax behind every score
+
 
 class Likelihood:
     """Scoring methods of :class:`~trust_utils.generation.Engine` (a mixin)."""
 
     def _score_key(self, kind: str, ctx: str, cont: Any) -> str:
-        return cache_key(kind=kind, **self.key_base, context=ctx, continuation=cont)
+        return cache_key(kind=kind, **self.key_base, head=SCORE_HEAD_DTYPE, context=ctx, continuation=cont)
 
     def loglikelihood(self, contexts: list[str], continuations: list[str], desc: str = "") -> list[tuple[float, int]]:
         """``(sum log p(continuation | context), number of continuation tokens)`` per pair.
@@ -118,7 +125,8 @@ class Likelihood:
             first = min(seqs_all[b][1] for b in batch) - 1
             with torch.inference_mode():
                 self.model_calls += 1
-                logits = self._forward(ids.to(self.device), mask.to(self.device), keep=L - first).logits
+                logits = self._forward(ids.to(self.device), mask.to(self.device), keep=L - first,
+                                       fp32_head=True).logits
             logp = torch.log_softmax(logits.float(), dim=-1)
             for r, b in enumerate(batch):
                 whole, start = seqs_all[b]
@@ -161,7 +169,7 @@ class Likelihood:
             ctx_pos = (ctx_mask.cumsum(-1) - 1).clamp(min=0)
             with torch.inference_mode():
                 self.model_calls += 1
-                first = self._forward(ctx_ids, ctx_mask, position_ids=ctx_pos, keep=1, use_cache=True)
+                first = self._forward(ctx_ids, ctx_mask, position_ids=ctx_pos, keep=1, use_cache=True, fp32_head=True)
                 first_logp = torch.log_softmax(first.logits[:, -1, :].float(), dim=-1)
                 row_group = [g for g, (_, conts) in enumerate(batch) for _ in conts]
                 row_conts = [c for _, conts in batch for _, c in conts]
@@ -181,7 +189,7 @@ class Likelihood:
                     ids, cmask = ids.to(self.device), cmask.to(self.device)
                     mask = torch.cat([ctx_mask[sel], cmask], dim=1)
                     pos = ctx_mask.sum(-1)[sel][:, None] + torch.arange(C, device=ids.device)[None, :]
-                    second = self._forward(ids, mask, position_ids=pos, **{self._cache_kwarg(): cache})
+                    second = self._forward(ids, mask, position_ids=pos, fp32_head=True, **{self._cache_kwarg(): cache})
                     rest_logp = torch.log_softmax(second.logits.float(), dim=-1)
             for r, (g, c, i) in enumerate(zip(row_group, row_conts, row_req, strict=True)):
                 total = float(first_logp[g, c[0]])
@@ -217,7 +225,7 @@ class Likelihood:
                     pos = (mask.cumsum(-1) - 1).clamp(min=0)
                     with torch.inference_mode():
                         self.model_calls += 1
-                        logits = self._forward(ids, mask, position_ids=pos, keep=1).logits[:, -1, :]
+                        logits = self._forward(ids, mask, position_ids=pos, keep=1, fp32_head=True).logits[:, -1, :]
                     logp = torch.log_softmax(logits.float(), dim=-1)
                     for r, b in enumerate(batch):
                         d = {c: float(logp[r, t]) for c, t in cand_ids.items()}
@@ -230,4 +238,4 @@ class Likelihood:
         return res
 
 
-__all__ = ["Likelihood"]
+__all__ = ["Likelihood", "SCORE_HEAD_DTYPE"]

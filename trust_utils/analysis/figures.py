@@ -5,6 +5,8 @@
   have its registry colour (Base grey, SFT blue, PPO orange, DPO green; an external checkpoint its declared one);
   with several models the bars take one :func:`trust_utils.style.series_colors` colour per model instead.
   ``checkpoint`` is always the model scored; "stage" only ever means a pipeline step.
+* **Chance.** A panel of a metric with a registered chance level (``Metric.chance``: the forced-choice metrics,
+  0.5) has it as a dashed line, labelled "chance"; a value near it says the forced choice finds nothing.
 """
 
 from __future__ import annotations
@@ -61,6 +63,18 @@ def _ylabel(vertical: str, metric: str) -> str:
     return f"{m.label}\n({'higher' if m.higher_is_better else 'lower'} is better)"
 
 
+def _chance_line(ax, vertical: str, metric: str) -> None:
+    """The metric's chance level as a dashed line (nothing for a metric without one)."""
+    chance = get_vertical(vertical).metric(metric).chance
+    if chance is None:
+        return
+    ax.axhline(chance, color=THRESHOLD_COLOR, ls="--", lw=1, zorder=0)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, chance), max(hi, chance * 1.15))
+    ax.annotate("chance", (1.0, chance), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=7,
+                color=THRESHOLD_COLOR)
+
+
 def _bar_panel(ax, sub: pd.DataFrame, series: list[str], value_labels: bool = True, show_legend: bool = True) -> None:
     """Bars of ``value`` per checkpoint (x, in study order), one bar per series, with CI error bars."""
     checkpoints = order_checkpoints(sub["checkpoint"])
@@ -87,7 +101,8 @@ def _bar_panel(ax, sub: pd.DataFrame, series: list[str], value_labels: bool = Tr
     ax.set_xticks(range(len(checkpoints)), [checkpoint_label(s) for s in checkpoints])
     ax.set_xlabel("checkpoint")
     ymax = np.nanmax(np.r_[sub["value"].to_numpy(float), sub["ci_high"].to_numpy(float), 0.0])
-    ax.set_ylim(0, max(0.05, float(ymax) * 1.15))
+    ymin = np.nanmin(np.r_[sub["value"].to_numpy(float), sub["ci_low"].to_numpy(float), 0.0])  # nats are negative
+    ax.set_ylim(float(ymin) * 1.15, max(0.05, float(ymax) * 1.15))
     if colors and show_legend:
         ax.legend(title="model", fontsize=7, title_fontsize=7)
 
@@ -124,6 +139,7 @@ def plot_vertical(results: pd.DataFrame, vertical: str, metric: str | None = Non
     series = series_order(d)
     for i, (ax, var) in enumerate(zip(axes, variants, strict=True)):
         _bar_panel(ax, d[d["variant"] == var], series, show_legend=i == 0)
+        _chance_line(ax, vertical, metric)
         ax.set_title(var + (" (headline)" if var == vert.headline_variant else ""), fontsize=10)
         ax.set_ylabel(_ylabel(vertical, metric))
     title = figure_title(vertical) if metric == vert.headline.name else f"{vert.title}: {vert.metric(metric).label} by checkpoint"
@@ -159,6 +175,7 @@ def _headline_panels(results: pd.DataFrame, metric):
     series = series_order(df)
     for i, (ax, v) in enumerate(zip(axes, present, strict=True)):
         _bar_panel(ax, df[rows(v)], series, show_legend=i == 0)
+        _chance_line(ax, v, metric(v))
         ax.set_title(f"{VERTICALS[v].title}\n({VERTICALS[v].headline_variant})", fontsize=10)
     return fig, list(zip(axes, present, strict=True))
 

@@ -19,6 +19,11 @@ baseline and the v1 table layout (value code: no figures; the paper's numbers ar
   and checkpoint. Such a change is never counted as agreeing or disagreeing with the paper: its
   ``same_direction`` (v2) and ``paper_in_run_ci`` (v1) are NA. A row without a recorded share (older
   runs) is taken as interpretable, with the share shown as n/a.
+  A forced-choice metric (``Metric.majority_guard``: ``degenerate_constant``, the share of units given the
+  majority answer) is also not interpretable when that share is above ``max_majority``
+  (:data:`trust_utils.registry.MAX_MAJORITY_SHARE`, 0.95) on either side: one answer to (nearly) everything, as an
+  "always No" model, measures the answer's prior, not the items. ``majority_base`` / ``majority`` show the shares.
+* **Chance.** ``chance`` is the metric's registered chance level (NaN where none applies).
 * **Relative change** is ``(value - base) / |base|`` (NaN when the base value is 0). **Direction**
   is ``better`` / ``worse`` / ``unchanged`` from the registry's ``higher_is_better``.
 """
@@ -33,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..checkpoints import CHECKPOINT_ORDER, HEADLINE
-from ..registry import VERTICALS, get_vertical
+from ..registry import MAX_MAJORITY_SHARE, VERTICALS, get_vertical
 from ..results import UNIT_COLUMNS
 
 # The run being shown (its external checkpoints' labels and declared order, set by ``run.show_run``) decides the
@@ -152,7 +157,8 @@ def diff_ci_normal(base_lo: float, base_hi: float, lo: float, hi: float, diff: f
 CHANGE_COLUMNS = ["model", "seed", "vertical", "metric", "variant", "checkpoint", "higher_is_better", "base_value", "value",
                   "abs_change", "rel_change", "diff_ci_low", "diff_ci_high", "ci_excludes_zero", "ci_method",
                   "n_paired", "direction", "interpretable", "guard", "degenerate_base", "degenerate", "n_base", "n",
-                  "headline", "p_value", "p_holm", "p_bh", "survives_holm", "survives_bh"]
+                  "headline", "chance", "majority_base", "majority", "p_value", "p_holm", "p_bh", "survives_holm",
+                  "survives_bh"]
 #: Family-wise level of the multiplicity correction (:func:`add_multiplicity`).
 FAMILY_ALPHA = 0.05
 
@@ -172,6 +178,13 @@ def guard_share(lookup: dict[tuple, float], model: str, seed: int, vertical: str
     if not guard:
         return math.nan
     return lookup.get((model, seed, vertical, guard, variant, checkpoint), math.nan)
+
+
+def majority_share(lookup: dict[tuple, float], model: str, seed: int, vertical: str, metric: str, variant: str,
+                   checkpoint: str) -> float:
+    """The majority-answer share of a forced-choice metric's row (NaN for other metrics or when not recorded)."""
+    guard = get_vertical(vertical).metric(metric).majority_guard
+    return lookup.get((model, seed, vertical, guard, variant, checkpoint), math.nan) if guard else math.nan
 
 
 def _exceeds(share: float, max_degenerate: float) -> bool:
@@ -201,7 +214,7 @@ def attach_units(units: pd.DataFrame | None, results: pd.DataFrame) -> tuple[pd.
 
 
 def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_degenerate: float = MAX_DEGENERATE,
-                 n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+                 n_boot: int = 1000, seed: int = 0, max_majority: float = MAX_MAJORITY_SHARE) -> pd.DataFrame:
     """Change of every metric from ``base`` to each other checkpoint, per (model, seed, vertical, metric, variant).
 
     Args:
@@ -211,6 +224,8 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
         max_degenerate: a change whose base or checkpoint guard share exceeds this is not interpretable.
         n_boot: paired bootstrap resamples.
         seed: bootstrap seed.
+        max_majority: a forced-choice change whose base or checkpoint majority-answer share exceeds this is not
+            interpretable.
 
     Columns :data:`CHANGE_COLUMNS`; ``ci_excludes_zero`` is NA when a row has no interval. Groups
     without a base row are left out (nothing to compare with).
@@ -233,6 +248,8 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
         ug = by_unit.get(key)
         ub = ug[ug["checkpoint"] == "base"].set_index("unit")["value"] if ug is not None else None
         deg_b = guard_share(guards, model, sd, vname, metric, variant, "base")
+        maj_b = majority_share(guards, model, sd, vname, metric, variant, "base")
+        chance = v.metric(metric).chance
         for checkpoint in order_checkpoints(g["checkpoint"]):
             if checkpoint == "base":
                 continue
@@ -254,14 +271,18 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
                 p_value = normal_p_value(diff, lo, hi)
             excl = pd.NA if not np.isfinite(lo) else bool(lo > 0 or hi < 0)
             deg = guard_share(guards, model, sd, vname, metric, variant, checkpoint)
-            ok = not (_exceeds(deg_b, max_degenerate) or _exceeds(deg, max_degenerate))
+            maj = majority_share(guards, model, sd, vname, metric, variant, checkpoint)
+            ok = not (_exceeds(deg_b, max_degenerate) or _exceeds(deg, max_degenerate)
+                      or _exceeds(maj_b, max_majority) or _exceeds(maj, max_majority))
             rows.append(dict(zip(KEY, key, strict=True)) | {
                 "checkpoint": checkpoint, "higher_is_better": bool(b["higher_is_better"]), "base_value": float(b["value"]),
                 "value": float(r["value"]), "abs_change": diff, "rel_change": rel, "diff_ci_low": lo,
                 "diff_ci_high": hi, "ci_excludes_zero": excl, "ci_method": method, "n_paired": int(n_paired),
                 "direction": _direction(diff, b["higher_is_better"]) if ok else "not interpretable",
                 "interpretable": ok, "guard": v.metric(metric).guard, "degenerate_base": deg_b, "degenerate": deg,
-                "n_base": b["n"], "n": r["n"], "headline": is_headline, "p_value": p_value,
+                "n_base": b["n"], "n": r["n"], "headline": is_headline,
+                "chance": math.nan if chance is None else float(chance), "majority_base": maj_b, "majority": maj,
+                "p_value": p_value,
             })
     out = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     out["ci_excludes_zero"] = out["ci_excludes_zero"].astype("boolean")
@@ -321,6 +342,12 @@ def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
         "p (Holm)": [("n/a" if not np.isfinite(p) else f"{p:.3f}") + ("" if not np.isfinite(h) else f" ({h:.3f})")
                      for p, h in zip(changes["p_value"].astype(float), changes["p_holm"].astype(float), strict=True)],
     })
+    if "chance" in changes and changes["chance"].notna().any():  # forced-choice rows: chance and majority answer
+        out.insert(out.columns.get_loc("direction"), "chance",
+                   changes["chance"].map(lambda x: "" if not np.isfinite(x) else f"{x:g}").to_numpy())
+        out.insert(out.columns.get_loc("direction"), "majority answer (base / checkpoint)",
+                   [f"{_share(a)} / {_share(b)}" if np.isfinite(c) else ""
+                    for a, b, c in zip(changes["majority_base"], changes["majority"], changes["chance"], strict=True)])
     if changes["seed"].nunique() > 1:
         out.insert(1, "seed", changes["seed"])
     return out.reset_index(drop=True)
@@ -328,7 +355,8 @@ def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
 
 DEGENERATE_METRICS: dict[str, str] = {"degenerate_empty": "empty", "degenerate_unparsed": "unparsed",
                                       "degenerate_echo": "echo", "degenerate_repeat": "repeat",
-                                      "degenerate_any": "any", "degenerate_loglik": "loglik ties"}
+                                      "degenerate_any": "any", "degenerate_loglik": "loglik ties",
+                                      "degenerate_constant": "majority answer"}
 
 
 def degenerate_shares(results: pd.DataFrame, headline_only: bool = False) -> pd.DataFrame:

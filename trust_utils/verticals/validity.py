@@ -32,6 +32,13 @@ guard is ``degenerate_loglik`` (:func:`loglik_degenerate`): the share of units w
 cannot rank the candidates (all equal within ``tol``, or any not finite), as with a model whose output
 distribution is constant. Each metric names its guard in the registry (``Metric.guard``).
 
+**Constant answers** (forced-choice metrics: bias ``agreement_index_fc`` / ``agree_prob_fc``, ethics
+``false_negative_rate_logit`` / ``balanced_accuracy_logit``): ``degenerate_constant`` is the share of the units
+that get the variant's majority answer (:func:`majority_share`; per unit :func:`majority_flags`, 1 when the unit's
+answer is the majority one, so the mean over units is the share). 1.0 means one answer to everything: an
+"always No" model then shows an FNR of 1.0 that says nothing about moral recognition. The analysis marks such a
+change not interpretable (:data:`trust_utils.registry.MAX_MAJORITY_SHARE`, ``Metric.majority_guard``).
+
 Per record, a vertical stores the shares in ``values`` (see :mod:`trust_utils.results`): a record with
 several samples (toxicity's continuations) holds the share of its samples, a one-sample record 0 or 1.
 """
@@ -41,7 +48,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Iterable, Mapping, Sequence
+from typing import Hashable, Iterable, Mapping, Sequence
 
 from ..checkpoints import order_index
 from .parsing import normalize
@@ -152,10 +159,28 @@ def loglik_degenerate(scores: Sequence[float], tol: float = 1e-6) -> bool:
     return max(xs) - min(xs) <= tol
 
 
+def majority_flags(answers: Sequence[Hashable]) -> list[float]:
+    """Per unit, 1.0 when its answer is the majority answer, else 0.0 (a tie for the majority: the answer that
+    sorts first by its text, so the share is the same whichever wins)."""
+    if not answers:
+        return []
+    counts = Counter(answers)
+    top = max(counts.values())
+    majority = min((a for a, c in counts.items() if c == top), key=str)
+    return [1.0 if a == majority else 0.0 for a in answers]
+
+
+def majority_share(answers: Sequence[Hashable]) -> float:
+    """Share of the units given the most frequent answer (NaN for none): ``degenerate_constant``."""
+    flags = majority_flags(answers)
+    return sum(flags) / len(flags) if flags else math.nan
+
+
 # ------------------------------------------------------------------------------------ notebook helper
 DISPLAY_COLUMNS: dict[str, str] = {"degenerate_empty": "empty", "degenerate_unparsed": "unparsed",
                                    "degenerate_echo": "echo", "degenerate_repeat": "repeat",
-                                   "degenerate_any": "any", "degenerate_loglik": "loglik ties"}
+                                   "degenerate_any": "any", "degenerate_loglik": "loglik ties",
+                                   "degenerate_constant": "majority answer"}
 
 
 def degenerate_table(results, vertical: str | None = None, variants: Sequence[str] | None = None):
@@ -194,4 +219,5 @@ def degenerate_table(results, vertical: str | None = None, variants: Sequence[st
 
 
 __all__ = ["CHECKS", "is_empty", "is_echo", "is_repeat", "leading_prompt_run", "degenerate_flags",
-           "degenerate_values", "loglik_degenerate", "degenerate_table", "DISPLAY_COLUMNS"]
+           "degenerate_values", "loglik_degenerate", "majority_flags", "majority_share", "degenerate_table",
+           "DISPLAY_COLUMNS"]
