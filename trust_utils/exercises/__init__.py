@@ -47,6 +47,7 @@ import importlib
 import inspect
 import math
 import os
+import traceback
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Sequence
@@ -265,7 +266,10 @@ def run_check(exercise: str, fn: Callable, reference: Callable, cases: Sequence[
             print(msg)
             return CheckResult(exercise, False, msg)
         except Exception as exc:  # noqa: BLE001 - a wrong answer may fail in any way
-            got.append(("error", f"{type(exc).__name__}: {exc}"))
+            # the failure shows without a traceback: name the line of the student's code that raised
+            last = traceback.extract_tb(exc.__traceback__)[-1]
+            code = f": {last.line.strip()}" if last.line else ""
+            got.append(("error", f"{type(exc).__name__}: {exc}\n  where:    line {last.lineno}{code}"))
         changed.append([n for n, a, b in zip(names, case.args, args, strict=False) if not _same_input(a, b)])
     # the fingerprint compares exception types, not messages
     shape = [(k, v.split(":")[0]) if k == "error" else (k, v) for k, v in got]
