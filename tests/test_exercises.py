@@ -354,3 +354,11 @@ def test_vertical_examples_use_the_verticals_builders_and_parsers(tiny_model_dir
     assert d["leaked"] == privacy.leaked(item["target"], d["generation"], pcfg.match)
     with pytest.raises(ValueError, match="unknown vertical"):
         vertical_example("nope", eng, cfg, None)
+
+
+def test_same_takes_numpy_numbers_and_bools():
+    import numpy as np
+
+    assert ex._same(np.float32(0.75), 0.75, 1e-5) and ex._same(np.bool_(True), True, 1e-5)
+    assert not ex._same(np.bool_(True), 1.0, 1e-5) and not ex._same("agree", "disagree", 1e-5)
+    assert _check("leaked")(lambda t, r: np.bool_(t.lower() in r.lower())).passed

@@ -46,6 +46,7 @@ import copy
 import importlib
 import inspect
 import math
+import numbers
 import os
 import traceback
 from dataclasses import dataclass
@@ -148,7 +149,12 @@ def _to_value(x: Any) -> Any:
 
 
 def _number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    """A real number (numpy's too), not a bool."""
+    return isinstance(x, numbers.Real) and not _boolean(x)
+
+
+def _boolean(x: Any) -> bool:
+    return isinstance(x, bool) or type(x).__name__ in ("bool", "bool_")  # numpy's bool, without importing numpy
 
 
 def _same(got: Any, want: Any, tol: float) -> bool:
@@ -172,8 +178,10 @@ def _same(got: Any, want: Any, tol: float) -> bool:
         if math.isinf(want) or math.isinf(got):
             return got == want
         return abs(got - want) <= tol * max(1.0, abs(want))
+    if _boolean(want):  # 1 is no True
+        return _boolean(got) and bool(got) == bool(want)
     try:
-        return bool(got == want) and type(got) is type(want)  # True is no "agree", 1 no True
+        return isinstance(got, type(want)) and bool(got == want)
     except Exception:  # noqa: BLE001 - a value that cannot be compared is not the expected one
         return False
 
