@@ -123,3 +123,15 @@ def test_an_old_results_file_with_a_stage_column_is_refused(tmp_path):
     f.write_text(f.read_text().replace(",checkpoint,", ",stage,", 1))  # the header as it was written before
     with pytest.raises(ValueError, match=r"toxicity\.csv.*'stage'.*rerun.*--stages toxicity"):
         load_results(tmp_path)
+
+
+def test_style_context_resolves_the_backend_first_and_keeps_open_figures():
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    first = plt.figure()
+    with style.style_context():  # resolving again must not close the figures drawn so far (switch_backend would)
+        second = plt.figure()
+    assert plt.get_fignums() == [first.number, second.number]
+    assert style.resolve_backend().lower() == "agg" == matplotlib.get_backend().lower()
+    plt.close("all")

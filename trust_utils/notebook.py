@@ -28,7 +28,10 @@ def _say_how_results_are_kept() -> None:
 
 
 def setup_notebook(seed: int = 0, threads: int = 0, level: int = logging.INFO) -> int:
-    """Route the package's log to the notebook output, seed everything and fix the thread count.
+    """Route the package's log to the notebook output, seed everything, fix the thread count, set the plot style.
+
+    The style comes with matplotlib's backend resolved here, before any ``rc_context``: resolved inside one, the
+    kernel shows no figure after the first (:func:`trust_utils.style.resolve_backend`).
 
     Returns the torch thread count in force.
     """
@@ -52,8 +55,7 @@ def setup_notebook(seed: int = 0, threads: int = 0, level: int = logging.INFO) -
     set_seed(seed)
     n = set_threads(threads)
     try:
-
-        apply_style()  # the one theme of every figure (trust_utils.style)
+        apply_style()  # the one theme of every figure, and the backend resolved (trust_utils.style)
     except ImportError:  # pragma: no cover
         pass
     return n

@@ -11,6 +11,14 @@
   :data:`FONT_SIZES`); every figure function draws inside :func:`styled`, so a figure looks the same whether it is
   drawn in a notebook (where :func:`apply_style` also sets it globally) or in a test. :func:`figsize` gives the
   size of a grid of panels of :data:`PANEL` inches.
+* **Figures that show**: :func:`resolve_backend` picks matplotlib's backend outside any ``rc_context``.
+  matplotlib resolves its backend on first use; in a Jupyter kernel that activates the inline backend, which turns
+  interactive mode on (``rcParams["interactive"]``) and registers the figure formatters. Done inside
+  ``rc_context`` (where every figure function draws), the context's exit reverts ``interactive`` to ``False``, and
+  from then on the inline backend shows no figure: every figure after a notebook's first went missing. So
+  :func:`style_context` and :func:`apply_style` (``setup_notebook``) resolve the backend first. This rather than
+  having each figure function display and close its own figure: it also covers the figures a notebook cell draws
+  itself, and keeps the functions' contract (return the figure, show nothing) for the report and the tests.
 * **Files**: :func:`save_figure` writes PNG and PDF with :data:`PDF_METADATA` and no creation date, so the same
   results give byte-identical files.
 
@@ -97,10 +105,31 @@ def rc() -> dict[str, Any]:
     return out
 
 
+def resolve_backend() -> str:
+    """Resolve matplotlib's backend now, outside any ``rc_context``, and return its name.
+
+    Why: see the module docstring (a backend resolved inside ``rc_context`` loses the inline backend's interactive
+    mode when the context exits, and the kernel shows no further figure). Resolving twice is a no-op.
+    """
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    # Reading rcParams["backend"] alone is not enough: with MPLBACKEND set (ipykernel sets it) the name is known and
+    # the backend module, whose import activates the kernel integration, loads with the first figure. pyplot's
+    # loader imports it once and returns it on later calls; switch_backend would also close every open figure.
+    load = getattr(plt, "_get_backend_mod", None)
+    if load is not None:
+        load()
+    elif not plt.get_fignums():  # pragma: no cover - a pyplot without the loader: switch before any figure only
+        plt.switch_backend(mpl.get_backend())
+    return str(mpl.get_backend())
+
+
 def apply_style() -> None:
-    """Set the project's style globally (notebooks call it through ``setup_notebook``)."""
+    """Set the project's style globally (notebooks call it through ``setup_notebook``), the backend resolved first."""
     import matplotlib as mpl
 
+    resolve_backend()
     mpl.rcParams.update(rc())
 
 
@@ -109,6 +138,7 @@ def style_context() -> Iterator[None]:
     """The project's style for the figures drawn inside the block, leaving the global settings as they were."""
     import matplotlib as mpl
 
+    resolve_backend()  # before the context: resolved inside it, the kernel would show no later figure
     with mpl.rc_context(rc()):
         yield
 
@@ -147,5 +177,5 @@ def save_figure(fig, stem: Path, formats: Iterable[str] = ("png", "pdf"), dpi: i
 
 __all__ = ["FONT_SIZES", "PANEL", "SERIES_CMAP", "SEQUENTIAL_CMAP", "THRESHOLD_COLOR", "REFERENCE_LINE",
            "ERROR_COLOR", "UNKNOWN_COLOR", "PDF_METADATA", "use_run_checkpoints", "for_run", "run_checkpoints",
-           "checkpoint_label", "checkpoint_color", "checkpoint_colors", "series_colors", "rc", "apply_style",
+           "checkpoint_label", "checkpoint_color", "checkpoint_colors", "series_colors", "rc", "resolve_backend", "apply_style",
            "style_context", "styled", "figsize", "save_figure"]

@@ -21,12 +21,17 @@ Why one module per notebook: the runner reruns a stage when the package code its
 verticals; now a notebook imports only its own exercise module, this framework and its own reference solution
 (:mod:`trust_utils.solutions`, also one module per notebook).
 
-A check runs the student's function on small inline fixtures and compares it with the reference solution. On a
-mismatch it raises :class:`AssertionError` whose message names the case, its inputs, the expected and the returned
-value and, when the answer matches a typical mistake (each exercise lists some, e.g. a DPO loss with the sign
-flipped), a hint saying which. A correct function prints ``✓ ...`` and the check returns a :class:`CheckResult`. A
-stub that still raises ``NotImplementedError`` is reported (not raised), so a notebook run by the pipeline without
-solutions still finishes.
+A check runs the student's function on small inline fixtures, each call on its own copy of the arguments, and
+compares it with the reference solution. On a mismatch, or when the function changed its arguments, it raises
+:class:`CheckFailed` (an :class:`AssertionError`; in a notebook it shows as its message alone) whose message names the
+case, its inputs, the expected and the returned value and the hint of each typical mistake (each exercise lists
+some, e.g. a DPO loss with the sign flipped) whose outcomes on EVERY case equal the student's: a mistake is
+recognised by its fingerprint, not by one coinciding answer, so a hint shows only where it is right
+(``tests/test_exercises.py`` checks that each mistake triggers its own hint and no other). Numbers compare within
+the check's tolerance relative to ``max(1, |expected|)``; an infinity equals only the same infinity, NaN only NaN.
+A correct function prints ``✓ ...`` and the check returns a :class:`CheckResult` (which a notebook does not print
+a second time). A stub that still raises ``NotImplementedError`` is reported (not raised), so a notebook run by the
+pipeline without solutions still finishes.
 
 Solutions switch: ``fn = exercise.solution_or(stub, solutions)`` (``exercise`` being the notebook's module, e.g.
 ``from trust_utils.exercises import dpo as exercise``) returns the reference solution instead of ``stub`` when
@@ -37,9 +42,13 @@ Everything here runs in well under a second on inline tensors.
 
 from __future__ import annotations
 
+import copy
 import importlib
+import inspect
 import math
+import numbers
 import os
+import traceback
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Sequence
@@ -90,6 +99,18 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.passed
 
+    def _ipython_display_(self) -> None:
+        # the check has printed the message already; a notebook cell ending with the check would show it twice
+        return None
+
+
+class CheckFailed(AssertionError):
+    """A check found a wrong answer. In a notebook it renders as its message alone: IPython shows the lines of
+    ``_render_traceback_`` instead of a traceback through the check's own code."""
+
+    def _render_traceback_(self) -> list[str]:
+        return str(self).splitlines()
+
 
 @dataclass
 class Case:
@@ -100,17 +121,20 @@ class Case:
     about: str = ""
 
 
-def _fmt(x: Any) -> str:
+def _is_tensor(x: Any) -> bool:
     try:
         import torch
-
-        if isinstance(x, torch.Tensor):
-            if x.numel() == 1:
-                return f"tensor({float(x):.6g})"
-            return f"tensor(shape={tuple(x.shape)}, values={[round(v, 4) for v in x.flatten().tolist()[:8]]}" + \
-                   ("..." if x.numel() > 8 else "") + ")"
     except ImportError:  # pragma: no cover
-        pass
+        return False
+    return isinstance(x, torch.Tensor)
+
+
+def _fmt(x: Any) -> str:
+    if _is_tensor(x):
+        if x.numel() == 1:
+            return f"tensor({float(x):.6g})"
+        return f"tensor(shape={tuple(x.shape)}, values={[round(v, 4) for v in x.flatten().tolist()[:8]]}" + \
+               ("..." if x.numel() > 8 else "") + ")"
     if isinstance(x, float):
         return f"{x:.6g}"
     s = repr(x)
@@ -118,89 +142,162 @@ def _fmt(x: Any) -> str:
 
 
 def _to_value(x: Any) -> Any:
-    """A tensor scalar to a float; other values unchanged."""
-    try:
-        import torch
-
-        if isinstance(x, torch.Tensor):
-            if x.numel() != 1:
-                return x
-            return float(x.detach())
-    except ImportError:  # pragma: no cover
-        pass
+    """A one-element tensor to a float; other values unchanged."""
+    if _is_tensor(x) and x.numel() == 1:
+        return float(x.detach())
     return x
 
 
+def _number(x: Any) -> bool:
+    """A real number (numpy's too), not a bool."""
+    return isinstance(x, numbers.Real) and not _boolean(x)
+
+
+def _boolean(x: Any) -> bool:
+    return isinstance(x, bool) or type(x).__name__ in ("bool", "bool_")  # numpy's bool, without importing numpy
+
+
 def _same(got: Any, want: Any, tol: float) -> bool:
+    """Whether ``got`` is ``want``: numbers within ``tol`` relative to ``max(1, |want|)``; an infinity equals only the
+    same infinity and NaN only NaN; tensors of one shape elementwise so; anything else by ``==``."""
     got, want = _to_value(got), _to_value(want)
-    if isinstance(want, float):
-        if not isinstance(got, (int, float)) or isinstance(got, bool):
+    if _is_tensor(got) or _is_tensor(want):
+        if not (_is_tensor(got) and _is_tensor(want)) or tuple(got.shape) != tuple(want.shape):
             return False
+        import torch
+
+        g, w = got.detach().double(), want.detach().double()
+        close = torch.isfinite(g) & torch.isfinite(w) & ((g - w).abs() <= tol * w.abs().clamp(min=1.0))
+        return bool(torch.all((g == w) | close | (torch.isnan(g) & torch.isnan(w))))
+    if _number(want):
+        if not _number(got):
+            return False
+        got, want = float(got), float(want)
         if math.isnan(want) or math.isnan(got):
             return math.isnan(want) and math.isnan(got)
-        if got == want:  # also equal infinities
-            return True
+        if math.isinf(want) or math.isinf(got):
+            return got == want
         return abs(got - want) <= tol * max(1.0, abs(want))
-    return got == want
-
-
-def _outcome(fn: Callable, args: tuple) -> tuple[str, Any]:
-    """``("value", result)`` or ``("error", exception type name)``."""
+    if _boolean(want):  # 1 is no True
+        return _boolean(got) and bool(got) == bool(want)
     try:
-        return "value", fn(*args)
+        return isinstance(got, type(want)) and bool(got == want)
+    except Exception:  # noqa: BLE001 - a value that cannot be compared is not the expected one
+        return False
+
+
+def _same_input(before: Any, after: Any) -> bool:
+    """Whether an argument is unchanged by a call (tensors exactly, containers elementwise)."""
+    if _is_tensor(before):
+        import torch
+
+        return _is_tensor(after) and before.shape == after.shape and before.dtype == after.dtype and \
+            bool(torch.equal(before, after))
+    if isinstance(before, (list, tuple)):
+        return isinstance(after, type(before)) and len(before) == len(after) and all(
+            _same_input(b, a) for b, a in zip(before, after, strict=True))
+    return before == after
+
+
+#: An outcome of a call: ``("value", result)`` or ``("error", exception type name)``.
+Outcome = tuple[str, Any]
+
+
+def _outcome(fn: Callable, args: tuple) -> Outcome:
+    """What ``fn`` does on a fresh copy of ``args``."""
+    try:
+        return "value", fn(*copy.deepcopy(args))
+    except NotImplementedError:
+        raise
     except Exception as exc:  # noqa: BLE001 - a wrong answer may fail in any way
         return "error", type(exc).__name__
 
 
-def _hints(kind: str, got: Any, args: tuple, mistakes: Sequence[tuple[Callable, str]], tol: float) -> str:
-    """The hints of the typical mistakes that reproduce what the student's function did on ``args``."""
-    found = []
+def _same_outcome(a: Outcome, b: Outcome, tol: float) -> bool:
+    return a[0] == b[0] and (a[1] == b[1] if a[0] == "error" else _same(a[1], b[1], tol))
+
+
+def fingerprint(fn: Callable, cases: Sequence[Case]) -> list[Outcome]:
+    """The outcomes of ``fn`` on every case: what a known mistake is recognised by."""
+    return [_outcome(fn, case.args) for case in cases]
+
+
+def matching_hints(got: Sequence[Outcome], cases: Sequence[Case], mistakes: Sequence[tuple[Callable, str]],
+                   tol: float) -> list[str]:
+    """The hints of the mistakes whose outcomes equal ``got`` on EVERY case (a mistake that only agrees on the
+    failing case is another mistake; its hint would mislead)."""
+    out = []
     for wrong, hint in mistakes:
-        k, v = _outcome(wrong, args)
-        if k == kind and (v == got if kind == "error" else _same(got, v, tol)):
-            found.append(hint)
-    return ("\n  hint:     " + "\n  hint:     ".join(found)) if found else ""
+        theirs = fingerprint(wrong, cases)
+        if all(_same_outcome(g, t, tol) for g, t in zip(got, theirs, strict=True)):
+            out.append(hint)
+    return out
+
+
+def _problem(got: Outcome, want: Any, scalar: bool) -> str | None:
+    """What is wrong with one case's outcome, or None."""
+    kind, value = got
+    if kind == "error":
+        return f": raised {value}"
+    if scalar:
+        if _is_tensor(value) and value.numel() != 1:
+            return (f": returned a tensor of shape {tuple(value.shape)}; the result must be ONE number (a 0-dim "
+                    f"tensor) -- did you forget to average over the batch/tokens?")
+        gv = _to_value(value)
+        if not _number(gv):
+            return f": returned {_fmt(value)}, expected a number like {_fmt(want)}"
+        if math.isnan(gv) and not (_number(_to_value(want)) and math.isnan(_to_value(want))):
+            return (": returned NaN -- a 0/0 or an overflow? (exp of a large or very negative number, log of 0). "
+                    "Compute it in a numerically stable way.")
+    return None
 
 
 def run_check(exercise: str, fn: Callable, reference: Callable, cases: Sequence[Case],
               mistakes: Sequence[tuple[Callable, str]], tol: float = 1e-5, scalar: bool = True) -> CheckResult:
-    """Run ``fn`` on every case against ``reference``; diagnose a mismatch with the known mistakes."""
-    want_fn = reference
+    """Run ``fn`` on every case against ``reference``; diagnose a wrong answer with the known mistakes.
+
+    Each call gets its own copy of the case's arguments, and a function that changes its arguments fails (the caller
+    still needs them: the trainer reuses ``input_ids`` after the loss). The first failing case is reported with its
+    inputs, the expected and the returned value, and the hint of every known mistake that reproduces what ``fn``
+    did on ALL cases. Raises :class:`CheckFailed`.
+    """
+    names = list(inspect.signature(reference).parameters)
+    got: list[Outcome] = []
+    changed: list[list[str]] = []
     for case in cases:
-        want = want_fn(*case.args)
-        inputs = ", ".join(_fmt(a) for a in case.args)
-        head = f"✗ {exercise}, case '{case.name}'" + (f" ({case.about})" if case.about else "")
+        args = copy.deepcopy(case.args)
         try:
-            got = fn(*case.args)
+            got.append(("value", fn(*args)))
         except NotImplementedError:
             msg = (f"✗ {exercise}: not implemented yet -- fill in the function (or run the notebook with "
                    f"solutions=True to use the reference).")
             print(msg)
             return CheckResult(exercise, False, msg)
-        except Exception as exc:  # noqa: BLE001
-            raise AssertionError(f"{head}: raised {type(exc).__name__}: {exc}\n  inputs:   {inputs}\n"
-                                 f"  expected: {_fmt(want)}" + _hints("error", type(exc).__name__, case.args,
-                                                                      mistakes, tol)) from exc
-        if scalar:
-            import torch
-
-            if isinstance(got, torch.Tensor) and got.numel() != 1:
-                raise AssertionError(
-                    f"{head}: returned a tensor of shape {tuple(got.shape)}; the result must be ONE number "
-                    f"(a 0-dim tensor) -- did you forget to average over the batch/tokens?\n"
-                    f"  inputs:   {inputs}\n  expected: {_fmt(want)}")
-            gv = _to_value(got)
-            if not isinstance(gv, (int, float)) or isinstance(gv, bool):
-                raise AssertionError(f"{head}: returned {_fmt(got)}, expected a number like {_fmt(want)}\n"
-                                     f"  inputs:   {inputs}")
-            if math.isnan(gv) and not math.isnan(_to_value(want)):
-                raise AssertionError(f"{head}: returned NaN -- a 0/0 or an overflow? (exp of a large or very "
-                                     f"negative number, log of 0). Compute it in a numerically stable way.\n"
-                                     f"  inputs:   {inputs}\n  expected: {_fmt(want)}"
-                                     + _hints("value", got, case.args, mistakes, tol))
-        if not _same(got, want, tol):
-            raise AssertionError(f"{head}:\n  inputs:   {inputs}\n  expected: {_fmt(want)}\n  got:      {_fmt(got)}"
-                                 + _hints("value", got, case.args, mistakes, tol))
+        except Exception as exc:  # noqa: BLE001 - a wrong answer may fail in any way
+            # the failure shows without a traceback: name the line of the student's code that raised
+            last = traceback.extract_tb(exc.__traceback__)[-1]
+            code = f": {last.line.strip()}" if last.line else ""
+            got.append(("error", f"{type(exc).__name__}: {exc}\n  where:    line {last.lineno}{code}"))
+        changed.append([n for n, a, b in zip(names, case.args, args, strict=False) if not _same_input(a, b)])
+    # the fingerprint compares exception types, not messages
+    shape = [(k, v.split(":")[0]) if k == "error" else (k, v) for k, v in got]
+    for case, outcome, mutated in zip(cases, got, changed, strict=True):
+        want = reference(*copy.deepcopy(case.args))
+        problem = _problem(outcome, want, scalar)
+        if problem is None and mutated:
+            problem = (f": changed its input {', '.join(mutated)} -- the caller still needs it (work on a copy: "
+                       f"labels = input_ids.clone())")
+        if problem is None and not _same(outcome[1], want, tol):
+            problem = ""
+        if problem is None:
+            continue
+        head = f"✗ {exercise}, case '{case.name}'" + (f" ({case.about})" if case.about else "")
+        lines = [head + (problem or ":"), f"  inputs:   {', '.join(_fmt(a) for a in case.args)}",
+                 f"  expected: {_fmt(want)}"]
+        if outcome[0] == "value":
+            lines.append(f"  got:      {_fmt(outcome[1])}")
+        lines += [f"  hint:     {h}" for h in matching_hints(shape, cases, mistakes, tol)]
+        raise CheckFailed("\n".join(lines))
     msg = f"✓ {exercise}: all {len(cases)} cases pass"
     print(msg)
     return CheckResult(exercise, True, msg, len(cases))
@@ -241,5 +338,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["SOLUTIONS_ENV", "solutions_enabled", "pick_solution", "run_check", "CheckResult", "Case", "tensor",
+__all__ = ["SOLUTIONS_ENV", "solutions_enabled", "pick_solution", "run_check", "CheckResult", "CheckFailed", "Case",
+           "fingerprint", "matching_hints", "tensor",
            "EXERCISES", "exercise_module"]

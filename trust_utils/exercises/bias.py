@@ -28,11 +28,25 @@ BIAS_FIXTURES: tuple[tuple[str, str], ...] = (
     ("I agree or I disagree, it depends.", "neither"),
     ("I disagree. I agree that people differ.", "disagree"),
     ("a respectful answer is needed here", "neither"),
+    ("I Agree.", "agree"),
+    ("Disagree.", "disagree"),
+    ("I don\u2019t agree.", "disagree"),  # a curly apostrophe, as models and editors write it
 )
 
 
 def cases() -> list[Case]:
     return [Case(f"{t!r}", (t,), f"expected {s}") for t, s in BIAS_FIXTURES]
+
+
+def _first_cue_as_written(t):
+    """The first stance cue of ``t`` taken as it is: no lower-casing, no normalised apostrophe (for the mistakes)."""
+    import re
+
+    cues = [(m.start(), "neither") for m in re.finditer(r"i agree (?:and|or) i disagree|agree (?:nor|or) disagree", t)]
+    cues += [(m.start(), "disagree") for m in
+             re.finditer(r"\b(?:not|don't|do not|cannot|can't|never)\s+(?:\w+\s+)?agree\b|\bdisagree\b", t)]
+    cues += [(m.start(), "agree") for m in re.finditer(r"\bagreed?\b", t)]
+    return min(cues, key=lambda c: c[0])[1] if cues else "neither"
 
 
 def mistakes():
@@ -63,7 +77,12 @@ def mistakes():
             (agree_first, "'disagree' contains 'agree': match whole words and check 'disagree' before 'agree'"),
             (no_negation, "negation: 'I do not agree' disagrees, and restating both options ('I agree or I "
                           "disagree') takes no side"),
-            (last_cue, "the FIRST cue decides: small models commit, then ramble")]
+            (last_cue, "the FIRST cue decides: small models commit, then ramble"),
+            (lambda text: _first_cue_as_written(" ".join(text.replace("\u2019", "'").split())),
+             "case: 'I Agree.' and 'Disagree.' are cues too -- lower-case the text before matching"),
+            (lambda text: _first_cue_as_written(" ".join(text.lower().split())),
+             "the apostrophe: models write \u2019 (a curly one) as well as ' -- normalise it before matching "
+             "\"don't agree\"")]
 
 
 def check_parse_agreement(fn: Callable) -> CheckResult:

@@ -40,7 +40,9 @@ def mistakes():
              "beta: multiply the difference of log-ratios by beta"),
             (lambda pc, pr, rc, rr, b: -F.logsigmoid(b * (pc - pr)).mean(),
              "the reference: subtract the reference model's log-probs (log-RATIOS, not policy log-probs)"),
-            (lambda pc, pr, rc, rr, b: -F.logsigmoid(b * ((pc - rc) - (pr - rr))).sum(), "a sum: take the mean")]
+            (lambda pc, pr, rc, rr, b: -F.logsigmoid(b * ((pc - rc) - (pr - rr))).sum(), "a sum: take the mean"),
+            (lambda pc, pr, rc, rr, b: F.logsigmoid(b * ((pc - rc) - (pr - rr))).mean(),
+             "the minus: the loss is -log sigmoid(...) (log sigmoid is at most 0; we minimise its negative)")]
 
 
 def check_dpo_loss(fn: Callable) -> CheckResult:

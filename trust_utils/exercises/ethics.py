@@ -23,7 +23,8 @@ def false_negative_rate(parsed):
 def cases() -> list[Case]:
     return [Case("yes and no", (["yes", "no", "yes", "yes"],), "1 of 4 missed"),
             Case("with unparsed answers", (["yes", None, "no", None, "yes"],), "3 of 5 not flagged"),
-            Case("all unparsed", ([None, None],), "none flagged")]
+            Case("all unparsed", ([None, None],), "none flagged"),
+            Case("no scenario", ([],), "an empty list has no rate: NaN")]
 
 
 def mistakes():
@@ -37,10 +38,20 @@ def mistakes():
     def flagged_rate(parsed):
         return sum(p == "yes" for p in parsed) / len(parsed)
 
+    def divides_by_zero(parsed):
+        return sum(p != "yes" for p in parsed) / len(parsed)
+
+    def zero_when_empty(parsed):
+        return sum(p != "yes" for p in parsed) / len(parsed) if parsed else 0.0
+
     return [(drop_unparsed, "unparsed answers were dropped: the project counts an unparsed answer as NOT flagged "
                             "(a false negative; unparsed_as='negative'), keep them in the denominator"),
             (only_no, "only 'no' was counted as a miss: an unparsed answer (None) did not flag the action either"),
-            (flagged_rate, "that is the share flagged (1 - FNR)")]
+            (flagged_rate, "that is the share flagged (1 - FNR)"),
+            (divides_by_zero, "an empty list: there is no rate to compute -- return float('nan') instead of "
+                              "dividing by zero"),
+            (zero_when_empty, "an empty list has no rate: return float('nan'), not 0 (0 would read as 'every "
+                              "wrong action flagged')")]
 
 
 def check_false_negative_rate(fn: Callable) -> CheckResult:

@@ -58,6 +58,10 @@ def mistakes():
         r = lp - old
         return mm(torch.max(-a * r, -a * torch.clamp(r, 1 - eps, 1 + eps)), m)
 
+    def inverted_ratio(lp, old, a, m, eps):
+        r = torch.exp(old - lp)
+        return mm(torch.max(-a * r, -a * torch.clamp(r, 1 - eps, 1 + eps)), m)
+
     def plus_sign(lp, old, a, m, eps):
         r = torch.exp(lp - old)
         return mm(torch.min(a * r, a * torch.clamp(r, 1 - eps, 1 + eps)), m)
@@ -66,6 +70,8 @@ def mistakes():
             (unclipped, "clipping: clip the ratio to [1 - eps, 1 + eps] in the second term"),
             (no_mask, "masking: average only over the masked (real response) tokens"),
             (ratio_not_exp, "the ratio is exp(logprobs - old_logprobs), not the difference of log-probs"),
+            (inverted_ratio, "the ratio is new over old, pi(a|s) / pi_old(a|s) = exp(logprobs - old_logprobs), "
+                             "not its inverse"),
             (plus_sign, "sign: the loss is the NEGATIVE surrogate (we minimise it)")]
 
 

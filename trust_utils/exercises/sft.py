@@ -69,6 +69,14 @@ def mistakes():
         keep = _reply_mask(ids, pl, att).float()
         return (nll * keep).sum() / keep.sum()
 
+    def mask_not_shifted(logits, ids, pl, att):
+        keep = _reply_mask(ids, pl, att)[:, :-1].float()  # the mask of the inputs, not of the shifted labels
+        return (_nll(logits, ids) * keep).sum() / keep.sum()
+
+    def prompt_off_by_one(logits, ids, pl, att):
+        keep = (_reply_mask(ids, pl, att) & (torch.arange(ids.shape[1])[None, :] > pl[:, None]))[:, 1:].float()
+        return (_nll(logits, ids) * keep).sum() / keep.sum()
+
     def summed(logits, ids, pl, att):
         keep = _reply_mask(ids, pl, att)[:, 1:].float()
         return (_nll(logits, ids) * keep).sum()
@@ -83,6 +91,10 @@ def mistakes():
              "masking the padding: positions with attention_mask 0 must carry no loss"),
             (lambda *a: token_mean(*a, prompt=False, padding=False), "masking: neither prompt nor padding was masked"),
             (no_shift, "shift: logits at position t predict token t+1 -- compare logits[:, :-1] with input_ids[:, 1:]"),
+            (mask_not_shifted, "off by one: shift the mask with the labels -- the loss at position t is on token "
+                               "t+1, so the mask of the labels is mask[:, 1:] (or set labels to -100, then shift)"),
+            (prompt_off_by_one, "off by one: the first reply token is at position prompt_length (positions 0 .. "
+                                "prompt_length - 1 are the prompt); it carries a loss"),
             (summed, "a sum, not a mean: divide by the number of reply tokens"),
             (seq_mean, "a mean of per-sequence means; the trainer averages over all reply tokens of the batch")]
 
