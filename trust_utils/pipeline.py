@@ -219,7 +219,9 @@ def _why_run(p: StagePlan, fingerprint: str, force: bool) -> str:
         was = "interrupted" if m.get("status") == "running" else m.get("status")  # the lock is ours: it is dead
         return f"previous run {was}; resuming"
     reasons = stale_reasons(p, p.extra.get("fingerprint_parts") or {})
-    return "; ".join(reasons) + " changed" if reasons else "changed"
+    # the fingerprint's parts are names ("parameters"); the checks of files say themselves what happened
+    said = ("input changed", "output ", "outputs rewritten")
+    return "; ".join(r if r.startswith(said) else f"{r} changed" for r in reasons) if reasons else "changed"
 
 
 def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool, run_id: str = "") -> None:
