@@ -88,6 +88,17 @@ class StagePlan:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: The folder of :func:`_inspect`'s files under the cache (``rlhf-trust clean`` drops those of no current notebook).
+PARAMETERS_CACHE = "notebook-parameters"
+
+
+def parameters_cache_file(path: str | Path, cache: Path | None = None) -> Path:
+    """Where :func:`_inspect` keeps the reading of notebook ``path``: named by the file's content hash and
+    papermill's version, under ``cache`` (default: the project's cache)."""
+    key = f"{hash_file(path)}-papermill{version('papermill')}"
+    return (cache or default_cache_dir()) / PARAMETERS_CACHE / f"{key}.json"
+
+
 @lru_cache(maxsize=64)
 def _inspect(path: str, mtime: float) -> dict[str, dict[str, Any]]:
     """papermill's reading of the notebook's parameters cell, kept on disk under the notebook file's content hash
@@ -95,8 +106,7 @@ def _inspect(path: str, mtime: float) -> dict[str, dict[str, Any]]:
     (seconds of start-up) to find out nothing changed."""
 
 
-    key = f"{hash_file(path)}-papermill{version('papermill')}"
-    cached = default_cache_dir() / "notebook-parameters" / f"{key}.json"
+    cached = parameters_cache_file(path)
     if cached.is_file():
         try:
             return json.loads(cached.read_text(encoding="utf-8"))
