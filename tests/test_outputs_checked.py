@@ -139,3 +139,30 @@ def test_failure_advice_by_cause():
     model = failure_advice("toxicity", "SafetensorError: Error while deserializing header: HeaderTooLarge")
     assert "weights cannot be read" in model and "delete that model directory" in model
     assert failure_advice("sft", "KeyError: 'x'") == "completed stages are kept; rerun the same command to resume from 'sft'."
+
+
+def test_figures_are_saved_under_the_run_and_copied_by_run_directory(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from trust_utils.analysis.stage import AnalysisConfig, save_run_figure
+    from trust_utils.run import Run
+
+    monkeypatch.setenv("RLHF_TRUST_ROOT", str(tmp_path))
+    made = {}
+    for name, y in (("a", 1), ("b", 2)):  # two run directories of one profile
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, y])
+        cfg = AnalysisConfig(run_dir=str(tmp_path / "runs" / name), figures_dir="figures", formats=("png",))
+        made[name] = save_run_figure(fig, "overview", Run.open(cfg.run_dir), cfg)
+        plt.close(fig)
+    assert made["a"] == ([str(tmp_path / "runs" / "a" / "analysis" / "figures" / "overview.png")],
+                         [str(tmp_path / "figures" / "overview_a.png")])
+    a, b = (Path(made[n][1][0]).read_bytes() for n in ("a", "b"))
+    assert a != b and a == Path(made["a"][0][0]).read_bytes(), "each run directory keeps its own copy"
+    cfg = AnalysisConfig(run_dir=str(tmp_path / "runs" / "c"), figures_dir="", formats=("png",))
+    fig, _ = plt.subplots()
+    assert save_run_figure(fig, "overview", Run.open(cfg.run_dir), cfg)[1] == [], "empty figures_dir: no copy"
+    plt.close(fig)
