@@ -110,6 +110,7 @@ def test_a_touched_but_unchanged_output_is_not_stale(tmp_path):
     rec = hash_outputs(tmp_path, declared_outputs(tmp_path / "s", tmp_path / "results" / "s.csv", {}))
     assert set(rec) == {"s/model"}
     f.write_text("w")  # new modification time, same content
+    (f.parent / ".content_hash").write_text("{}")  # a marker the engine leaves in a model it scores
     assert outputs_changed(tmp_path, rec) == []
     f.write_text("v")
     assert outputs_changed(tmp_path, rec) == ["output changed: s/model"]

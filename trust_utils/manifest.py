@@ -8,6 +8,7 @@ Orchestration: value code never imports this module.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -22,7 +23,7 @@ from .provenance import (
     versions_string,
     write_stage_outputs,
 )
-from .utils import hash_obj, hash_path, read_json, write_json
+from .utils import hash_file, hash_obj, hash_path, read_json, write_json
 
 
 def read_manifest(stage_dir: str | os.PathLike) -> dict[str, Any] | None:
@@ -99,20 +100,38 @@ def declared_outputs(stage_dir: Path, results_file: Path, summary: dict[str, Any
     return sorted(found)
 
 
+def _files(p: Path) -> list[Path]:
+    """The files of an output directory, without hidden ones: markers others leave in a model directory (the
+    engine's ``.content_hash``) and temporary files are not part of the output."""
+    if not p.is_dir():
+        raise FileNotFoundError(f"no such directory: {p}")
+    return sorted(f for f in p.rglob("*") if f.is_file() and not any(s.startswith(".") for s in f.relative_to(p).parts))
+
+
+def _hash_output(p: Path) -> str:
+    """:func:`trust_utils.utils.hash_path` of a file; for a directory the same hash over its files but hidden ones."""
+    if p.is_file():
+        return hash_path(p)
+    h = hashlib.sha256()
+    for f in _files(p):
+        h.update(str(f.relative_to(p)).encode())
+        h.update(hash_file(f, 64).encode())
+    return h.hexdigest()[:16]
+
+
 def _stat_signature(p: Path) -> str:
     """Sizes and modification times of a file or of every file under a directory: when it is unchanged the
     recorded content hash is trusted, so checking a model of gigabytes costs a few ``stat`` calls."""
     if p.is_file():
         st = p.stat()
         return hash_obj([st.st_size, st.st_mtime_ns])
-    return hash_obj([(str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns)
-                     for f in sorted(p.rglob("*")) if f.is_file()])
+    return hash_obj([(str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns) for f in _files(p)])
 
 
 def hash_outputs(base: Path, paths: Iterable[Path]) -> dict[str, dict[str, str]]:
-    """``{path relative to base: {"hash": content hash, "stat": stat signature}}`` (:func:`trust_utils.utils.hash_path`)."""
+    """``{path relative to base: {"hash": content hash, "stat": stat signature}}`` (:func:`_hash_output`)."""
     base = base.resolve()
-    return {str(p.relative_to(base)): {"hash": hash_path(p), "stat": _stat_signature(p)} for p in paths}
+    return {str(p.relative_to(base)): {"hash": _hash_output(p), "stat": _stat_signature(p)} for p in paths}
 
 
 def outputs_changed(base: Path, recorded: dict[str, dict[str, str]]) -> list[str]:
@@ -124,7 +143,7 @@ def outputs_changed(base: Path, recorded: dict[str, dict[str, str]]) -> list[str
         try:
             if _stat_signature(p) == rec.get("stat"):
                 continue
-            if hash_path(p) != rec.get("hash"):
+            if _hash_output(p) != rec.get("hash"):
                 reasons.append(f"output changed: {rel}")
         except (FileNotFoundError, NotADirectoryError):
             reasons.append(f"output missing: {rel}")
