@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -368,8 +368,14 @@ def test_analysis_notebook_through_the_runner(tmp_path):
     for k in keys:
         title = analysis.figure_title(k)
         assert title in html, title
-        for f in out["figures"][k]["files"]:
-            assert re.search(rf"{k}_synthetic\.(png|pdf)$", f) and (figs / f.split("/")[-1]).is_file()
+        # saved under the run; the copies in figures_dir are named by the run directory ("run"), not the profile
+        files, copies = out["figures"][k]["files"], out["figures"][k]["copies"]
+        assert sorted(files) == [str(run_dir / "analysis" / "figures" / f"{k}.{x}") for x in ("pdf", "png")]
+        assert sorted(copies) == [str(figs / f"{k}_run.{x}") for x in ("pdf", "png")]
+        assert all(Path(f).read_bytes() == Path(c).read_bytes() for f, c in zip(sorted(files), sorted(copies),
+                                                                                 strict=True))
+    man = json.loads((run_dir / "analysis" / "manifest.json").read_text())
+    assert "analysis/figures/overview.png" in man["output_hashes"], "the figures are outputs the runner checks"
     assert "demonstrate the method" in html
     for t in out["tables"].values():
         assert (run_dir / "analysis" / t).is_file()

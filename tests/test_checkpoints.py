@@ -242,7 +242,7 @@ def test_profile_of_local_external_checkpoints_runs_end_to_end(tmp_path, cache_d
     assert any(k.endswith("checkpoints.json") for k in man["inputs"])  # a changed block reruns the stage
     out = json.loads((run_dir / "analysis" / "outputs.json").read_text())["outputs"]
     assert out["checkpoints"] == ["base", "mine"] and set(out["models"]) == {a_base, b_base}
-    assert "families" in out["figures"] and (figs / "families_mine.png").is_file()
+    assert "families" in out["figures"] and (figs / "families_run.png").is_file()
     changes = pd.read_csv(run_dir / "analysis" / "changes.csv")
     assert list(zip(changes["model"], changes["checkpoint"], strict=True))[:1] == [(a_base, "mine")]
     # the figure labels the external checkpoint with its declared label

@@ -17,6 +17,12 @@ Every generation and every score the evaluation engine computes goes through :cl
 * **Resuming.** The engine writes each batch as soon as it is done, so an interrupted vertical
   continues where it stopped, and a rerun of a finished one does no model work.
 
+* **Cleaning.** Each entry records when it was written (``written``) and the producer key it was computed under
+  (``producer``: the ``code`` part of its key, carried by the key :func:`cache_key` returns), so ``rlhf-trust clean``
+  (:mod:`trust_utils.clean`) can drop what no current code can hit. A database from before the ``producer`` column
+  gains it on open (existing entries stay readable, with no producer); an old entry that current code reads gets its
+  producer filled in then.
+
 Values are JSON (a string, a number, a list, a dict).
 """
 
@@ -40,9 +46,20 @@ CACHE_SCHEMA = 3
 DB_NAME = "cache.sqlite"
 
 
-def cache_key(**parts: Any) -> str:
-    """A 32-hex-digit key from named parts (sorted, JSON-encoded, schema version included)."""
-    return hash_obj({"schema": CACHE_SCHEMA, **parts}, 32)
+class CacheKey(str):
+    """A cache key (a plain ``str`` to every caller) that remembers the producer key it was made with, so
+    :meth:`ResultCache.put_many` can record it beside the value without the callers passing it again."""
+
+    producer: str | None = None
+
+
+def cache_key(**parts: Any) -> CacheKey:
+    """A 32-hex-digit key from named parts (sorted, JSON-encoded, schema version included); its ``producer`` is the
+    ``code`` part (:func:`producer_key`), if any."""
+    key = CacheKey(hash_obj({"schema": CACHE_SCHEMA, **parts}, 32))
+    code = parts.get("code")
+    key.producer = str(code) if code is not None else None
+    return key
 
 
 def producer_key(modules: Iterable[str], libraries: Iterable[str]) -> str:
@@ -73,7 +90,10 @@ class ResultCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             with self._conn() as con:
                 con.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
-                            "meta TEXT, written REAL)")
+                            "meta TEXT, written REAL, producer TEXT)")
+                cols = {r[1] for r in con.execute("PRAGMA table_info(entries)")}
+                if "producer" not in cols:  # a database from before the column: add it, keep every entry
+                    con.execute("ALTER TABLE entries ADD COLUMN producer TEXT")
 
     @property
     def enabled(self) -> bool:
@@ -100,11 +120,18 @@ class ResultCache:
             return {}
         out: dict[str, Any] = {}
         con = self._conn().con
+        producer = {k: getattr(k, "producer", None) for k in keys}
+        unmarked: list[tuple[str, str]] = []
         for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            q = f"SELECT key, value FROM entries WHERE key IN ({','.join('?' * len(chunk))})"
-            for k, v in con.execute(q, chunk):
+            chunk = [str(k) for k in keys[i:i + 500]]
+            q = f"SELECT key, value, producer FROM entries WHERE key IN ({','.join('?' * len(chunk))})"
+            for k, v, prod in con.execute(q, chunk):
                 out[k] = json.loads(v)
+                if prod is None and producer.get(k):
+                    unmarked.append((producer[k], k))
+        if unmarked:  # entries written before the producer column, hit by current code: record whose they are
+            with self._conn() as tx:
+                tx.executemany("UPDATE entries SET producer = ? WHERE key = ?", unmarked)
         self.hits += len(out)
         self.misses += len(keys) - len(out)
         return out
@@ -114,12 +141,13 @@ class ResultCache:
 
     def put_many(self, items: Iterable[tuple[str, Any, dict | None]]) -> int:
         """Write ``(key, value, meta)`` triples in one transaction (all or nothing)."""
-        rows = [(k, json.dumps(v, ensure_ascii=False), stable_json(m) if m is not None else None, time.time())
-                for k, v, m in items]
+        rows = [(str(k), json.dumps(v, ensure_ascii=False), stable_json(m) if m is not None else None, time.time(),
+                 getattr(k, "producer", None)) for k, v, m in items]
         if not self.enabled or not rows:
             return 0
         with self._conn() as con:
-            con.executemany("INSERT OR REPLACE INTO entries (key, value, meta, written) VALUES (?, ?, ?, ?)", rows)
+            con.executemany("INSERT OR REPLACE INTO entries (key, value, meta, written, producer) "
+                            "VALUES (?, ?, ?, ?, ?)", rows)
         return len(rows)
 
     def put(self, key: str, value: Any, meta: dict | None = None) -> None:
@@ -132,6 +160,30 @@ class ResultCache:
         if not self.enabled:
             return 0
         return int(self._conn().con.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+    def drop(self, keep_producers: Iterable[str], older_than: float | None = None,
+             dry_run: bool = False) -> tuple[int, int]:
+        """Delete the entries whose producer is not in ``keep_producers`` (entries with no recorded producer
+        included: no current code has read them since the column exists), and, with ``older_than`` (a Unix time),
+        every entry written before it. Returns ``(entries, bytes of their keys, values and meta)``; ``dry_run``
+        only counts. The file shrinks (``VACUUM``) when something was deleted."""
+        if not self.enabled:
+            return 0, 0
+        keep = sorted(set(keep_producers))
+        where = f"(producer IS NULL OR producer NOT IN ({','.join('?' * len(keep))}))" if keep else "1"
+        args: list[Any] = list(keep)
+        if older_than is not None:
+            where = f"({where} OR written IS NULL OR written < ?)"
+            args.append(float(older_than))
+        con = self._conn().con
+        n, size = con.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(key) + LENGTH(value) + COALESCE(LENGTH(meta), 0)),"
+                              f" 0) FROM entries WHERE {where}", args).fetchone()
+        if n and not dry_run:
+            with self._conn() as tx:
+                tx.execute(f"DELETE FROM entries WHERE {where}", args)
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.execute("VACUUM")
+        return int(n), int(size)
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)

@@ -1,4 +1,4 @@
-"""``rlhf-trust``: run profiles, list stages and profiles, show a stage's parameters."""
+"""``rlhf-trust``: run profiles, list stages and profiles, show a stage's parameters, clean the caches."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import argparse
 import logging
 import sys
 from dataclasses import MISSING
+from pathlib import Path
 
 from . import __version__
+from .clean import clean, human
 from .params import OVERRIDES, config_fields, load_config_class
-from .paths import notebooks_dir
+from .paths import default_cache_dir, notebooks_dir
 from .pipeline import PipelineError, StageFailed, notebook_parameters, run, status
-from .profiles import ProfileError, list_profiles, load_profile
+from .profiles import Profile, ProfileError, list_profiles, load_profile
 from .stages import STAGES, get_stage
 
 
@@ -75,6 +77,39 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profile_caches(profile: Profile) -> tuple[list[Path], list[Path]]:
+    """A profile's result caches (``<run_dir>/cache/generations`` and any stage's ``gen_cache_dir``) and model
+    caches (its ``cache_dir`` values and the project's cache); a relative path is taken from the stage's directory,
+    the notebook's working directory."""
+    results, models = [profile.run_dir / "cache" / "generations"], [default_cache_dir()]
+    for stage, own in profile.stages.items():
+        for key, found in (("gen_cache_dir", results), ("cache_dir", models)):
+            value = own.get(key) or (profile.shared.get(key) if key == "cache_dir" else None)
+            if value:
+                found.append((profile.run_dir / stage / Path(str(value)).expanduser()).resolve())
+    return results, models
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    if args.cache_dir:
+        dirs = [Path(d).expanduser().resolve() for d in args.cache_dir]
+        missing = [str(d) for d in dirs if not d.is_dir()]
+        if missing:
+            raise PipelineError(f"--cache-dir {', '.join(missing)}: no such directory")
+        results, models = dirs, dirs
+    else:
+        results, models = _profile_caches(load_profile(args.profile, run_dir=args.run_dir))
+    if args.older_than is not None and args.older_than < 0:
+        raise PipelineError(f"--older-than must be a number of days >= 0, not {args.older_than}")
+    freed = clean(results, models, args.older_than, args.dry_run)
+    for f in freed:
+        print(f.line(args.dry_run))
+    total = sum(f.bytes for f in freed)
+    print(f"{'would free' if args.dry_run else 'freed'} {human(total)} in all"
+          + ("" if freed else f" (no cache found in {', '.join(map(str, dict.fromkeys(results + models)))})"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="rlhf-trust", description=__doc__)
     ap.add_argument("--version", action="version", version=f"rlhf-trust {__version__}")
@@ -99,6 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--profile", default="default")
     st.add_argument("--run-dir")
     st.set_defaults(func=_cmd_status)
+    c = sub.add_parser("clean", help="drop cache entries and models no current code uses; print what it freed")
+    where = c.add_mutually_exclusive_group()
+    where.add_argument("--profile", default="default", help="clean the caches this profile uses (default: default)")
+    where.add_argument("--cache-dir", action="append",
+                       help="a cache directory (holding cache.sqlite, models/ or notebook-parameters/); repeatable")
+    c.add_argument("--run-dir", help="override the profile's run directory")
+    c.add_argument("--older-than", type=float, metavar="DAYS", help="also drop cache entries written before then")
+    c.add_argument("--dry-run", action="store_true", help="only report what would be freed")
+    c.set_defaults(func=_cmd_clean)
     return ap
 
 

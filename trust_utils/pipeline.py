@@ -10,9 +10,15 @@ For each stage the runner
    stages' runs, the source of the ``trust_utils`` modules the notebook can run
    (:mod:`trust_utils.codehash`) and the tracked library versions — and skips the stage when its
    last run completed with the same fingerprint, the input files it recorded are unchanged and its
-   ``outputs.json`` was written by that same pipeline run (``force`` redoes it);
+   ``outputs.json`` was written by that same pipeline run, and the outputs it recorded (its ``model/``, its
+   ``records/``, its results table, the files its ``outputs.json`` names) are all there with the content hashes
+   recorded when it completed (``force`` redoes it): deleting an output and rerunning redoes its stage;
 3. executes the notebook into ``<run_dir>/<stage>/<notebook>`` and writes ``manifest.json``
-   (with the fingerprint's parts, so ``rlhf-trust status`` can say *why* a stage is stale).
+   (with the fingerprint's parts and the outputs' hashes, so ``rlhf-trust status`` can say *why* a stage is stale).
+
+One run per directory: a run holds ``<run_dir>/.lock`` (:mod:`trust_utils.runlock`) from before its first stage to
+its end; a second run of the directory is refused naming the holder, the lock of a dead run is taken over. A stage
+whose manifest says ``running`` while no run holds the lock was interrupted (``rlhf-trust status`` says so).
 
 Interactive runs: the runner gives each execution an id (environment variable ``RLHF_TRUST_RUN_ID``, read by
 :func:`trust_utils.manifest.write_stage_outputs`). A notebook executed by hand in JupyterLab writes its outputs into the
@@ -31,7 +37,17 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .codehash import code_hash, stage_code
-from .manifest import RUN_ID_ENV, inputs_changed, read_manifest, read_stage_outputs, versions, write_manifest
+from .manifest import (
+    RUN_ID_ENV,
+    declared_outputs,
+    hash_outputs,
+    inputs_changed,
+    outputs_changed,
+    read_manifest,
+    read_stage_outputs,
+    versions,
+    write_manifest,
+)
 from .models import model_provenance
 from .params import config_fields
 from .paths import notebooks_dir
@@ -52,9 +68,10 @@ from .planning import (
     resolve_params,
     stage_config_class,
 )
-from .profiles import Profile, ProfileError
+from .profiles import Profile
 from .progress import follow
-from .stages import STAGES, Stage, get_stage
+from .runlock import RunLock, RunLocked, holder
+from .stages import Stage, get_stage
 from .utils import atomic_write_text, hash_obj, write_json
 
 log = logging.getLogger(__name__)
@@ -169,7 +186,15 @@ def stale_reasons(p: StagePlan, parts: dict[str, Any]) -> list[str]:
     rec = read_stage_outputs(p.stage_dir)
     if rec is not None and rec.get("run_id") != m.get("run_id"):
         reasons.append(f"outputs rewritten outside this pipeline run ({rec.get('run_id') or 'no run id'})")
+    reasons += outputs_changed(p.stage_dir.parent, m.get("output_hashes") or {})
     return reasons
+
+
+def _record_outputs(p: StagePlan, summary: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The content hashes of what the completed stage produced (:func:`trust_utils.manifest.declared_outputs`)."""
+    paths = declared_outputs(p.stage_dir, p.stage_dir.parent / "results" / f"{p.stage.name}.csv", summary,
+                             p.stage.notebook)
+    return hash_outputs(p.stage_dir.parent, paths)
 
 
 def skip_reason(p: StagePlan, fingerprint: str) -> str | None:
@@ -191,9 +216,12 @@ def _why_run(p: StagePlan, fingerprint: str, force: bool) -> str:
     if not m:
         return "first run"
     if m.get("status") != "complete":
-        return f"previous run {m.get('status')}; resuming"
+        was = "interrupted" if m.get("status") == "running" else m.get("status")  # the lock is ours: it is dead
+        return f"previous run {was}; resuming"
     reasons = stale_reasons(p, p.extra.get("fingerprint_parts") or {})
-    return "; ".join(reasons) + " changed" if reasons else "changed"
+    # the fingerprint's parts are names ("parameters"); the checks of files say themselves what happened
+    said = ("input changed", "output ", "outputs rewritten")
+    return "; ".join(r if r.startswith(said) else f"{r} changed" for r in reasons) if reasons else "changed"
 
 
 def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool, run_id: str = "") -> None:
@@ -276,6 +304,14 @@ def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False
         echo("dry run: parameters valid; nothing executed")
         return plans
     profile.run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(profile.run_dir, profile.name).acquire(echo):
+        _run_locked(profile, plans, force, log_output, progress, echo)
+    return plans
+
+
+def _run_locked(profile: Profile, plans: list[StagePlan], force: bool, log_output: bool, progress: bool,
+                echo: Callable[[str], None]) -> None:
+    """:func:`run`'s work once it holds the run directory's lock."""
     write_json(profile.run_dir / "run.json", {
         "profile": profile.name, "profile_path": str(profile.path), "description": profile.description,
         "shared": profile.shared, "stages": profile.stages, "selected": [p.stage.name for p in plans],
@@ -324,24 +360,26 @@ def run(profile: Profile, only: Iterable[str] | None = None, force: bool = False
         manifest.update(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         seconds=round(p.seconds, 2), outputs=rec.get("outputs", {}),
                         inputs=rec.get("inputs", {}), timings=rec.get("timings", {}),
-                        base_model=_base_model_provenance(p.params))
+                        base_model=_base_model_provenance(p.params),
+                        output_hashes=_record_outputs(p, rec.get("outputs", {})))
         write_manifest(p.stage_dir, manifest)
         p.status = "done"
         echo(f"{tag}: done in {p.seconds:.1f}s -> {p.stage_dir}")
     echo(f"finished in {time.perf_counter() - total:.1f}s: "
          + ", ".join(f"{p.stage.name} {p.status}" for p in plans))
-    return plans
 
 
 def status(profile: Profile) -> list[dict[str, Any]]:
     """One row per stage of the profile: ``done`` / ``stale`` (with why) / ``missing`` / ``failed`` / ``interrupted``
-    / ``running``, finish time, duration.
+    / ``running (pid N)``, finish time, duration. A stage is ``running`` only while a run holds the directory's lock;
+    a ``running`` manifest without one was left by a killed run: ``interrupted``.
 
     A stage is stale when a rerun would redo it: its parameters, notebook, package code, library versions, input
     files or upstream stages changed, or an upstream stage is itself stale or missing (it will rerun first).
     """
     rows = []
     plans = {p.stage.name: p for p in plan(profile)}
+    live = holder(profile.run_dir)
     state: dict[str, str] = {}
     for name in profile.stage_names():
         p = plans[name]
@@ -349,15 +387,16 @@ def status(profile: Profile) -> list[dict[str, Any]]:
         why: list[str] = []
         if not m:
             st = "missing"
+        elif m.get("status") == "running":
+            st = f"running (pid {live.pid})" if live else "interrupted"
         elif m.get("status") != "complete":
             st = m.get("status", "unknown")
         else:
             upstream = _upstream(profile, p.stage)
             _fingerprint(p, upstream)
             why = stale_reasons(p, p.extra["fingerprint_parts"])
-            pending = [d for d in p.stage.needs + p.stage.uses if state.get(d) in ("stale", "missing", "failed",
-                                                                                      "interrupted", "running")
-                       and d in plans]
+            pending = [d for d in p.stage.needs + p.stage.uses if d in plans and state.get(d, "").split(" ")[0]
+                       in ("stale", "missing", "failed", "interrupted", "running")]
             if pending:
                 why.append(f"upstream will rerun ({', '.join(pending)})")
             st = "stale" if why else "done"
@@ -367,11 +406,8 @@ def status(profile: Profile) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["PipelineError", "StageFailed", "ProfileError", "plan", "run", "status", "notebook_parameters", "STAGES"]
-
-
 # names other modules and the tests use from the runner (defined in trust_utils.planning)
-__all__ = ["PipelineError", "StageFailed", "StagePlan", "RESERVED_PARAMS", "plan", "run", "status", "export_html",
+__all__ = ["PipelineError", "StageFailed", "RunLocked", "StagePlan", "RESERVED_PARAMS", "plan", "run", "status", "export_html",
            "fingerprint_parts", "stale_reasons", "skip_reason", "checkpoint_plan", "check_checkpoints", "code_cells",
            "notebook_parameters", "notebook_code_hash", "injected_params", "resolve_params", "stage_config_class",
            "_inspect", "_echo_checkpoints", "_prepare_checkpoints"]

@@ -41,12 +41,37 @@ class PipelineError(RuntimeError):
     """The run cannot start or continue; the message says what to fix."""
 
 
+#: Failures that a rerun of the same command repeats: ``(name, test on "<exception>: <message>", what to do)``.
+_FIX_FIRST: tuple[tuple[str, Callable[[str], bool], str], ...] = (
+    ("data file", lambda c: c.startswith(("DataFileError:", "UnicodeDecodeError:", "JSONDecodeError:")),
+     "a data or record file is damaged or missing (named above): restore it from its source, or, if this run "
+     "wrote it, delete it: the next run redoes the stage that writes it (or rerun with --force)"),
+    ("results table", lambda c: "missing result columns" in c,
+     "a results table lacks columns (named above): delete it and rerun, which redoes the vertical that writes "
+     "it, or rerun that vertical with --force (`rlhf-trust run --stages <vertical> --force`)"),
+    ("model", lambda c: c.startswith(("ModelLoadError:", "SafetensorError:", "HeaderTooLarge")) or
+     "safetensors" in c.lower() or "Error while deserializing" in c,
+     "a model's weights cannot be read (named above): delete that model directory and rerun, which redoes the "
+     "stage that trains it (or rerun with --force); an external checkpoint must be downloaded again"),
+)
+
+
+def failure_advice(stage: str, cause: str) -> str:
+    """What to do after stage ``stage`` failed with ``cause`` (``"<exception name>: <message>"``): fix a damaged
+    file or model first where rerunning would fail the same way; otherwise resume."""
+    for _, test, advice in _FIX_FIRST:
+        if test(cause):
+            return f"rerunning the same command fails the same way: {advice}."
+    return f"completed stages are kept; rerun the same command to resume from '{stage}'."
+
+
 class StageFailed(PipelineError):
     def __init__(self, stage: str, notebook: Path, cause: str):
         self.stage, self.notebook, self.cause = stage, notebook, cause
+        self.advice = failure_advice(stage, cause)
         super().__init__(f"stage '{stage}' failed: {cause}\n"
                          f"  open the executed notebook to see the failing cell: {notebook}\n"
-                         f"  completed stages are kept; rerun the same command to resume from '{stage}'.")
+                         f"  {self.advice}")
 
 
 @dataclass
@@ -63,6 +88,17 @@ class StagePlan:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: The folder of :func:`_inspect`'s files under the cache (``rlhf-trust clean`` drops those of no current notebook).
+PARAMETERS_CACHE = "notebook-parameters"
+
+
+def parameters_cache_file(path: str | Path, cache: Path | None = None) -> Path:
+    """Where :func:`_inspect` keeps the reading of notebook ``path``: named by the file's content hash and
+    papermill's version, under ``cache`` (default: the project's cache)."""
+    key = f"{hash_file(path)}-papermill{version('papermill')}"
+    return (cache or default_cache_dir()) / PARAMETERS_CACHE / f"{key}.json"
+
+
 @lru_cache(maxsize=64)
 def _inspect(path: str, mtime: float) -> dict[str, dict[str, Any]]:
     """papermill's reading of the notebook's parameters cell, kept on disk under the notebook file's content hash
@@ -70,8 +106,7 @@ def _inspect(path: str, mtime: float) -> dict[str, dict[str, Any]]:
     (seconds of start-up) to find out nothing changed."""
 
 
-    key = f"{hash_file(path)}-papermill{version('papermill')}"
-    cached = default_cache_dir() / "notebook-parameters" / f"{key}.json"
+    cached = parameters_cache_file(path)
     if cached.is_file():
         try:
             return json.loads(cached.read_text(encoding="utf-8"))

@@ -1,10 +1,15 @@
 """The analysis stage: :class:`AnalysisConfig`, and :func:`run`, which reads the run's results, writes the tables,
-draws and saves the figures and records ``outputs.json`` (orchestration)."""
+draws and saves the figures and records ``outputs.json`` (orchestration).
+
+Figures are saved under the run, ``<run_dir>/analysis/figures/<figure>.png|pdf`` (the stage's outputs, hashed in its
+manifest), and copied to ``figures_dir`` as ``<figure>_<run directory name>.*``, so two run directories of one
+profile never overwrite each other's copies (an empty ``figures_dir`` makes no copies)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +50,10 @@ class AnalysisConfig:
 
     Attributes:
         run_dir: run directory whose ``results/`` is analysed.
-        profile: profile name used in figure file names; empty: the ``profile`` of ``<run_dir>/run.json``
+        profile: the run's name in the outputs; empty: the ``profile`` of ``<run_dir>/run.json``
             (written by the runner), else the run directory's name.
-        figures_dir: where figures go; relative paths are taken from the project root.
+        figures_dir: where copies of the figures go, named ``<figure>_<run directory name>``; relative paths are
+            taken from the project root; empty: no copies (the figures themselves are in ``<run_dir>/analysis/figures``).
         dpi: PNG resolution.
         max_panels: a vertical with more variants than this shows only its headline variant in its
             figure and gets a ``<vertical>_breakdown`` figure for the rest.
@@ -64,8 +70,9 @@ class AnalysisConfig:
 
     run_dir: str = shared("run_dir")
     profile: str = param(
-        "", "name used in figure file names; empty takes it from the run's run.json, else the run directory name")
-    figures_dir: str = param("figures", 'where figures are saved; relative paths are taken from the project root')
+        "", "the run's name in the outputs; empty takes it from the run's run.json, else the run directory name")
+    figures_dir: str = param(
+        "figures", 'where copies of the figures go, named by run directory (relative: from the project root; empty: none)')
     dpi: int = param(150, 'PNG resolution of the saved figures')
     max_panels: int = param(
         6, 'a vertical with more variants than this gets its headline panel plus a breakdown figure')
@@ -100,6 +107,20 @@ class AnalysisResult:
     notes: list[str]
     degenerate: pd.DataFrame = field(default_factory=pd.DataFrame)
     v1_table: pd.DataFrame | None = None
+
+
+def save_run_figure(fig: Any, key: str, run: Run, cfg: "AnalysisConfig") -> tuple[list[str], list[str]]:
+    """Save a figure as ``<run_dir>/analysis/figures/<key>.<format>`` and copy it to ``cfg.figures_dir`` as
+    ``<key>_<run directory name>.<format>``; returns ``(files, copies)``."""
+    files = save_figure(fig, run.stage_dir("analysis") / "figures" / key, cfg.formats, cfg.dpi)
+    copies: list[str] = []
+    if cfg.figures_dir:
+        fig_dir = Path(cfg.figures_dir)
+        fig_dir = fig_dir if fig_dir.is_absolute() else project_root() / fig_dir
+        fig_dir.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            copies.append(str(shutil.copyfile(f, fig_dir / f"{key}_{run.dir.name}{Path(f).suffix}")))
+    return [str(f) for f in files], copies
 
 
 def resolve_profile_name(run: Run | str | Path, profile: str = "") -> str:
@@ -158,18 +179,16 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
     v1.to_csv(out_dir / tables["paper_v1"], index=False)
     v2.to_csv(out_dir / tables["paper_v2"], index=False)
     t2 = time.perf_counter()
-    fig_dir = Path(cfg.figures_dir)
-    fig_dir = fig_dir if fig_dir.is_absolute() else project_root() / fig_dir
-    figures, files = {}, {}
+    figures, files, copies = {}, {}, {}
     for key in figure_keys(df, cfg.max_panels):
         fig = make_figure(df, key, cfg.max_panels, cfg.max_degenerate)
         if fig is None:
             continue
         figures[key] = fig
-        files[key] = [str(p) for p in save_figure(fig, fig_dir / f"{key}_{profile}", cfg.formats, cfg.dpi)]
+        files[key], copies[key] = save_run_figure(fig, key, run, cfg)
     fam = family_outputs(cfg, df, v1, reference, profile)
     if "figure" in fam:
-        figures["families"], files["families"] = fam["figure"], fam["files"]
+        figures["families"], files["families"], copies["families"] = fam["figure"], fam["files"], fam["copies"]
     if "table_file" in fam:
         tables["paper_v1_table"] = fam["table_file"]
     t3 = time.perf_counter()
@@ -185,7 +204,7 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
         "profile": profile, "n_result_rows": int(len(df)),
         "verticals": [v for v in VERTICALS if len(df) and (df["vertical"] == v).any()],
         "checkpoints": order_checkpoints(df["checkpoint"]) if len(df) else [], "models": sorted(set(df["model"])) if len(df) else [],
-        "figures": {k: {"title": figure_title(k), "files": files[k]} for k in figures},
+        "figures": {k: {"title": figure_title(k), "files": files[k], "copies": copies[k]} for k in figures},
         "tables": tables, "headline_changes": summary,
         "paper_v2": [{"vertical": r.vertical, "model": model_label(r.model) if r.model else "",
                       "run_rel_change": None if not np.isfinite(r.run_rel_change) else round(float(r.run_rel_change), 6),
@@ -206,16 +225,14 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
 def family_outputs(cfg: "AnalysisConfig", df: pd.DataFrame, v1: pd.DataFrame, reference: pd.DataFrame,
                    profile: str) -> dict[str, Any]:
     """The cross-family figure and the v1 table of :func:`run`: written when the run has several models or v1
-    matches; returns ``{figure, files, table, table_file}`` (empty when neither applies)."""
+    matches; returns ``{figure, files, copies, table, table_file}`` (empty when neither applies)."""
     out: dict[str, Any] = {}
     n_models = df["model"].nunique() if len(df) else 0
     if n_models > 1 or len(v1):
         fig = plot_families(df, reference, cfg.variant_aliases)
         if fig is not None:
-            fig_dir = Path(cfg.figures_dir)
-            fig_dir = fig_dir if fig_dir.is_absolute() else project_root() / fig_dir
             out["figure"] = fig
-            out["files"] = [str(p) for p in save_figure(fig, fig_dir / f"families_{profile}", cfg.formats, cfg.dpi)]
+            out["files"], out["copies"] = save_run_figure(fig, "families", Run.open(cfg.run_dir), cfg)
     if len(v1):
         out["table"] = v1_table(v1)
         out["table_file"] = "paper_v1_table.csv"
@@ -223,4 +240,4 @@ def family_outputs(cfg: "AnalysisConfig", df: pd.DataFrame, v1: pd.DataFrame, re
     return out
 
 
-__all__ = ["AnalysisConfig", "AnalysisResult", "resolve_profile_name", "run", "family_outputs"]
+__all__ = ["AnalysisConfig", "AnalysisResult", "resolve_profile_name", "run", "family_outputs", "save_run_figure"]
