@@ -25,7 +25,7 @@
 # `trust_utils.results.load_unit_values`, for the paired intervals of a change) and the paper's reported numbers, which the package keeps as data in
 # `trust_utils/reference/paper_results.csv`. Nothing below is typed in by hand.
 #
-# **Outputs.** Figures in `figures/<figure>_<profile>.png|pdf` (project root), `changes.csv`,
+# **Outputs.** Figures in `<run_dir>/analysis/figures/<figure>.png|pdf` (copied to `figures/<figure>_<run dir name>.*` in the project root), `changes.csv`,
 # `paper_v1_comparison.csv`, `paper_v2_headline.csv`, `degenerate_shares.csv` and `outputs.json` in `<run_dir>/analysis/`; the runner
 # also writes this executed notebook as `report.html`.
 #
