@@ -230,22 +230,35 @@ def _split_revision(ref: str) -> tuple[str, str | None]:
     return ref, None
 
 
+#: an older version wrote this marker into model directories; it is still left out of the hash so that a directory
+#: holding one keeps the fingerprint it had
+_OLD_MARKER = ".content_hash"
+
+
 def _content_digest(p: Path) -> str:
-    """Hash of every file under ``p`` but the fingerprint's own ``.content_hash`` marker (so it is stable)."""
+    """Hash of every file under ``p`` but the old ``.content_hash`` marker (so it is stable)."""
     import hashlib
 
     h = hashlib.sha256()
-    for f in sorted(q for q in p.rglob("*") if q.is_file() and q.name != ".content_hash"):
+    for f in sorted(q for q in p.rglob("*") if q.is_file() and q.name != _OLD_MARKER):
         h.update(str(f.relative_to(p)).encode())
         h.update(hash_file(f, 64).encode())
     return h.hexdigest()[:16]
+
+
+def fingerprint_record_path(directory: str | os.PathLike) -> Path:
+    """Where the content hash of a local model directory is kept: the project's cache
+    (``<cache>/fingerprints/<hash of its absolute path>.json``), never the directory itself, which may be the user's
+    own folder or read-only."""
+    return default_cache_dir() / "fingerprints" / f"{hash_obj(str(Path(directory).resolve()), 20)}.json"
 
 
 def model_fingerprint(resolved: str) -> str:
     """Content identity of a resolved model (for cache keys): a hash of its weights, or the hub id with the commit
     its revision resolves to (``unresolved:<rev>`` when neither the hub nor the local cache says).
 
-    The hash of a local directory is cached in ``.content_hash`` keyed by file sizes and mtimes.
+    The hash of a local directory is remembered in the project's cache (:func:`fingerprint_record_path`), keyed by its
+    absolute path and the names, sizes and mtimes of its files; nothing is written into the model directory.
     """
     p = Path(resolved)
     if not p.is_dir():
@@ -253,18 +266,97 @@ def model_fingerprint(resolved: str) -> str:
         name, rev = _split_revision(resolved)
         return f"hub:{name}@{utils.resolve_hub_revision(name, rev, 'model')}"
     stamp = hash_obj(sorted((str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns)
-                            for f in p.rglob("*") if f.is_file() and f.name != ".content_hash"))
-    marker = p / ".content_hash"
-    if marker.is_file():
-        rec = read_json(marker)
-        if rec.get("stamp") == stamp:
+                            for f in p.rglob("*") if f.is_file() and f.name != _OLD_MARKER))
+    record = fingerprint_record_path(p)
+    if record.is_file():
+        try:
+            rec = read_json(record)
+        except (OSError, ValueError):  # a damaged record is only a cache miss
+            rec = {}
+        if isinstance(rec, dict) and rec.get("stamp") == stamp and rec.get("path") == str(p.resolve()):
             return rec["hash"]
     digest = _content_digest(p)
     try:
-        write_json(marker, {"stamp": stamp, "hash": digest})
-    except OSError:  # read-only model directories are fine, just slower
+        write_json(record, {"path": str(p.resolve()), "stamp": stamp, "hash": digest})
+    except OSError:  # an unwritable cache only costs the hash next time
         pass
     return digest
+
+
+# --------------------------------------------------------------------------------------------- weights check
+def safetensors_problem(path: str | os.PathLike) -> str:
+    """Why a ``.safetensors`` file cannot be loaded, from its header alone ("" when it looks whole).
+
+    The format is an 8-byte little-endian header length, a JSON header giving each tensor's ``data_offsets``, then
+    the data: a file cut short (an interrupted save or copy) has a header longer than the file, a header that is not
+    JSON, or tensors that end past the data. Reads a few kilobytes, never the weights.
+    """
+    import json
+    import struct
+
+    p = Path(path)
+    size = p.stat().st_size
+    if size < 8:
+        return f"{p.name} has {size} bytes, fewer than the 8 of a safetensors header length"
+    with open(p, "rb") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        if n > size - 8:
+            return f"{p.name}: its header says {n} bytes of header but the file has only {size} bytes (cut short?)"
+        raw = fh.read(n)
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return f"{p.name}: the header is not valid JSON (damaged file)"
+    if not isinstance(header, dict):
+        return f"{p.name}: the header is not a JSON object (damaged file)"
+    data = size - 8 - n
+    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)
+            and isinstance(v.get("data_offsets"), list) and len(v["data_offsets"]) == 2]
+    if len(ends) != sum(1 for k in header if k != "__metadata__"):
+        return f"{p.name}: a tensor entry of the header has no data_offsets (damaged file)"
+    if ends and max(ends) != data:
+        return (f"{p.name}: the tensors need {max(ends)} bytes of data but the file holds {data} "
+                f"({'cut short' if max(ends) > data else 'trailing bytes'})")
+    return ""
+
+
+def weights_problems(directory: str | os.PathLike) -> list[str]:
+    """:func:`safetensors_problem` of every ``*.safetensors`` file directly in ``directory`` (non-empty ones only)."""
+    out = []
+    for f in sorted(Path(directory).glob("*.safetensors")):
+        why = safetensors_problem(f)
+        if why:
+            out.append(why)
+    return out
+
+
+def _checkpoint_hint(directory: Path) -> str:
+    """What to do about a damaged model directory: a run's checkpoint (``<run>/<stage>/model``) is made again by
+    rerunning its stage; any other folder must be saved or copied again."""
+    if directory.name == "model" and (directory.parent / "manifest.json").is_file():
+        stage = directory.parent.name
+        return (f"it is checkpoint {stage!r} of run {directory.parent.parent}: delete {directory} and rerun "
+                f"the {stage!r} stage (rlhf-trust run --profile <profile> --stages {stage} --force)")
+    return "save or copy the model into that directory again"
+
+
+def _load_error(what: str, ref: str, name: str, exc: BaseException) -> ModelLoadError:
+    p = Path(name)
+    if p.is_dir():
+        return ModelLoadError(f"cannot load {what} {ref!r} from directory {p}: {type(exc).__name__}: {exc}. "
+                              f"The files are damaged or incomplete (an interrupted save or copy?); {_checkpoint_hint(p)}")
+    return ModelLoadError(f"cannot load {what} {ref!r}: {exc}. Offline? Use a local directory, "
+                          f"'tiny' or 'smollm2-gguf'.")
+
+
+def _check_local_weights(ref: str, name: str) -> None:
+    p = Path(name)
+    if p.is_dir():
+        bad = weights_problems(p)
+        if bad:
+            hint = _checkpoint_hint(p)
+            raise ModelLoadError(f"cannot load model {ref!r} from directory {p}: {'; '.join(bad)}. "
+                                 f"{hint[0].upper()}{hint[1:]}")
 
 
 # --------------------------------------------------------------------------------------------- load
@@ -276,9 +368,8 @@ def load_tokenizer(ref: str, cache_dir: str | os.PathLike | None = None, padding
     name, rev = _split_revision(resolved)
     try:
         tok = AutoTokenizer.from_pretrained(name, revision=rev)
-    except OSError as exc:
-        raise ModelLoadError(f"cannot load tokenizer {ref!r}: {exc}. Offline? Use a local directory, "
-                             f"'tiny' or 'smollm2-gguf'.") from exc
+    except (OSError, ValueError, RuntimeError) as exc:  # ValueError/RuntimeError: a damaged tokenizer file
+        raise _load_error("tokenizer", ref, name, exc) from exc
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = padding_side
@@ -294,6 +385,7 @@ def load_causal_lm(ref: str, device: str = "cpu", dtype: Any = None, cache_dir: 
     resolved = resolve_model_ref(ref, cache_dir, seed)
     name, rev = _split_revision(resolved)
     dtype = dtype or torch.float32
+    _check_local_weights(ref, name)  # a cut-short weights file, named with its directory, before transformers' error
     try:
         if (Path(name) / "adapter_config.json").is_file():
             from peft import AutoPeftModelForCausalLM
@@ -301,9 +393,8 @@ def load_causal_lm(ref: str, device: str = "cpu", dtype: Any = None, cache_dir: 
             model = AutoPeftModelForCausalLM.from_pretrained(name, dtype=dtype).merge_and_unload()
         else:
             model = AutoModelForCausalLM.from_pretrained(name, revision=rev, dtype=dtype)
-    except OSError as exc:
-        raise ModelLoadError(f"cannot load model {ref!r}: {exc}. Offline? Use a local directory, "
-                             f"'tiny' or 'smollm2-gguf'.") from exc
+    except Exception as exc:  # safetensors, json and torch raise their own types for a damaged file
+        raise _load_error("model", ref, name, exc) from exc
     return model.to(device).eval()
 
 
