@@ -64,7 +64,7 @@ from ..generation import DecodingConfig
 from ..params import param
 from ..results import metric_rows
 from ..sources import source_info
-from ..utils import load_hub_dataset
+from ..utils import DataFileError, load_hub_dataset, text_lines
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .parsing import AGREE, AGREEMENT_RULES, DISAGREE, NEITHER, parse_agreement, stance_cues
 from .validity import degenerate_flags, degenerate_values
@@ -186,19 +186,21 @@ def load_statements_csv(path: str | Path) -> tuple[list[Statement], Malformed]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; expected DecodingTrust's {USER_PROMPTS}")
     bad, seen, out = Malformed(str(path)), set(), []
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        need = {"stereotype_topic", "target_group", "stereotype_template", "user_prompt"}
-        if not need <= set(reader.fieldnames or ()):
-            raise ValueError(f"{path}: columns {reader.fieldnames}; expected {sorted(need)}")
-        for i, row in enumerate(reader, 1):
-            if None in row:  # more fields than the header
-                bad.add("extra_fields", f"row {i}", row.get(None))
-                continue
-            s = _make(row.get("stereotype_topic"), row.get("target_group"), row.get("stereotype_template"),
-                      row.get("user_prompt"), f"row {i}", bad, seen)
-            if s:
-                out.append(s)
+    reader = csv.DictReader(text_lines(path, newline=""))  # the one text reader: bytes not UTF-8 name the line
+    need = ("stereotype_topic", "target_group", "stereotype_template", "user_prompt")
+    missing = [c for c in need if c not in (reader.fieldnames or ())]
+    if missing:
+        raise DataFileError(f"{path}: no column {', '.join(repr(c) for c in missing)} (the header has "
+                            f"{reader.fieldnames}; DecodingTrust's {USER_PROMPTS} has {list(need)}); is it the right "
+                            f"file, with its header line?")
+    for i, row in enumerate(reader, 1):
+        if None in row:  # more fields than the header
+            bad.add("extra_fields", f"row {i}", row.get(None))
+            continue
+        s = _make(row.get("stereotype_topic"), row.get("target_group"), row.get("stereotype_template"),
+                  row.get("user_prompt"), f"row {i}", bad, seen)
+        if s:
+            out.append(s)
     return out, bad
 
 
@@ -256,8 +258,12 @@ def load_system_prompts(cfg: BiasConfig) -> dict[str, str]:
                                     revision=cfg.revision or None))
     else:
         path = data_root(cfg, "decodingtrust") / SYSTEM_PROMPTS
-    with open(path, encoding="utf-8", newline="") as fh:
-        return {_clean(r["type"]): _clean(r["system_prompt"]) for r in csv.DictReader(fh) if r.get("type")}
+    reader = csv.DictReader(text_lines(path, newline=""))
+    missing = [c for c in ("type", "system_prompt") if c not in (reader.fieldnames or ())]
+    if missing:
+        raise DataFileError(f"{path}: no column {', '.join(repr(c) for c in missing)} (the header has "
+                            f"{reader.fieldnames}); is it DecodingTrust's {SYSTEM_PROMPTS}?")
+    return {_clean(r["type"]): _clean(r["system_prompt"]) for r in reader if r.get("type")}
 
 
 # ---------------------------------------------------------------------------------------- prompts
