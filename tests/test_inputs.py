@@ -188,3 +188,68 @@ def test_hh_loader_not_utf8(tmp_path, name):
     with pytest.raises(DataFileError) as exc:
         load_pairs("local", ["helpful-base"], local_dir=str(tmp_path))
     _assert_names_line(exc, p, 2)
+
+
+# ------------------------------------------------------------------------------------------------ stage parameters
+def _tiny_profile(tmp_path: Path, stage: str = "", key: str = "", value=None) -> Path:
+    import yaml
+
+    from trust_utils.paths import configs_dir
+
+    raw = yaml.safe_load((configs_dir() / "tiny.yaml").read_text())
+    raw["run_dir"] = str(tmp_path / "run")
+    if stage == "shared":
+        raw["shared"][key] = value
+    elif stage:
+        raw["stages"].setdefault(stage, {})[key] = value
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_the_tiny_profile_still_plans(tmp_path):
+    from trust_utils.pipeline import plan
+    from trust_utils.profiles import load_profile
+
+    names = [p.stage.name for p in plan(load_profile(_tiny_profile(tmp_path)))]
+    assert names[:2] == ["data", "sft"] and "analysis" in names
+
+
+@pytest.mark.parametrize("stage, key, value, allowed", [
+    ("toxicity", "max_examples", -5, "or 0 (all)"),
+    ("bias", "n_samples", -1, "a whole number >= 1"),
+    ("toxicity", "n_samples", 0, "a whole number >= 1"),
+    ("sft", "max_steps", -3, "or 0 (epochs decide)"),
+    ("dpo", "batch_size", -4, "a whole number >= 1"),
+    ("sft", "n_samples", -2, "or 0 (no samples shown)"),
+    ("ethics", "batch_size", -1, "or 0 (picks one from free GPU memory)"),
+    ("shared", "device", "gpu0", "auto, cpu, cuda, cuda:N"),
+    ("data", "n_train", -10, "or 0 (all)"),
+    ("attribution", "n_test", 0, "a whole number >= 1"),
+    ("analysis", "dpi", -1, "a whole number >= 1"),
+])
+def test_a_bad_value_fails_the_plan_naming_stage_parameter_value_and_what_is_allowed(tmp_path, stage, key, value,
+                                                                                      allowed):
+    from trust_utils.pipeline import PipelineError, plan
+    from trust_utils.profiles import load_profile
+
+    with pytest.raises(PipelineError) as exc:
+        plan(load_profile(_tiny_profile(tmp_path, stage, key, value)))
+    msg = str(exc.value)
+    assert f"parameter '{key}' is {value!r}" in msg and allowed in msg
+    if stage != "shared":
+        assert f"stage '{stage}'" in msg
+
+
+def test_the_stage_itself_refuses_a_bad_value():
+    from trust_utils.training.config import TrainingError
+    from trust_utils.training.sft import SFTStageConfig
+    from trust_utils.utils import ConfigError
+    from trust_utils.verticals.toxicity import ToxicityConfig
+
+    with pytest.raises(ConfigError, match=r"stage 'toxicity': parameter 'max_examples' is -5"):
+        ToxicityConfig(run_dir="r", max_examples=-5)
+    with pytest.raises(TrainingError, match=r"stage 'sft': parameter 'device' is 'cuda0'"):
+        SFTStageConfig(run_dir="r", device="cuda0").validate()
+    for device in ("auto", "cpu", "cuda", "cuda:1", "mps"):
+        ToxicityConfig(run_dir="r", device=device, batch_size=0)  # 0 = auto batch size, documented

@@ -3,8 +3,9 @@
 - **Parameters.** A stage's notebook's ``parameters`` cell is read the way papermill reads it (cached on disk under
   the notebook's content hash), and the profile's values for the stage are checked against the stage's config
   dataclass (its fields and their annotated types, :mod:`trust_utils.params`): an unknown key is refused with the
-  valid ones, a renamed one names its new name, a wrong type is refused. Keys the cell declares are injected, the
-  others packed into its ``overrides`` dict.
+  valid ones, a renamed one names its new name, a wrong type is refused; then the config is built and its
+  ``validate()`` checks the ranges (:func:`validate_config`). Keys the cell declares are injected, the others packed
+  into its ``overrides`` dict.
 - **Checkpoints.** The names the vertical stages ask for, and every model reference the profile names, are checked
   before any model work (:func:`trust_utils.refs.check_refs`); the runner then writes ``<run_dir>/checkpoints.json``
   (:func:`trust_utils.run.write_checkpoints`) for the stages to read.
@@ -14,6 +15,7 @@ Orchestration code (:mod:`trust_utils.pipeline` is its only caller besides the C
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -216,7 +218,26 @@ def resolve_params(profile: Profile, stage: Stage, declared: dict[str, dict[str,
             _check_field_type(stage.name, k, v, fields[k]["type"])
         else:
             _check_type(stage.name, k, v, declared[k])
+    if cls is not None:
+        validate_config(profile, stage, cls, params)
     return params
+
+
+def validate_config(profile: Profile, stage: Stage, cls: type, params: dict[str, Any]) -> None:
+    """Build the stage's config from its resolved parameters and call its ``validate()`` (ranges: counts >= 1 or a
+    documented 0, never negative; the device), so ``--dry-run`` refuses what would fail only inside the notebook
+    under the engine's name for it. Raises :class:`PipelineError` with the stage's own message (stage, parameter,
+    value, what is allowed)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        cfg = cls(**{k: v for k, v in params.items() if k in names})  # __post_init__ checks run here
+        validate = getattr(cfg, "validate", None)
+        if callable(validate):
+            validate()
+    except (ValueError, TypeError, RuntimeError) as exc:
+        msg = str(exc)
+        where = "" if f"stage '{stage.name}'" in msg else f"stage '{stage.name}': "
+        raise PipelineError(f"profile {profile.path}: {where}{msg}") from None
 
 
 def injected_params(stage: Stage, params: dict[str, Any], declared: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import random
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -223,6 +224,47 @@ def resolve_device(device: str = "auto") -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device={device!r} was asked for but CUDA is not available; use device='auto' or 'cpu'")
     return device
+
+
+#: the devices a stage's ``device`` parameter may name
+DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+DEVICES_ALLOWED = "auto, cpu, cuda, cuda:N (a GPU index) or mps"
+
+
+class ConfigError(ValueError):
+    """A stage parameter outside its range; the message names the stage, the parameter, its value and what is allowed."""
+
+
+def count_problems(stage: str, cfg: Any, counts: dict[str, str | None]) -> list[str]:
+    """What is wrong with the whole-number parameters of ``cfg`` named in ``counts`` (those it has).
+
+    ``counts`` maps a field to what 0 means for it (``"all"``, ``"auto"``, ...) or to None when it must be >= 1;
+    a negative value is always wrong: it never silently means "all".
+    """
+    out = []
+    for name, zero in counts.items():
+        if not hasattr(cfg, name):
+            continue
+        v = getattr(cfg, name)
+        allowed = f"a whole number >= 1, or 0 ({zero})" if zero else "a whole number >= 1"
+        if isinstance(v, bool) or not isinstance(v, int):
+            out.append(f"stage '{stage}': parameter {name!r} is {v!r}; allowed: {allowed}")
+        elif v < 0 or (v == 0 and not zero):
+            out.append(f"stage '{stage}': parameter {name!r} is {v}; allowed: {allowed}")
+    return out
+
+
+def device_problem(stage: str, device: Any) -> str:
+    """What is wrong with a ``device`` parameter ("" when it is one of :data:`DEVICES_ALLOWED`)."""
+    if isinstance(device, str) and DEVICE_RE.match(device):
+        return ""
+    return f"stage '{stage}': parameter 'device' is {device!r}; allowed: {DEVICES_ALLOWED}"
+
+
+def raise_problems(problems: list[str], error: type[Exception] = ConfigError) -> None:
+    """Raise ``error`` listing every problem (one per line), if any."""
+    if problems:
+        raise error("; ".join(problems) if len(problems) == 1 else "\n  ".join(["bad parameters:", *problems]))
 
 
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
