@@ -253,3 +253,28 @@ def test_the_stage_itself_refuses_a_bad_value():
         SFTStageConfig(run_dir="r", device="cuda0").validate()
     for device in ("auto", "cpu", "cuda", "cuda:1", "mps"):
         ToxicityConfig(run_dir="r", device=device, batch_size=0)  # 0 = auto batch size, documented
+
+
+# ------------------------------------------------------------------------------------------------ run directories
+def test_a_run_dir_under_a_file_is_named_by_the_plan_and_by_the_stage(tmp_path):
+    # chmod cannot make a directory unwritable for root, so the run directory is put under a regular file
+    import yaml
+
+    from trust_utils.pipeline import PipelineError, plan
+    from trust_utils.profiles import load_profile
+    from trust_utils.run import Run, RunDirError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    path = _tiny_profile(tmp_path)
+    raw = yaml.safe_load(path.read_text())
+    raw["run_dir"] = str(blocker / "run")
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(PipelineError) as exc:
+        plan(load_profile(path))
+    msg = str(exc.value)
+    assert str(blocker / "run") in msg and f"{blocker} is a file" in msg and "--run-dir" in msg
+    with pytest.raises(RunDirError) as exc:
+        Run.open(blocker / "run").stage_dir("toxicity")
+    assert str(blocker / "run" / "toxicity") in str(exc.value) and f"{blocker} is a file" in str(exc.value)
+    assert not (tmp_path / "run").exists()

@@ -29,7 +29,7 @@ from .params import OVERRIDES, config_fields, load_config_class, rename_message,
 from .paths import default_cache_dir
 from .profiles import Profile
 from .refs import check_ref, check_refs
-from .run import write_checkpoints
+from .run import RunDirError, run_dir_problem, write_checkpoints
 from .stages import Stage
 from .utils import atomic_write_text, hash_file, hash_obj
 
@@ -280,9 +280,12 @@ def check_checkpoints(profile: Profile, plans: Iterable[StagePlan], online: bool
     reference the profile names (``shared.model`` and the external checkpoints); offline unless ``online``.
 
     Returns one row per reference (:func:`trust_utils.refs.check_ref`); raises :class:`PipelineError`
-    listing every problem.
+    listing every problem. First checks that the run directory can be created and written
+    (:func:`trust_utils.run.run_dir_problem`; the plan calls this, so ``--dry-run`` tells too).
     """
 
+    if why := run_dir_problem(profile.run_dir):
+        raise PipelineError(f"profile {profile.path}: {why}")
     known = list(CHECKPOINT_ORDER) + [c.name for c in profile.checkpoints]
     for p in plans:
         wanted = p.params.get("checkpoints") if "vertical" in p.stage.tags else None
@@ -318,6 +321,9 @@ def _prepare_checkpoints(profile: Profile, plans: list[StagePlan], echo: Callabl
         hub = [r for r in rows if r["kind"] == "hub"]
         if hub:
             echo("hub models: " + ", ".join(f"{r['ref']} ({r['status']})" for r in hub))
-    write_checkpoints(profile.run_dir, profile.checkpoints, profile.evaluated_checkpoints(), profile.baseline)
+    try:
+        write_checkpoints(profile.run_dir, profile.checkpoints, profile.evaluated_checkpoints(), profile.baseline)
+    except RunDirError as exc:  # made unwritable since the plan looked
+        raise PipelineError(f"profile {profile.path}: {exc}") from None
 
 
