@@ -299,6 +299,19 @@ def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def styled_table(df: pd.DataFrame, formats: dict[str, str] | None = None, na_rep: str = "n/a"):
+    """``df.style`` with number formats and every value, index label and column name HTML-escaped.
+
+    pandas' ``Styler`` writes cell values as raw HTML unless told to escape, so a ``model`` value from a profile or a
+    results CSV (``<img src=x onerror=...>``) would be live markup in the notebook and in ``report.html``; every table
+    the analysis shows with a style goes through here.
+    """
+    sty = df.style.format(na_rep=na_rep, escape="html")  # every cell first, then the numbers' formats on top
+    if formats:
+        sty = sty.format({c: f for c, f in formats.items() if c in df.columns}, na_rep=na_rep, escape="html")
+    return sty.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+
+
 DEGENERATE_METRICS: dict[str, str] = {"degenerate_empty": "empty", "degenerate_unparsed": "unparsed",
                                       "degenerate_echo": "echo", "degenerate_repeat": "repeat",
                                       "degenerate_any": "any", "degenerate_loglik": "loglik ties"}
@@ -384,6 +397,7 @@ def v1_table(v1: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ["Z95", "HEADLINE_CHECKPOINTS", "V1_PYTHIA_SIZES", "KEY", "MAX_DEGENERATE", "order_checkpoints", "model_label",
+           "styled_table",
            "model_size_millions", "pythia_size", "prepare", "series_order", "diff_ci_normal", "CHANGE_COLUMNS",
            "guard_share", "attach_units", "change_table", "format_changes", "DEGENERATE_METRICS", "degenerate_shares",
            "changes_against", "V1_TABLE_INDEX", "v1_table"]
