@@ -100,7 +100,7 @@ class VerticalConfig:
     COUNTS: ClassVar[dict[str, str | None]] = {
         "batch_size": "picks one from free GPU memory", "max_examples": "all", "n_boot": "no interval",
         "threads": "torch's default", "n_samples": None, "max_new_tokens": None, "num_beams": None,
-        "top_k": "top-k disabled", "expect_n": "no check",
+        "top_k": "top-k disabled",  # ethics checks its expect_n itself (>= 0, 0 = no check)
     }
 
     def validate(self) -> None:
