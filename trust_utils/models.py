@@ -369,6 +369,8 @@ def load_tokenizer(ref: str, cache_dir: str | os.PathLike | None = None, padding
     try:
         tok = AutoTokenizer.from_pretrained(name, revision=rev)
     except (OSError, ValueError, RuntimeError) as exc:  # ValueError/RuntimeError: a damaged tokenizer file
+        if not isinstance(exc, OSError) and not Path(name).is_dir():
+            raise
         raise _load_error("tokenizer", ref, name, exc) from exc
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
@@ -394,6 +396,8 @@ def load_causal_lm(ref: str, device: str = "cpu", dtype: Any = None, cache_dir: 
         else:
             model = AutoModelForCausalLM.from_pretrained(name, revision=rev, dtype=dtype)
     except Exception as exc:  # safetensors, json and torch raise their own types for a damaged file
+        if not isinstance(exc, OSError) and not Path(name).is_dir():
+            raise  # a hub model's other errors are transformers' own, with their own message
         raise _load_error("model", ref, name, exc) from exc
     return model.to(device).eval()
 
