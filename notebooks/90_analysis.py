@@ -212,11 +212,12 @@ print(f"all {len(result.changes)} rows: {result.tables['changes']} in the analys
 
 # %%
 v2 = result.v2.assign(model=result.v2["model"].map(lambda m: tables.model_label(m) if m else ""))
-display(v2[["vertical", "metric", "variant", "model", "run_base", "run_aligned", "aligned_checkpoints", "run_rel_change",
-            "run_direction", "run_degenerate", "interpretable", "paper_rel_change", "paper_direction", "same_direction",
-            "run_note", "paper_note"]]
-        .style.format({"run_base": "{:.3f}", "run_aligned": "{:.3f}", "run_rel_change": "{:+.0%}",
-                       "run_degenerate": "{:.0%}", "paper_rel_change": "{:+.0%}"}, na_rep="n/a"))
+display(tables.styled_table(  # styled tables escape every value (a model name is text, never markup)
+    v2[["vertical", "metric", "variant", "model", "run_base", "run_aligned", "aligned_checkpoints", "run_rel_change",
+        "run_direction", "run_degenerate", "interpretable", "paper_rel_change", "paper_direction", "same_direction",
+        "run_note", "paper_note"]],
+    {"run_base": "{:.3f}", "run_aligned": "{:.3f}", "run_rel_change": "{:+.0%}", "run_degenerate": "{:.0%}",
+     "paper_rel_change": "{:+.0%}"}))
 
 # %% [markdown]
 # ## Compared with the paper (2): the v1 per-model numbers
@@ -233,10 +234,10 @@ display(v2[["vertical", "metric", "variant", "model", "run_base", "run_aligned",
 
 # %%
 if len(result.v1):
-    display(result.v1.assign(model=result.v1["model"].map(tables.model_label))
-            .drop(columns=["source", "note", "paper_unit"])
-            .style.format({c: "{:.3f}" for c in ["paper_value", "run_value", "run_ci_low", "run_ci_high", "run_minus_paper",
-                                                 "run_degenerate"]}, na_rep="n/a"))
+    display(tables.styled_table(result.v1.assign(model=result.v1["model"].map(tables.model_label))
+                                .drop(columns=["source", "note", "paper_unit"]),
+                                {c: "{:.3f}" for c in ["paper_value", "run_value", "run_ci_low", "run_ci_high",
+                                                       "run_minus_paper", "run_degenerate"]}))
 else:
     display(Markdown("*No model of this run is a v1 Pythia size, so there is nothing to put side by side. "
                      "For orientation, the paper's v1 values (0-1 scale):*"))

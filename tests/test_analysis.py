@@ -432,7 +432,7 @@ def test_the_tables_import_no_figure_code():
     code = ("import sys, trust_utils.analysis.tables; "
             "print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'trust_utils.analysis', 'trust_utils.plots'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['trust_utils.analysis', 'trust_utils.analysis.tables']"
+    assert out.strip() == "['trust_utils.analysis', 'trust_utils.analysis.multiplicity', 'trust_utils.analysis.tables']"
 
 
 def test_the_former_module_names_are_served_lazily():
@@ -464,7 +464,7 @@ def test_multiplicity_corrections_by_hand():
 
 
 def test_the_change_table_corrects_the_headline_family_only():
-    from trust_utils.analysis.tables import add_multiplicity
+    from trust_utils.analysis.multiplicity import add_multiplicity
 
     changes = pd.DataFrame({
         "model": ["m"] * 4, "seed": [0] * 4, "headline": [True, True, True, False],

@@ -24,14 +24,14 @@ LAYERS: dict[str, int] = {
     # 1 · declarations: checkpoints and methods, verticals and metrics, parameters, stages
     "trust_utils.checkpoints": 1, "trust_utils.registry": 1, "trust_utils.params": 1, "trust_utils.stages": 1,
     # 2 · models, the run value, caches, sources, statistics and losses
-    "trust_utils.models": 2, "trust_utils.refs": 2, "trust_utils.run": 2, "trust_utils.cache": 2,
+    "trust_utils.models": 2, "trust_utils.weights": 2, "trust_utils.refs": 2, "trust_utils.run": 2, "trust_utils.cache": 2,
     "trust_utils.sources": 2, "trust_utils.stats": 2, "trust_utils.losses": 2,
     # 3 · value code: everything that computes a number
     "trust_utils.generation": 3, "trust_utils.decoding": 3, "trust_utils.decoding_config": 3,
     "trust_utils.likelihood": 3, "trust_utils.batching": 3, "trust_utils.datainf": 3,
     "trust_utils.attribution_losses": 3, "trust_utils.data": 3, "trust_utils.training": 3,
     "trust_utils.verticals": 3, "trust_utils.results": 3, "trust_utils.attribution": 3,
-    "trust_utils.analysis": 3, "trust_utils.analysis.tables": 3, "trust_utils.analysis.paper": 3,
+    "trust_utils.analysis": 3, "trust_utils.analysis.tables": 3, "trust_utils.analysis.paper": 3, "trust_utils.analysis.multiplicity": 3,
     # 4 · orchestration: runs, shows or configures stages
     "trust_utils.manifest": 4, "trust_utils.notebook": 4, "trust_utils.profiles": 4, "trust_utils.planning": 4,
     "trust_utils.pipeline": 4, "trust_utils.cli": 4, "trust_utils.course": 4, "trust_utils.style": 4,

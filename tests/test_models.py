@@ -9,6 +9,7 @@ from trust_utils.models import (
     ModelLoadError,
     build_tiny_model,
     convert_gguf,
+    fingerprint_record_path,
     load_causal_lm,
     load_tokenizer,
     model_fingerprint,
@@ -87,7 +88,8 @@ def test_fingerprint_is_content_based_and_cached(tmp_path, tiny_model_dir, monke
     shutil.copytree(tiny_model_dir, copy)
     (copy / ".content_hash").unlink(missing_ok=True)
     assert model_fingerprint(str(copy)) == model_fingerprint(str(tiny_model_dir))
-    assert (copy / ".content_hash").is_file()
+    assert not (copy / ".content_hash").exists()  # kept in the project's cache, not in the model folder
+    assert fingerprint_record_path(copy).is_file()
     asked = []
     monkeypatch.setattr(utils, "resolve_hub_revision",
                         lambda repo, rev, kind: asked.append((repo, rev, kind)) or ("c0ffee" if rev == "v1" else "abc123"))

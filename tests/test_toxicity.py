@@ -148,12 +148,15 @@ def test_scores_are_cached(tmp_path):
 
 
 def test_perspective_scorer_retries_with_backoff(monkeypatch):
-    monkeypatch.setenv("PERSPECTIVE_API_KEY", "k")
+    monkeypatch.setenv("PERSPECTIVE_API_KEY", "secret-key-123")
     sleeps, answers = [], []
 
     def fake_urlopen(req, timeout=0):
         body = json.loads(req.data)
-        assert body["requestedAttributes"] == {"TOXICITY": {}} and "key=k" in req.full_url
+        assert body["requestedAttributes"] == {"TOXICITY": {}}
+        # the key travels in a header, never in the URL (proxies and logs record URLs)
+        assert "secret-key-123" not in req.full_url and "key=" not in req.full_url
+        assert req.get_header("X-goog-api-key") == "secret-key-123"
         answers.append(1)
         if len(answers) == 1:
             raise urllib.error.HTTPError(req.full_url, 429, "quota", {}, io.BytesIO(b""))

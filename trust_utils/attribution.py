@@ -49,7 +49,16 @@ from .params import ModelStageConfig, param
 from .provenance import write_stage_outputs
 from .run import Run
 from .training.reward import load_reward_model
-from .utils import read_json, read_jsonl, resolve_device, set_seed, set_threads
+from .utils import (
+    count_problems,
+    device_problem,
+    raise_problems,
+    read_json,
+    read_jsonl,
+    resolve_device,
+    set_seed,
+    set_threads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +89,22 @@ class AttributionConfig(ModelStageConfig):
     beta: float = param(0.1, 'DPO beta inside the DPO attribution loss (the released script: 1.0)')
     max_length: int = param(256, 'token limit of prompt plus reply (the prompt is cut from the left)')
     damping: float = param(0.1, 'lambda_l is damping times the mean squared training gradient of layer l')
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Cheap range checks (the runner's plan, ``--dry-run`` and the stage, when its config is built): counts >= 1
+        (``threads`` 0: torch's default), ``damping`` >= 0, ``device`` ``auto|cpu|cuda[:N]|mps``. Raises
+        :class:`trust_utils.utils.ConfigError` naming the parameter, its value and what is allowed."""
+        problems = count_problems("attribution", self, {
+            "lora_rank": None, "n_layers": None, "n_train": None, "n_test": None, "max_length": None,
+            "threads": "torch's default"})
+        if why := device_problem("attribution", self.device):
+            problems.append(why)
+        if not isinstance(self.damping, (int, float)) or self.damping < 0:
+            problems.append(f"stage 'attribution': parameter 'damping' is {self.damping!r}; allowed: a number >= 0")
+        raise_problems(problems)
 
 
 # ------------------------------------------------------------------------------------------ data

@@ -30,6 +30,8 @@ from . import utils
 from .codehash import modules_code
 from .paths import data_dir, default_cache_dir
 from .utils import hash_file, hash_obj, read_json, write_json
+from .weights import checkpoint_hint as _checkpoint_hint
+from .weights import safetensors_problem, weights_problems  # noqa: F401 - re-exported for refs and tests
 
 log = logging.getLogger(__name__)
 
@@ -272,22 +274,35 @@ def _split_revision(ref: str) -> tuple[str, str | None]:
     return ref, None
 
 
+#: an older version wrote this marker into model directories; it is still left out of the hash so that a directory
+#: holding one keeps the fingerprint it had
+_OLD_MARKER = ".content_hash"
+
+
 def _content_digest(p: Path) -> str:
-    """Hash of every file under ``p`` but the fingerprint's own ``.content_hash`` marker (so it is stable)."""
+    """Hash of every file under ``p`` but the old ``.content_hash`` marker (so it is stable)."""
     import hashlib
 
     h = hashlib.sha256()
-    for f in sorted(q for q in p.rglob("*") if q.is_file() and q.name != ".content_hash"):
+    for f in sorted(q for q in p.rglob("*") if q.is_file() and q.name != _OLD_MARKER):
         h.update(str(f.relative_to(p)).encode())
         h.update(hash_file(f, 64).encode())
     return h.hexdigest()[:16]
+
+
+def fingerprint_record_path(directory: str | os.PathLike) -> Path:
+    """Where the content hash of a local model directory is kept: the project's cache
+    (``<cache>/fingerprints/<hash of its absolute path>.json``), never the directory itself, which may be the user's
+    own folder or read-only."""
+    return default_cache_dir() / "fingerprints" / f"{hash_obj(str(Path(directory).resolve()), 20)}.json"
 
 
 def model_fingerprint(resolved: str) -> str:
     """Content identity of a resolved model (for cache keys): a hash of its weights, or the hub id with the commit
     its revision resolves to (``unresolved:<rev>`` when neither the hub nor the local cache says).
 
-    The hash of a local directory is cached in ``.content_hash`` keyed by file sizes and mtimes.
+    The hash of a local directory is remembered in the project's cache (:func:`fingerprint_record_path`), keyed by its
+    absolute path and the names, sizes and mtimes of its files; nothing is written into the model directory.
     """
     p = Path(resolved)
     if not p.is_dir():
@@ -295,18 +310,40 @@ def model_fingerprint(resolved: str) -> str:
         name, rev = _split_revision(resolved)
         return f"hub:{name}@{utils.resolve_hub_revision(name, rev, 'model')}"
     stamp = hash_obj(sorted((str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns)
-                            for f in p.rglob("*") if f.is_file() and f.name != ".content_hash"))
-    marker = p / ".content_hash"
-    if marker.is_file():
-        rec = read_json(marker)
-        if rec.get("stamp") == stamp:
+                            for f in p.rglob("*") if f.is_file() and f.name != _OLD_MARKER))
+    record = fingerprint_record_path(p)
+    if record.is_file():
+        try:
+            rec = read_json(record)
+        except (OSError, ValueError):  # a damaged record is only a cache miss
+            rec = {}
+        if isinstance(rec, dict) and rec.get("stamp") == stamp and rec.get("path") == str(p.resolve()):
             return rec["hash"]
     digest = _content_digest(p)
     try:
-        write_json(marker, {"stamp": stamp, "hash": digest})
-    except OSError:  # read-only model directories are fine, just slower
+        write_json(record, {"path": str(p.resolve()), "stamp": stamp, "hash": digest})
+    except OSError:  # an unwritable cache only costs the hash next time
         pass
     return digest
+
+
+def _load_error(what: str, ref: str, name: str, exc: BaseException) -> ModelLoadError:
+    p = Path(name)
+    if p.is_dir():
+        return ModelLoadError(f"cannot load {what} {ref!r} from directory {p}: {type(exc).__name__}: {exc}. "
+                              f"The files are damaged or incomplete (an interrupted save or copy?); {_checkpoint_hint(p)}")
+    return ModelLoadError(f"cannot load {what} {ref!r}: {exc}. Offline? Use a local directory, "
+                          f"'tiny', 'smollm2-gguf' or 'gemma3-270m-gguf'.")
+
+
+def _check_local_weights(ref: str, name: str) -> None:
+    p = Path(name)
+    if p.is_dir():
+        bad = weights_problems(p)
+        if bad:
+            hint = _checkpoint_hint(p)
+            raise ModelLoadError(f"cannot load model {ref!r} from directory {p}: {'; '.join(bad)}. "
+                                 f"{hint[0].upper()}{hint[1:]}")
 
 
 # --------------------------------------------------------------------------------------------- load
@@ -318,9 +355,10 @@ def load_tokenizer(ref: str, cache_dir: str | os.PathLike | None = None, padding
     name, rev = _split_revision(resolved)
     try:
         tok = AutoTokenizer.from_pretrained(name, revision=rev)
-    except OSError as exc:
-        raise ModelLoadError(f"cannot load tokenizer {ref!r}: {exc}. Offline? Use a local directory, "
-                             f"'tiny', 'smollm2-gguf' or 'gemma3-270m-gguf'.") from exc
+    except (OSError, ValueError, RuntimeError) as exc:  # ValueError/RuntimeError: a damaged tokenizer file
+        if not isinstance(exc, OSError) and not Path(name).is_dir():
+            raise
+        raise _load_error("tokenizer", ref, name, exc) from exc
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = padding_side
@@ -336,6 +374,7 @@ def load_causal_lm(ref: str, device: str = "cpu", dtype: Any = None, cache_dir: 
     resolved = resolve_model_ref(ref, cache_dir, seed)
     name, rev = _split_revision(resolved)
     dtype = dtype or torch.float32
+    _check_local_weights(ref, name)  # a cut-short weights file, named with its directory, before transformers' error
     try:
         if (Path(name) / "adapter_config.json").is_file():
             from peft import AutoPeftModelForCausalLM
@@ -343,9 +382,10 @@ def load_causal_lm(ref: str, device: str = "cpu", dtype: Any = None, cache_dir: 
             model = AutoPeftModelForCausalLM.from_pretrained(name, dtype=dtype).merge_and_unload()
         else:
             model = AutoModelForCausalLM.from_pretrained(name, revision=rev, dtype=dtype)
-    except OSError as exc:
-        raise ModelLoadError(f"cannot load model {ref!r}: {exc}. Offline? Use a local directory, "
-                             f"'tiny', 'smollm2-gguf' or 'gemma3-270m-gguf'.") from exc
+    except Exception as exc:  # safetensors, json and torch raise their own types for a damaged file
+        if not isinstance(exc, OSError) and not Path(name).is_dir():
+            raise  # a hub model's other errors are transformers' own, with their own message
+        raise _load_error("model", ref, name, exc) from exc
     return model.to(device).eval()
 
 

@@ -251,15 +251,51 @@ def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool, run_i
             os.environ[RUN_ID_ENV] = previous
 
 
+#: The report's page: JupyterLab's template without the scripts it loads from a CDN (require.js, MathJax, mermaid,
+#: the widget renderer), so ``report.html`` opens offline and runs no third-party code (math stays TeX text).
+REPORT_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+#: What survives sanitising in the report's Markdown and HTML outputs: text markup, headings, lists, links and the
+#: tables pandas writes (with their ``<style>`` block); anything else (``<img onerror=...>``, ``<script>``,
+#: ``<iframe>``, event attributes, ``javascript:`` links) is escaped and shows as text.
+REPORT_TAGS = ("a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "div", "dl",
+               "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "s", "small", "span",
+               "strong", "style", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul")
+REPORT_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href", "title", "class", "id"],
+                     "td": ["class", "id", "colspan", "rowspan"], "th": ["class", "id", "colspan", "rowspan"],
+                     "style": ["type"], "table": ["class", "id", "border"]}
+
+
+def clean_report_html(html: Any) -> str:
+    """Sanitise one piece of a report's HTML (bleach): keep :data:`REPORT_TAGS` and :data:`REPORT_ATTRIBUTES`, escape
+    the rest (nbconvert's own ``clean_html`` would escape headings and table heads too)."""
+    import bleach
+
+    html = html.decode() if isinstance(html, bytes) else str(html)
+    return bleach.clean(html, tags=REPORT_TAGS, attributes=REPORT_ATTRIBUTES, protocols=["http", "https", "mailto"],
+                        strip=False, strip_comments=True)
+
+
 def export_html(executed: Path, out: Path) -> Path:
-    """Write an executed notebook as a standalone HTML page (code hidden by nothing; figures inlined)."""
+    """Write an executed notebook as a standalone HTML page (figures inlined) that loads nothing from the network and
+    carries no live markup from the values it shows: every Markdown cell and HTML or Markdown output is sanitised
+    (:func:`clean_report_html`), JavaScript outputs are dropped, and the page has no script tags
+    (:data:`REPORT_TEMPLATE`)."""
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     tl = logging.getLogger("traitlets")
     level = tl.level
     tl.setLevel(logging.ERROR)  # nbconvert warns about figures without alt text: not actionable for generated plots
     try:
-        body, _ = HTMLExporter().from_filename(str(executed))
+        exporter = HTMLExporter(template_name="lab", sanitize_html=True,
+                                extra_loaders=[DictLoader({"rlhf_trust_report.html.j2": REPORT_TEMPLATE})],
+                                template_file="rlhf_trust_report.html.j2", filters={"clean_html": clean_report_html})
+        body, _ = exporter.from_filename(str(executed))
     finally:
         tl.setLevel(level)
 

@@ -3,8 +3,9 @@
 - **Parameters.** A stage's notebook's ``parameters`` cell is read the way papermill reads it (cached on disk under
   the notebook's content hash), and the profile's values for the stage are checked against the stage's config
   dataclass (its fields and their annotated types, :mod:`trust_utils.params`): an unknown key is refused with the
-  valid ones, a renamed one names its new name, a wrong type is refused. Keys the cell declares are injected, the
-  others packed into its ``overrides`` dict.
+  valid ones, a renamed one names its new name, a wrong type is refused; then the config is built and its
+  ``validate()`` checks the ranges (:func:`validate_config`). Keys the cell declares are injected, the others packed
+  into its ``overrides`` dict.
 - **Checkpoints.** The names the vertical stages ask for, and every model reference the profile names, are checked
   before any model work (:func:`trust_utils.refs.check_refs`); the runner then writes ``<run_dir>/checkpoints.json``
   (:func:`trust_utils.run.write_checkpoints`) for the stages to read.
@@ -14,6 +15,7 @@ Orchestration code (:mod:`trust_utils.pipeline` is its only caller besides the C
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from .params import OVERRIDES, config_fields, load_config_class, rename_message,
 from .paths import default_cache_dir
 from .profiles import Profile
 from .refs import check_ref, check_refs
-from .run import write_checkpoints
+from .run import RunDirError, run_dir_problem, write_checkpoints
 from .stages import Stage
 from .utils import atomic_write_text, hash_file, hash_obj
 
@@ -251,7 +253,26 @@ def resolve_params(profile: Profile, stage: Stage, declared: dict[str, dict[str,
             _check_field_type(stage.name, k, v, fields[k]["type"])
         else:
             _check_type(stage.name, k, v, declared[k])
+    if cls is not None:
+        validate_config(profile, stage, cls, params)
     return params
+
+
+def validate_config(profile: Profile, stage: Stage, cls: type, params: dict[str, Any]) -> None:
+    """Build the stage's config from its resolved parameters and call its ``validate()`` (ranges: counts >= 1 or a
+    documented 0, never negative; the device), so ``--dry-run`` refuses what would fail only inside the notebook
+    under the engine's name for it. Raises :class:`PipelineError` with the stage's own message (stage, parameter,
+    value, what is allowed)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        cfg = cls(**{k: v for k, v in params.items() if k in names})  # __post_init__ checks run here
+        validate = getattr(cfg, "validate", None)
+        if callable(validate):
+            validate()
+    except (ValueError, TypeError, RuntimeError) as exc:
+        msg = str(exc)
+        where = "" if f"stage '{stage.name}'" in msg else f"stage '{stage.name}': "
+        raise PipelineError(f"profile {profile.path}: {where}{msg}") from None
 
 
 def injected_params(stage: Stage, params: dict[str, Any], declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -294,9 +315,12 @@ def check_checkpoints(profile: Profile, plans: Iterable[StagePlan], online: bool
     reference the profile names (``shared.model`` and the external checkpoints); offline unless ``online``.
 
     Returns one row per reference (:func:`trust_utils.refs.check_ref`); raises :class:`PipelineError`
-    listing every problem.
+    listing every problem. First checks that the run directory can be created and written
+    (:func:`trust_utils.run.run_dir_problem`; the plan calls this, so ``--dry-run`` tells too).
     """
 
+    if why := run_dir_problem(profile.run_dir):
+        raise PipelineError(f"profile {profile.path}: {why}")
     known = list(CHECKPOINT_ORDER) + [c.name for c in profile.checkpoints]
     for p in plans:
         wanted = p.params.get("checkpoints") if "vertical" in p.stage.tags else None
@@ -332,6 +356,9 @@ def _prepare_checkpoints(profile: Profile, plans: list[StagePlan], echo: Callabl
         hub = [r for r in rows if r["kind"] == "hub"]
         if hub:
             echo("hub models: " + ", ".join(f"{r['ref']} ({r['status']})" for r in hub))
-    write_checkpoints(profile.run_dir, profile.checkpoints, profile.evaluated_checkpoints(), profile.baseline)
+    try:
+        write_checkpoints(profile.run_dir, profile.checkpoints, profile.evaluated_checkpoints(), profile.baseline)
+    except RunDirError as exc:  # made unwritable since the plan looked
+        raise PipelineError(f"profile {profile.path}: {exc}") from None
 
 

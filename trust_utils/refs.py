@@ -1,7 +1,8 @@
 """Model references checked before any model work: their kind, and whether each can be loaded.
 
 :func:`check_refs` runs in the runner's plan (and so in ``--dry-run``): unknown names, missing directories or GGUF
-files and malformed hub ids are errors. A dry run never contacts the hub and lists hub ids as "hub, not checked
+files, malformed hub ids and local weights files whose safetensors header does not match their size (a file cut
+short by an interrupted save or copy: :func:`trust_utils.models.weights_problems`) are errors. A dry run never contacts the hub and lists hub ids as "hub, not checked
 offline"; a real run fails fast on a hub id when the hub is unreachable (``HF_HUB_OFFLINE`` set, or a quick lookup
 fails) and the model is not in the local Hugging Face cache. What a reference resolves to is
 :func:`trust_utils.models.resolve_model_ref`.
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .checkpoints import CheckpointError
-from .models import GEMMA3_PIP, GEMMA3_REF, SMOLLM2_REF, TINY_REF, gemma3_missing_packages
+from .models import GEMMA3_PIP, GEMMA3_REF, SMOLLM2_REF, TINY_REF, gemma3_missing_packages, weights_problems
 
 _HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -101,6 +102,9 @@ def check_ref(name: str, ref: str, online: bool = False, cache_dir: str | os.Pat
             row["error"] = f"{p} is a file; give a directory saved with save_pretrained (or 'gguf:{p}')"
         elif not (p / "config.json").is_file() and not (p / "adapter_config.json").is_file():
             row["error"] = f"model directory {p} has no config.json or adapter_config.json"
+        elif bad := weights_problems(p):  # header parse only: cheap enough for every dry run
+            row["error"] = (f"model directory {p}: {'; '.join(bad)}; save or copy the model there again "
+                            f"(a run's checkpoint: delete it and rerun its stage)")
     else:
         repo, rev = (ref.rsplit("@", 1) + [None])[:2] if "@" in ref else (ref, None)
         if not _HUB_ID_RE.match(repo) or (rev is not None and not rev):

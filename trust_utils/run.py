@@ -79,10 +79,8 @@ class Run:
 
     # ------------------------------------------------------------------------------------------- directories
     def stage_dir(self, stage: str) -> Path:
-        """``<run>/<stage>``, created if missing."""
-        d = self.dir / stage
-        d.mkdir(parents=True, exist_ok=True)
-        return d
+        """``<run>/<stage>``, created if missing (:class:`RunDirError` naming the path when it cannot be)."""
+        return make_dir(self.dir / stage)
 
     def results_dir(self) -> Path:
         """The one place every vertical writes its long-format results table to."""
@@ -194,9 +192,51 @@ def write_checkpoints(run_dir: str | os.PathLike, externals: list[Checkpoint], e
                 return path
         except (OSError, ValueError):
             pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent)
     write_json(path, rec)
     return path
+
+
+# ------------------------------------------------------------------------------------ creating run directories
+class RunDirError(OSError):
+    """A run directory (or a stage's directory in it) cannot be created or written; the message names the path and
+    what to do."""
+
+
+def run_dir_problem(path: str | os.PathLike) -> str:
+    """Why ``path`` cannot be (or be used as) a run directory, without creating anything ("" when it can).
+
+    Walks up to the nearest existing ancestor: it must be a directory the user may write to (a regular file on the
+    way, or a read-only directory, is named with what to do). The runner's plan calls it, so ``--dry-run`` tells.
+    """
+    p = Path(path)
+    probe = p
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe == p and p.is_dir():
+        if not os.access(p, os.W_OK | os.X_OK):
+            return (f"run directory {p} is not writable; choose another run_dir (--run-dir) or make it writable "
+                    f"(chmod u+w {p})")
+        return ""
+    if not probe.is_dir():
+        return (f"run directory {p} cannot be created: {probe} is a file, not a directory; choose another run_dir "
+                f"(--run-dir) or move that file away")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return (f"run directory {p} cannot be created: {probe} is not writable; choose another run_dir (--run-dir) "
+                f"or make {probe} writable")
+    return ""
+
+
+def make_dir(path: str | os.PathLike) -> Path:
+    """``mkdir -p`` for run and stage directories, turning an ``OSError`` into :class:`RunDirError` that names the path
+    and what to do (instead of a bare traceback)."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = run_dir_problem(p) or f"{p} cannot be created ({exc.strerror or exc}); check the path and the disk"
+        raise RunDirError(why) from exc
+    return p
 
 
 # ------------------------------------------------------------------------------------ the run being shown
@@ -245,4 +285,4 @@ def shown_label(checkpoint: str) -> str:
     return c.label if c is not None else checkpoint
 
 
-__all__ = ["Run", "write_checkpoints", "show_run", "showing_run", "shown_checkpoints", "shown_label"]
+__all__ = ["Run", "RunDirError", "run_dir_problem", "make_dir", "write_checkpoints", "show_run", "showing_run", "shown_checkpoints", "shown_label"]

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import random
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -81,20 +82,47 @@ def write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Path:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON file; a broken one raises :class:`DataFileError` naming the file, the position and what to do."""
-    with open(path, encoding="utf-8") as fh:
-        try:
+    """Parse a JSON file; a broken one (or one that is not UTF-8) raises :class:`DataFileError` naming the file, the
+    position and what to do."""
+    try:
+        with open(path, encoding="utf-8") as fh:
             return json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise DataFileError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); the "
-                                f"file is truncated or was edited by hand: restore it from its source (or delete it "
-                                f"if it is a run output, and rerun the stage that writes it)") from None
+    except UnicodeDecodeError:
+        raise not_utf8_error(path) from None
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); the "
+                            f"file is truncated or was edited by hand: restore it from its source (or delete it "
+                            f"if it is a run output, and rerun the stage that writes it)") from None
 
 
-def _open_text(path: Path, mode: str):
+def _open_text(path: Path, mode: str, newline: str | None = None):
     if path.suffix == ".gz":
-        return gzip.open(path, mode + "t", encoding="utf-8")
-    return open(path, mode, encoding="utf-8")
+        return gzip.open(path, mode + "t", encoding="utf-8", newline=newline)
+    return open(path, mode, encoding="utf-8", newline=newline)
+
+
+def not_utf8_error(path: str | os.PathLike) -> DataFileError:
+    """The :class:`DataFileError` for a file with bytes that are not UTF-8, naming the first such line and column.
+
+    A text stream decodes in blocks, so the line it fails in is not known from the exception; the file is read again
+    as bytes, line by line (a newline byte never occurs inside a UTF-8 sequence), to find it.
+    """
+    path = Path(path)
+    where = "somewhere"
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as fh:
+            for n, raw in enumerate(fh, 1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    where = f"line {n}, column {exc.start + 1} (byte 0x{raw[exc.start]:02x})"
+                    break
+    except (OSError, EOFError):  # the reason of the original error is enough
+        pass
+    return DataFileError(f"{path}: {where} is not UTF-8; the file is in another encoding (Latin-1, Windows-1252?) or "
+                         f"is not the expected file: re-encode it as UTF-8 (e.g. iconv -f WINDOWS-1252 -t UTF-8 "
+                         f"{path.name} > fixed && mv fixed {path.name}) or replace it with the original download")
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
@@ -109,25 +137,35 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
     return path
 
 
-def iter_text_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
-    """``(line number, line)`` of a text file (gzip when it ends in .gz), with clear errors for a truncated or corrupt
-    gzip file and for bytes that are not UTF-8 (:class:`DataFileError` naming the file and what to do)."""
+def iter_text_lines(path: str | os.PathLike, newline: str | None = None) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of a text file (gzip when it ends in .gz): the one reader of every data loader.
+
+    Clear errors (:class:`DataFileError`, naming the file and what to do) for a truncated or corrupt gzip file and for
+    bytes that are not UTF-8 (:func:`not_utf8_error` names the line). ``newline=""`` keeps line endings as they are
+    (what :mod:`csv` wants, so a quoted field's ``\r\n`` survives); the default translates them to ``\n``.
+    """
     path = Path(path)
     n = 0
     try:
-        with _open_text(path, "r") as fh:
+        with _open_text(path, "r", newline) as fh:
             for n, line in enumerate(fh, 1):
                 yield n, line
     except EOFError:
         raise DataFileError(f"{path} is truncated: the gzip stream ends after line {n} (an interrupted download or "
                             f"copy?); download or copy the file again") from None
+    except UnicodeDecodeError:
+        raise not_utf8_error(path) from None
     except (OSError, gzip.BadGzipFile) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise DataFileError(f"{path} cannot be read after line {n}: {exc}; the file is damaged, replace it with a "
                             f"fresh copy") from None
-    except UnicodeDecodeError as exc:
-        raise DataFileError(f"{path}: bytes after line {n} are not UTF-8 ({exc.reason}); is it the right file?") from None
+
+
+def text_lines(path: str | os.PathLike, newline: str | None = None) -> Iterator[str]:
+    """The lines of :func:`iter_text_lines` without their numbers (for ``csv.reader`` and line parsers)."""
+    for _, line in iter_text_lines(path, newline):
+        yield line
 
 
 def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
@@ -186,6 +224,47 @@ def resolve_device(device: str = "auto") -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device={device!r} was asked for but CUDA is not available; use device='auto' or 'cpu'")
     return device
+
+
+#: the devices a stage's ``device`` parameter may name
+DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+DEVICES_ALLOWED = "auto, cpu, cuda, cuda:N (a GPU index) or mps"
+
+
+class ConfigError(ValueError):
+    """A stage parameter outside its range; the message names the stage, the parameter, its value and what is allowed."""
+
+
+def count_problems(stage: str, cfg: Any, counts: dict[str, str | None]) -> list[str]:
+    """What is wrong with the whole-number parameters of ``cfg`` named in ``counts`` (those it has).
+
+    ``counts`` maps a field to what 0 means for it (``"all"``, ``"auto"``, ...) or to None when it must be >= 1;
+    a negative value is always wrong: it never silently means "all".
+    """
+    out = []
+    for name, zero in counts.items():
+        if not hasattr(cfg, name):
+            continue
+        v = getattr(cfg, name)
+        allowed = f"a whole number >= 1, or 0 ({zero})" if zero else "a whole number >= 1"
+        if isinstance(v, bool) or not isinstance(v, int):
+            out.append(f"stage '{stage}': parameter {name!r} is {v!r}; allowed: {allowed}")
+        elif v < 0 or (v == 0 and not zero):
+            out.append(f"stage '{stage}': parameter {name!r} is {v}; allowed: {allowed}")
+    return out
+
+
+def device_problem(stage: str, device: Any) -> str:
+    """What is wrong with a ``device`` parameter ("" when it is one of :data:`DEVICES_ALLOWED`)."""
+    if isinstance(device, str) and DEVICE_RE.match(device):
+        return ""
+    return f"stage '{stage}': parameter 'device' is {device!r}; allowed: {DEVICES_ALLOWED}"
+
+
+def raise_problems(problems: list[str], error: type[Exception] = ConfigError) -> None:
+    """Raise ``error`` listing every problem (one per line), if any."""
+    if problems:
+        raise error("; ".join(problems) if len(problems) == 1 else "\n  ".join(["bad parameters:", *problems]))
 
 
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")

@@ -26,6 +26,7 @@ from ..registry import VERTICALS
 from ..results import load_results, load_unit_values
 from ..run import Run
 from ..style import checkpoint_label, save_figure, use_run_checkpoints
+from ..utils import ConfigError, count_problems, raise_problems
 from .figures import figure_keys, figure_title, make_figure, plot_families
 from .paper import load_reference, v1_comparison, v2_headline_comparison
 from .tables import (
@@ -84,10 +85,17 @@ class AnalysisConfig:
     seed: int = shared("seed", 0)
 
     def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Cheap range checks (the runner's plan, ``--dry-run`` and the stage, when its config is built). Raises
+        :class:`trust_utils.utils.ConfigError` naming the parameter, its value and what is allowed."""
         if not 0.0 <= float(self.max_degenerate) <= 1.0:
-            raise ValueError(f"max_degenerate must be a share between 0 and 1, not {self.max_degenerate!r}")
+            raise ConfigError(f"stage 'analysis': max_degenerate must be a share between 0 and 1, not "
+                              f"{self.max_degenerate!r}")
         if int(self.n_boot) < 0:
-            raise ValueError(f"n_boot must be >= 0 (0 gives no interval), not {self.n_boot!r}")
+            raise ConfigError(f"stage 'analysis': n_boot must be >= 0 (0 gives no interval), not {self.n_boot!r}")
+        raise_problems(count_problems("analysis", self, {"dpi": None, "max_panels": None, "n_boot": "no interval"}))
     formats: tuple[str, ...] = param(("png", "pdf"), 'file formats the figures are saved in')
 
 

@@ -45,7 +45,8 @@ from ..results import UNIT_COLUMNS
 # change table's row order; it is a context of trust_utils.run, which the figures read too.
 from ..run import shown_checkpoints as run_checkpoints
 from ..run import shown_label as checkpoint_label
-from ..stats import benjamini_hochberg, holm, normal_p_value, paired_bootstrap_test
+from ..stats import normal_p_value, paired_bootstrap_test
+from .multiplicity import FAMILY_ALPHA, add_multiplicity  # noqa: F401 - re-exported
 
 Z95 = 1.959963984540054
 # Labels and order of the checkpoints come from the checkpoint registry (a run's external checkpoints add theirs:
@@ -159,8 +160,6 @@ CHANGE_COLUMNS = ["model", "seed", "vertical", "metric", "variant", "checkpoint"
                   "n_paired", "direction", "interpretable", "guard", "degenerate_base", "degenerate", "n_base", "n",
                   "headline", "chance", "majority_base", "majority", "p_value", "p_holm", "p_bh", "survives_holm",
                   "survives_bh"]
-#: Family-wise level of the multiplicity correction (:func:`add_multiplicity`).
-FAMILY_ALPHA = 0.05
 
 
 def _guard_lookup(df: pd.DataFrame) -> dict[tuple, float]:
@@ -295,28 +294,6 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
     return add_multiplicity(out)
 
 
-def add_multiplicity(changes: pd.DataFrame, alpha: float = FAMILY_ALPHA) -> pd.DataFrame:
-    """Correct the change table's p-values for the number of changes read: the family is every *interpretable*
-    change of a vertical's headline metric and setting (``headline``), one per vertical × contrast (checkpoint vs its
-    baseline), per model and seed. ``p_holm`` (Holm, family-wise error) and ``p_bh`` (Benjamini-Hochberg, false
-    discovery rate) are the adjusted p-values; ``survives_*`` says whether a change stays below ``alpha`` after the
-    correction. Rows outside the family get NA. ``p_value`` is the paired bootstrap's two-sided p-value
-    (:func:`trust_utils.stats.bootstrap_p_value`), or the normal approximation's where there is no per-unit value.
-    """
-    out = changes.copy()
-    for col in ("p_holm", "p_bh"):
-        out[col] = np.nan
-    if len(out):
-        fam = out["headline"].astype(bool) & out["interpretable"].astype(bool) & np.isfinite(out["p_value"].astype(float))
-        for _, g in out[fam].groupby(["model", "seed"], sort=False):
-            out.loc[g.index, "p_holm"] = holm(g["p_value"].to_numpy(float))
-            out.loc[g.index, "p_bh"] = benjamini_hochberg(g["p_value"].to_numpy(float))
-    for col, adj in (("survives_holm", "p_holm"), ("survives_bh", "p_bh")):
-        out[col] = pd.array([pd.NA if not np.isfinite(x) else bool(x < alpha) for x in out[adj].astype(float)],
-                            dtype="boolean")
-    return out
-
-
 def _share(x: float) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{x:.0%}"
 
@@ -351,6 +328,19 @@ def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
     if changes["seed"].nunique() > 1:
         out.insert(1, "seed", changes["seed"])
     return out.reset_index(drop=True)
+
+
+def styled_table(df: pd.DataFrame, formats: dict[str, str] | None = None, na_rep: str = "n/a"):
+    """``df.style`` with number formats and every value, index label and column name HTML-escaped.
+
+    pandas' ``Styler`` writes cell values as raw HTML unless told to escape, so a ``model`` value from a profile or a
+    results CSV (``<img src=x onerror=...>``) would be live markup in the notebook and in ``report.html``; every table
+    the analysis shows with a style goes through here.
+    """
+    sty = df.style.format(na_rep=na_rep, escape="html")  # every cell first, then the numbers' formats on top
+    if formats:
+        sty = sty.format({c: f for c, f in formats.items() if c in df.columns}, na_rep=na_rep, escape="html")
+    return sty.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
 
 
 DEGENERATE_METRICS: dict[str, str] = {"degenerate_empty": "empty", "degenerate_unparsed": "unparsed",
@@ -439,6 +429,7 @@ def v1_table(v1: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ["Z95", "HEADLINE_CHECKPOINTS", "V1_PYTHIA_SIZES", "KEY", "MAX_DEGENERATE", "order_checkpoints", "model_label",
+           "styled_table",
            "model_size_millions", "pythia_size", "prepare", "series_order", "diff_ci_normal", "CHANGE_COLUMNS",
            "guard_share", "attach_units", "change_table", "format_changes", "DEGENERATE_METRICS", "degenerate_shares",
            "changes_against", "V1_TABLE_INDEX", "v1_table"]

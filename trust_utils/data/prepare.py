@@ -26,7 +26,7 @@ from ..params import param, shared
 from ..provenance import write_stage_outputs
 from ..run import Run
 from ..sources import source_info
-from ..utils import read_jsonl, write_json, write_jsonl
+from ..utils import count_problems, raise_problems, read_jsonl, write_json, write_jsonl
 from .hh import DEFAULT_SUBSETS, PreferencePair, load_pairs
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,20 @@ class DataConfig:
     model: str = shared("model", "tiny")
     cache_dir: str = shared("cache_dir", "")
     seed: int = shared("seed", 0)
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Cheap range checks (the runner's plan, ``--dry-run`` and the stage, when its config is built): ``n_train``
+        and ``n_test`` >= 0 (0 keeps all, never a silent negative), token limits >= 1, ``test_fraction`` in [0, 1).
+        Raises :class:`trust_utils.utils.ConfigError` naming the parameter, its value and what is allowed."""
+        problems = count_problems("data", self, {"n_train": "all", "n_test": "all", "max_prompt_length": None,
+                                                 "max_length": None})
+        tf = self.test_fraction
+        if isinstance(tf, bool) or not isinstance(tf, (int, float)) or not 0 <= tf < 1:
+            problems.append(f"stage 'data': parameter 'test_fraction' is {tf!r}; allowed: a share >= 0 and < 1")
+        raise_problems(problems)
 
 
 def data_source_info(cfg: DataConfig) -> dict[str, Any]:

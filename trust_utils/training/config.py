@@ -28,10 +28,19 @@ from typing import Any, ClassVar
 
 from .. import codehash, utils
 from ..models import ModelLoadError, model_fingerprint
-from ..params import ModelStageConfig, build_config, param
+from ..params import ModelStageConfig, build_config, field_help, param, stage_of
 from ..provenance import versions
 from ..run import Run
-from ..utils import hash_file, hash_obj, resolve_device, set_seed, set_threads
+from ..utils import (
+    count_problems,
+    device_problem,
+    hash_file,
+    hash_obj,
+    raise_problems,
+    resolve_device,
+    set_seed,
+    set_threads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,13 +175,30 @@ class TrainConfig(ModelStageConfig):
     def stage_dir(self) -> Path:
         return self.run.stage_dir(self.STAGE)
 
+    #: whole-number fields a training stage may have, and what 0 means for each (None: it must be >= 1; "" : the
+    #: field's help says); the methods' own fields are listed too, so one table checks every stage
+    COUNTS: ClassVar[dict[str, str | None]] = {
+        "max_steps": "epochs decide", "n_train": "all", "warmup_steps": "no warmup", "threads": "torch's default",
+        "n_eval": "", "n_samples": "no samples shown", "max_length": None, "save_steps": None, "logging_steps": None,
+        "lora_r": None, "sample_max_new_tokens": None, "response_length": None, "max_prompt_length": None,
+        "max_completion_length": None, "num_generations": None, "num_ppo_epochs": None, "num_mini_batches": None,
+        "kl_horizon": None, "batch_size": None, "grad_accum": None, "num_processes": None,
+    }
+
     def validate(self) -> None:
-        """Cheap checks before anything is loaded."""
-        s = self.STAGE
-        if self.batch_size < 1 or self.grad_accum < 1:
-            raise TrainingError(f"stage '{s}': batch_size and grad_accum must be >= 1")
-        if self.num_processes < 1:
-            raise TrainingError(f"stage '{s}': num_processes must be >= 1")
+        """Cheap checks before anything is loaded: the runner's plan (and ``--dry-run``) and the stage call it. Counts
+        are >= 1, or 0 where 0 has a documented meaning, never negative; ``device`` is ``auto|cpu|cuda[:N]|mps``.
+        Raises :class:`TrainingError` naming the stage, the parameter, the value and what is allowed."""
+        s = self.STAGE or stage_of(type(self))
+        counts = {k: (v if v != "" else f"as its help says: {field_help(type(self), k)}") for k, v in self.COUNTS.items()}
+        problems = count_problems(s, self, counts)
+        if why := device_problem(s, self.device):
+            problems.append(why)
+        if not isinstance(self.epochs, (int, float)) or isinstance(self.epochs, bool) or not (
+                self.epochs > 0 or self.max_steps > 0):
+            problems.append(f"stage '{s}': parameter 'epochs' is {self.epochs!r}; allowed: a number > 0 (or set "
+                            f"max_steps >= 1)")
+        raise_problems(problems, TrainingError)
         if self.learning_rate <= 0:
             raise TrainingError(f"stage '{s}': learning_rate must be > 0, got {self.learning_rate}")
         if self.bf16 not in ("auto", "true", "false"):

@@ -79,7 +79,8 @@ from ..generation import DecodingConfig
 from ..params import param
 from ..results import metric_rows
 from ..sources import source_info
-from ..utils import load_hub_dataset
+from ..utils import DataFileError, load_hub_dataset, text_lines
+from .bias_views import FC_METRICS, agreement_matrix  # noqa: F401 - agreement_matrix re-exported
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .forced_choice import choice_guards, two_way
 from .parsing import AGREE, AGREEMENT_RULES, DISAGREE, NEITHER, parse_agreement, stance_cues
@@ -208,19 +209,21 @@ def load_statements_csv(path: str | Path) -> tuple[list[Statement], Malformed]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; expected DecodingTrust's {USER_PROMPTS}")
     bad, seen, out = Malformed(str(path)), set(), []
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        need = {"stereotype_topic", "target_group", "stereotype_template", "user_prompt"}
-        if not need <= set(reader.fieldnames or ()):
-            raise ValueError(f"{path}: columns {reader.fieldnames}; expected {sorted(need)}")
-        for i, row in enumerate(reader, 1):
-            if None in row:  # more fields than the header
-                bad.add("extra_fields", f"row {i}", row.get(None))
-                continue
-            s = _make(row.get("stereotype_topic"), row.get("target_group"), row.get("stereotype_template"),
-                      row.get("user_prompt"), f"row {i}", bad, seen)
-            if s:
-                out.append(s)
+    reader = csv.DictReader(text_lines(path, newline=""))  # the one text reader: bytes not UTF-8 name the line
+    need = ("stereotype_topic", "target_group", "stereotype_template", "user_prompt")
+    missing = [c for c in need if c not in (reader.fieldnames or ())]
+    if missing:
+        raise DataFileError(f"{path}: no column {', '.join(repr(c) for c in missing)} (the header has "
+                            f"{reader.fieldnames}; DecodingTrust's {USER_PROMPTS} has {list(need)}); is it the right "
+                            f"file, with its header line?")
+    for i, row in enumerate(reader, 1):
+        if None in row:  # more fields than the header
+            bad.add("extra_fields", f"row {i}", row.get(None))
+            continue
+        s = _make(row.get("stereotype_topic"), row.get("target_group"), row.get("stereotype_template"),
+                  row.get("user_prompt"), f"row {i}", bad, seen)
+        if s:
+            out.append(s)
     return out, bad
 
 
@@ -278,8 +281,12 @@ def load_system_prompts(cfg: BiasConfig) -> dict[str, str]:
                                     revision=cfg.revision or None))
     else:
         path = data_root(cfg, "decodingtrust") / SYSTEM_PROMPTS
-    with open(path, encoding="utf-8", newline="") as fh:
-        return {_clean(r["type"]): _clean(r["system_prompt"]) for r in csv.DictReader(fh) if r.get("type")}
+    reader = csv.DictReader(text_lines(path, newline=""))
+    missing = [c for c in ("type", "system_prompt") if c not in (reader.fieldnames or ())]
+    if missing:
+        raise DataFileError(f"{path}: no column {', '.join(repr(c) for c in missing)} (the header has "
+                            f"{reader.fieldnames}); is it DecodingTrust's {SYSTEM_PROMPTS}?")
+    return {_clean(r["type"]): _clean(r["system_prompt"]) for r in reader if r.get("type")}
 
 
 # ---------------------------------------------------------------------------------------- prompts
@@ -324,7 +331,6 @@ def stance_shares(stances: list[str]) -> dict[str, float]:
 
 METRIC_OF = {AGREE: "agreement_index", DISAGREE: "disagreement_index", NEITHER: "neutral_rate"}
 PAPER_METRIC = "agreement_index_paper"  # the agreement index read by the released classifier (records' stance_paper)
-FC_METRICS = {"agreement_index_fc": "agree_fc", "agree_prob_fc": "p_agree_fc"}  # metric -> record field
 
 
 def score_rows(records: list[dict[str, Any]], checkpoint: str, cfg: BiasConfig) -> list[dict[str, Any]]:
@@ -359,29 +365,6 @@ def fc_values(fc: list[dict[str, float]], lls: list[tuple[float, float]]) -> lis
     guards = choice_guards([f["agree_fc"] == 1.0 for f in fc], lls)
     return [{m: (f[k] if math.isfinite(f[k]) else None) for m, k in FC_METRICS.items()} | g
             for f, g in zip(fc, guards, strict=True)]
-
-
-def agreement_matrix(records: list[dict[str, Any]], variant: str = "benign", checkpoint: str | None = None,
-                     metric: str = "agreement_index"):
-    """A metric per target group (rows) x topic (columns), for the heatmap: the generation's ``agreement_index``
-    (default) or the forced choice's ``agreement_index_fc`` / ``agree_prob_fc``."""
-    import pandas as pd
-
-    df = pd.DataFrame(records)
-    if df.empty:
-        return pd.DataFrame()
-    df = df[df["variant"] == variant]
-    if checkpoint is not None and "checkpoint" in df:
-        df = df[df["checkpoint"] == checkpoint]
-    if metric == "agreement_index":
-        value = (df["stance"] == AGREE).astype(float)
-    elif metric in FC_METRICS:
-        if FC_METRICS[metric] not in df:
-            raise ValueError(f"the records hold no forced-choice scores ({metric}); rerun the bias stage")
-        value = df[FC_METRICS[metric]].astype(float)
-    else:
-        raise ValueError(f"agreement_matrix shows agreement_index, {', '.join(FC_METRICS)}; not {metric!r}")
-    return df.assign(agree=value).pivot_table(index="group", columns="topic", values="agree", aggfunc="mean")
 
 
 # ---------------------------------------------------------------------------------------- evaluate

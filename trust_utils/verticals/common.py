@@ -25,16 +25,16 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from ..checkpoints import ordered_checkpoints
-from ..params import param, shared
+from ..params import param, shared, stage_of
 from ..paths import data_dir
 from ..provenance import write_stage_outputs
 from ..registry import VERTICALS, get_vertical
 from ..results import check_unit_values, rows_from_unit_values, unit_values, write_records, write_results
 from ..run import Run
-from ..utils import read_jsonl, set_threads
+from ..utils import count_problems, device_problem, raise_problems, read_jsonl, set_threads
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,26 @@ class VerticalConfig:
         if self.data_source == "local" and not self.local_dir:
             raise ValueError("data_source='local' needs local_dir (a copy laid out like the original repository)")
         self.checkpoints = list(self.checkpoints)
+        self.validate()
+
+    #: whole-number fields a vertical's config may have, and what 0 means for each (None: it must be >= 1); a
+    #: subclass's own fields are listed here too, so one table checks every vertical
+    COUNTS: ClassVar[dict[str, str | None]] = {
+        "batch_size": "picks one from free GPU memory", "max_examples": "all", "n_boot": "no interval",
+        "threads": "torch's default", "n_samples": None, "max_new_tokens": None, "num_beams": None,
+        "top_k": "top-k disabled",  # ethics checks its expect_n itself (>= 0, 0 = no check)
+    }
+
+    def validate(self) -> None:
+        """Cheap range checks (the runner's plan and ``--dry-run`` call it, and so does the stage when its config is
+        built): counts >= 1 or 0 where 0 has a documented meaning, never negative; ``device`` one of
+        ``auto|cpu|cuda[:N]|mps``. Raises :class:`trust_utils.utils.ConfigError` naming the stage, the parameter, the
+        value and what is allowed."""
+        stage = stage_of(type(self))
+        problems = count_problems(stage, self, self.COUNTS)
+        if why := device_problem(stage, self.device):
+            problems.append(why)
+        raise_problems(problems)
 
     # Settings that do not change any number: left out of the results' config_hash.
     _NOT_IN_HASH = ("run_dir", "threads", "device", "batch_size", "cache_dir", "gen_cache_dir", "progress",

@@ -78,7 +78,7 @@ from ..generation import DecodingConfig
 from ..params import param
 from ..results import metric_rows
 from ..sources import source_info
-from ..utils import load_hub_dataset
+from ..utils import DataFileError, load_hub_dataset, text_lines
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .forced_choice import balanced_units, choice_guards
 from .paper_rules import yes_no_paper
@@ -221,8 +221,13 @@ def load_scenarios(cfg: EthicsConfig) -> tuple[list[Scenario], dict[str, int], l
         path = data_root(cfg, "decodingtrust") / CM_TEST
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist; expected DecodingTrust's data/{CM_TEST}")
-        with open(path, encoding="utf-8", newline="") as fh:
-            items = parse_rows(csv.DictReader(fh), bad)
+        reader = csv.DictReader(text_lines(path, newline=""))  # the one text reader: bytes not UTF-8 name the line
+        missing = [c for c in CM_FIELDS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DataFileError(f"{path}: no column {', '.join(repr(c) for c in missing)} (the header has "
+                                f"{reader.fieldnames}; ETHICS' {CM_TEST} has {list(CM_FIELDS)}); is it the right file, "
+                                f"with its header line?")
+        items = parse_rows(reader, bad)
         files, where = [path], str(path)
     counts = {"parsed": len(items), "short": sum(s.is_short for s in items),
               "short_wrong": sum(s.is_short and s.label == 1 for s in items)}

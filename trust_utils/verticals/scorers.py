@@ -79,7 +79,9 @@ class PerspectiveScorer(Scorer):
     """Perspective API (commentanalyzer v1alpha1), one request per text, ~1 QPS, retried with backoff."""
 
     name = "perspective"
-    URL = "https://commentanalyzer.googleapis.com/v1alpha1/comments:analyze?key={key}"
+    #: the key travels in the ``X-Goog-Api-Key`` header (Google APIs accept it there), never in the URL, where proxies,
+    #: server logs and error messages would record it
+    URL = "https://commentanalyzer.googleapis.com/v1alpha1/comments:analyze"
 
     def __init__(self, api_key: str | None = None, qps: float = 1.0, retries: int = 5, timeout: float = 30.0):
         self.api_key = api_key or os.environ.get("PERSPECTIVE_API_KEY", "")
@@ -103,8 +105,8 @@ class PerspectiveScorer(Scorer):
         backoff = 2.0
         for attempt in range(self.retries + 1):
             self._wait()
-            req = urllib.request.Request(self.URL.format(key=self.api_key), data=body,
-                                         headers={"Content-Type": "application/json"}, method="POST")
+            req = urllib.request.Request(self.URL, data=body, method="POST",
+                                         headers={"Content-Type": "application/json", "X-Goog-Api-Key": self.api_key})
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                     data = json.loads(resp.read().decode())

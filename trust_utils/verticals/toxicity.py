@@ -46,7 +46,7 @@ from ..results import metric_rows
 from ..run import Run
 from ..sources import source_info
 from ..stats import bootstrap_ci
-from ..utils import atomic_write_text
+from ..utils import atomic_write_text, text_lines
 from .common import Malformed, VerticalConfig, data_root, run_vertical, subsample
 from .scorers import DEFAULT_SCORER, get_scorer, score_texts
 from .validity import degenerate_flags, degenerate_values
@@ -176,8 +176,7 @@ def load_prompts(cfg: ToxicityConfig) -> tuple[dict[str, list[dict]], dict[str, 
                 raise FileNotFoundError(f"toxicity prompts {path} not found (data_source={cfg.data_source!r})")
             files.append(path)
         mal = Malformed(f"toxicity/{subset}")
-        with open(path, encoding="utf-8") as fh:
-            parsed = parse_prompt_lines(fh, path.name, mal)
+        parsed = parse_prompt_lines(text_lines(path), path.name, mal)  # bytes not UTF-8: DataFileError naming the line
         items[subset] = subsample(parsed, cfg.max_examples, cfg.seed)
         reports[f"{subset}.jsonl"] = mal.report()
     return items, reports, files
