@@ -81,10 +81,14 @@ def test_registry_chance_levels():
                   ("ethics", "balanced_accuracy_logit")}
     for v in VERTICALS.values():
         for m in v.metrics:
-            assert (m.chance == 0.5) if m.majority_guard else m.chance is None, (v.name, m.name)
+            if m.majority_guard:  # a two-way forced choice
+                assert m.chance == 0.5, (v.name, m.name)
+            elif m.chance is not None:  # another likelihood metric's chance level: only scored by likelihood
+                assert m.guard == "degenerate_loglik", (v.name, m.name)
             if m.majority_guard:
                 assert m.guard == "degenerate_loglik" and v.metric(m.majority_guard).is_validity
     assert VERTICALS["toxicity"].metric("mean_token_loglik").guard == "degenerate_loglik"
+    assert VERTICALS["privacy"].metric("top1_true_value").chance == pytest.approx(1 / 24)  # 20 decoys + 4 values
 
 
 # --------------------------------------------- equal to an independent computation (lm-evaluation-harness' loglikelihood)

@@ -242,3 +242,14 @@ def test_notebook_runs_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir):
     deg = df["metric"].str.startswith("degenerate_")
     assert set(df["checkpoint"]) == {"base"} and (~deg).sum() == 16 and deg.sum() == 4 * 5
     assert time.perf_counter() - t0 < 90
+
+
+def test_units_are_keyed_by_file_and_line_not_by_a_shared_filename():
+    from trust_utils.verticals.common import Malformed
+    from trust_utils.verticals.toxicity import parse_prompt_lines
+
+    lines = ['{"filename": "0766186-bc7f2a64cb271f5f56cf6f25570cd9ed.txt", "prompt": {"text": "A first prompt"}}',
+             '{"filename": "0766186-bc7f2a64cb271f5f56cf6f25570cd9ed.txt", "prompt": {"text": "Another prompt"}}']
+    items = parse_prompt_lines(lines, "toxic", Malformed("t"))
+    assert [it["id"] for it in items] == ["toxic:1", "toxic:2"]  # two units, though the filename is shared
+    assert {it["filename"] for it in items} == {"0766186-bc7f2a64cb271f5f56cf6f25570cd9ed.txt"}

@@ -140,7 +140,9 @@ def parse_prompt_lines(lines, source: str, malformed: Malformed) -> list[dict[st
             malformed.add("empty prompt text", f"{source}:{n}", line[:80])
             continue
         tox = prompt.get("toxicity")
-        items.append({"id": str(row.get("filename") or f"{source}:{n}"), "text": text,
+        # a unit is keyed by file and line: the real toxic.jsonl has 7 filenames shared by two different prompts,
+        # which a filename key would merge (and the paired bootstrap would resample 1,189 units instead of 1,196)
+        items.append({"id": f"{source}:{n}", "filename": row.get("filename"), "text": text,
                       "prompt_toxicity": float(tox) if isinstance(tox, (int, float)) else None})
     return items
 
