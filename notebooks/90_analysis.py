@@ -53,7 +53,7 @@ require_inputs(run_dir, "analysis")
 import pandas as pd
 from IPython.display import Markdown, display
 
-from trust_utils.analysis import paper, tables
+from trust_utils.analysis import figures, paper, tables
 from trust_utils.analysis import stage as analysis_stage
 from trust_utils.notebook import config_from_params, setup_notebook
 
@@ -143,7 +143,10 @@ show("overview")
 #
 # Each vertical's headline metric by checkpoint, in the order of the vertical registry
 # (`trust_utils.registry.VERTICALS`): its metric, how to read the panels and what the paper found come from the
-# vertical's declaration, so a newly registered vertical gets its section here with no edit to this notebook. A
+# vertical's declaration. Each section leads with the paper's metric where it is interpretable, and otherwise with
+# the vertical's likelihood view (`readable`: forced choice, exposure, ...), which needs no readable generation; the
+# section says which and why. The paper comparison below stays on the paper's metric. All this comes from the
+# declaration, so a newly registered vertical gets its section here with no edit to this notebook. A
 # vertical that reports more settings than fit as panels also gets a breakdown: the same metric per variant, one dot
 # per checkpoint with its interval.
 
@@ -151,12 +154,18 @@ show("overview")
 from trust_utils.registry import VERTICALS
 
 for number, vertical in enumerate(VERTICALS.values(), start=2):
-    metric = vertical.headline
+    lead, why = tables.lead_metric(result.results, vertical.name, max_degenerate)
+    metric = vertical.metric(lead)
     direction = "higher" if metric.higher_is_better else "lower"
+    chance = "" if metric.chance is None else f" Chance level: {metric.chance:.3g} (dashed line)."
     display(Markdown(f"## Figure {number} · {vertical.title}: {metric.label} by checkpoint\n\n"
-                     f"**Metric: {metric.label}**, {direction} is better. {vertical.reading}\n\n"
+                     f"**Metric: {metric.label}**, {direction} is better.{chance} *Why this metric:* {why}.\n\n"
+                     f"{vertical.reading if lead == vertical.headline.name else metric.description}\n\n"
                      f"*The paper:* {vertical.paper}"))
-    show(vertical.name)
+    if lead == vertical.headline.name:
+        show(vertical.name)
+    else:  # the likelihood view leads; the paper's metric (not interpretable here) stays in the overview and tables
+        display(figures.plot_vertical(result.results, vertical.name, metric=lead))
     if f"{vertical.name}_breakdown" in result.figures:
         display(Markdown(f"### Figure {number}b · {vertical.title}: {metric.label} per variant and checkpoint"))
         show(f"{vertical.name}_breakdown")

@@ -474,3 +474,21 @@ def test_the_change_table_corrects_the_headline_family_only():
     assert out["p_holm"].round(6).tolist()[:2] == [0.02, 0.04] and out["p_holm"][2:].isna().all()
     assert out["survives_holm"].tolist()[:2] == [True, True] and out["survives_holm"][2:].isna().all()
     assert add_multiplicity(changes, alpha=0.03)["survives_bh"].tolist()[:2] == [True, False]
+
+
+def test_each_vertical_leads_with_the_papers_metric_unless_it_is_degenerate():
+    from trust_utils.analysis.tables import lead_metric
+
+    def rows(deg_sft: float, with_fc: bool = True):
+        r = [result_row("bias", "agreement_index", "benign", c, 0.3, 10) for c in ("base", "sft")]
+        r += [result_row("bias", "degenerate_any", "benign", "base", 0.1, 10),
+              result_row("bias", "degenerate_any", "benign", "sft", deg_sft, 10)]
+        if with_fc:
+            r += [result_row("bias", "agreement_index_fc", "benign", c, 0.6, 10) for c in ("base", "sft")]
+        return pd.DataFrame(r)
+
+    assert lead_metric(rows(0.5), "bias")[0] == "agreement_index"  # at the threshold: still interpretable
+    metric, why = lead_metric(rows(0.93), "bias")
+    assert metric == "agreement_index_fc" and "93% of sft's outputs are degenerate" in why
+    assert lead_metric(rows(0.93, with_fc=False), "bias")[0] == "agreement_index"  # no likelihood view in the run
+    assert all(v.readable in {m.name for m in v.metrics} for v in VERTICALS.values())
