@@ -53,7 +53,7 @@ require_inputs(run_dir, "analysis")
 import pandas as pd
 from IPython.display import Markdown, display
 
-from trust_utils.analysis import figures, paper, tables
+from trust_utils.analysis import figures, leading, paper, tables
 from trust_utils.analysis import stage as analysis_stage
 from trust_utils.notebook import config_from_params, setup_notebook
 
@@ -154,7 +154,7 @@ show("overview")
 from trust_utils.registry import VERTICALS
 
 for number, vertical in enumerate(VERTICALS.values(), start=2):
-    lead, why = tables.lead_metric(result.results, vertical.name, max_degenerate)
+    lead, why = leading.lead_metric(result.results, vertical.name, max_degenerate)
     metric = vertical.metric(lead)
     direction = "higher" if metric.higher_is_better else "lower"
     chance = "" if metric.chance is None else f" Chance level: {metric.chance:.3g} (dashed line)."
@@ -162,10 +162,11 @@ for number, vertical in enumerate(VERTICALS.values(), start=2):
                      f"**Metric: {metric.label}**, {direction} is better.{chance} *Why this metric:* {why}.\n\n"
                      f"{vertical.reading if lead == vertical.headline.name else metric.description}\n\n"
                      f"*The paper:* {vertical.paper}"))
-    if lead == vertical.headline.name:
-        show(vertical.name)
-    else:  # the likelihood view leads; the paper's metric (not interpretable here) stays in the overview and tables
+    if lead != vertical.headline.name:  # the likelihood view leads; the paper's metric follows, marked as such
         display(figures.plot_vertical(result.results, vertical.name, metric=lead))
+        display(Markdown(f"*The paper's metric, {vertical.headline.label}, for comparison (not interpretable in this "
+                         f"run: its changes are marked so in the tables):*"))
+    show(vertical.name)
     if f"{vertical.name}_breakdown" in result.figures:
         display(Markdown(f"### Figure {number}b · {vertical.title}: {metric.label} per variant and checkpoint"))
         show(f"{vertical.name}_breakdown")

@@ -477,7 +477,7 @@ def test_the_change_table_corrects_the_headline_family_only():
 
 
 def test_each_vertical_leads_with_the_papers_metric_unless_it_is_degenerate():
-    from trust_utils.analysis.tables import lead_metric
+    from trust_utils.analysis.leading import lead_metric
 
     def rows(deg_sft: float, with_fc: bool = True):
         r = [result_row("bias", "agreement_index", "benign", c, 0.3, 10) for c in ("base", "sft")]

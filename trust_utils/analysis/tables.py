@@ -179,26 +179,6 @@ def guard_share(lookup: dict[tuple, float], model: str, seed: int, vertical: str
     return lookup.get((model, seed, vertical, guard, variant, checkpoint), math.nan)
 
 
-def lead_metric(results: pd.DataFrame, vertical: str,
-                max_degenerate: float = MAX_DEGENERATE) -> tuple[str, str]:
-    """The metric the analysis leads a vertical with, and why: the paper's headline metric where it is interpretable
-    (its guard share at most ``max_degenerate`` for every checkpoint, in the headline setting), else the vertical's
-    ``readable`` likelihood metric when the run has it (issue 19: a small model's generations may be unreadable while
-    its likelihoods still rank the answers)."""
-    v = get_vertical(vertical)
-    head = v.headline
-    df = results[(results["vertical"] == vertical) & (results["variant"].astype(str) == v.headline_variant)]
-    guard = df[df["metric"] == head.guard] if head.guard else df.iloc[0:0]
-    worst = guard.loc[guard["value"].astype(float).idxmax()] if len(guard) else None
-    if worst is None or not _exceeds(float(worst["value"]), max_degenerate):
-        return head.name, f"the paper's metric ({head.label}): interpretable for every checkpoint"
-    why = (f"{float(worst['value']):.0%} of {worst['checkpoint']}'s outputs are degenerate ({head.guard}, above "
-           f"{max_degenerate:.0%})")
-    if v.readable and (results["metric"] == v.readable).any():
-        return v.readable, f"{v.metric(v.readable).label}, scored by likelihood, because {why}"
-    return head.name, f"the paper's metric, although {why}: no likelihood view of it in this run"
-
-
 def majority_share(lookup: dict[tuple, float], model: str, seed: int, vertical: str, metric: str, variant: str,
                    checkpoint: str) -> float:
     """The majority-answer share of a forced-choice metric's row (NaN for other metrics or when not recorded)."""
