@@ -95,12 +95,10 @@ def test_shared_value_code_is_in_the_keys_that_run_it(package, edited):
 
 def _cache_keys() -> dict[str, str]:
     """The ``code`` part of the generation and toxicity-score cache keys."""
-    from trust_utils.cache import producer_key
-    from trust_utils.generation import ENGINE_LIBRARIES
-    from trust_utils.verticals.scorers import SCORER_LIBRARIES
+    from trust_utils.generation import engine_code_key
+    from trust_utils.verticals.scorers import scorer_code_key
 
-    return {"engine": producer_key(["trust_utils.generation"], ENGINE_LIBRARIES),
-            "scorer": producer_key(["trust_utils.verticals.scorers"], SCORER_LIBRARIES)}
+    return {"engine": engine_code_key(), "scorer": scorer_code_key()}
 
 
 @pytest.mark.parametrize("edited", ["notebook.py", "profiles.py", "style.py", "pipeline.py", "planning.py", "run.py",

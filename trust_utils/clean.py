@@ -1,8 +1,8 @@
 """``rlhf-trust clean``: bounded disk. Drops what no current code can use:
 
 * **generation and score cache entries** (:class:`trust_utils.cache.ResultCache`) whose producer key (the ``code``
-  part of their key: :func:`trust_utils.cache.producer_key` of the engine, :mod:`trust_utils.generation`, and of
-  the scorers, :mod:`trust_utils.verticals.scorers`) is not the current one, and, with ``older_than_days``, every
+  part of their key: :func:`trust_utils.generation.engine_code_key` and
+  :func:`trust_utils.verticals.scorers.scorer_code_key`) is not the current one, and, with ``older_than_days``, every
   entry written before then. An entry written before the cache recorded producers, and not read since, counts as
   not current (its producer is unknown; the next run recomputes it if it was);
 * **model folders** in ``<cache>/models/`` made by other builder code (the name ends in a
@@ -23,20 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .cache import DB_NAME, ResultCache, producer_key
-from .generation import ENGINE_LIBRARIES
+from .cache import DB_NAME, ResultCache
+from .generation import engine_code_key
 from .models import builder_key
 from .paths import notebooks_dir
 from .planning import PARAMETERS_CACHE, parameters_cache_file
 from .runlock import pid_alive
-from .verticals.scorers import SCORER_LIBRARIES
-
-#: The modules whose producer keys name the values in a result cache, with the libraries each computes with
-#: (the ``producer_key(...)`` calls of :mod:`trust_utils.generation` and :mod:`trust_utils.verticals.scorers`).
-PRODUCERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("trust_utils.generation", ENGINE_LIBRARIES),
-    ("trust_utils.verticals.scorers", SCORER_LIBRARIES),
-)
+from .verticals.scorers import scorer_code_key
 
 _BUILT = re.compile(r"-([0-9a-f]{8})$")
 _PARTIAL = re.compile(r"\.partial-(\d+)$")
@@ -75,7 +68,7 @@ def _size(p: Path) -> int:
 
 def current_producers() -> set[str]:
     """The producer keys the current code writes cache entries under."""
-    return {producer_key([module], libraries) for module, libraries in PRODUCERS}
+    return {engine_code_key(), scorer_code_key()}
 
 
 def clean_results(directory: Path, older_than_days: float | None = None, dry_run: bool = False,
@@ -139,5 +132,5 @@ def clean(result_dirs: Iterable[Path], model_caches: Iterable[Path], older_than_
     return out
 
 
-__all__ = ["PRODUCERS", "Freed", "current_producers", "clean", "clean_results", "clean_models", "clean_parameters",
+__all__ = ["Freed", "current_producers", "clean", "clean_results", "clean_models", "clean_parameters",
            "human"]

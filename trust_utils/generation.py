@@ -141,7 +141,7 @@ class Engine(Decoding, Likelihood, Batching):
         self.key_base: dict[str, str] = {"model": self.fingerprint,
                                          "dtype": str(self.torch_dtype).replace("torch.", ""),
                                          "device": self.device.split(":")[0],
-                                         "code": producer_key([__name__], ENGINE_LIBRARIES)}
+                                         "code": engine_code_key()}
         self._model = None
         self.model_calls = 0  # forward / generate calls made (0 after a fully cached rerun)
         if prompt_format == "chat" and not getattr(self.tokenizer, "chat_template", None):
@@ -222,6 +222,12 @@ def engine_kwargs(config: Any) -> dict[str, Any]:
     return {k: d[k] for k in ("device", "dtype", "batch_size", "seed", "prompt_format") if k in d}
 
 
+def engine_code_key() -> str:
+    """The ``code`` part of every generation and likelihood cache key: this module's import closure (the engine's
+    parts included) and the versions of :data:`ENGINE_LIBRARIES`."""
+    return producer_key([__name__], ENGINE_LIBRARIES)
+
+
 def load_engine(checkpoint: str, run: Run, base_model: str, **kwargs) -> Engine:
     """Resolve a checkpoint name of the run (``base``, ``sft``, ``ppo``, ``dpo`` or a model reference) and open an
     :class:`Engine`.
@@ -234,4 +240,4 @@ def load_engine(checkpoint: str, run: Run, base_model: str, **kwargs) -> Engine:
 
 
 # DecodingConfig, cut_at_stop and row_seed live in decoding_config; the verticals import them from here.
-__all__ = ["DecodingConfig", "Engine", "load_engine", "cut_at_stop", "row_seed", "engine_kwargs"]
+__all__ = ["DecodingConfig", "Engine", "load_engine", "engine_code_key", "cut_at_stop", "row_seed", "engine_kwargs"]

@@ -208,11 +208,17 @@ def get_scorer(spec: str = DEFAULT_SCORER, device: str = "cpu") -> Scorer:
     raise ValueError(f"unknown scorer {spec!r}: use profanity-check, perspective, detoxify or hf:<model>")
 
 
+def scorer_code_key() -> str:
+    """The ``code`` part of every toxicity-score cache key: this module's import closure and the versions of
+    :data:`SCORER_LIBRARIES`."""
+    return producer_key([__name__], SCORER_LIBRARIES)
+
+
 def score_texts(scorer: Scorer, texts: Sequence[str], cache: ResultCache | None = None, chunk: int = 256) -> list[float]:
     """Scores of ``texts`` (cached by scorer id and text; new scores are written chunk by chunk)."""
     cache = cache if cache is not None else ResultCache(None)
     # the scorer's id (its name, version or model), and the code and libraries that compute its scores
-    code = producer_key([__name__], SCORER_LIBRARIES)
+    code = scorer_code_key()
     keys = [cache_key(kind="tox", scorer=scorer.cache_id, code=code, text=t) for t in texts]
     found = cache.get_many(keys)
     todo = list(dict.fromkeys(k for k in keys if k not in found))
