@@ -279,10 +279,16 @@ def shown_checkpoints() -> dict[str, Checkpoint]:
     return dict(_SHOWN.get())
 
 
+def shown_checkpoint(checkpoint: str) -> Checkpoint | None:
+    """A results ``checkpoint`` value as shown: the shown run's external checkpoint, else the registry's built-in
+    one, else None (the one lookup behind every label and colour)."""
+    return _SHOWN.get().get(checkpoint) or _BUILTIN_SHOWN.get(checkpoint)
+
+
 def shown_label(checkpoint: str) -> str:
     """A checkpoint's label: the shown run's external checkpoint's, the registry's, else its name."""
-    c = _SHOWN.get().get(checkpoint) or _BUILTIN_SHOWN.get(checkpoint)
+    c = shown_checkpoint(checkpoint)
     return c.label if c is not None else checkpoint
 
 
-__all__ = ["Run", "RunDirError", "run_dir_problem", "make_dir", "write_checkpoints", "show_run", "showing_run", "shown_checkpoints", "shown_label"]
+__all__ = ["Run", "RunDirError", "run_dir_problem", "make_dir", "write_checkpoints", "show_run", "showing_run", "shown_checkpoints", "shown_checkpoint", "shown_label"]

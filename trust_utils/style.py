@@ -32,8 +32,7 @@ import functools
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .checkpoints import BUILTIN, Checkpoint
-from .run import show_run, showing_run, shown_checkpoints, shown_label
+from .run import show_run, showing_run, shown_checkpoint, shown_checkpoints, shown_label
 
 #: Font sizes (points) of the theme.
 FONT_SIZES: dict[str, float] = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 8,
@@ -56,25 +55,18 @@ UNKNOWN_COLOR = "#9467bd"
 #: Metadata of saved PDFs; no creation date, so reruns give identical files.
 PDF_METADATA: dict[str, Any] = {"Creator": "rlhf-trust", "CreationDate": None}
 
-_BUILTIN_SHOWN: dict[str, Checkpoint] = {c.checkpoint: c for c in BUILTIN if c.evaluated}
-
-
 # ------------------------------------------------------------------------------------ checkpoints
 # The run being shown (its external checkpoints' labels, colours and order) is a context of trust_utils.run, which
 # the change table's order also reads; re-exported here for the figures.
 use_run_checkpoints = show_run
 for_run = showing_run
 run_checkpoints = shown_checkpoints
-
-
-def checkpoint_label(checkpoint: str) -> str:
-    """A checkpoint's label: the run's external checkpoint's, the registry's, else its name."""
-    return shown_label(checkpoint)
+checkpoint_label = shown_label
 
 
 def checkpoint_color(checkpoint: str) -> str:
     """A checkpoint's colour: the run's external checkpoint's, the registry's, else :data:`UNKNOWN_COLOR`."""
-    c = shown_checkpoints().get(checkpoint) or _BUILTIN_SHOWN.get(checkpoint)
+    c = shown_checkpoint(checkpoint)
     return c.color if c is not None else UNKNOWN_COLOR
 
 
