@@ -8,7 +8,6 @@ Orchestration: value code never imports this module.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -23,7 +22,7 @@ from .provenance import (
     versions_string,
     write_stage_outputs,
 )
-from .utils import hash_file, hash_obj, hash_path, read_json, write_json
+from .utils import hash_obj, hash_path, read_json, write_json
 
 
 def read_manifest(stage_dir: str | os.PathLike) -> dict[str, Any] | None:
@@ -100,23 +99,22 @@ def declared_outputs(stage_dir: Path, results_file: Path, summary: dict[str, Any
     return sorted(found)
 
 
+def _hidden(rel: Path) -> bool:
+    """Hidden files are not part of an output: markers others left in a model directory (the old ``.content_hash``)
+    and temporary files."""
+    return any(s.startswith(".") for s in rel.parts)
+
+
 def _files(p: Path) -> list[Path]:
-    """The files of an output directory, without hidden ones: markers others leave in a model directory (the
-    engine's ``.content_hash``) and temporary files are not part of the output."""
+    """The files of an output directory, without hidden ones."""
     if not p.is_dir():
         raise FileNotFoundError(f"no such directory: {p}")
-    return sorted(f for f in p.rglob("*") if f.is_file() and not any(s.startswith(".") for s in f.relative_to(p).parts))
+    return sorted(f for f in p.rglob("*") if f.is_file() and not _hidden(f.relative_to(p)))
 
 
 def _hash_output(p: Path) -> str:
-    """:func:`trust_utils.utils.hash_path` of a file; for a directory the same hash over its files but hidden ones."""
-    if p.is_file():
-        return hash_path(p)
-    h = hashlib.sha256()
-    for f in _files(p):
-        h.update(str(f.relative_to(p)).encode())
-        h.update(hash_file(f, 64).encode())
-    return h.hexdigest()[:16]
+    """:func:`trust_utils.utils.hash_path` of a file, or of a directory's files but hidden ones."""
+    return hash_path(p, skip=_hidden)
 
 
 def _stat_signature(p: Path) -> str:

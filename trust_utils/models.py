@@ -29,7 +29,7 @@ from typing import Any
 from . import utils
 from .codehash import modules_code
 from .paths import data_dir, default_cache_dir
-from .utils import hash_file, hash_obj, read_json, write_json
+from .utils import hash_file, hash_obj, hash_path, read_json, write_json
 from .weights import checkpoint_hint as _checkpoint_hint
 from .weights import safetensors_problem, weights_problems  # noqa: F401 - re-exported for refs and tests
 
@@ -279,15 +279,8 @@ def _split_revision(ref: str) -> tuple[str, str | None]:
 _OLD_MARKER = ".content_hash"
 
 
-def _content_digest(p: Path) -> str:
-    """Hash of every file under ``p`` but the old ``.content_hash`` marker (so it is stable)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for f in sorted(q for q in p.rglob("*") if q.is_file() and q.name != _OLD_MARKER):
-        h.update(str(f.relative_to(p)).encode())
-        h.update(hash_file(f, 64).encode())
-    return h.hexdigest()[:16]
+def _old_marker(rel: Path) -> bool:
+    return rel.name == _OLD_MARKER
 
 
 def fingerprint_record_path(directory: str | os.PathLike) -> Path:
@@ -306,11 +299,10 @@ def model_fingerprint(resolved: str) -> str:
     """
     p = Path(resolved)
     if not p.is_dir():
-
         name, rev = _split_revision(resolved)
         return f"hub:{name}@{utils.resolve_hub_revision(name, rev, 'model')}"
     stamp = hash_obj(sorted((str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns)
-                            for f in p.rglob("*") if f.is_file() and f.name != _OLD_MARKER))
+                            for f in p.rglob("*") if f.is_file() and not _old_marker(f.relative_to(p))))
     record = fingerprint_record_path(p)
     if record.is_file():
         try:
@@ -319,7 +311,7 @@ def model_fingerprint(resolved: str) -> str:
             rec = {}
         if isinstance(rec, dict) and rec.get("stamp") == stamp and rec.get("path") == str(p.resolve()):
             return rec["hash"]
-    digest = _content_digest(p)
+    digest = hash_path(p, skip=_old_marker)
     try:
         write_json(record, {"path": str(p.resolve()), "stamp": stamp, "hash": digest})
     except OSError:  # an unwritable cache only costs the hash next time

@@ -11,7 +11,7 @@ import random
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +35,17 @@ def hash_file(path: str | os.PathLike, length: int = 16, chunk: int = 1 << 20) -
     return h.hexdigest()[:length]
 
 
-def hash_path(path: str | os.PathLike, length: int = 16) -> str:
-    """Content hash of a file or of every file under a directory (relative names included)."""
+def hash_path(path: str | os.PathLike, length: int = 16,
+              skip: Callable[[Path], bool] | None = None) -> str:
+    """Content hash of a file or of every file under a directory (relative names included); ``skip(relative path)``
+    leaves a directory's file out (markers others leave in it)."""
     p = Path(path)
     if p.is_file():
         return hash_file(p, length)
     if not p.is_dir():
         raise FileNotFoundError(f"cannot hash {p}: no such file or directory")
     h = hashlib.sha256()
-    for f in sorted(q for q in p.rglob("*") if q.is_file()):
+    for f in sorted(q for q in p.rglob("*") if q.is_file() and not (skip and skip(q.relative_to(p)))):
         h.update(str(f.relative_to(p)).encode())
         h.update(hash_file(f, 64).encode())
     return h.hexdigest()[:length]
@@ -259,6 +261,15 @@ def device_problem(stage: str, device: Any) -> str:
     if isinstance(device, str) and DEVICE_RE.match(device):
         return ""
     return f"stage '{stage}': parameter 'device' is {device!r}; allowed: {DEVICES_ALLOWED}"
+
+
+def range_problems(stage: str, cfg: Any, counts: dict[str, str | None]) -> list[str]:
+    """:func:`count_problems` of ``counts``, and :func:`device_problem` when the config has a ``device``: the range
+    checks every stage config's ``validate()`` starts from."""
+    problems = count_problems(stage, cfg, counts)
+    if hasattr(cfg, "device") and (why := device_problem(stage, cfg.device)):
+        problems.append(why)
+    return problems
 
 
 def raise_problems(problems: list[str], error: type[Exception] = ConfigError) -> None:
