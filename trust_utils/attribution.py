@@ -50,9 +50,8 @@ from .provenance import write_stage_outputs
 from .run import Run
 from .training.reward import load_reward_model
 from .utils import (
-    count_problems,
-    device_problem,
     raise_problems,
+    range_problems,
     read_json,
     read_jsonl,
     resolve_device,
@@ -97,11 +96,9 @@ class AttributionConfig(ModelStageConfig):
         """Cheap range checks (the runner's plan, ``--dry-run`` and the stage, when its config is built): counts >= 1
         (``threads`` 0: torch's default), ``damping`` >= 0, ``device`` ``auto|cpu|cuda[:N]|mps``. Raises
         :class:`trust_utils.utils.ConfigError` naming the parameter, its value and what is allowed."""
-        problems = count_problems("attribution", self, {
+        problems = range_problems("attribution", self, {
             "lora_rank": None, "n_layers": None, "n_train": None, "n_test": None, "max_length": None,
             "threads": "torch's default"})
-        if why := device_problem("attribution", self.device):
-            problems.append(why)
         if not isinstance(self.damping, (int, float)) or self.damping < 0:
             problems.append(f"stage 'attribution': parameter 'damping' is {self.damping!r}; allowed: a number >= 0")
         raise_problems(problems)

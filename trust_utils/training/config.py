@@ -32,11 +32,10 @@ from ..params import ModelStageConfig, build_config, field_help, param, stage_of
 from ..provenance import versions
 from ..run import Run
 from ..utils import (
-    count_problems,
-    device_problem,
     hash_file,
     hash_obj,
     raise_problems,
+    range_problems,
     resolve_device,
     set_seed,
     set_threads,
@@ -191,9 +190,7 @@ class TrainConfig(ModelStageConfig):
         Raises :class:`TrainingError` naming the stage, the parameter, the value and what is allowed."""
         s = self.STAGE or stage_of(type(self))
         counts = {k: (v if v != "" else f"as its help says: {field_help(type(self), k)}") for k, v in self.COUNTS.items()}
-        problems = count_problems(s, self, counts)
-        if why := device_problem(s, self.device):
-            problems.append(why)
+        problems = range_problems(s, self, counts)
         if not isinstance(self.epochs, (int, float)) or isinstance(self.epochs, bool) or not (
                 self.epochs > 0 or self.max_steps > 0):
             problems.append(f"stage '{s}': parameter 'epochs' is {self.epochs!r}; allowed: a number > 0 (or set "

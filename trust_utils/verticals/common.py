@@ -34,7 +34,7 @@ from ..provenance import write_stage_outputs
 from ..registry import VERTICALS, get_vertical
 from ..results import check_unit_values, rows_from_unit_values, unit_values, write_records, write_results
 from ..run import Run
-from ..utils import count_problems, device_problem, raise_problems, read_jsonl, set_threads
+from ..utils import raise_problems, range_problems, read_jsonl, set_threads
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +109,7 @@ class VerticalConfig:
         ``auto|cpu|cuda[:N]|mps``. Raises :class:`trust_utils.utils.ConfigError` naming the stage, the parameter, the
         value and what is allowed."""
         stage = stage_of(type(self))
-        problems = count_problems(stage, self, self.COUNTS)
-        if why := device_problem(stage, self.device):
-            problems.append(why)
-        raise_problems(problems)
+        raise_problems(range_problems(stage, self, self.COUNTS))
 
     # Settings that do not change any number: left out of the results' config_hash.
     _NOT_IN_HASH = ("run_dir", "threads", "device", "batch_size", "cache_dir", "gen_cache_dir", "progress",
