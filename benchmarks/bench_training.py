@@ -113,7 +113,7 @@ def main(argv=None) -> int:
                 results["sft"] = (sec, bs * L / sec)
             else:
                 trainer.train()
-            from trust_utils.training.common import save_trainer_model
+            from trust_utils.training.reuse import save_trainer_model
 
             save_trainer_model(trainer, _, cfg)
         if "reward_model" in stages or "ppo" in stages:
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
             trainer, rtok = reward.build_trainer(cfg, "cpu")
             sec = _time_trainer(trainer, args.steps)
             results["reward_model"] = (sec, 2 * bs * L / sec)
-            from trust_utils.training.common import save_trainer_model
+            from trust_utils.training.reuse import save_trainer_model
 
             save_trainer_model(trainer, rtok, cfg)
         if "ppo" in stages:
@@ -129,7 +129,7 @@ def main(argv=None) -> int:
             cfg = ppo.PPOStageConfig(**{**common, "max_steps": args.steps + 1}, response_length=half,
                                      max_prompt_length=half, num_ppo_epochs=1, n_samples=0)
             ppo.train(cfg)
-            from trust_utils.training.common import read_log
+            from trust_utils.training.summary import read_log
 
             log = read_log(cfg)
             t = log["time_s"].tolist()

@@ -237,7 +237,7 @@ def test_look_inside_tokenises_as_the_trainers_and_losses_agree(run_dir, cache_d
 
 
 def test_stage_trainer_keeps_the_training_log(run_dir, cache_dir):
-    from trust_utils.training import common
+    from trust_utils.training import config as common
     from trust_utils.training.sft import SFTStageConfig
 
     cfg = SFTStageConfig(**_kw(run_dir, cache_dir))

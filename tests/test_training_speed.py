@@ -8,7 +8,7 @@ import shutil
 import pytest
 import torch
 
-from trust_utils.training import common
+from trust_utils.training import config as common
 from trust_utils.training.dpo import DPOStageConfig
 from trust_utils.training.dpo import build_trainer as build_dpo
 from trust_utils.training.reward import RewardStageConfig
