@@ -194,7 +194,7 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
             continue
         figures[key] = fig
         files[key], copies[key] = save_run_figure(fig, key, run, cfg)
-    fam = family_outputs(cfg, df, v1, reference, profile)
+    fam = family_outputs(cfg, df, v1, reference, run)
     if "figure" in fam:
         figures["families"], files["families"], copies["families"] = fam["figure"], fam["files"], fam["copies"]
     if "table_file" in fam:
@@ -231,7 +231,7 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
 
 
 def family_outputs(cfg: "AnalysisConfig", df: pd.DataFrame, v1: pd.DataFrame, reference: pd.DataFrame,
-                   profile: str) -> dict[str, Any]:
+                   run: Run) -> dict[str, Any]:
     """The cross-family figure and the v1 table of :func:`run`: written when the run has several models or v1
     matches; returns ``{figure, files, copies, table, table_file}`` (empty when neither applies)."""
     out: dict[str, Any] = {}
@@ -240,11 +240,11 @@ def family_outputs(cfg: "AnalysisConfig", df: pd.DataFrame, v1: pd.DataFrame, re
         fig = plot_families(df, reference, cfg.variant_aliases)
         if fig is not None:
             out["figure"] = fig
-            out["files"], out["copies"] = save_run_figure(fig, "families", Run.open(cfg.run_dir), cfg)
+            out["files"], out["copies"] = save_run_figure(fig, "families", run, cfg)
     if len(v1):
         out["table"] = v1_table(v1)
         out["table_file"] = "paper_v1_table.csv"
-        out["table"].to_csv(Run.open(cfg.run_dir).stage_dir("analysis") / out["table_file"], index=False)
+        out["table"].to_csv(run.stage_dir("analysis") / out["table_file"], index=False)
     return out
 
 

@@ -224,7 +224,7 @@ def open_engine(cfg: VerticalConfig, checkpoint: str, run: Run | None = None, **
 
 def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, inputs: Iterable[str | os.PathLike] = (),
                  summary: dict[str, Any] | None = None, engine_overrides: dict[str, Any] | None = None,
-                 finalize: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+                 finalize: Callable[[Path], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Evaluate every available checkpoint with ``evaluate`` and write records, results and outputs.json.
 
     Args:
@@ -234,8 +234,8 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
         inputs: data files read from outside the run (hashed into outputs.json).
         summary: extra items for the summary (e.g. malformed-row counts, item counts).
         engine_overrides: extra :class:`~trust_utils.generation.Engine` arguments.
-        finalize: called after the last checkpoint (e.g. to write extra tables); what it returns is
-            added to the summary.
+        finalize: called with the stage directory after the last checkpoint (e.g. to write extra tables);
+            what it returns is added to the summary.
 
     Returns:
         The summary recorded in ``outputs.json`` (also holds ``results_file`` and ``records``).
@@ -276,7 +276,7 @@ def run_vertical(cfg: VerticalConfig, vertical: str, evaluate: EvaluateFn, input
         log.info("%s: %s done in %.1fs (%d model calls, %d records)", vertical, name, timings[f"eval_{name}"],
                  calls[name], len(records))
     results_file = write_results(run, vertical, all_rows)
-    extra = finalize() if finalize is not None else {}
+    extra = finalize(out_dir) if finalize is not None else {}
     timings["total"] = round(time.perf_counter() - t0, 3)
     result = {
         "vertical": vertical, "checkpoints": have, "skipped_checkpoints": missing,

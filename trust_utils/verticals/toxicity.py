@@ -43,7 +43,6 @@ import numpy as np
 
 from ..params import param
 from ..results import metric_rows
-from ..run import Run
 from ..sources import source_info
 from ..stats import bootstrap_ci
 from ..utils import atomic_write_text, text_lines
@@ -297,13 +296,13 @@ def run(cfg: ToxicityConfig) -> dict[str, Any]:
         all_records.extend(recs)
         return recs, rows
 
-    def _finalize():
+    def _finalize(out_dir: Path):
         empties: dict[str, int] = {}
         for r in all_records:
             key = f"{r['checkpoint']} {r['variant']}"
             empties[key] = empties.get(key, 0) + r["n_empty"]
         lp = logprob_table(all_records, cfg.n_boot, cfg.seed) if cfg.logprobs else logprob_table([])
-        atomic_write_text(Run.open(cfg.run_dir).stage_dir(VERTICAL) / "logprobs.csv", lp.to_csv(index=False))
+        atomic_write_text(out_dir / "logprobs.csv", lp.to_csv(index=False))
         return {"empty_continuations": empties, "logprobs_file": "logprobs.csv"}
 
     summary = {"n_prompts": {k: len(v) for k, v in prompts.items()}, "malformed": malformed, "scorer": scorer.name,
