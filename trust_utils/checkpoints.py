@@ -178,6 +178,75 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ENTRY_KEYS = {"ref", "stage", "family", "model", "label", "color", "order", "compare_to"}
 
 
+# ------------------------------------------------------------------------------------ path points and seeds
+#: ``<checkpoint>[@<step>][-s<seed>]``: a built-in checkpoint at a point of its training path, of a training seed.
+_POINT_RE = re.compile(r"^(?P<name>[A-Za-z0-9_]+?)(?:@(?P<step>\d+))?(?:-s(?P<seed>\d+))?$")
+PATH_DIR = "path"
+
+
+@dataclass(frozen=True)
+class Point:
+    """A built-in checkpoint name taken apart: ``dpo@12-s1`` is method checkpoint ``dpo`` after 12 steps of its
+    training with seed 1. ``step`` is None for the endpoint (the stage's ``model``), ``seed`` None for the run's
+    primary seed (no suffix)."""
+
+    checkpoint: str
+    step: int | None = None
+    seed: int | None = None
+
+    @property
+    def tag(self) -> str:
+        """The seed suffix (``-s1``; empty for the primary seed)."""
+        return "" if self.seed is None else f"-s{self.seed}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.checkpoint}{'' if self.step is None else f'@{self.step}'}{self.tag}"
+
+
+def parse_point(name: str) -> Point:
+    """``name`` taken apart when it is a built-in checkpoint (``sft``, ``dpo@12``, ``ppo-s2``, ``rm-s1``); any other
+    name (an external checkpoint) is returned whole as ``Point(name)``."""
+    m = _POINT_RE.match(name)
+    if m is None or m["name"] not in BUILTIN_BY_NAME or (m["name"] == "base" and (m["step"] or m["seed"])):
+        return Point(name)
+    return Point(m["name"], int(m["step"]) if m["step"] is not None else None,
+                 int(m["seed"]) if m["seed"] is not None else None)
+
+
+def seed_tag(seed: int | None, primary: int | None) -> str:
+    """``-s<seed>`` for a training seed other than the run's primary one, else empty."""
+    return "" if seed is None or primary is None or int(seed) == int(primary) else f"-s{int(seed)}"
+
+
+def method_name(name: str) -> str:
+    """The checkpoint a point belongs to: ``dpo@12-s1`` -> ``dpo`` (other names unchanged)."""
+    return parse_point(name).checkpoint
+
+
+def _related(name: str, attr: str) -> str:
+    p = parse_point(name)
+    m = METHODS_BY_NAME.get(p.checkpoint)
+    if m is None:
+        return ""
+    other = getattr(m, attr)
+    if not other:
+        return ""
+    return other if other == "base" else f"{other}{p.tag}"
+
+
+def init_of(name: str) -> str:
+    """The checkpoint a built-in point's training started from (its path's point 0), of the same seed:
+    ``dpo@12-s1`` -> ``sft-s1``, ``sft`` -> ``base``; empty for ``base`` and externals."""
+    return _related(name, "init")
+
+
+def reference_of(name: str) -> str:
+    """The checkpoint a point's KL is measured from: the method's reference (SFT for PPO, DPO and RLOO), else its
+    init (base for SFT), of the same seed; empty for ``base`` and externals."""
+    return _related(name, "reference") or init_of(name)
+
+
 # ------------------------------------------------------------------------------------ profile block
 def parse_checkpoints(block: Any, baseline: str = "base", source: str = "profile") -> list[Checkpoint]:
     """The external checkpoints of a profile's ``checkpoints:`` block, checked and with defaults filled in.
@@ -273,10 +342,20 @@ def checkpoint_info(checkpoints: Iterable[str], externals: Iterable[Checkpoint] 
     for s in dict.fromkeys(checkpoints):
         if s in by_ckpt:
             out[s] = by_ckpt[s]
+        elif (pt := parse_point(s)).name == s and pt.checkpoint in by_ckpt and (pt.step, pt.seed) != (None, None):
+            out[s] = point_info(by_ckpt[pt.checkpoint], pt)
         else:
             out[s] = Checkpoint(s, s, s, _PALETTE[extra % len(_PALETTE)], 100)
             extra += 1
     return out
+
+
+def point_info(c: Checkpoint, p: Point) -> Checkpoint:
+    """How a path point or another seed of checkpoint ``c`` shows: its colour, a label such as ``DPO@12 s1``, and an
+    order just before ``c``'s that grows with the step (seeds of one point side by side)."""
+    label = c.label + ("" if p.step is None else f"@{p.step}") + ("" if p.seed is None else f" s{p.seed}")
+    order = c.order - (0 if p.step is None else 0.5 / (1 + p.step)) + (0 if p.seed is None else 1e-3 * (1 + p.seed))
+    return replace(c, name=p.name, checkpoint=p.name, label=label, order=order)
 
 
 def ordered_checkpoints(checkpoints: Iterable[str], externals: Iterable[Checkpoint] = ()) -> list[str]:
@@ -302,5 +381,6 @@ def method_of(checkpoint: str) -> Method:
 __all__ = [
     "Checkpoint", "CheckpointError", "Method", "METHODS", "METHODS_BY_NAME", "HEADLINE", "BUILTIN", "BUILTIN_BY_NAME",
     "CHECKPOINT_ORDER", "EVAL_PRODUCERS", "TRAINED", "RUN_FILE", "SCHEMA",
+    "Point", "PATH_DIR", "parse_point", "point_info", "seed_tag", "method_name", "init_of", "reference_of",
     "parse_checkpoints", "evaluation_list", "checkpoint_info", "ordered_checkpoints", "order_index", "method_of",
 ]

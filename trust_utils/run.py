@@ -26,14 +26,18 @@ from typing import Any, Iterable, Iterator
 from .checkpoints import (
     BUILTIN,
     CHECKPOINT_ORDER,
+    PATH_DIR,
     RUN_FILE,
     SCHEMA,
     TRAINED,
     Checkpoint,
     CheckpointError,
     checkpoint_info,
+    init_of,
     method_of,
     ordered_checkpoints,
+    parse_point,
+    point_info,
 )
 from .models import ModelLoadError, is_complete_checkpoint, resolve_model_ref
 from .paths import resolve_run_dir
@@ -51,6 +55,8 @@ class Run:
             hand; then the built-in order).
         baseline: the checkpoint every change is measured from (declared in the profile; default ``base``).
         has_file: whether the run has a ``checkpoints.json`` (the vertical stages record it as an input).
+        seeds: the training seeds (profile key ``seeds``); the first is the primary one, whose checkpoints carry no
+            suffix; another seed's are ``<name>-s<seed>`` in ``<run>/<stage>-s<seed>/`` (empty: one seed).
     """
 
     dir: Path
@@ -58,6 +64,7 @@ class Run:
     evaluate: tuple[str, ...] | None = None
     baseline: str = "base"
     has_file: bool = False
+    seeds: tuple[int, ...] = ()
     _by_name: dict[str, Checkpoint] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -75,7 +82,8 @@ class Run:
             return cls(d)
         evaluate = rec.get("evaluate")
         return cls(d, tuple(Checkpoint(**e) for e in rec.get("entries", [])),
-                   tuple(evaluate) if evaluate is not None else None, rec.get("baseline", "base"), True)
+                   tuple(evaluate) if evaluate is not None else None, rec.get("baseline", "base"), True,
+                   tuple(int(x) for x in rec.get("seeds") or ()))
 
     # ------------------------------------------------------------------------------------------- directories
     def stage_dir(self, stage: str) -> Path:
@@ -96,12 +104,58 @@ class Run:
         """The run's external checkpoint ``name``, or None."""
         return self._by_name.get(name)
 
+    @property
+    def primary_seed(self) -> int | None:
+        """The training seed whose checkpoints carry no suffix (None: the run declares no seeds)."""
+        return self.seeds[0] if self.seeds else None
+
+    def seed_tag(self, seed: int | None) -> str:
+        """``-s<seed>`` for a training seed other than the primary one (and in a run that declares seeds)."""
+        if seed is None or self.primary_seed is None or int(seed) == self.primary_seed:
+            return ""
+        return f"-s{int(seed)}"
+
+    def training_dir(self, name: str) -> Path:
+        """The stage directory that trains built-in checkpoint ``name`` (any point or seed of it):
+        ``<run>/<stage>`` or ``<run>/<stage>-s<seed>``."""
+        p = parse_point(name)
+        return self.dir / f"{method_of(p.checkpoint).stage}{p.tag}"
+
     def checkpoint_path(self, name: str) -> Path:
-        """Model directory of a trained checkpoint (``sft``, ``rm``, ``ppo``, ...): ``<run>/<stage>/model``.
+        """Model directory of a trained checkpoint: ``<run>/<stage>/model`` for ``sft``, ``rm``, ``ppo``, ...;
+        ``<run>/<stage>/path/step-<N>`` for a path point ``<name>@<N>`` (point 0 is the method's init);
+        ``<run>/<stage>-s<seed>/...`` for another training seed.
 
         ``base`` is not a run directory: it is the profile's ``model`` reference (:meth:`resolve`).
         """
-        return self.dir / method_of(name).stage / "model"
+        p = parse_point(name)
+        if p.step == 0:
+            return self.checkpoint_path(init_of(name))
+        d = self.training_dir(name)
+        return d / "model" if p.step is None else d / PATH_DIR / f"step-{p.step}"
+
+    def path_steps(self, name: str) -> list[int]:
+        """The steps at which the run kept complete path points of trained checkpoint ``name`` (sorted)."""
+        d = self.training_dir(name) / PATH_DIR
+        if not d.is_dir():
+            return []
+        steps = []
+        for sub in d.glob("step-*"):
+            if sub.name[5:].isdigit() and is_complete_checkpoint(sub):
+                steps.append(int(sub.name[5:]))
+        return sorted(steps)
+
+    def _expand(self, names: Iterable[str]) -> list[str]:
+        """Each trained built-in name expanded to its seeds and, per seed, its kept path points then its endpoint."""
+        out: list[str] = []
+        others = list(self.seeds[1:])
+        for n in names:
+            if n in self._by_name or n not in TRAINED:
+                out.append(n)
+                continue
+            for tag in ["", *(f"-s{s}" for s in others)]:
+                out += [f"{n}@{k}{tag}" for k in self.path_steps(n + tag)] + [n + tag]
+        return out
 
     def checkpoint_names(self, wanted: Iterable[str] = ()) -> list[str]:
         """The names to evaluate: ``wanted`` when given, else the run's list, else the built-in order.
@@ -111,9 +165,9 @@ class Run:
         """
         wanted = list(wanted)
         if not wanted:
-            return list(self.evaluate or CHECKPOINT_ORDER)
+            return self._expand(self.evaluate or CHECKPOINT_ORDER)
         known = [*CHECKPOINT_ORDER, *self._by_name]
-        bad = [w for w in wanted if w not in known and w != "rm"]
+        bad = [w for w in wanted if w not in known and w != "rm" and parse_point(w).checkpoint not in TRAINED]
         if bad:
             raise CheckpointError(f"unknown checkpoint name(s) {bad}; known: {', '.join(known)}. Name an external "
                                   f"model in the profile's 'checkpoints:' block")
@@ -137,7 +191,9 @@ class Run:
             return resolve_model_ref(ext.ref, cache_dir, seed)
         if name == "base":
             return resolve_model_ref(base_model, cache_dir, seed)
-        if name in TRAINED:
+        if parse_point(name).checkpoint in TRAINED and name not in self._by_name:
+            if parse_point(name).step == 0 and init_of(name) == "base":
+                return resolve_model_ref(base_model, cache_dir, seed)
             path = self.checkpoint_path(name)
             if not is_complete_checkpoint(path):
                 raise ModelLoadError(f"checkpoint '{name}' does not exist in {self.dir} (expected {path}); "
@@ -180,12 +236,14 @@ def _read_checkpoints_file(path: Path) -> dict[str, Any] | None:
 
 
 def write_checkpoints(run_dir: str | os.PathLike, externals: list[Checkpoint], evaluate: list[str] | None,
-                      baseline: str = "base") -> Path:
+                      baseline: str = "base", seeds: Iterable[int] = ()) -> Path:
     """Write ``<run_dir>/checkpoints.json`` (only when its content changes, so its hash stays put). The runner's
     entry point; stages read it back with :meth:`Run.open`."""
     path = resolve_run_dir(run_dir) / RUN_FILE
     rec = {"schema": SCHEMA, "baseline": baseline, "evaluate": list(evaluate) if evaluate is not None else None,
            "entries": [asdict(c) for c in externals]}
+    if seeds:
+        rec["seeds"] = [int(x) for x in seeds]
     if path.is_file():
         try:
             if json.loads(path.read_text(encoding="utf-8")) == rec:
@@ -282,7 +340,10 @@ def shown_checkpoints() -> dict[str, Checkpoint]:
 def shown_checkpoint(checkpoint: str) -> Checkpoint | None:
     """A results ``checkpoint`` value as shown: the shown run's external checkpoint, else the registry's built-in
     one, else None (the one lookup behind every label and colour)."""
-    return _SHOWN.get().get(checkpoint) or _BUILTIN_SHOWN.get(checkpoint)
+    c = _SHOWN.get().get(checkpoint) or _BUILTIN_SHOWN.get(checkpoint)
+    if c is None and (p := parse_point(checkpoint)).checkpoint in _BUILTIN_SHOWN and p.name == checkpoint:
+        c = point_info(_SHOWN.get().get(p.checkpoint) or _BUILTIN_SHOWN[p.checkpoint], p)
+    return c
 
 
 def shown_label(checkpoint: str) -> str:

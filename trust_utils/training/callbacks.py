@@ -67,7 +67,11 @@ class NaNGuard(TrainerCallback):
 
 
 def standard_callbacks(cfg: TrainConfig, resume: str | None,
-                       extra: Callable[[Any, Any], dict[str, Any]] | None = None) -> list[TrainerCallback]:
-    """NaN guard, the training log (kept up to the resumed step; ``extra`` adds columns) and the progress line."""
+                       extra: Callable[[Any, Any], dict[str, Any]] | None = None,
+                       step_offset: int = 0) -> list[TrainerCallback]:
+    """NaN guard, the training log (kept up to the resumed step; ``extra`` adds columns), the progress line and the
+    path points (:mod:`.path_points`; ``step_offset``: steps done before this trainer started, PPO's restart)."""
+    from .path_points import PathPointCallback
+
     return [NaNGuard(cfg.STAGE), TrainingLogCallback(cfg.stage_dir() / TRAIN_LOG, checkpoint_step(resume), extra),
-            trainer_callback()]
+            trainer_callback(), PathPointCallback(cfg, step_offset)]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import codehash, utils
+from ..checkpoints import TRAINED
 from ..models import ModelLoadError, model_fingerprint
 from ..params import ModelStageConfig, build_config, field_help, param, stage_of
 from ..provenance import versions
@@ -109,6 +110,9 @@ class TrainConfig(ModelStageConfig):
     lora_dropout: float = param(0.05, 'LoRA dropout')
     lora_target_modules: str = param("", "comma-separated module names (empty: PEFT's default for the architecture)")
     merge_lora: bool = param(False, 'save the adapter merged into the base weights (else the adapter directory)')
+    path_points: list[float] = param(
+        [], 'fractions of the training steps, each in (0, 1), at which a copy of the policy is kept and scored as '
+            '<method>@<step> (its point 0 is its init, its end the stage\'s model)')
     save_steps: int = param(200, 'write a resumable checkpoint every n steps')
     save_total_limit: int = param(2, 'keep the last n checkpoints')
     logging_steps: int = param(5, 'log (CSV and progress bar) every n steps')
@@ -130,7 +134,9 @@ class TrainConfig(ModelStageConfig):
 
     def train_hash(self) -> str:
         """Hash of the settings that change what is trained (not threads, logging, saving cadence)."""
-        return hash_obj({k: v for k, v in asdict(self).items() if k not in _HASH_EXCLUDE})
+        # no path points leaves the key of a run from before they existed unchanged
+        return hash_obj({k: v for k, v in asdict(self).items()
+                         if k not in _HASH_EXCLUDE and not (k == "path_points" and not v)})
 
     def reuse_parts(self) -> dict[str, Any]:
         """Everything a trained model depends on: settings, init model contents, data file hashes, training code,
@@ -142,7 +148,7 @@ class TrainConfig(ModelStageConfig):
         for f in self.INIT_FIELDS:
             name = getattr(self, f)
             try:
-                inits[f] = model_fingerprint(self.run.resolve(name, self.model, self.cache_dir or None, self.seed))
+                inits[f] = model_fingerprint(self.resolve_model(name))
             except ModelLoadError:
                 inits[f] = f"missing:{name}"  # resolve_init raises the user-facing error before training
         data: dict[str, str] = {}
@@ -171,8 +177,29 @@ class TrainConfig(ModelStageConfig):
         """The run this stage trains in (``run_dir`` and its ``checkpoints.json``, read once)."""
         return Run.open(self.run_dir)
 
+    @property
+    def seed_tag(self) -> str:
+        """``-s<seed>`` when this stage trains another seed than the run's primary one (profile key ``seeds``)."""
+        return self.run.seed_tag(self.seed)
+
     def stage_dir(self) -> Path:
-        return self.run.stage_dir(self.STAGE)
+        """``<run>/<stage>``, or ``<run>/<stage>-s<seed>`` for another training seed (kept apart: models,
+        checkpoints, logs)."""
+        return self.run.stage_dir(self.STAGE + self.seed_tag)
+
+    def resolve_model(self, name: str) -> str:
+        """What ``from_pretrained`` takes for a model this stage starts from: a trained checkpoint name of the run
+        (``sft``, ``rm``) of this stage's seed, else ``base`` or a reference. The base model is the same for every
+        seed (a ``tiny`` base is built with the run's primary seed)."""
+        if name in TRAINED:
+            name = name + self.seed_tag
+        primary = self.run.primary_seed
+        return self.run.resolve(name, self.model, self.cache_dir or None, self.seed if primary is None else primary)
+
+    def path_steps(self, total: int) -> list[int]:
+        """The steps (1 .. total-1) of ``path_points`` in a training of ``total`` steps."""
+        steps = {max(1, round(float(f) * total)) for f in self.path_points}
+        return sorted(k for k in steps if k < total)
 
     #: whole-number fields a training stage may have, and what 0 means for each (None: it must be >= 1; "" : the
     #: field's help says); the methods' own fields are listed too, so one table checks every stage
@@ -195,6 +222,10 @@ class TrainConfig(ModelStageConfig):
                 self.epochs > 0 or self.max_steps > 0):
             problems.append(f"stage '{s}': parameter 'epochs' is {self.epochs!r}; allowed: a number > 0 (or set "
                             f"max_steps >= 1)")
+        if not isinstance(self.path_points, list) or not all(
+                isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < 1 for f in self.path_points):
+            problems.append(f"stage '{s}': parameter 'path_points' is {self.path_points!r}; allowed: a list of "
+                            f"fractions of the training steps, each strictly between 0 and 1 (e.g. [0.25, 0.5])")
         raise_problems(problems, TrainingError)
         if self.learning_rate <= 0:
             raise TrainingError(f"stage '{s}': learning_rate must be > 0, got {self.learning_rate}")

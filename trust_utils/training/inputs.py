@@ -12,7 +12,7 @@ def resolve_init(cfg: TrainConfig, name: str | None = None) -> str:
     """The model a stage starts from (a checkpoint name of the run or a model reference), with a clear error."""
     name = name or cfg.init_from
     try:
-        return cfg.run.resolve(name, cfg.model, cfg.cache_dir or None, cfg.seed)
+        return cfg.resolve_model(name)
     except ModelLoadError as exc:
         raise TrainingError(f"stage '{cfg.STAGE}' cannot start from {name!r}: {exc}") from None
 

@@ -210,7 +210,7 @@ def train(cfg: PPOStageConfig) -> None:
         def extra(a, state):
             return {"kl_coef": float(a.kl_coef), "step": done + state.global_step}
 
-        cbs = callbacks.standard_callbacks(cfg, resume, extra)
+        cbs = callbacks.standard_callbacks(cfg, resume, extra, step_offset=done)
         if cfg.adaptive_kl:
             cbs.append(AdaptiveKLCallback(AdaptiveKLController(kl_coef, cfg.target_kl, cfg.kl_horizon)))
         peft_config = lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
