@@ -67,6 +67,7 @@ from .planning import (
     notebook_parameters,
     resolve_params,
     stage_config_class,
+    upstream_stages,
 )
 from .profiles import Profile
 from .progress import follow
@@ -130,7 +131,7 @@ def _upstream(profile: Profile, stage: Stage) -> dict[str, str]:
     """Identity of the upstream stages' last complete runs (fingerprint, finish time, id of the run that wrote
     their outputs — so outputs rewritten by hand count as a change)."""
     out = {}
-    for dep in stage.needs + stage.uses:
+    for dep in upstream_stages(profile, stage):
         m = read_manifest(profile.run_dir / dep)
         if m and m.get("status") == "complete":
             rec = read_stage_outputs(profile.run_dir / dep) or {}

@@ -30,7 +30,7 @@ from .paths import default_cache_dir
 from .profiles import Profile
 from .refs import check_ref, check_refs
 from .run import RunDirError, run_dir_problem, write_checkpoints
-from .stages import Stage
+from .stages import ALIGNMENT_STAGES, Stage, seed_of_stage
 from .utils import atomic_write_text, hash_file, hash_obj
 
 log = logging.getLogger(__name__)
@@ -231,7 +231,8 @@ def resolve_params(profile: Profile, stage: Stage, declared: dict[str, dict[str,
 
     cls = stage_config_class(stage, declared)
     fields = config_fields(cls) if cls else {}
-    own = profile.stages.get(stage.name, {})
+    base_name, train_seed = seed_of_stage(stage.name)
+    own = dict(profile.stages.get(base_name, {}))
     for key in own:
         if key in RESERVED_PARAMS:
             raise PipelineError(f"profile {profile.path}: stage '{stage.name}' sets {key!r}, which the runner sets itself")
@@ -246,6 +247,8 @@ def resolve_params(profile: Profile, stage: Stage, declared: dict[str, dict[str,
                                 f"(notebook {stage.notebook}); valid parameters: {valid}")
     params = {k: v for k, v in profile.shared.items() if k in declared or k in fields}
     params.update(own)
+    if train_seed is not None:  # another training seed of an alignment stage (profile key ``seeds``)
+        params["seed"] = train_seed
     if "run_dir" in declared or "run_dir" in fields:
         params["run_dir"] = str(profile.run_dir)
     for k, v in params.items():
@@ -289,6 +292,15 @@ def injected_params(stage: Stage, params: dict[str, Any], declared: dict[str, di
                                 f"{stage.notebook}'s parameters cell, which has no {OVERRIDES!r} to pass them")
         direct[OVERRIDES] = rest
     return direct
+
+
+def upstream_stages(profile: Profile, stage: Stage) -> list[str]:
+    """The stages whose runs a stage depends on: its ``needs`` and ``uses``, and, for a stage that reads the
+    trained models (the verticals, the analysis), the same alignment stages of every further training seed."""
+    deps = list(stage.needs + stage.uses)
+    if seed_of_stage(stage.name)[1] is None:
+        deps += [f"{d}-s{seed}" for seed in profile.seeds[1:] for d in deps if d in ALIGNMENT_STAGES]
+    return deps
 
 
 def checkpoint_plan(profile: Profile) -> list[tuple[str, str]]:
@@ -357,7 +369,8 @@ def _prepare_checkpoints(profile: Profile, plans: list[StagePlan], echo: Callabl
         if hub:
             echo("hub models: " + ", ".join(f"{r['ref']} ({r['status']})" for r in hub))
     try:
-        write_checkpoints(profile.run_dir, profile.checkpoints, profile.evaluated_checkpoints(), profile.baseline)
+        write_checkpoints(profile.run_dir, profile.checkpoints, profile.evaluated_checkpoints(), profile.baseline,
+                          profile.seeds)
     except RunDirError as exc:  # made unwritable since the plan looked
         raise PipelineError(f"profile {profile.path}: {exc}") from None
 

@@ -33,9 +33,9 @@ import yaml
 
 from .checkpoints import Checkpoint, CheckpointError, evaluation_list, parse_checkpoints
 from .paths import configs_dir, resolve_run_dir
-from .stages import STAGE_NAMES, get_stage
+from .stages import ALIGNMENT_STAGES, STAGE_NAMES, get_stage
 
-_TOP_KEYS = {"description", "extends", "run_dir", "shared", "stages", "checkpoints", "baseline"}
+_TOP_KEYS = {"description", "extends", "run_dir", "shared", "stages", "checkpoints", "baseline", "seeds"}
 
 
 class ProfileError(ValueError):
@@ -53,6 +53,7 @@ class Profile:
     checkpoints: list[Checkpoint] = field(default_factory=list)
     baseline: str = "base"
     has_checkpoint_block: bool = False
+    seeds: list[int] = field(default_factory=list)
 
     def evaluated_checkpoints(self) -> list[str] | None:
         """The checkpoint names the verticals score (None: no ``checkpoints:`` block, the default list)."""
@@ -61,8 +62,15 @@ class Profile:
         return evaluation_list(self.checkpoints, self.stages, "model" in self.shared)
 
     def stage_names(self) -> list[str]:
-        """Stages the profile runs, in registry order."""
-        return [s for s in STAGE_NAMES if s in self.stages]
+        """Stages the profile runs, in registry order; with ``seeds``, the alignment stages of every further seed
+        (``sft-s1``, ``ppo-s1``, ...) follow the primary seed's, before the verticals."""
+        names = [s for s in STAGE_NAMES if s in self.stages]
+        aligned = [s for s in names if s in ALIGNMENT_STAGES]
+        if not aligned or len(self.seeds) < 2:
+            return names
+        at = names.index(aligned[-1]) + 1
+        extra = [f"{s}-s{seed}" for seed in self.seeds[1:] for s in aligned]
+        return names[:at] + extra + names[at:]
 
 
 def profile_path(name_or_path: str | os.PathLike) -> Path:
@@ -144,4 +152,21 @@ def load_profile(name_or_path: str | os.PathLike, run_dir: str | os.PathLike | N
         raise ProfileError(str(exc)) from None
     return Profile(name=name, path=path, description=str(raw.get("description", "")).strip(),
                    run_dir=rd, shared=dict(shared), stages=stages, checkpoints=externals, baseline=baseline,
-                   has_checkpoint_block=raw.get("checkpoints") is not None)
+                   has_checkpoint_block=raw.get("checkpoints") is not None,
+                   seeds=_seeds(raw.get("seeds"), shared, path))
+
+
+def _seeds(value: Any, shared: dict[str, Any], path: Path) -> list[int]:
+    """The profile's training seeds: distinct whole numbers >= 0, the first being the run's primary seed
+    (``shared.seed``, default 0), whose checkpoints keep their plain names."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not value or not all(
+            isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in value) or len(set(value)) != len(value):
+        raise ProfileError(f"profile {path}: 'seeds' must be a list of distinct whole numbers >= 0, e.g. [0, 1, 2]; "
+                           f"got {value!r}")
+    primary = shared.get("seed", 0)
+    if value[0] != primary:
+        raise ProfileError(f"profile {path}: the first of 'seeds' ({value[0]}) is the run's primary seed and must "
+                           f"equal shared 'seed' ({primary}); list {primary} first or change shared 'seed'")
+    return list(value)

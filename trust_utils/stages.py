@@ -11,7 +11,8 @@ here: each derives from its declaration, a :class:`trust_utils.checkpoints.Metho
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from .checkpoints import EVAL_PRODUCERS, METHODS, Method, method_of
 from .registry import VERTICALS, Vertical
@@ -78,12 +79,39 @@ STAGES: tuple[Stage, ...] = (
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 
 
+#: the alignment stages (one per :class:`~trust_utils.checkpoints.Method`), which a profile's ``seeds`` repeat
+ALIGNMENT_STAGES: tuple[str, ...] = tuple(m.stage for m in METHODS)
+_SEEDED_RE = re.compile(r"^(?P<stage>.+)-s(?P<seed>\d+)$")
+
+
+def seeded_stage(stage: Stage, seed: int) -> Stage:
+    """An alignment stage trained with another seed: ``<stage>-s<seed>`` in its own run sub-directory, needing and
+    using the same seed's alignment stages (the data stage is shared), its checkpoint ``<checkpoint>-s<seed>``."""
+    tag = f"-s{int(seed)}"
+
+    def tagged(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(n + tag if n in ALIGNMENT_STAGES else n for n in names)
+
+    return replace(stage, name=stage.name + tag, title=f"{stage.title} (seed {seed})", needs=tagged(stage.needs),
+                   uses=tagged(stage.uses), checkpoint=(stage.checkpoint or "") + tag or None)
+
+
+def seed_of_stage(name: str) -> tuple[str, int | None]:
+    """``("ppo", 2)`` for ``ppo-s2``; ``(name, None)`` for a stage of the primary seed."""
+    m = _SEEDED_RE.match(name)
+    if m and m["stage"] in ALIGNMENT_STAGES:
+        return m["stage"], int(m["seed"])
+    return name, None
+
+
 def get_stage(name: str) -> Stage:
-    """Look a stage up by name, with a helpful error."""
+    """Look a stage up by name (``ppo-s2``: the PPO stage of training seed 2), with a helpful error."""
+    base, seed = seed_of_stage(name)
     for s in STAGES:
-        if s.name == name:
-            return s
-    raise KeyError(f"unknown stage {name!r}; known stages: {', '.join(STAGE_NAMES)}")
+        if s.name == base:
+            return s if seed is None else seeded_stage(s, seed)
+    raise KeyError(f"unknown stage {name!r}; known stages: {', '.join(STAGE_NAMES)} (an alignment stage of another "
+                   f"training seed: <stage>-s<seed>, from the profile's seeds)")
 
 
 def checkpoint_stage(checkpoint: str) -> Stage:
