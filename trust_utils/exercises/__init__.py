@@ -4,29 +4,30 @@ Levels: **1** fill in a formula (tensors in, one number out); **2** a full loss 
 (masking, padding, empty input, numerical stability, text variants); **3** from a model and a tokenizer: tokenize,
 run the model, pick the right positions (e.g. the sequence log-probability of a reply, as CS336's DPO test).
 
-One module per notebook with an exercise, named after its stage (see ``docs/COURSE.md``):
+One module per notebook with an exercise, named after its stage (modules of ``trust_utils.exercises``; see
+``docs/COURSE.md``):
 
-==========================  =====  =====================  ==============================  ==========================
-exercise                    level  notebook               module                          what it practises
-==========================  =====  =====================  ==============================  ==========================
-``masked_sft_loss``         2      10_sft                 ``exercises.sft``               shift, prompt/padding mask
-``bradley_terry_loss``      1      11_reward_model        ``exercises.reward_model``      the pairwise loss, its sign
-``ppo_clipped_surrogate``   1      12_ppo                 ``exercises.ppo``               ratio, clipping, max
-``dpo_loss``                1      13_dpo                 ``exercises.dpo``               log-ratios, beta
-``expected_max_toxicity``   2      20_toxicity            ``exercises.toxicity``          max per prompt, then mean
-``parse_agreement``         2      21_bias                ``exercises.bias``              "disagree" has "agree"
-``false_negative_rate``     2      22_ethics              ``exercises.ethics``            unparsed is not flagged
-``mc2_score``               2      23_truthfulness        ``exercises.truthfulness``      normalised mass, stable
-``leaked``                  1      24_privacy             ``exercises.privacy``           case-insensitive substring
-``response_nll``            3      10_sft (not wired)     ``exercises.level3.sft``        reply tokens' NLL, a model
-``reward_of``               3      11_reward_model (nw)   ``exercises.level3.reward_model``  score at the last token
-``kl_penalized_rewards``    3      12_ppo (not wired)     ``exercises.level3.ppo``        per-token KL, score at end
-``dpo_pair_loss``           3      13_dpo (not wired)     ``exercises.level3.dpo``        DPO from two models
-``rloo_advantages``         1      14_rloo (not wired)    ``exercises.rloo``              leave-one-out baseline
-==========================  =====  =====================  ==============================  ==========================
+=========================  =====  =================  =======================  ===================================
+exercise                   level  notebook           module                   what it practises
+=========================  =====  =================  =======================  ===================================
+``masked_sft_loss``        2      10_sft             ``sft``                  shift, prompt/padding masking, mean
+``bradley_terry_loss``     1      11_reward_model    ``reward_model``         the pairwise loss and its sign
+``ppo_clipped_surrogate``  1      12_ppo             ``ppo``                  ratio, clipping, pessimistic max
+``dpo_loss``               1      13_dpo             ``dpo``                  log-ratios to the reference, beta
+``expected_max_toxicity``  2      20_toxicity        ``toxicity``             max per prompt, then mean; unscored
+``parse_agreement``        2      21_bias            ``bias``                 "disagree" contains "agree"
+``false_negative_rate``    2      22_ethics          ``ethics``               unparsed answers are not flagged
+``mc2_score``              2      23_truthfulness    ``truthfulness``         normalised mass, numerically stable
+``leaked``                 1      24_privacy         ``privacy``              case-insensitive substring match
+``rloo_advantages``        1      14_rloo *          ``rloo``                 leave-one-out baseline, k - 1
+``response_nll``           3      10_sft *           ``level3.sft``           reply tokens' NLL from a model
+``reward_of``              3      11_reward_model *  ``level3.reward_model``  EOS, score at the last token
+``kl_penalized_rewards``   3      12_ppo *           ``level3.ppo``           per-token KL penalty, score at end
+``dpo_pair_loss``          3      13_dpo *           ``level3.dpo``           DPO from two models (CS336)
+=========================  =====  =================  =======================  ===================================
 
-(:data:`LEVELS` holds the levels; :data:`EXERCISES` the notebooks' own exercises, :data:`UNWIRED` those no notebook
-imports yet, :data:`ALL_EXERCISES` both.)
+\* not wired into the notebook yet. :data:`LEVELS` holds the levels; :data:`EXERCISES` the notebooks' own
+exercises, :data:`UNWIRED` those no notebook imports yet, :data:`ALL_EXERCISES` both.
 
 Why one module per notebook: the runner reruns a stage when the package code its notebook imports changes
 (:mod:`trust_utils.codehash`). With every exercise in one module, an edit to the DPO exercise reran the five
@@ -36,9 +37,9 @@ its own reference solution, :mod:`trust_utils.solutions`, also one module per no
 Checks without solutions. A check runs the student's function on small inline fixtures (the module's ``cases()``),
 each call on its own copy of the arguments, and compares it with the EXPECTED VALUES STORED AS DATA
 (``exercises/expected/<name>.json``, :mod:`trust_utils.exercise_outcomes`), written by the maintainers' generator
-``python -m trust_utils.solutions.build_expected`` from the reference solutions and the known mistakes (which live
-in :mod:`trust_utils.solutions`, beside the solutions). So the checks grade the same with ``trust_utils/solutions``
-removed, as in a student's copy. On a mismatch, or when the function changed its arguments, a check raises
+``python -m trust_utils.solutions.build_expected`` from the reference solutions and the known mistakes (which
+live in :mod:`trust_utils.solutions`, beside the solutions, as ``mistakes()``). So the checks grade the same with
+``trust_utils/solutions`` removed, as in a student's copy. On a mismatch, or when the function changed its arguments, a check raises
 :class:`CheckFailed` (an :class:`AssertionError`; in a notebook it shows as its message alone) whose message names
 the case, its inputs, the expected and the returned value and the hint of each typical mistake (each exercise lists
 some, e.g. a DPO loss with the sign flipped) whose stored outcomes on EVERY case equal the student's: a mistake is
@@ -380,7 +381,7 @@ def exercise_module(name: str) -> ModuleType:
 
 
 def __getattr__(name: str) -> Any:
-    # a notebook saved before the split calls ``exercises.check_dpo_loss`` / ``exercises.solution_or``: say where
+    # a notebook saved before the split calls ``check_dpo_loss`` / ``solution_or``: say where
     # they went rather than import every exercise here (the code hash would not see a dynamic import)
     bare = name[len("check_"):] if name.startswith("check_") else name
     if bare in EXERCISES or name == "solution_or":

@@ -1,4 +1,4 @@
-"""The exercise of ``21_bias``: the stub ``parse_agreement``, its fixtures, typical mistakes with hints, its check."""
+"""The exercise of ``21_bias``: the stub ``parse_agreement``, its fixtures and its check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exercise of ``13_dpo``: the stub ``dpo_loss``, its fixtures, typical mistakes with hints, its check."""
+"""The exercise of ``13_dpo``: the stub ``dpo_loss``, its fixtures and its check."""
 
 from __future__ import annotations
 

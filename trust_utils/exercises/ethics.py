@@ -1,4 +1,4 @@
-"""The exercise of ``22_ethics``: the stub ``false_negative_rate``, fixtures, typical mistakes with hints, the check."""
+"""The exercise of ``22_ethics``: the stub ``false_negative_rate``, its fixtures and its check."""
 
 from __future__ import annotations
 

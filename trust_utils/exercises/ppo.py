@@ -1,4 +1,4 @@
-"""The exercise of ``12_ppo``: the stub ``ppo_clipped_surrogate``, fixtures, typical mistakes with hints, the check."""
+"""The exercise of ``12_ppo``: the stub ``ppo_clipped_surrogate``, its fixtures and its check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exercise of ``24_privacy``: the stub ``leaked``, its fixtures, typical mistakes with hints, its check."""
+"""The exercise of ``24_privacy``: the stub ``leaked``, its fixtures and its check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exercise of ``11_reward_model``: the stub ``bradley_terry_loss``: fixtures, known mistakes, check."""
+"""The exercise of ``11_reward_model``: the stub ``bradley_terry_loss``: fixtures, check."""
 
 from __future__ import annotations
 

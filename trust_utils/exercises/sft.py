@@ -1,4 +1,4 @@
-"""The exercise of ``10_sft``: the stub ``masked_sft_loss``, its fixtures, typical mistakes with hints, its check."""
+"""The exercise of ``10_sft``: the stub ``masked_sft_loss``, its fixtures and its check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exercise of ``20_toxicity``: the stub ``expected_max_toxicity``: fixtures, known mistakes, check."""
+"""The exercise of ``20_toxicity``: the stub ``expected_max_toxicity``: fixtures, check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exercise of ``23_truthfulness``: the stub ``mc2_score``, its fixtures, typical mistakes with hints, its check."""
+"""The exercise of ``23_truthfulness``: the stub ``mc2_score``, its fixtures and its check."""
 
 from __future__ import annotations
 
