@@ -39,8 +39,8 @@ each call on its own copy of the arguments, and compares it with the EXPECTED VA
 (``exercises/expected/<name>.json``, :mod:`trust_utils.exercise_outcomes`), written by the maintainers' generator
 ``python -m trust_utils.solutions.build_expected`` from the reference solutions and the known mistakes (which
 live in :mod:`trust_utils.solutions`, beside the solutions, as ``mistakes()``). So the checks grade the same with
-``trust_utils/solutions`` removed, as in a student's copy. On a mismatch, or when the function changed its arguments, a check raises
-:class:`CheckFailed` (an :class:`AssertionError`; in a notebook it shows as its message alone) whose message names
+``trust_utils/solutions`` removed, as in a student's copy. On a mismatch, or when the function changed its
+arguments, a check raises :class:`CheckFailed` (an :class:`AssertionError`; in a notebook it shows as its message alone) whose message names
 the case, its inputs, the expected and the returned value and the hint of each typical mistake (each exercise lists
 some, e.g. a DPO loss with the sign flipped) whose stored outcomes on EVERY case equal the student's: a mistake is
 recognised by its fingerprint, not by one coinciding answer, so a hint shows only where it is right
