@@ -37,19 +37,19 @@ its own reference solution, :mod:`trust_utils.solutions`, also one module per no
 Checks without solutions. A check runs the student's function on small inline fixtures (the module's ``cases()``),
 each call on its own copy of the arguments, and compares it with the EXPECTED VALUES STORED AS DATA
 (``exercises/expected/<name>.json``, :mod:`trust_utils.exercise_outcomes`), written by the maintainers' generator
-``python -m trust_utils.solutions.build_expected`` from the reference solutions and the known mistakes (which
-live in :mod:`trust_utils.solutions`, beside the solutions, as ``mistakes()``). So the checks grade the same with
+``python -m trust_utils.solutions.build_expected`` from the reference solutions and the known mistakes (which live
+in :mod:`trust_utils.solutions`, beside the solutions, as ``mistakes()``). So the checks grade the same with
 ``trust_utils/solutions`` removed, as in a student's copy. On a mismatch, or when the function changed its
-arguments, a check raises :class:`CheckFailed` (an :class:`AssertionError`; in a notebook it shows as its message alone) whose message names
-the case, its inputs, the expected and the returned value and the hint of each typical mistake (each exercise lists
-some, e.g. a DPO loss with the sign flipped) whose stored outcomes on EVERY case equal the student's: a mistake is
-recognised by its fingerprint, not by one coinciding answer, so a hint shows only where it is right
-(``tests/test_exercises.py`` checks that each mistake triggers its own hint and no other). Numbers compare within
-the check's tolerance relative to ``max(1, |expected|)``; an infinity equals only the same infinity, NaN only NaN.
-A correct function prints ``✓ ...`` and the check returns a :class:`CheckResult` (which a notebook does not print
-a second time). A stub that still raises ``NotImplementedError`` is reported (not raised), so a notebook run by the
-pipeline without solutions still finishes. Outside a notebook, ``rlhf-trust check <exercise> --file answer.py``
-grades a file (:mod:`.grade`).
+arguments, a check raises :class:`CheckFailed` (an :class:`AssertionError`; in a notebook it shows as its message
+alone) whose message names the case, its inputs, the expected and the returned value and the hint of each typical
+mistake (each exercise lists some, e.g. a DPO loss with the sign flipped) whose stored outcomes on EVERY case equal
+the student's: a mistake is recognised by its fingerprint, not by one coinciding answer, so a hint shows only where
+it is right (``tests/test_exercises.py`` checks that each mistake triggers its own hint and no other). Numbers
+compare within the check's tolerance relative to ``max(1, |expected|)``; an infinity equals only the same infinity,
+NaN only NaN. A correct function prints ``✓ ...`` and the check returns a :class:`CheckResult` (which a notebook
+does not print a second time). A stub that still raises ``NotImplementedError`` is reported (not raised), so a
+notebook run by the pipeline without solutions still finishes. Outside a notebook, ``rlhf-trust check <exercise>
+--file answer.py`` grades a file (:mod:`.grade`).
 
 Solutions switch: ``fn = exercise.solution_or(stub, solutions)`` (``exercise`` being the notebook's module, e.g.
 ``from trust_utils.exercises import dpo as exercise``) returns the reference solution instead of ``stub`` when
