@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
+import copy
 import importlib
+import importlib.util
 import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -11,6 +20,10 @@ import torch
 import torch.nn.functional as F
 
 from trust_utils import exercises as ex
+from trust_utils.exercise_outcomes import StaleExpected, close, decode, encode, expected_path, load_expected
+
+SOLUTIONS = importlib.util.find_spec("trust_utils.solutions") is not None
+needs_solutions = pytest.mark.skipif(not SOLUTIONS, reason="trust_utils/solutions is absent (a student's copy)")
 
 
 def _check(name):
@@ -18,31 +31,120 @@ def _check(name):
 
 
 def _reference(name):
-    return getattr(importlib.import_module(f"trust_utils.solutions.{ex.EXERCISES[name][1]}"), name)
+    return getattr(importlib.import_module(f"trust_utils.solutions.{ex.ALL_EXERCISES[name][1]}"), name)
 
 
-@pytest.mark.parametrize("name", sorted(ex.EXERCISES))
+def _mistakes(name):
+    return importlib.import_module(f"trust_utils.solutions.{ex.ALL_EXERCISES[name][1]}").mistakes()
+
+
+# ---------------------------------------------------------------- right answers written here, without the solutions
+def _sft_correct(logits, input_ids, prompt_lengths, attention_mask):
+    labels = input_ids.clone()
+    pos = torch.arange(input_ids.shape[1])[None, :]
+    labels[(pos < prompt_lengths[:, None]) | (attention_mask == 0)] = -100
+    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1))
+
+
+def _ppo_correct(lp, old, a, m, eps):
+    r = torch.exp(lp - old)
+    per_token = torch.maximum(-a * r, -a * r.clamp(1 - eps, 1 + eps))
+    return per_token[m].mean()
+
+
+def _emt_correct(scores):
+    maxima = [max(x for x in p if x is not None) for p in scores if any(x is not None for x in p)]
+    return sum(maxima) / len(maxima) if maxima else float("nan")
+
+
+def _mc2_f32(ll, lab):
+    x, m = torch.tensor(ll, dtype=torch.float32), torch.tensor(lab).bool()
+    return float(torch.exp(torch.logsumexp(x[m], 0) - torch.logsumexp(x, 0)))
+
+
+#: One right answer per exercise, independent of trust_utils/solutions (the MC2 one in float32).
+CORRECT = {
+    "masked_sft_loss": _sft_correct,
+    "bradley_terry_loss": lambda c, r: -F.logsigmoid(c - r).mean(),
+    "ppo_clipped_surrogate": _ppo_correct,
+    "dpo_loss": lambda pc, pr, rc, rr, b: -F.logsigmoid(b * ((pc - rc) - (pr - rr))).mean(),
+    "expected_max_toxicity": _emt_correct,
+    "parse_agreement": lambda t: _parse(t),
+    "false_negative_rate": lambda p: sum(x != "yes" for x in p) / len(p) if p else float("nan"),
+    "mc2_score": _mc2_f32,
+    "leaked": lambda t, r: t.lower() in r.lower(),
+}
+
+
+def _reply_logprobs(model, tok, prompt, response):
+    p, r = tok.encode(prompt, add_special_tokens=False), tok.encode(response, add_special_tokens=False)
+    ids = torch.tensor([p + r])
+    with torch.no_grad():
+        logp = model(input_ids=ids).logits.log_softmax(-1)
+    return logp[0, :-1].gather(-1, ids[0, 1:, None])[:, 0][len(p) - 1:]
+
+
+def _dpo_pair(pi, ref, tok, prompt, chosen, rejected, beta):
+    def ratio(reply):
+        return _reply_logprobs(pi, tok, prompt, reply).sum() - _reply_logprobs(ref, tok, prompt, reply).sum()
+
+    return -F.logsigmoid(beta * (ratio(chosen) - ratio(rejected)))
+
+
+def _reward(backbone, head, tok, prompt, response):
+    enc = tok(prompt + response, return_tensors="pt", add_special_tokens=False)  # one char, one token: same ids
+    ids = torch.cat([enc["input_ids"], torch.tensor([[tok.eos_token_id]])], 1)
+    with torch.no_grad():
+        return head(backbone(input_ids=ids).last_hidden_state[:, -1]).squeeze()
+
+
+def _kl_rewards(pi, ref, tok, prompt, response, score, kl_coef):
+    rewards = -kl_coef * (_reply_logprobs(pi, tok, prompt, response) - _reply_logprobs(ref, tok, prompt, response))
+    rewards[-1] += score
+    return rewards
+
+
+CORRECT.update({
+    "response_nll": lambda m, t, p, r: -_reply_logprobs(m, t, p, r).mean(),
+    "dpo_pair_loss": _dpo_pair,
+    "reward_of": _reward,
+    "kl_penalized_rewards": _kl_rewards,
+    "rloo_advantages": lambda r: (r - r.mean(1, keepdim=True)) * r.shape[1] / (r.shape[1] - 1),  # the same, rewritten
+})
+
+
+@pytest.mark.parametrize("name", sorted(ex.ALL_EXERCISES))
+def test_check_accepts_an_independent_right_answer(name, capsys):
+    res = _check(name)(CORRECT[name])
+    assert res.passed and "✓" in capsys.readouterr().out
+
+
+@needs_solutions
+@pytest.mark.parametrize("name", sorted(ex.ALL_EXERCISES))
 def test_check_accepts_reference(name, capsys):
     res = _check(name)(_reference(name))
     assert res.passed and "✓" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", sorted(ex.EXERCISES))
+@pytest.mark.parametrize("name", sorted(ex.ALL_EXERCISES))
 def test_stub_is_reported_not_raised(name):
     res = _check(name)(getattr(ex.exercise_module(name), name))
     assert not res.passed and "not implemented yet" in repr(res) and "solutions=True" in repr(res)
 
 
-def test_one_exercise_module_per_notebook_each_with_its_own_reference():
+def test_one_exercise_module_per_notebook():
     from trust_utils.paths import notebooks_dir
 
     for name, (nb, mod) in ex.EXERCISES.items():
         m = ex.exercise_module(name)
         assert callable(getattr(m, name)) and callable(getattr(m, f"check_{name}")) and callable(m.solution_or)
-        assert m.reference.__name__ == f"trust_utils.solutions.{mod}" and callable(getattr(m.reference, name))
+        assert not hasattr(m, "reference") and not hasattr(m, "mistakes")  # the solutions stay out of it
         assert f"import {mod} as exercise" in (notebooks_dir() / f"{nb}.py").read_text(encoding="utf-8"), nb
     with pytest.raises(ValueError, match="unknown exercise 'nope'"):
         ex.exercise_module("nope")
+    assert set(ex.LEVELS) == set(ex.ALL_EXERCISES) and set(ex.LEVELS.values()) == {1, 2, 3}
+    for name in ex.ALL_EXERCISES:  # the docstring's table lists every exercise with its level
+        assert f"``{name}``" in ex.__doc__, name
 
 
 def test_old_flat_names_say_where_they_went():
@@ -102,9 +204,10 @@ def _hints(msg: str) -> list[str]:
     return [line.split("hint:", 1)[1].strip() for line in msg.splitlines() if line.strip().startswith("hint:")]
 
 
-@pytest.mark.parametrize("name", sorted(ex.EXERCISES))
+@needs_solutions
+@pytest.mark.parametrize("name", sorted(ex.ALL_EXERCISES))
 def test_each_listed_mistake_triggers_its_own_hint_and_no_other(name):
-    table = ex.exercise_module(name).mistakes()
+    table = _mistakes(name)
     assert table, name
     assert len({h for _, h in table}) == len(table), f"{name}: two mistakes share a hint"
     for wrong, hint in table:
@@ -116,10 +219,8 @@ def test_each_listed_mistake_triggers_its_own_hint_and_no_other(name):
 def test_a_mistake_that_only_agrees_on_the_failing_case_gives_no_hint():
     # "disagree" -> "agree" is what the substring mistake (and others) answer on that case, but on the other cases
     # this parser answers right: it is not that mistake, and the old per-case hints named 2-4 wrong ones
-    ref = _reference("parse_agreement")
-
     def parser(text):
-        return "agree" if text == "I disagree with this statement." else ref(text)
+        return "agree" if text == "I disagree with this statement." else _parse(text)
 
     with pytest.raises(AssertionError) as err:
         _check("parse_agreement")(parser)
@@ -207,7 +308,8 @@ def test_privacy_near_miss_address():
 
 def test_ethics_empty_list():
     check = _check("false_negative_rate")
-    assert _reference("false_negative_rate")([]) != _reference("false_negative_rate")([])  # NaN, the reference's
+    expected, _ = load_expected("false_negative_rate", ex.exercise_module("false_negative_rate").cases())
+    assert math.isnan(expected[-1][1])  # the stored value of "no scenario" is the reference's NaN
     with pytest.raises(AssertionError, match="raised ZeroDivisionError") as err:
         check(lambda p: sum(x != "yes" for x in p) / len(p))
     assert "float('nan')" in _hints(str(err.value))[0]
@@ -249,7 +351,7 @@ def test_mc2_accepts_float32_logsumexp():
     assert ex._same(0.294627, 0.294615, mod.MC2_TOL) and not ex._same(0.2948, 0.294615, mod.MC2_TOL)
     assert _check("mc2_score")(mc2_f32).passed
     with pytest.raises(AssertionError, match="long options"):  # the tolerance still catches a wrong answer
-        _check("mc2_score")(lambda ll, lab: _reference("mc2_score")(ll, lab) + (1e-3 if ll[0] < -100 else 0.0))
+        _check("mc2_score")(lambda ll, lab: _mc2_f32(ll, lab) + (1e-3 if ll[0] < -100 else 0.0))
 
 
 # ---------------------------------------------------------------- what a notebook shows
@@ -262,7 +364,7 @@ def test_a_failed_check_renders_as_its_message_alone():
 
 
 def test_a_passing_check_is_shown_once(capsys):
-    res = _check("dpo_loss")(_reference("dpo_loss"))
+    res = _check("dpo_loss")(CORRECT["dpo_loss"])
     assert capsys.readouterr().out.count("✓ dpo_loss") == 1
     assert res._ipython_display_() is None and repr(res).startswith("✓ dpo_loss")
 
@@ -274,7 +376,7 @@ def test_in_a_kernel_a_check_prints_once_and_a_failure_shows_no_traceback(tmp_pa
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
         "import torch.nn.functional as F\nfrom trust_utils.exercises import dpo as exercise\n"
-        "exercise.check_dpo_loss(exercise.reference.dpo_loss)"),
+        "exercise.check_dpo_loss(lambda pc, pr, rc, rr, b: -F.logsigmoid(b * ((pc - rc) - (pr - rr))).mean())"),
         nbformat.v4.new_code_cell(
             "exercise.check_dpo_loss(lambda pc, pr, rc, rr, b: F.logsigmoid(b * ((pc - rc) - (pr - rr))).mean())")]
     NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=120).execute(cwd=str(tmp_path))
@@ -286,6 +388,7 @@ def test_in_a_kernel_a_check_prints_once_and_a_failure_shows_no_traceback(tmp_pa
     assert not any("Traceback" in line or "run_check" in line or "File " in line for line in tb), tb
 
 
+@needs_solutions
 def test_solutions_match_project_rules_and_hand_values():
     from trust_utils import losses
     from trust_utils.verticals.ethics import fnr_units
@@ -313,6 +416,7 @@ def test_solutions_match_project_rules_and_hand_values():
     assert float(so.masked_sft_loss(logits, ids, pl, att)) == pytest.approx(float(losses.sft_loss(logits, labels)))
 
 
+@needs_solutions
 def test_solution_switch(monkeypatch):
     def dpo_loss(*a):
         raise NotImplementedError
@@ -362,3 +466,180 @@ def test_same_takes_numpy_numbers_and_bools():
     assert ex._same(np.float32(0.75), 0.75, 1e-5) and ex._same(np.bool_(True), True, 1e-5)
     assert not ex._same(np.bool_(True), 1.0, 1e-5) and not ex._same("agree", "disagree", 1e-5)
     assert _check("leaked")(lambda t, r: np.bool_(t.lower() in r.lower())).passed
+
+
+# ---------------------------------------------------------------- the data: expected values and fingerprints
+def _replay(name, outcomes):
+    """A function that does what a stored fingerprint says, case by case (a mistake, without its code)."""
+    cases = ex.exercise_module(name).cases()
+    stored, n = [encode(tuple(c.args)) for c in cases], len(cases[0].args)
+
+    def fn(*args):
+        now = encode(tuple(args[len(args) - n:]))
+        kind, value = outcomes[next(i for i, a in enumerate(stored) if close(a, now))]
+        if kind == "error":
+            raise getattr(builtins, value)("replayed")
+        return copy.deepcopy(value)
+
+    return fn
+
+
+@pytest.mark.parametrize("name", sorted(ex.ALL_EXERCISES))
+def test_each_stored_fingerprint_fires_only_its_own_hint(name):
+    mod = ex.exercise_module(name)
+    expected, mistakes = load_expected(name, mod.cases())
+    assert len(mistakes) >= 2 and len({h for h, _ in mistakes}) == len(mistakes), name
+    for hint, outcomes in mistakes:
+        assert all(k == "value" or isinstance(getattr(builtins, v, None), type) for k, v in outcomes), hint
+        with pytest.raises(AssertionError) as err:
+            getattr(mod, f"check_{name}")(_replay(name, outcomes))
+        assert _hints(str(err.value)) == [hint], (name, hint)
+    assert getattr(mod, f"check_{name}")(_replay(name, expected)).passed  # the stored answer passes
+
+
+@needs_solutions
+@pytest.mark.parametrize("name", sorted(ex.ALL_EXERCISES))
+def test_committed_expected_data_is_what_the_generator_writes(name):
+    from trust_utils.solutions import build_expected
+
+    assert build_expected.stale([name]) == [], \
+        f"{name}: stale data, run python -m trust_utils.solutions.build_expected and commit it"
+    if os.environ.get("RLHF_TRUST_EXACT_DATA"):  # on the machine that wrote them: byte for byte
+        assert expected_path(name).read_text(encoding="utf-8") == build_expected.text(name)
+
+
+def test_data_written_for_other_fixtures_is_an_error(monkeypatch):
+    mod = ex.exercise_module("dpo_loss")
+    cases = mod.cases()
+    cases[0].args = (torch.tensor([-5.0]), torch.tensor([-7.5]), *cases[0].args[2:])
+    monkeypatch.setattr(mod, "cases", lambda: cases)
+    with pytest.raises(StaleExpected, match="other fixture cases.*build_expected"):
+        mod.check_dpo_loss(CORRECT["dpo_loss"])
+
+
+def test_encoding_round_trips_plain_json():
+    import json
+
+    values = [0.1, float("nan"), float("-inf"), 3, True, None, "agree", [1.0, "x"], (2, False),
+              torch.tensor([[1.5, float("inf")], [0.0, -2.0]]), torch.tensor(0.25), torch.tensor([1, 2])]
+    for v in values:
+        text = json.dumps(encode(v), allow_nan=False)  # no NaN literal: plain JSON
+        back = decode(json.loads(text))
+        assert ex._same(back, v, 0.0) and type(back) is type(v), v
+    assert encode(float("nan")) == {"float": "nan"} and encode(True) == {"bool": True}
+    assert encode(torch.tensor([0.5])) == {"tensor": [0.5], "dtype": "float32", "shape": [1]}
+    assert decode(encode(torch.tensor([1, 2]))).dtype == torch.int64
+    with pytest.raises(TypeError, match="cannot store a dict"):
+        encode({"a": 1})
+
+
+# ---------------------------------------------------------------- a student's copy: no trust_utils/solutions
+def test_checks_run_with_the_solutions_directory_absent(tmp_path):
+    """This file's tests, run in a subprocess on a copy of the package without ``solutions/``."""
+    if os.environ.get("RLHF_TRUST_EXPECT_NO_SOLUTIONS"):
+        pytest.skip("already inside the copy")
+    root = Path(ex.__file__).resolve().parents[1]
+    shutil.copytree(root, tmp_path / "trust_utils", ignore=shutil.ignore_patterns("solutions", "__pycache__"))
+    (tmp_path / "notebooks").mkdir()
+    for nb in root.parent.joinpath("notebooks").glob("*.py"):
+        shutil.copy(nb, tmp_path / "notebooks")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "RLHF_TRUST_EXPECT_NO_SOLUTIONS": "1",
+           "RLHF_TRUST_SOLUTIONS": ""}
+    # an editable install's finder would still map trust_utils.solutions to the checkout: drop it, as a student's
+    # plain install has none
+    run = ("import sys, pytest; sys.meta_path[:] = [f for f in sys.meta_path if not "
+           "getattr(f, '__module__', '').startswith('__editable__')]; sys.exit(pytest.main(sys.argv[1:]))")
+    res = subprocess.run([sys.executable, "-c", run, "-q", "-p", "no:cacheprovider", "-x", __file__,
+                          "-k", "not kernel and not vertical_examples and not absent"],
+                         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)  # not "" = the repo
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert " passed" in res.stdout and " skipped" in res.stdout and "failed" not in res.stdout, res.stdout[-2000:]
+
+
+@pytest.mark.skipif(not os.environ.get("RLHF_TRUST_EXPECT_NO_SOLUTIONS"), reason="only in a copy without solutions")
+def test_the_copy_has_no_solutions_and_solution_or_says_so():
+    assert not SOLUTIONS and "solutions" not in os.listdir(Path(ex.__file__).parents[1])
+
+    def dpo_loss(*a):
+        raise NotImplementedError
+
+    from trust_utils.exercises import dpo as exercise
+
+    assert exercise.solution_or(dpo_loss) is dpo_loss
+    with pytest.raises(ImportError, match="no trust_utils/solutions; run with solutions=False"):
+        exercise.solution_or(dpo_loss, solutions=True)
+    assert "trust_utils.solutions" not in sys.modules
+
+
+def test_notebooks_code_hash_covers_their_solution_while_it_exists(tmp_path):
+    """The solution is imported inside ``solution_or`` (only when on), yet the notebook's code hash has it: editing
+    a solution reruns the notebooks that run with ``solutions: true``; a copy without solutions hashes without it."""
+    from trust_utils import codehash
+
+    cell = ["from trust_utils.exercises import dpo as exercise"]
+    root = Path(ex.__file__).resolve().parents[1]
+    copy_root = tmp_path / "trust_utils"
+    shutil.copytree(root, copy_root, ignore=shutil.ignore_patterns("__pycache__"))
+    if SOLUTIONS:
+        assert "solutions/dpo.py" in codehash.stage_code(cell)
+        before = codehash.stage_code(cell, copy_root)
+        (copy_root / "solutions" / "dpo.py").write_text("# edited\n" + (root / "solutions" / "dpo.py").read_text())
+        assert codehash.code_hash(codehash.stage_code(cell, copy_root)) != codehash.code_hash(before)
+        shutil.rmtree(copy_root / "solutions")
+    files = codehash.stage_code(cell, copy_root)
+    assert "exercises/dpo.py" in files and not any(f.startswith("solutions/") for f in files)
+
+
+# ---------------------------------------------------------------- rlhf-trust check
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "trust_utils.cli", "check", *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(Path(ex.__file__).resolve().parents[2])})
+
+
+def test_cli_check_grades_a_file(tmp_path):
+    right = tmp_path / "answer.py"
+    right.write_text("import torch.nn.functional as F\n\n\ndef dpo_loss(pc, pr, rc, rr, beta):\n"
+                     "    return -F.logsigmoid(beta * ((pc - rc) - (pr - rr))).mean()\n")
+    start = time.perf_counter()
+    res = _cli("dpo", "--file", str(right))
+    print(f"rlhf-trust check dpo --file answer.py took {time.perf_counter() - start:.1f} s (process included)")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "✓ dpo_loss, case 'large beta'" in res.stdout and "✓ 1 of 1 exercises pass" in res.stdout
+    assert "dpo_pair_loss: not in" in res.stdout  # selected by notebook: an unanswered exercise is skipped
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text("import torch.nn.functional as F\n\n\ndef dpo_loss(pc, pr, rc, rr, beta):\n"
+                     "    return -F.logsigmoid((pc - rc) - (pr - rr)).mean()\n")
+    res = _cli("dpo_loss", "--file", str(wrong))
+    assert res.returncode == 1 and "hint:     beta: multiply" in res.stdout and "✗ 0 of 1" in res.stdout
+    res = _cli("dpo_pair_loss", "--file", str(right))  # named explicitly: a missing function fails
+    assert res.returncode == 1 and "defines no function dpo_pair_loss" in res.stdout
+    broken = tmp_path / "broken.py"
+    broken.write_text("def dpo_loss(:\n")
+    res = _cli("dpo", "--file", str(broken))
+    assert res.returncode == 1 and "does not run: SyntaxError" in res.stdout
+
+
+def test_cli_check_describes_and_rejects_unknown(tmp_path):
+    res = _cli("dpo_loss")
+    assert res.returncode == 0 and "dpo_loss  (level 1, notebook 13_dpo)" in res.stdout
+    assert "def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)" in res.stdout
+    res = _cli("nope")
+    assert res.returncode == 2 and "no exercise 'nope'" in res.stderr
+    res = _cli("dpo", "--file", str(tmp_path / "missing.py"))
+    assert res.returncode == 2 and "no such file" in res.stderr
+
+
+def test_check_all_grades_every_exercise_of_a_file(tmp_path, capsys):
+    from trust_utils.exercises.grade import grade, select
+
+    assert select("all")[0] == sorted(ex.ALL_EXERCISES, key=lambda n: (ex.ALL_EXERCISES[n][0], ex.LEVELS[n], n))
+    assert select("13_dpo") == select("dpo") == (["dpo_loss", "dpo_pair_loss"], False)
+    assert select("dpo_loss") == (["dpo_loss"], True)
+    f = tmp_path / "answers.py"
+    f.write_text("import torch\nimport torch.nn.functional as F\n\n"
+                 "def bradley_terry_loss(c, r):\n    return -F.logsigmoid(c - r).mean()\n\n"
+                 "def leaked(t, r):\n    return t in r\n")
+    assert grade("all", f) == 1
+    out = capsys.readouterr().out
+    assert "✓ bradley_terry_loss: all 3 cases pass" in out and "hint:     case: compare lower-cased" in out
+    assert "✗ 1 of 2 exercises pass; failing: leaked" in out

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .clean import clean, human
+from .exercises.grade import grade
 from .params import OVERRIDES, config_fields, load_config_class
 from .paths import default_cache_dir, notebooks_dir
 from .pipeline import PipelineError, StageFailed, notebook_parameters, run, status
@@ -110,6 +111,14 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    try:
+        return grade(args.exercise, args.file)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"rlhf-trust: error: {exc}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="rlhf-trust", description=__doc__)
     ap.add_argument("--version", action="version", version=f"rlhf-trust {__version__}")
@@ -143,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--older-than", type=float, metavar="DAYS", help="also drop cache entries written before then")
     c.add_argument("--dry-run", action="store_true", help="only report what would be freed")
     c.set_defaults(func=_cmd_clean)
+    k = sub.add_parser("check", help="grade course exercises from a file in seconds (no training, no notebook)")
+    k.add_argument("exercise", help="an exercise (dpo_loss), a notebook (dpo, 13_dpo: all its exercises) or 'all'")
+    k.add_argument("--file", help="a .py file defining the exercise's function; without it, print what to implement")
+    k.set_defaults(func=_cmd_check)
     return ap
 
 

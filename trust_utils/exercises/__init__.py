@@ -1,43 +1,62 @@
 """Course exercises: stubs a student fills in, and ``check_<name>(fn)`` functions that say what is wrong.
 
-One module per notebook with an exercise, named after its stage (see ``docs/COURSE.md``):
+Levels: **1** fill in a formula (tensors in, one number out); **2** a full loss or parser with its edge cases
+(masking, padding, empty input, numerical stability, text variants); **3** from a model and a tokenizer: tokenize,
+run the model, pick the right positions (e.g. the sequence log-probability of a reply, as CS336's DPO test).
 
-==========================  =====================  ===========================  ==================================
-exercise                    notebook               module                       what it practises
-==========================  =====================  ===========================  ==================================
-``masked_sft_loss``         10_sft                 ``exercises.sft``            shift, prompt/padding masking, mean
-``bradley_terry_loss``      11_reward_model        ``exercises.reward_model``   the pairwise loss and its sign
-``ppo_clipped_surrogate``   12_ppo                 ``exercises.ppo``            ratio, clipping, pessimistic max
-``dpo_loss``                13_dpo                 ``exercises.dpo``            log-ratios to the reference, beta
-``expected_max_toxicity``   20_toxicity            ``exercises.toxicity``       max per prompt, then mean
-``parse_agreement``         21_bias                ``exercises.bias``           "disagree" contains "agree"
-``false_negative_rate``     22_ethics              ``exercises.ethics``         unparsed answers are not flagged
-``mc2_score``               23_truthfulness        ``exercises.truthfulness``   normalised mass, numerically stable
-``leaked``                  24_privacy             ``exercises.privacy``        case-insensitive substring match
-==========================  =====================  ===========================  ==================================
+One module per notebook with an exercise, named after its stage (modules of ``trust_utils.exercises``; see
+``docs/COURSE.md``):
+
+=========================  =====  =================  =======================  ===================================
+exercise                   level  notebook           module                   what it practises
+=========================  =====  =================  =======================  ===================================
+``masked_sft_loss``        2      10_sft             ``sft``                  shift, prompt/padding masking, mean
+``bradley_terry_loss``     1      11_reward_model    ``reward_model``         the pairwise loss and its sign
+``ppo_clipped_surrogate``  1      12_ppo             ``ppo``                  ratio, clipping, pessimistic max
+``dpo_loss``               1      13_dpo             ``dpo``                  log-ratios to the reference, beta
+``expected_max_toxicity``  2      20_toxicity        ``toxicity``             max per prompt, then mean; unscored
+``parse_agreement``        2      21_bias            ``bias``                 "disagree" contains "agree"
+``false_negative_rate``    2      22_ethics          ``ethics``               unparsed answers are not flagged
+``mc2_score``              2      23_truthfulness    ``truthfulness``         normalised mass, numerically stable
+``leaked``                 1      24_privacy         ``privacy``              case-insensitive substring match
+``rloo_advantages``        1      14_rloo *          ``rloo``                 leave-one-out baseline, k - 1
+``response_nll``           3      10_sft *           ``level3.sft``           reply tokens' NLL from a model
+``reward_of``              3      11_reward_model *  ``level3.reward_model``  EOS, score at the last token
+``kl_penalized_rewards``   3      12_ppo *           ``level3.ppo``           per-token KL penalty, score at end
+``dpo_pair_loss``          3      13_dpo *           ``level3.dpo``           DPO from two models (CS336)
+=========================  =====  =================  =======================  ===================================
+
+\* not wired into the notebook yet. :data:`LEVELS` holds the levels; :data:`EXERCISES` the notebooks' own
+exercises, :data:`UNWIRED` those no notebook imports yet, :data:`ALL_EXERCISES` both.
 
 Why one module per notebook: the runner reruns a stage when the package code its notebook imports changes
 (:mod:`trust_utils.codehash`). With every exercise in one module, an edit to the DPO exercise reran the five
-verticals; now a notebook imports only its own exercise module, this framework and its own reference solution
-(:mod:`trust_utils.solutions`, also one module per notebook).
+verticals; now a notebook imports only its own exercise module and this framework (and, when solutions are on,
+its own reference solution, :mod:`trust_utils.solutions`, also one module per notebook).
 
-A check runs the student's function on small inline fixtures, each call on its own copy of the arguments, and
-compares it with the reference solution. On a mismatch, or when the function changed its arguments, it raises
-:class:`CheckFailed` (an :class:`AssertionError`; in a notebook it shows as its message alone) whose message names the
-case, its inputs, the expected and the returned value and the hint of each typical mistake (each exercise lists
-some, e.g. a DPO loss with the sign flipped) whose outcomes on EVERY case equal the student's: a mistake is
-recognised by its fingerprint, not by one coinciding answer, so a hint shows only where it is right
-(``tests/test_exercises.py`` checks that each mistake triggers its own hint and no other). Numbers compare within
-the check's tolerance relative to ``max(1, |expected|)``; an infinity equals only the same infinity, NaN only NaN.
-A correct function prints ``✓ ...`` and the check returns a :class:`CheckResult` (which a notebook does not print
-a second time). A stub that still raises ``NotImplementedError`` is reported (not raised), so a notebook run by the
-pipeline without solutions still finishes.
+Checks without solutions. A check runs the student's function on small inline fixtures (the module's ``cases()``),
+each call on its own copy of the arguments, and compares it with the EXPECTED VALUES STORED AS DATA
+(``exercises/expected/<name>.json``, :mod:`trust_utils.exercise_outcomes`), written by the maintainers' generator
+``python -m trust_utils.solutions.build_expected`` from the reference solutions and the known mistakes (which live
+in :mod:`trust_utils.solutions`, beside the solutions, as ``mistakes()``). So the checks grade the same with
+``trust_utils/solutions`` removed, as in a student's copy. On a mismatch, or when the function changed its
+arguments, a check raises :class:`CheckFailed` (an :class:`AssertionError`; in a notebook it shows as its message
+alone) whose message names the case, its inputs, the expected and the returned value and the hint of each typical
+mistake (each exercise lists some, e.g. a DPO loss with the sign flipped) whose stored outcomes on EVERY case equal
+the student's: a mistake is recognised by its fingerprint, not by one coinciding answer, so a hint shows only where
+it is right (``tests/test_exercises.py`` checks that each mistake triggers its own hint and no other). Numbers
+compare within the check's tolerance relative to ``max(1, |expected|)``; an infinity equals only the same infinity,
+NaN only NaN. A correct function prints ``✓ ...`` and the check returns a :class:`CheckResult` (which a notebook
+does not print a second time). A stub that still raises ``NotImplementedError`` is reported (not raised), so a
+notebook run by the pipeline without solutions still finishes. Outside a notebook, ``rlhf-trust check <exercise>
+--file answer.py`` grades a file (:mod:`.grade`).
 
 Solutions switch: ``fn = exercise.solution_or(stub, solutions)`` (``exercise`` being the notebook's module, e.g.
 ``from trust_utils.exercises import dpo as exercise``) returns the reference solution instead of ``stub`` when
 ``solutions=True`` is passed, or when the environment variable ``RLHF_TRUST_SOLUTIONS`` is ``1``/``true``
-(``rlhf-trust run`` with a notebook parameter ``solutions: bool`` can set either).
-Everything here runs in well under a second on inline tensors.
+(``rlhf-trust run`` with a notebook parameter ``solutions: bool`` can set either). Only then is the solution
+imported (inside ``solution_or``); with solutions on and no ``trust_utils/solutions`` it says so.
+Everything here runs in well under a second on inline tensors (a level-3 check builds a tiny random model first).
 """
 
 from __future__ import annotations
@@ -54,6 +73,7 @@ from types import ModuleType
 from typing import Any, Callable, Sequence
 
 from ..checkpoints import METHODS
+from ..exercise_outcomes import load_expected
 from ..registry import VERTICALS
 
 SOLUTIONS_ENV = "RLHF_TRUST_SOLUTIONS"
@@ -67,20 +87,27 @@ def solutions_enabled(solutions: bool | None = None) -> bool:
     return os.environ.get(SOLUTIONS_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-def pick_solution(stub: Callable, reference: ModuleType, solutions: bool | None = None) -> Callable:
-    """The function of ``reference`` named like ``stub`` when solutions are enabled, else ``stub`` itself.
+def pick_solution(stub: Callable, reference: Callable[[], ModuleType], solutions: bool | None = None) -> Callable:
+    """The function of the module ``reference()`` named like ``stub`` when solutions are enabled, else ``stub``.
 
-    Each exercise module wraps this as ``solution_or(stub, solutions)`` with its own reference module, imported by a
-    plain ``import`` statement so that the runner's code hash of the notebook covers it.
+    Each exercise module wraps this as ``solution_or(stub, solutions)``; its ``reference`` imports the notebook's
+    reference solution inside the function, so the solutions are loaded only when they are on (a student's copy
+    may have no ``trust_utils/solutions``), yet the import statement is in the module's source, where the runner's
+    code hash of the notebook finds it (:mod:`trust_utils.codehash` follows function-level imports).
     """
     if not solutions_enabled(solutions):
         return stub
+    try:
+        module = reference()
+    except ImportError as exc:
+        raise ImportError(f"solutions are on but the reference solutions are not installed ({exc}): this copy of "
+                          f"the course has no trust_utils/solutions; run with solutions=False") from exc
     name = getattr(stub, "__name__", "")
-    if not hasattr(reference, name):
-        known = [n for n in getattr(reference, "__all__", ()) if callable(getattr(reference, n, None))]
-        raise ValueError(f"solution_or: no reference solution named {name!r} in {reference.__name__}; "
+    if not hasattr(module, name):
+        known = [n for n in getattr(module, "__all__", ()) if callable(getattr(module, n, None))]
+        raise ValueError(f"solution_or: no reference solution named {name!r} in {module.__name__}; "
                          f"its exercise is {known}")
-    return getattr(reference, name)
+    return getattr(module, name)
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -218,20 +245,16 @@ def _same_outcome(a: Outcome, b: Outcome, tol: float) -> bool:
 
 
 def fingerprint(fn: Callable, cases: Sequence[Case]) -> list[Outcome]:
-    """The outcomes of ``fn`` on every case: what a known mistake is recognised by."""
+    """The outcomes of ``fn`` on every case: what a known mistake is recognised by (the generator stores them)."""
     return [_outcome(fn, case.args) for case in cases]
 
 
-def matching_hints(got: Sequence[Outcome], cases: Sequence[Case], mistakes: Sequence[tuple[Callable, str]],
+def matching_hints(got: Sequence[Outcome], mistakes: Sequence[tuple[str, Sequence[Outcome]]],
                    tol: float) -> list[str]:
-    """The hints of the mistakes whose outcomes equal ``got`` on EVERY case (a mistake that only agrees on the
-    failing case is another mistake; its hint would mislead)."""
-    out = []
-    for wrong, hint in mistakes:
-        theirs = fingerprint(wrong, cases)
-        if all(_same_outcome(g, t, tol) for g, t in zip(got, theirs, strict=True)):
-            out.append(hint)
-    return out
+    """The hints of the mistakes whose stored outcomes equal ``got`` on EVERY case (a mistake that only agrees on
+    the failing case is another mistake; its hint would mislead)."""
+    return [hint for hint, theirs in mistakes
+            if all(_same_outcome(g, t, tol) for g, t in zip(got, theirs, strict=True))]
 
 
 def _problem(got: Outcome, want: Any, scalar: bool) -> str | None:
@@ -252,22 +275,29 @@ def _problem(got: Outcome, want: Any, scalar: bool) -> str | None:
     return None
 
 
-def run_check(exercise: str, fn: Callable, reference: Callable, cases: Sequence[Case],
-              mistakes: Sequence[tuple[Callable, str]], tol: float = 1e-5, scalar: bool = True) -> CheckResult:
-    """Run ``fn`` on every case against ``reference``; diagnose a wrong answer with the known mistakes.
+def run_check(exercise: str, fn: Callable, stub: Callable, cases: Sequence[Case], tol: float = 1e-5,
+              scalar: bool = True, bind: Callable[[Callable], Callable] | None = None,
+              verbose: bool = False) -> CheckResult:
+    """Run ``fn`` on every case against the stored expected values; diagnose a wrong answer with the stored
+    fingerprints of the known mistakes (:mod:`.outcomes`; no reference solution is needed).
 
+    ``stub`` is the exercise's stub (its parameter names name a changed input); ``bind`` wraps the function before
+    the calls (a level-3 check passes the fixture model and tokenizer first); ``verbose`` prints one line per case.
     Each call gets its own copy of the case's arguments, and a function that changes its arguments fails (the caller
     still needs them: the trainer reuses ``input_ids`` after the loss). The first failing case is reported with its
     inputs, the expected and the returned value, and the hint of every known mistake that reproduces what ``fn``
     did on ALL cases. Raises :class:`CheckFailed`.
     """
-    names = list(inspect.signature(reference).parameters)
+    expected, mistakes = load_expected(exercise, list(cases))
+    call = bind(fn) if bind else fn
+    params = list(inspect.signature(stub).parameters)
     got: list[Outcome] = []
     changed: list[list[str]] = []
     for case in cases:
         args = copy.deepcopy(case.args)
+        names = params[len(params) - len(args):]
         try:
-            got.append(("value", fn(*args)))
+            got.append(("value", call(*args)))
         except NotImplementedError:
             msg = (f"✗ {exercise}: not implemented yet -- fill in the function (or run the notebook with "
                    f"solutions=True to use the reference).")
@@ -281,22 +311,26 @@ def run_check(exercise: str, fn: Callable, reference: Callable, cases: Sequence[
         changed.append([n for n, a, b in zip(names, case.args, args, strict=False) if not _same_input(a, b)])
     # the fingerprint compares exception types, not messages
     shape = [(k, v.split(":")[0]) if k == "error" else (k, v) for k, v in got]
-    for case, outcome, mutated in zip(cases, got, changed, strict=True):
-        want = reference(*copy.deepcopy(case.args))
+    first = None
+    for case, outcome, mutated, (_, want) in zip(cases, got, changed, expected, strict=True):
         problem = _problem(outcome, want, scalar)
         if problem is None and mutated:
             problem = (f": changed its input {', '.join(mutated)} -- the caller still needs it (work on a copy: "
                        f"labels = input_ids.clone())")
         if problem is None and not _same(outcome[1], want, tol):
             problem = ""
-        if problem is None:
-            continue
+        if verbose:
+            print(f"  {'✓' if problem is None else '✗'} {exercise}, case '{case.name}'")
+        if problem is not None and first is None:
+            first = case, outcome, want, problem
+    if first is not None:
+        case, outcome, want, problem = first
         head = f"✗ {exercise}, case '{case.name}'" + (f" ({case.about})" if case.about else "")
         lines = [head + (problem or ":"), f"  inputs:   {', '.join(_fmt(a) for a in case.args)}",
                  f"  expected: {_fmt(want)}"]
         if outcome[0] == "value":
             lines.append(f"  got:      {_fmt(outcome[1])}")
-        lines += [f"  hint:     {h}" for h in matching_hints(shape, cases, mistakes, tol)]
+        lines += [f"  hint:     {h}" for h in matching_hints(shape, mistakes, tol)]
         raise CheckFailed("\n".join(lines))
     msg = f"✓ {exercise}: all {len(cases)} cases pass"
     print(msg)
@@ -318,15 +352,36 @@ EXERCISES: dict[str, tuple[str, str]] = {
 }
 
 
+#: Exercises not wired into a notebook yet: name -> (the notebook where it belongs, module of
+#: ``trust_utils.exercises``). The level-3 ones sit in ``exercises/level3/`` so that the notebooks' code hashes are
+#: unchanged until a notebook imports them.
+UNWIRED: dict[str, tuple[str, str]] = {
+    "response_nll": ("10_sft", "level3.sft"),
+    "reward_of": ("11_reward_model", "level3.reward_model"),
+    "kl_penalized_rewards": ("12_ppo", "level3.ppo"),
+    "dpo_pair_loss": ("13_dpo", "level3.dpo"),
+    "rloo_advantages": ("14_rloo", "rloo"),
+}
+#: Every exercise: the notebooks' own and the unwired ones.
+ALL_EXERCISES: dict[str, tuple[str, str]] = {**EXERCISES, **UNWIRED}
+#: Each exercise's level (see the module docstring): 1 a formula, 2 a full loss or parser with its edge cases,
+#: 3 from a model and a tokenizer.
+LEVELS: dict[str, int] = {
+    "masked_sft_loss": 2, "bradley_terry_loss": 1, "ppo_clipped_surrogate": 1, "dpo_loss": 1,
+    "expected_max_toxicity": 2, "parse_agreement": 2, "false_negative_rate": 2, "mc2_score": 2, "leaked": 1,
+    "response_nll": 3, "reward_of": 3, "kl_penalized_rewards": 3, "dpo_pair_loss": 3, "rloo_advantages": 1,
+}
+
+
 def exercise_module(name: str) -> ModuleType:
     """The module of exercise ``name`` (for tests and tools; a notebook imports its module by name)."""
-    if name not in EXERCISES:
-        raise ValueError(f"unknown exercise {name!r}; exercises are {sorted(EXERCISES)}")
-    return importlib.import_module(f"{__name__}.{EXERCISES[name][1]}")
+    if name not in ALL_EXERCISES:
+        raise ValueError(f"unknown exercise {name!r}; exercises are {sorted(ALL_EXERCISES)}")
+    return importlib.import_module(f"{__name__}.{ALL_EXERCISES[name][1]}")
 
 
 def __getattr__(name: str) -> Any:
-    # a notebook saved before the split calls ``exercises.check_dpo_loss`` / ``exercises.solution_or``: say where
+    # a notebook saved before the split calls ``check_dpo_loss`` / ``solution_or``: say where
     # they went rather than import every exercise here (the code hash would not see a dynamic import)
     bare = name[len("check_"):] if name.startswith("check_") else name
     if bare in EXERCISES or name == "solution_or":
@@ -340,4 +395,4 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["SOLUTIONS_ENV", "solutions_enabled", "pick_solution", "run_check", "CheckResult", "CheckFailed", "Case",
            "fingerprint", "matching_hints", "tensor",
-           "EXERCISES", "exercise_module"]
+           "EXERCISES", "UNWIRED", "ALL_EXERCISES", "LEVELS", "exercise_module"]

@@ -1,10 +1,10 @@
-"""The exercise of ``13_dpo``: the stub ``dpo_loss``, its fixtures, typical mistakes with hints, its check."""
+"""The exercise of ``13_dpo``: the stub ``dpo_loss``, its fixtures and its check."""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Callable
 
-from ..solutions import dpo as reference
 from . import Case, CheckResult, pick_solution, run_check, tensor
 
 
@@ -30,29 +30,20 @@ def cases() -> list[Case]:
             Case("large beta", (tensor([-4.0]), tensor([-9.0]), tensor([-6.0]), tensor([-7.0]), 2.0), "beta 2")]
 
 
-def mistakes():
-    import torch.nn.functional as F
-
-    return [(lambda pc, pr, rc, rr, b: -F.logsigmoid(b * ((pr - rr) - (pc - rc))).mean(),
-             "sign: the chosen log-ratio comes first (chosen - rejected), and a log-ratio is policy minus "
-             "reference, log pi(y|x) - log pi_ref(y|x)"),
-            (lambda pc, pr, rc, rr, b: -F.logsigmoid((pc - rc) - (pr - rr)).mean(),
-             "beta: multiply the difference of log-ratios by beta"),
-            (lambda pc, pr, rc, rr, b: -F.logsigmoid(b * (pc - pr)).mean(),
-             "the reference: subtract the reference model's log-probs (log-RATIOS, not policy log-probs)"),
-            (lambda pc, pr, rc, rr, b: -F.logsigmoid(b * ((pc - rc) - (pr - rr))).sum(), "a sum: take the mean"),
-            (lambda pc, pr, rc, rr, b: F.logsigmoid(b * ((pc - rc) - (pr - rr))).mean(),
-             "the minus: the loss is -log sigmoid(...) (log sigmoid is at most 0; we minimise its negative)")]
-
-
-def check_dpo_loss(fn: Callable) -> CheckResult:
+def check_dpo_loss(fn: Callable, verbose: bool = False) -> CheckResult:
     """Check a DPO loss (log-ratios, beta, sign, mean)."""
-    return run_check("dpo_loss", fn, reference.dpo_loss, cases(), mistakes())
+    return run_check("dpo_loss", fn, dpo_loss, cases(), verbose=verbose)
+
+
+def _reference() -> ModuleType:
+    from ..solutions import dpo  # only when solutions are on: a student's copy has none
+
+    return dpo
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
     """The reference ``dpo_loss`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
-    return pick_solution(stub, reference, solutions)
+    return pick_solution(stub, _reference, solutions)
 
 
-__all__ = ["dpo_loss", "check_dpo_loss", "solution_or", "cases", "mistakes"]
+__all__ = ["dpo_loss", "check_dpo_loss", "solution_or", "cases"]

@@ -1,10 +1,10 @@
-"""The exercise of ``22_ethics``: the stub ``false_negative_rate``, fixtures, typical mistakes with hints, the check."""
+"""The exercise of ``22_ethics``: the stub ``false_negative_rate``, its fixtures and its check."""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Callable
 
-from ..solutions import ethics as reference
 from . import Case, CheckResult, pick_solution, run_check
 
 
@@ -27,41 +27,20 @@ def cases() -> list[Case]:
             Case("no scenario", ([],), "an empty list has no rate: NaN")]
 
 
-def mistakes():
-    def drop_unparsed(parsed):
-        kept = [p for p in parsed if p is not None]
-        return sum(p == "no" for p in kept) / len(kept) if kept else float("nan")
-
-    def only_no(parsed):
-        return sum(p == "no" for p in parsed) / len(parsed)
-
-    def flagged_rate(parsed):
-        return sum(p == "yes" for p in parsed) / len(parsed)
-
-    def divides_by_zero(parsed):
-        return sum(p != "yes" for p in parsed) / len(parsed)
-
-    def zero_when_empty(parsed):
-        return sum(p != "yes" for p in parsed) / len(parsed) if parsed else 0.0
-
-    return [(drop_unparsed, "unparsed answers were dropped: the project counts an unparsed answer as NOT flagged "
-                            "(a false negative; unparsed_as='negative'), keep them in the denominator"),
-            (only_no, "only 'no' was counted as a miss: an unparsed answer (None) did not flag the action either"),
-            (flagged_rate, "that is the share flagged (1 - FNR)"),
-            (divides_by_zero, "an empty list: there is no rate to compute -- return float('nan') instead of "
-                              "dividing by zero"),
-            (zero_when_empty, "an empty list has no rate: return float('nan'), not 0 (0 would read as 'every "
-                              "wrong action flagged')")]
-
-
-def check_false_negative_rate(fn: Callable) -> CheckResult:
+def check_false_negative_rate(fn: Callable, verbose: bool = False) -> CheckResult:
     """Check an FNR with unparsed answers (the project's rule: unparsed = not flagged)."""
-    return run_check("false_negative_rate", fn, reference.false_negative_rate, cases(), mistakes())
+    return run_check("false_negative_rate", fn, false_negative_rate, cases(), verbose=verbose)
+
+
+def _reference() -> ModuleType:
+    from ..solutions import ethics  # only when solutions are on: a student's copy has none
+
+    return ethics
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
     """The reference ``false_negative_rate`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
-    return pick_solution(stub, reference, solutions)
+    return pick_solution(stub, _reference, solutions)
 
 
-__all__ = ["false_negative_rate", "check_false_negative_rate", "solution_or", "cases", "mistakes"]
+__all__ = ["false_negative_rate", "check_false_negative_rate", "solution_or", "cases"]

@@ -1,10 +1,10 @@
-"""The exercise of ``24_privacy``: the stub ``leaked``, its fixtures, typical mistakes with hints, its check."""
+"""The exercise of ``24_privacy``: the stub ``leaked``, its fixtures and its check."""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Callable
 
-from ..solutions import privacy as reference
 from . import Case, CheckResult, pick_solution, run_check
 
 
@@ -29,25 +29,20 @@ def cases() -> list[Case]:
             Case("part of the value", ("5551234567", "555123"), "a part of the value is no leak")]
 
 
-def mistakes():
-    import re
-
-    return [(lambda t, r: re.search(t, r, re.IGNORECASE) is not None,
-             "a regex: in a pattern '.' matches any character, so 'axb@x.com' matched 'a.b@x.com' -- the target is "
-             "plain text: test it with `in` (or re.escape it)"),
-            (lambda t, r: t in r, "case: compare lower-cased strings (the paper's rule is case-insensitive)"),
-            (lambda t, r: t.lower() == r.lower().strip(), "substring: the reply may say more than the value"),
-            (lambda t, r: r.lower() in t.lower(), "direction: the TARGET must be inside the REPLY")]
-
-
-def check_leaked(fn: Callable) -> CheckResult:
+def check_leaked(fn: Callable, verbose: bool = False) -> CheckResult:
     """Check the leakage test (substring, case)."""
-    return run_check("leaked", fn, reference.leaked, cases(), mistakes(), scalar=False)
+    return run_check("leaked", fn, leaked, cases(), scalar=False, verbose=verbose)
+
+
+def _reference() -> ModuleType:
+    from ..solutions import privacy  # only when solutions are on: a student's copy has none
+
+    return privacy
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
     """The reference ``leaked`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
-    return pick_solution(stub, reference, solutions)
+    return pick_solution(stub, _reference, solutions)
 
 
-__all__ = ["leaked", "check_leaked", "solution_or", "cases", "mistakes"]
+__all__ = ["leaked", "check_leaked", "solution_or", "cases"]

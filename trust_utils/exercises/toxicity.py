@@ -1,10 +1,10 @@
-"""The exercise of ``20_toxicity``: the stub ``expected_max_toxicity``: fixtures, known mistakes, check."""
+"""The exercise of ``20_toxicity``: the stub ``expected_max_toxicity``: fixtures, check."""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Callable
 
-from ..solutions import toxicity as reference
 from . import Case, CheckResult, pick_solution, run_check
 
 
@@ -28,37 +28,20 @@ def cases() -> list[Case]:
             Case("nothing scored", ([[None]],), "NaN")]
 
 
-def mistakes():
-    def mean_all(scores):
-        xs = [s for p in scores for s in p if s is not None]
-        return sum(xs) / len(xs) if xs else float("nan")
-
-    def mean_of_means(scores):
-        ms = [sum(v) / len(v) for v in ([s for s in p if s is not None] for p in scores) if v]
-        return sum(ms) / len(ms) if ms else float("nan")
-
-    def zero_for_unscored(scores):
-        ms = [max([s for s in p if s is not None], default=0.0) for p in scores]
-        return sum(ms) / len(ms)
-
-    def overall_max(scores):
-        xs = [s for p in scores for s in p if s is not None]
-        return max(xs) if xs else float("nan")
-
-    return [(mean_all, "the MAX per prompt first, then the mean over prompts (not the mean of all samples)"),
-            (mean_of_means, "that is mean toxicity: take each prompt's MAX, not its mean"),
-            (zero_for_unscored, "a prompt without any scored continuation has no value: leave it out, not 0"),
-            (overall_max, "the expectation over prompts: average the per-prompt maxima")]
-
-
-def check_expected_max_toxicity(fn: Callable) -> CheckResult:
+def check_expected_max_toxicity(fn: Callable, verbose: bool = False) -> CheckResult:
     """Check EMT (max per prompt, then mean; unscored samples and prompts)."""
-    return run_check("expected_max_toxicity", fn, reference.expected_max_toxicity, cases(), mistakes())
+    return run_check("expected_max_toxicity", fn, expected_max_toxicity, cases(), verbose=verbose)
+
+
+def _reference() -> ModuleType:
+    from ..solutions import toxicity  # only when solutions are on: a student's copy has none
+
+    return toxicity
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
     """The reference ``expected_max_toxicity`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
-    return pick_solution(stub, reference, solutions)
+    return pick_solution(stub, _reference, solutions)
 
 
-__all__ = ["expected_max_toxicity", "check_expected_max_toxicity", "solution_or", "cases", "mistakes"]
+__all__ = ["expected_max_toxicity", "check_expected_max_toxicity", "solution_or", "cases"]

@@ -1,11 +1,11 @@
-"""The exercise of ``23_truthfulness``: the stub ``mc2_score``, its fixtures, typical mistakes with hints, its check."""
+"""The exercise of ``23_truthfulness``: the stub ``mc2_score``, its fixtures and its check."""
 
 from __future__ import annotations
 
 import math
+from types import ModuleType
 from typing import Callable
 
-from ..solutions import truthfulness as reference
 from . import Case, CheckResult, pick_solution, run_check
 
 
@@ -33,36 +33,20 @@ def cases() -> list[Case]:
             Case("long options", ([-1000.0, -1001.0, -1003.0], [0, 1, 1]), "exp(-1000) underflows to 0")]
 
 
-def mistakes():
-    def unnormalised(lls, labels):
-        return sum(math.exp(x) for x, l in zip(lls, labels, strict=True) if l == 1)
-
-    def naive(lls, labels):
-        ps = [math.exp(x) for x in lls]
-        return sum(p for p, l in zip(ps, labels, strict=True) if l) / sum(ps)
-
-    def mc1_like(lls, labels):
-        best = max(range(len(lls)), key=lambda i: lls[i])
-        return float(labels[best] == 1)
-
-    def mean_ll(lls, labels):
-        t = [x for x, l in zip(lls, labels, strict=True) if l == 1]
-        return sum(t) / len(t)
-
-    return [(unnormalised, "normalisation: divide by the probability mass of ALL options, sum(exp ll_all)"),
-            (naive, "numerical stability: subtract max(logliks) before exp (exp(-1000) is 0.0 in floating point)"),
-            (mc1_like, "that is MC1 (is the best option true?); MC2 is the probability MASS of the true options"),
-            (mean_ll, "use probabilities exp(ll), not log-likelihoods themselves")]
-
-
-def check_mc2_score(fn: Callable) -> CheckResult:
+def check_mc2_score(fn: Callable, verbose: bool = False) -> CheckResult:
     """Check MC2 (normalisation, stability)."""
-    return run_check("mc2_score", fn, reference.mc2_score, cases(), mistakes(), tol=MC2_TOL)
+    return run_check("mc2_score", fn, mc2_score, cases(), tol=MC2_TOL, verbose=verbose)
+
+
+def _reference() -> ModuleType:
+    from ..solutions import truthfulness  # only when solutions are on: a student's copy has none
+
+    return truthfulness
 
 
 def solution_or(stub: Callable, solutions: bool | None = None) -> Callable:
     """The reference ``mc2_score`` when solutions are enabled, else ``stub`` (see :func:`pick_solution`)."""
-    return pick_solution(stub, reference, solutions)
+    return pick_solution(stub, _reference, solutions)
 
 
-__all__ = ["mc2_score", "check_mc2_score", "solution_or", "cases", "mistakes", "MC2_TOL"]
+__all__ = ["mc2_score", "check_mc2_score", "solution_or", "cases", "MC2_TOL"]

@@ -13,4 +13,26 @@ def mc2_score(logliks: Sequence[float], labels: Sequence[int]) -> float:
     return sum(p for p, lab in zip(ps, labels, strict=True) if lab == 1) / sum(ps)
 
 
-__all__ = ["mc2_score"]
+def mistakes():
+    def unnormalised(lls, labels):
+        return sum(math.exp(x) for x, l in zip(lls, labels, strict=True) if l == 1)
+
+    def naive(lls, labels):
+        ps = [math.exp(x) for x in lls]
+        return sum(p for p, l in zip(ps, labels, strict=True) if l) / sum(ps)
+
+    def mc1_like(lls, labels):
+        best = max(range(len(lls)), key=lambda i: lls[i])
+        return float(labels[best] == 1)
+
+    def mean_ll(lls, labels):
+        t = [x for x, l in zip(lls, labels, strict=True) if l == 1]
+        return sum(t) / len(t)
+
+    return [(unnormalised, "normalisation: divide by the probability mass of ALL options, sum(exp ll_all)"),
+            (naive, "numerical stability: subtract max(logliks) before exp (exp(-1000) is 0.0 in floating point)"),
+            (mc1_like, "that is MC1 (is the best option true?); MC2 is the probability MASS of the true options"),
+            (mean_ll, "use probabilities exp(ll), not log-likelihoods themselves")]
+
+
+__all__ = ["mc2_score", "mistakes"]
