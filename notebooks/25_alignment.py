@@ -22,8 +22,8 @@
 # established*; its trust changes then say nothing about alignment.
 #
 # **Inputs.** The held-out HH pairs of the data stage (`<run_dir>/data/pref_test.jsonl`; `sft_test.jsonl` holds the
-# same pairs), a seeded subset of `max_examples`; every checkpoint the run scores (`base`, `sft`, `ppo`, `dpo`, `rloo`,
-# the profile's external ones), the references they need, and the run's reward model `rm`.
+# same pairs), a seeded subset of `max_examples`; every checkpoint the run scores (`base` and each trained method's
+# checkpoint, the profile's external ones), the references they need, and the run's reward model `rm`.
 #
 # **Outputs.** `<run_dir>/results/alignment.csv` (long format, one row per checkpoint and metric with a 95% bootstrap
 # interval over held-out pairs), `<run_dir>/alignment/records/<checkpoint>.jsonl` (per pair: samples, rewards,
@@ -37,13 +37,13 @@
 #   distribution** (temperature 1, no top-k or top-p, at most `max_new_tokens` tokens): the KL below is an expectation
 #   under the policy, so greedy replies would not estimate it.
 # * **How far it moved: KL.** For a prompt $x$ and the checkpoint's sample $y$, the `k1` estimator (TRL's default,
-#   what its PPO and RLOO trainers log as `objective/kl`) is
+#   what its online trainers, PPO's among them, log as `objective/kl`) is
 #   $\log \pi(y\mid x) - \log \pi_{\rm ref}(y\mid x) = \sum_t [\log \pi(y_t\mid x, y_{<t}) - \log \pi_{\rm ref}(y_t\mid x, y_{<t})]$,
 #   unbiased for $\mathrm{KL}(\pi\,\|\,\pi_{\rm ref})(x)$; `k3` ($r - 1 - \log r$, $r = \pi_{\rm ref}(y)/\pi(y)$) is
 #   the other choice (`kl_estimator`): also unbiased and never negative per sample, but dominated by a few samples once
 #   the models are far apart. Both models score the same text with the engine's cached log-likelihood (fp32 LM head);
 #   a sample that ended before `max_new_tokens` ended on EOS, which is scored too. `kl_from_reference` uses the
-#   method's reference (base for SFT; the SFT it started from for PPO, DPO and RLOO; base's own is 0),
+#   method's reference (base for SFT; the SFT it started from for PPO, DPO and the other online method; base's own is 0),
 #   `kl_from_base` the base model. The value is the mean over prompts, with a bootstrap interval over prompts.
 # * **Did it work: each method's own objective.**
 #   * SFT: `sft_nll`, the held-out negative log-likelihood of the chosen replies (nats per token, per pair then averaged);
@@ -53,7 +53,7 @@
 #   * DPO: the implicit reward $\beta\,[\log \pi(y\mid x) - \log \pi_{\rm ref}(y\mid x)]$ (reference SFT, $\beta$ the
 #     DPO stage's): `dpo_reward_accuracy`, the share of pairs where the chosen reply's is higher (chance 0.5), and
 #     `dpo_reward_margin`, chosen minus rejected (0 at the start).
-#   * PPO and RLOO: `mean_reward`, the reward model's score of the checkpoint's samples (its starting point: SFT's), and
+#   * PPO and the other methods trained against the reward model: `mean_reward`, the reward model's score of the checkpoint's samples (its starting point: SFT's), and
 #     `win_rate_vs_sft`, the share of prompts where its reply scores above SFT's (chance 0.5; ties 0.5).
 # * **The rule.** An objective is above its chance level when its interval's lower end is (upper end, for the NLL), and
 #   above its starting point when the two intervals do not overlap. A method whose objectives are not all above is

@@ -98,7 +98,7 @@ def test_dpo_implicit_margin_by_hand():
 def test_checkpoint_names():
     assert [_method_name(n) for n in ("dpo@12-s1", "dpo", "ppo-s2", "sft@4", "base")] == ["dpo", "dpo", "ppo", "sft",
                                                                                         "base"]
-    assert _reference_of("dpo@12-s1") == "sft-s1" and _reference_of("ppo") == "sft" and _reference_of("rloo-s3") == "sft-s3"
+    assert _reference_of("dpo@12-s1") == "sft-s1" and _reference_of("ppo") == "sft" and _reference_of("ppo@4-s3") == "sft-s3"
     assert _reference_of("sft") == "base" and _reference_of("sft-s1") == "base"
     assert _reference_of("base") == "" and _reference_of("mine") == ""
 
@@ -126,9 +126,9 @@ def test_alignment_status_on_inline_rows():
         _row("dpo_reward_accuracy", "dpo@12", 0.7, 0.6, 0.8), _row("dpo_reward_margin", "dpo@12", 0.3, 0.1, 0.5),
         _row("mean_reward", "sft", 0.1, 0.0, 0.3), _row("mean_reward", "ppo", 0.3, 0.1, 0.5),  # overlaps SFT's
         _row("win_rate_vs_sft", "ppo", 0.7, 0.6, 0.8),
-        _row("mean_reward", "rloo", 0.6, 0.4, 0.8), _row("win_rate_vs_sft", "rloo", 0.7, 0.6, 0.8),
-        _row("mean_reward", "sft-s1", 0.5, 0.45, 0.55),                 # rloo-s1 is measured against sft-s1's
-        _row("mean_reward", "rloo-s1", 0.6, 0.4, 0.8), _row("win_rate_vs_sft", "rloo-s1", 0.7, 0.6, 0.8),
+        _row("mean_reward", "ppo@8", 0.6, 0.4, 0.8), _row("win_rate_vs_sft", "ppo@8", 0.7, 0.6, 0.8),
+        _row("mean_reward", "sft-s1", 0.5, 0.45, 0.55),                 # ppo-s1 is measured against sft-s1's
+        _row("mean_reward", "ppo-s1", 0.6, 0.4, 0.8), _row("win_rate_vs_sft", "ppo-s1", 0.7, 0.6, 0.8),
         _row("mean_reward", "mine", 1.0, 0.9, 1.1),
         _row("kl_from_base", "base", 0.0, 0.0, 0.0),
     ]
@@ -141,8 +141,8 @@ def test_alignment_status_on_inline_rows():
     assert st["dpo@12"][0] == "established"
     assert st["ppo"][0] == "not established" and "mean_reward [0.1, 0.5] not above sft's [0, 0.3]" in st["ppo"][1]
     assert "win_rate_vs_sft" not in st["ppo"][1]  # only the failing objective is named
-    assert st["rloo"][0] == "established"
-    assert st["rloo-s1"][0] == "not established" and "sft-s1's" in st["rloo-s1"][1]
+    assert st["ppo@8"][0] == "established"
+    assert st["ppo-s1"][0] == "not established" and "sft-s1's" in st["ppo-s1"][1]
     assert st["mine"][0] == "not established" and "no objective" in st["mine"][1]
     # a missing interval is not established; a method's missing row too
     nan_row = _row("rm_accuracy", "rm", 0.9, math.nan, math.nan)

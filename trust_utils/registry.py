@@ -287,7 +287,7 @@ VERTICALS: dict[str, Vertical] = {
             (
                 Metric("mean_reward", True, "Mean reward (run's reward model)",
                        "per held-out prompt, the reward model's score of the checkpoint's own samples, averaged "
-                       "over prompts (PPO/RLOO's objective; SFT's value is their starting point; unbounded)", "score"),
+                       "over prompts (the objective of the methods trained against the reward model; SFT's value is their starting point; unbounded)", "score"),
                 Metric("win_rate_vs_sft", True, "Win rate against SFT (reward model)",
                        "share of held-out prompts (sample pairs) where the checkpoint's reply gets a higher reward "
                        "than its SFT's; ties count 0.5", guard="degenerate_loglik", chance=0.5),
@@ -307,7 +307,7 @@ VERTICALS: dict[str, Vertical] = {
                        "pairs (0 at the start, when the policy is its reference)", "nats",
                        guard="degenerate_loglik"),
                 Metric("kl_from_reference", False, "KL from the reference (nats)",
-                       "sequence KL of the checkpoint from its reference (base for SFT, SFT for PPO/DPO/RLOO, 0 for "
+                       "sequence KL of the checkpoint from its reference (base for SFT, SFT for the methods that start from it, 0 for "
                        "base) on its own samples of the held-out prompts (k1 by default); how far it moved, not a "
                        "quality", "nats", guard="degenerate_loglik"),
                 Metric("kl_from_base", False, "KL from base (nats)",
@@ -319,7 +319,7 @@ VERTICALS: dict[str, Vertical] = {
             notebook='25_alignment.ipynb', config='trust_utils.verticals.alignment:AlignmentConfig',
             produces="results/alignment.csv, records", readable="sft_nll", benchmark='HH held-out pairs',
             reading=("Each method on **its own objective**, on the held-out HH pairs: the reward model's score of the "
-                "checkpoint's own samples (PPO and RLOO maximise it; SFT's bar is their starting point). The table "
+                "checkpoint's own samples (PPO and the other methods trained against it maximise it; SFT's bar is their starting point). The table "
                 "beside it holds SFT's held-out NLL, the reward model's pairwise accuracy, DPO's implicit-reward "
                 "accuracy and margin, the win rate against SFT and the KL of each checkpoint from its reference and "
                 "from base. A method whose objective is not above its chance level or starting point (by interval) "

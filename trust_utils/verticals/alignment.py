@@ -6,7 +6,7 @@ completion), a seeded subset of ``max_examples`` of them. One unit = one held-ou
 ``default``. Metrics (registered in :data:`trust_utils.registry.VERTICALS`, vertical ``alignment``):
 
 * ``kl_from_reference``, ``kl_from_base`` (nats): the sequence KL of the checkpoint from its reference (``base`` for
-  SFT, the SFT it started from for PPO/DPO/RLOO, itself for base: 0 exactly) and from base, estimated on the
+  SFT, the SFT it started from for PPO, DPO and the other methods that start from SFT, itself for base: 0 exactly) and from base, estimated on the
   checkpoint's **own samples** (``n_samples`` per prompt, drawn at temperature 1 with no top-k/top-p: the policy's
   distribution, truncated at ``max_new_tokens``) with the ``kl_estimator`` of :mod:`.kl` (``k1`` by default: the
   sum over response tokens of ``log pi - log ref``, as TRL logs it; ``k3`` is the other option). Both models score the
@@ -24,7 +24,7 @@ completion), a seeded subset of ``max_examples`` of them. One unit = one held-ou
   (its saved model's resolved config), unless ``dpo_beta`` is set. The log-likelihoods are the engine's: prompt and
   reply tokenised as one text (lm-eval style), where TRL tokenises them apart; they differ at most at the joint.
 * ``mean_reward`` (every checkpoint): the reward model's score of the checkpoint's samples, per prompt the mean over
-  its samples (PPO/RLOO's objective, beside SFT's value as the starting point).
+  its samples (the objective of PPO and the other methods trained against the reward model, beside SFT's value as the starting point).
 * ``win_rate_vs_sft`` (every checkpoint but SFT's own): per prompt the share of sample pairs (same sample index) in
   which the checkpoint's reply scores above its SFT's (``sft`` with the checkpoint's seed suffix); ties 0.5, chance 0.5.
 

@@ -1,7 +1,7 @@
 """Did the alignment work: the issue's rule, and the checkpoint-name helpers it and the stage need.
 
 :func:`alignment_status` reads the ``alignment`` vertical's result rows (:mod:`.alignment`) and marks each aligned
-checkpoint *established* or *not established*: a method whose own objective (:data:`OBJECTIVES`) is not above its
+checkpoint *established* or *not established*: a method whose own objective (:func:`objectives`) is not above its
 chance level or its starting point, by interval, is *alignment not established*, and the analysis draws no trust
 conclusion from it. Pure functions of rows; no model work.
 
@@ -17,6 +17,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from ..checkpoints import METHODS_BY_NAME
+from ..registry import get_metric
 
 VERTICAL = "alignment"
 VARIANT = "default"
@@ -34,7 +35,7 @@ def _method_name(name: str) -> str:
 
 def _reference_of(name: str) -> str:
     """The checkpoint a method's policy is regularised towards, with the name's seed suffix: ``base`` for SFT, the
-    SFT for PPO/DPO/RLOO (``dpo@12-s1`` -> ``sft-s1``), ``""`` for base and for names of no method. Swap for
+    SFT for the methods that start from it (``dpo@12-s1`` -> ``sft-s1``), ``""`` for base and for names of no method. Swap for
     ``trust_utils.checkpoints.reference_of`` once it lands."""
     m = METHODS_BY_NAME.get(_method_name(name))
     if m is None or not m.evaluated:
@@ -54,26 +55,35 @@ def _sft_of(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ did it work
-#: per method, its objective metrics and what each must clear: a number (its chance level, or the starting point 0
-#: of a margin) or a checkpoint's value of the same metric (its starting point)
-OBJECTIVES: dict[str, tuple[tuple[str, str, str | float], ...]] = {
-    "rm": (("rm_accuracy", "chance", CHANCE),),
-    "sft": (("sft_nll", "start", "base"),),
-    "dpo": (("dpo_reward_accuracy", "chance", CHANCE), ("dpo_reward_margin", "start", 0.0)),
-    "ppo": (("mean_reward", "start", "sft"), ("win_rate_vs_sft", "chance", CHANCE)),
-    "rloo": (("mean_reward", "start", "sft"), ("win_rate_vs_sft", "chance", CHANCE)),
-}
-HIGHER = {"rm_accuracy": True, "sft_nll": False, "dpo_reward_accuracy": True, "dpo_reward_margin": True,
-          "mean_reward": True, "win_rate_vs_sft": True}
+Objective = tuple[str, str, "str | float"]  # (metric, "chance" | "start", a level or a starting checkpoint)
+
+
+def objectives(method: str) -> tuple[Objective, ...]:
+    """A method's objective metrics and what each must clear: a level (its chance level, or the starting point 0 of a
+    margin) or the same metric of the checkpoint it started from. Derived from its declaration
+    (:data:`trust_utils.checkpoints.METHODS`): the reward model (not scored by the verticals) its pairwise accuracy; a
+    method trained against a reward model its mean reward (from its init's) and its win rate against its init; one
+    with a reference and no reward model (DPO) its implicit-reward accuracy and margin; one started from base (SFT)
+    its held-out NLL. ``()`` for base and names of no method."""
+    m = METHODS_BY_NAME.get(method)
+    if m is None:
+        return ()
+    if not m.evaluated:
+        return (("rm_accuracy", "chance", CHANCE),)
+    if m.reward_model:
+        return (("mean_reward", "start", m.init), ("win_rate_vs_sft", "chance", CHANCE))
+    if m.reference:
+        return (("dpo_reward_accuracy", "chance", CHANCE), ("dpo_reward_margin", "start", 0.0))
+    return (("sft_nll", "start", m.init),)
 
 
 def alignment_status(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
     """``{checkpoint: ("established" | "not established", why)}`` for every checkpoint of the alignment rows but base.
 
-    A checkpoint's method (``dpo@12-s1`` -> ``dpo``) has objective metrics (:data:`OBJECTIVES`); each must be above
+    A checkpoint's method (``dpo@12-s1`` -> ``dpo``) has objective metrics (:func:`objectives`); each must be above
     its chance level or its starting point **by interval**: against a level, the interval's far end (``ci_low``
     where higher is better, else ``ci_high``) must clear it; against a starting point (SFT's NLL against base's,
-    PPO/RLOO's mean reward against their SFT's, same seed suffix), the two intervals must not overlap (a conservative
+    a reward-model method's mean reward against its SFT's, same seed suffix), the two intervals must not overlap (a conservative
     reading; the analysis' paired bootstrap is sharper). A missing row or interval, or a method with no objective
     here (an external checkpoint), is *not established*. ``rows``: result rows of one model (dicts or a DataFrame's
     ``to_dict("records")``).
@@ -92,11 +102,11 @@ def alignment_status(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, 
         method = _method_name(ck)
         if method == "base":
             continue
-        if method not in OBJECTIVES:
+        if not objectives(method):
             out[ck] = ("not established", f"no objective of its own is measured for {ck!r} (method {method!r})")
             continue
         fails, oks = [], []
-        for metric, kind, target in OBJECTIVES[method]:
+        for metric, kind, target in objectives(method):
             ok, why = _clears(table, ck, metric, kind, target)
             (oks if ok else fails).append(why)
         out[ck] = ("not established", "; ".join(fails)) if fails else ("established", "; ".join(oks))
@@ -115,7 +125,7 @@ def _clears(table, ck: str, metric: str, kind: str, target) -> tuple[bool, str]:
     mine = _interval(table.get((ck, metric)))
     if mine is None:
         return False, f"no {metric} interval"
-    higher = HIGHER[metric]
+    higher = get_metric(VERTICAL, metric).higher_is_better
     lo, hi = mine
     if kind == "chance" or isinstance(target, float):
         ok = lo > target if higher else hi < target
@@ -132,4 +142,4 @@ def _clears(table, ck: str, metric: str, kind: str, target) -> tuple[bool, str]:
 
 
 
-__all__ = ["alignment_status", "OBJECTIVES", "CHANCE"]
+__all__ = ["alignment_status", "objectives", "CHANCE"]

@@ -5,7 +5,7 @@ The quantity is the sequence-level KL of the response distributions, per prompt 
     KL(pi || ref)(x) = E_{y ~ pi(.|x)} [ log pi(y|x) - log ref(y|x) ],
 
 with ``log pi(y|x) = sum_t log pi(y_t | x, y_<t)`` over the response tokens. It is estimated from samples ``y`` the
-policy drew itself (Schulman, "Approximating KL divergence", 2020; TRL's PPO and RLOO trainers log the same
+policy drew itself (Schulman, "Approximating KL divergence", 2020; TRL's online trainers, PPO's among them, log the same
 quantity as ``objective/kl``):
 
 * ``k1`` (default): ``log pi(y) - log ref(y)``, the sum over the response tokens of the per-token log-ratio.
