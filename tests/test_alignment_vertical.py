@@ -112,6 +112,20 @@ def test_config_rejects_bad_settings():
         A.AlignmentConfig(run_dir="x", dpo_beta=-1.0)
 
 
+def test_dpo_beta_from_the_stage_or_the_parameter(tmp_path):
+    from trust_utils.run import Run
+    from trust_utils.utils import write_json
+
+    run = Run.open(tmp_path)
+    assert A.dpo_beta(run, A.AlignmentConfig(run_dir=str(tmp_path))) is None  # no DPO stage: metrics left out
+    assert A.dpo_beta(run, A.AlignmentConfig(run_dir=str(tmp_path), dpo_beta=0.3)) == 0.3
+    write_json(tmp_path / "dpo" / "model" / ".train_config.json", {"config": {"beta": 0.05}})
+    assert A.dpo_beta(run, A.AlignmentConfig(run_dir=str(tmp_path))) == 0.05
+    write_json(tmp_path / "dpo" / "model" / ".train_config.json", {"config": {}})
+    with pytest.raises(ValueError, match="no positive beta"):
+        A.dpo_beta(run, A.AlignmentConfig(run_dir=str(tmp_path)))
+
+
 # ------------------------------------------------------------------------------------ the rule
 def _row(metric, checkpoint, value, lo, hi):
     return result_row("alignment", metric, "default", checkpoint, value, 20, (lo, hi))

@@ -123,16 +123,23 @@ def load_pairs(run: Run, cfg: AlignmentConfig) -> tuple[list[dict[str, Any]], di
     return subsample(rows, cfg.max_examples, cfg.seed), mal.report()
 
 
-def dpo_beta(run: Run, cfg: AlignmentConfig) -> float:
-    """``dpo_beta``, else the DPO stage's resolved beta (its saved model's ``.train_config.json``)."""
+def dpo_beta(run: Run, cfg: AlignmentConfig) -> float | None:
+    """``dpo_beta``, else the DPO stage's resolved beta (its saved model's ``.train_config.json``); ``None`` when the
+    run has no such file (a DPO checkpoint from elsewhere: its implicit-reward metrics are left out, with a warning).
+
+    Raises:
+        ValueError: the file holds no positive beta.
+    """
     if cfg.dpo_beta > 0:
         return float(cfg.dpo_beta)
     marker = run.dir / "dpo" / "model" / ".train_config.json"
     if not marker.is_file():
-        raise FileNotFoundError(f"alignment: no {marker} to read the DPO beta from; run the dpo stage or set dpo_beta")
+        log.warning("alignment: no %s to read the DPO beta from; the DPO implicit-reward metrics are left out (set "
+                    "dpo_beta to compute them)", marker)
+        return None
     beta = read_json(marker).get("config", {}).get("beta")
-    if not isinstance(beta, (int, float)) or beta <= 0:
-        raise ValueError(f"alignment: {marker} holds no positive beta ({beta!r}); set dpo_beta")
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta <= 0:
+        raise ValueError(f"alignment: {marker} holds no positive beta ({beta!r}); set the stage's dpo_beta")
     return float(beta)
 
 
