@@ -62,7 +62,7 @@
 # %% tags=["parameters"]
 run_dir: str = "runs/tiny"  # run directory (the runner sets it)
 checkpoints: list = []  # checkpoint names to evaluate (empty: the run list from the profile, else base, sft, ppo, dpo); missing ones are skipped with a note
-max_examples: int = 64  # held-out pairs scored (0 = all of pref_test; otherwise a seeded subset)
+max_examples: int = 64  # held-out pairs scored (0 keeps all of pref_test; otherwise a seeded subset)
 max_new_tokens: int = 48  # sample length at most (tokens)
 kl_estimator: str = "k1"  # k1 (log pi - log ref of own samples, as TRL logs it) or k3
 overrides: dict = {}  # any other field of AlignmentConfig (list: rlhf-trust params alignment)

@@ -69,7 +69,7 @@ log = logging.getLogger(__name__)
 class AlignmentConfig(VerticalConfig):
     """Alignment-check parameters (module docstring; the schema of the stage: :mod:`trust_utils.params`)."""
 
-    max_examples: int = param(64, 'held-out pairs scored (0 = all of pref_test; otherwise a seeded subset)', cell=True)
+    max_examples: int = param(64, 'held-out pairs scored (0 keeps all of pref_test; otherwise a seeded subset)', cell=True)
     n_samples: int = param(1, "samples per prompt from each checkpoint (for the KL, the rewards and the win rate)")
     max_new_tokens: int = param(48, 'sample length at most (tokens)', cell=True)
     kl_estimator: str = param("k1", 'k1 (log pi - log ref of own samples, as TRL logs it) or k3', cell=True,
