@@ -182,8 +182,10 @@ def _sample_and_score(cfg: AlignmentConfig, run: Run, name: str, pairs: list[dic
         scored = [_with_eos(engine, s, cfg.max_new_tokens) for s in samples]
         flat_p = [p for p, s in zip(prompts, scored, strict=True) for _ in s]
         own = engine.loglikelihood(flat_p, [x for s in scored for x in s], desc=f"{name} own samples")
-        chosen = engine.loglikelihood(prompts, [p["chosen"] for p in pairs], desc=f"{name} chosen")
-        rejected = engine.loglikelihood(prompts, [p["rejected"] for p in pairs], desc=f"{name} rejected")
+        # one call for both replies: the engine runs each prompt once for its two continuations
+        both = engine.loglikelihood(prompts + prompts, [p["chosen"] for p in pairs] + [p["rejected"] for p in pairs],
+                                    desc=f"{name} chosen and rejected")
+        chosen, rejected = both[:len(pairs)], both[len(pairs):]
         return {"samples": samples, "scored": scored, "own": [s for s, _ in own], "chosen": chosen,
                 "rejected": rejected, "fingerprint": engine.fingerprint, "engine": engine.describe(),
                 "model_calls": engine.model_calls}
