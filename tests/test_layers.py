@@ -30,7 +30,8 @@ LAYERS: dict[str, int] = {
     "trust_utils.generation": 3, "trust_utils.decoding": 3, "trust_utils.decoding_config": 3,
     "trust_utils.likelihood": 3, "trust_utils.batching": 3, "trust_utils.datainf": 3,
     "trust_utils.attribution_losses": 3, "trust_utils.data": 3, "trust_utils.training": 3,
-    "trust_utils.verticals": 3, "trust_utils.results": 3, "trust_utils.attribution": 3,
+    "trust_utils.verticals": 3, "trust_utils.verticals.alignment": 3, "trust_utils.verticals.alignment_status": 3,
+    "trust_utils.verticals.kl": 3, "trust_utils.results": 3, "trust_utils.attribution": 3,
     "trust_utils.analysis": 3, "trust_utils.analysis.tables": 3, "trust_utils.analysis.paper": 3, "trust_utils.analysis.multiplicity": 3, "trust_utils.analysis.leading": 3,
     # 4 · orchestration: runs, shows or configures stages
     "trust_utils.manifest": 4, "trust_utils.notebook": 4, "trust_utils.profiles": 4, "trust_utils.planning": 4,

@@ -282,6 +282,50 @@ VERTICALS: dict[str, Vertical] = {
                 'PII types together (`all`).'),
             paper=('leakage **rises by about 12%** on average, and mostly in **PPO / DPO**, not SFT.'),
         ),
+        Vertical(
+            "alignment", "Alignment objectives", "trust_utils.verticals.alignment",
+            (
+                Metric("mean_reward", True, "Mean reward (run's reward model)",
+                       "per held-out prompt, the reward model's score of the checkpoint's own samples, averaged "
+                       "over prompts (the objective of the methods trained against the reward model; SFT's value is their starting point; unbounded)", "score"),
+                Metric("win_rate_vs_sft", True, "Win rate against SFT (reward model)",
+                       "share of held-out prompts (sample pairs) where the checkpoint's reply gets a higher reward "
+                       "than its SFT's; ties count 0.5", guard="degenerate_loglik", chance=0.5),
+                Metric("sft_nll", False, "Held-out NLL of chosen replies (nats/token)",
+                       "per held-out pair, the mean negative log-likelihood of the chosen reply's tokens after the "
+                       "prompt, averaged over pairs (SFT's objective; base's value is its starting point)", "nats",
+                       guard="degenerate_loglik"),
+                Metric("rm_accuracy", True, "Reward-model pairwise accuracy",
+                       "share of held-out pairs whose chosen reply the reward model scores above the rejected one "
+                       "(checkpoint rm; ties 0.5)", guard="degenerate_loglik", chance=0.5),
+                Metric("dpo_reward_accuracy", True, "DPO implicit-reward accuracy",
+                       "share of held-out pairs whose implicit reward beta*log(pi/pi_ref) is higher for the chosen "
+                       "reply than for the rejected one (reference: SFT; ties 0.5)", guard="degenerate_loglik",
+                       chance=0.5),
+                Metric("dpo_reward_margin", True, "DPO implicit-reward margin",
+                       "per held-out pair, the implicit reward of the chosen minus the rejected reply, averaged over "
+                       "pairs (0 at the start, when the policy is its reference)", "nats",
+                       guard="degenerate_loglik"),
+                Metric("kl_from_reference", False, "KL from the reference (nats)",
+                       "sequence KL of the checkpoint from its reference (base for SFT, SFT for the methods that start from it, 0 for "
+                       "base) on its own samples of the held-out prompts (k1 by default); how far it moved, not a "
+                       "quality", "nats", guard="degenerate_loglik"),
+                Metric("kl_from_base", False, "KL from base (nats)",
+                       "sequence KL of the checkpoint from the base model on its own samples of the held-out "
+                       "prompts; how far it moved, not a quality", "nats", guard="degenerate_loglik"),
+                *degenerate_metrics(parses=False, loglik=True),
+            ),
+            headline_variant="default",
+            notebook='25_alignment.ipynb', config='trust_utils.verticals.alignment:AlignmentConfig',
+            produces="results/alignment.csv, records", readable="sft_nll", benchmark='HH held-out pairs',
+            reading=("Each method on **its own objective**, on the held-out HH pairs: the reward model's score of the "
+                "checkpoint's own samples (PPO and the other methods trained against it maximise it; SFT's bar is their starting point). The table "
+                "beside it holds SFT's held-out NLL, the reward model's pairwise accuracy, DPO's implicit-reward "
+                "accuracy and margin, the win rate against SFT and the KL of each checkpoint from its reference and "
+                "from base. A method whose objective is not above its chance level or starting point (by interval) "
+                "is marked *alignment not established*: its trust changes say nothing about alignment."),
+            paper=("the paper reports no check of its alignment objectives; this section is ours (issue 18)."),
+        ),
     )
 }
 
