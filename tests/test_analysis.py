@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from trust_utils import analysis
-from trust_utils.registry import VERTICALS
+from trust_utils.registry import TRUST_VERTICALS, VERTICALS
 from trust_utils.results import load_results, metric_rows, result_row, write_results
 
 PII_TYPES = ["phone number", "ssn", "email address", "address", "password", "credit card number", "passport number"]
@@ -43,7 +43,7 @@ def write_synthetic(run_dir, models=("tiny",), stages=("base", "sft", "ppo", "dp
     Of the validity metrics only ``degenerate_any`` is written, its units drawn around ``degenerate``.
     """
     rng = np.random.default_rng(seed)
-    for v, vert in VERTICALS.items():
+    for v, vert in TRUST_VERTICALS.items():
         rows = []
         for mi, model in enumerate(models):
             for var_i, var in enumerate(VARIANTS[v]):
@@ -114,7 +114,7 @@ def test_change_table_on_synthetic_run_and_missing_stages(full_run, tmp_path):
     ch = analysis.change_table(res)
     assert set(ch["checkpoint"]) == {"sft", "ppo", "dpo"}
     head = ch[ch["headline"]]
-    assert sorted(head["vertical"].unique()) == sorted(VERTICALS)
+    assert sorted(head["vertical"].unique()) == sorted(TRUST_VERTICALS)
     assert (head.groupby("vertical").size() == 3).all()
     bias = head[(head["vertical"] == "bias") & (head["checkpoint"] == "sft")].iloc[0]
     assert bias["direction"] == "worse" and bias["abs_change"] > 0.2
@@ -144,7 +144,7 @@ def test_reference_file_known_values():
 def test_v2_headline_comparison(full_run):
     _, res = full_run
     v2 = analysis.v2_headline_comparison(res)
-    assert list(v2["vertical"]) == list(VERTICALS)
+    assert list(v2["vertical"]) == list(TRUST_VERTICALS)
     bias = v2[v2["vertical"] == "bias"].iloc[0]
     assert bias["paper_rel_change"] == pytest.approx(1.5) and bias["paper_direction"] == "worse"
     b = res[(res["vertical"] == "bias") & (res["metric"] == "agreement_index") & (res["variant"] == "benign")]
@@ -178,7 +178,7 @@ def test_pythia_matching_and_v1_comparison(tmp_path):
     assert set(one[(one["vertical"] == "ethics") & (one["variant"] == "adversarial")]["run_variant"]) == {"jb_moral"}
     v2 = analysis.v2_headline_comparison(res)
     assert "all models (mean)" in set(v2["model"])
-    assert len(v2) == len(VERTICALS) * 3
+    assert len(v2) == len(TRUST_VERTICALS) * 3
 
 
 # ------------------------------------------------------------------------- degenerate outputs, pairing
@@ -332,7 +332,7 @@ def test_plot_vertical_axes_labels_and_stage_order(full_run, tmp_path):
     bd = analysis.plot_breakdown(res, "privacy")
     assert [t.get_text() for t in bd.axes[0].get_yticklabels()] == PII_TYPES
     ov = analysis.plot_overview(res)
-    assert len([a for a in ov.axes if a.get_visible()]) == len(VERTICALS)
+    assert len([a for a in ov.axes if a.get_visible()]) == len(TRUST_VERTICALS)
     paths = analysis.save_figure(ov, tmp_path / "overview_test")
     assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 0 for p in paths)
 
@@ -363,7 +363,7 @@ def test_analysis_notebook_through_the_runner(tmp_path):
     out = json.loads((run_dir / "analysis" / "outputs.json").read_text())["outputs"]
     assert out["profile"] == "synthetic"  # from run.json, written by the runner
     keys = set(out["figures"])
-    assert keys == {"overview", "degenerate", *VERTICALS, "privacy_breakdown", "families"}  # families: two models
+    assert keys == {"overview", "degenerate", *TRUST_VERTICALS, "privacy_breakdown", "families"}  # families: two models
     html = (run_dir / "analysis" / "report.html").read_text(encoding="utf-8")
     for k in keys:
         title = analysis.figure_title(k)
@@ -388,7 +388,7 @@ def test_run_without_results_records_a_note(tmp_path):
     res = analysis.run(analysis.AnalysisConfig(run_dir=str(tmp_path / "empty"), figures_dir=str(tmp_path / "f")))
     assert res.figures == {} and res.changes.empty and res.v1.empty
     assert res.notes and "no results" in res.notes[0]
-    assert len(res.v2) == len(VERTICALS) and res.v2["run_rel_change"].isna().all()
+    assert len(res.v2) == len(TRUST_VERTICALS) and res.v2["run_rel_change"].isna().all()
     out = json.loads((tmp_path / "empty" / "analysis" / "outputs.json").read_text())["outputs"]
     assert out["profile"] == "empty" and out["figures"] == {}
 

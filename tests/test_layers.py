@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "trust_utils.verticals": 3, "trust_utils.verticals.alignment": 3, "trust_utils.verticals.alignment_status": 3,
     "trust_utils.verticals.kl": 3, "trust_utils.results": 3, "trust_utils.attribution": 3,
     "trust_utils.analysis": 3, "trust_utils.analysis.tables": 3, "trust_utils.analysis.paper": 3, "trust_utils.analysis.multiplicity": 3, "trust_utils.analysis.leading": 3,
+    "trust_utils.analysis.seeds": 3, "trust_utils.analysis.curve": 3, "trust_utils.analysis.curve_figure": 4,
     # 4 · orchestration: runs, shows or configures stages
     "trust_utils.manifest": 4, "trust_utils.notebook": 4, "trust_utils.profiles": 4, "trust_utils.planning": 4,
     "trust_utils.pipeline": 4, "trust_utils.cli": 4, "trust_utils.course": 4, "trust_utils.style": 4,

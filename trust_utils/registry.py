@@ -90,6 +90,8 @@ class Vertical:
         readable: the metric that reads at every scale (a likelihood metric), which the analysis leads with when the
             headline's outputs are degenerate (empty: none; the analysis then leads with the headline regardless).
         paper: what the paper found for it (the same section's last paragraph, Markdown).
+        trust: a trust vertical (the paper's five); ``False`` for the ``alignment`` checks, which are read beside the
+            trust metrics (their own table, the x axis of the curve) and never among the trust findings.
     """
 
     name: str
@@ -105,6 +107,7 @@ class Vertical:
     reading: str = ""
     paper: str = ""
     readable: str = ""
+    trust: bool = True
 
     @property
     def headline(self) -> Metric:
@@ -325,9 +328,12 @@ VERTICALS: dict[str, Vertical] = {
                 "from base. A method whose objective is not above its chance level or starting point (by interval) "
                 "is marked *alignment not established*: its trust changes say nothing about alignment."),
             paper=("the paper reports no check of its alignment objectives; this section is ours (issue 18)."),
+            trust=False,
         ),
     )
 }
+#: The paper's trust verticals (the analysis' findings, figures and multiplicity family read these).
+TRUST_VERTICALS: dict[str, Vertical] = {k: v for k, v in VERTICALS.items() if v.trust}
 
 
 def get_vertical(name: str) -> Vertical:

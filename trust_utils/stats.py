@@ -167,3 +167,46 @@ def benjamini_hochberg(pvalues: Sequence[float]) -> np.ndarray:
     if ok.any():
         out[ok] = false_discovery_control(p[ok], method="bh")
     return out
+
+
+def two_level_bootstrap(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], n_boot: int = 1000,
+                        alpha: float = 0.05, seed: int = 0) -> dict[str, float]:
+    """A change measured on several training seeds, with both sources of variation: the seeds and the prompts.
+
+    ``pairs[s] = (base_values, other_values)``: one training seed's per-unit values of the two checkpoints, paired by
+    unit (NaN: the unit does not count on that side). The change is the mean over seeds of each seed's paired change
+    (:func:`paired_bootstrap_diff`'s point). A resample draws the seeds with replacement, then, within each drawn
+    seed, its units with replacement (a two-level, or hierarchical, bootstrap: Davison & Hinkley 1997, §3.8), and
+    averages the drawn seeds' changes; the interval is the resamples' percentile interval and ``p`` the two-sided
+    bootstrap p-value of "no change". ``between_seed_sd`` is the spread of the per-seed changes (NaN with one seed);
+    with one seed the method is the paired bootstrap over units.
+
+    Returns:
+        ``{change, ci_low, ci_high, p_value, between_seed_sd, n_seeds}``.
+    """
+    arrs = [(np.asarray(a, float), np.asarray(b, float)) for a, b in pairs]
+    for a, b in arrs:
+        if a.shape != b.shape or a.ndim != 1 or a.size == 0:
+            raise ValueError(f"each seed needs two equally long, non-empty 1-d arrays, got {a.shape} and {b.shape}")
+    nan = float("nan")
+    if not arrs:
+        return {"change": nan, "ci_low": nan, "ci_high": nan, "p_value": nan, "between_seed_sd": nan, "n_seeds": 0}
+    per_seed = np.array([_nanmean_rows(b[None])[0] - _nanmean_rows(a[None])[0] for a, b in arrs])
+    point = float(np.mean(per_seed))
+    sd = float(np.std(per_seed, ddof=1)) if len(arrs) > 1 else nan
+    rng = np.random.default_rng(seed)
+    k = len(arrs)
+    boots = np.zeros(n_boot)
+    for i in range(n_boot):
+        total = 0.0
+        for s in rng.integers(0, k, size=k):
+            a, b = arrs[s]
+            idx = rng.integers(0, a.size, size=a.size)
+            total += _nanmean_rows(b[idx][None])[0] - _nanmean_rows(a[idx][None])[0]
+        boots[i] = total / k
+    boots = boots[np.isfinite(boots)]
+    if n_boot <= 0 or boots.size == 0:
+        return {"change": point, "ci_low": nan, "ci_high": nan, "p_value": nan, "between_seed_sd": sd, "n_seeds": k}
+    lo, hi = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
+    return {"change": point, "ci_low": float(lo), "ci_high": float(hi), "p_value": bootstrap_p_value(boots),
+            "between_seed_sd": sd, "n_seeds": k}

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..registry import VERTICALS, get_vertical
+from ..registry import TRUST_VERTICALS, VERTICALS, get_vertical
 from ..style import (
     ERROR_COLOR,
     THRESHOLD_COLOR,
@@ -33,6 +33,10 @@ from .tables import MAX_DEGENERATE, order_checkpoints, prepare, series_order
 def figure_title(key: str) -> str:
     """The heading (and figure title) of figure ``key``: ``overview``, ``degenerate``, a vertical, or
     ``<vertical>_breakdown``."""
+    if key == "curve":
+        return "Trust along the alignment path: each vertical's lead metric against KL from the reference"
+    if key == "curve_step":
+        return "Trust along the alignment path: each vertical's lead metric against training step"
     if key == "overview":
         return "Overview: headline metric of each vertical by checkpoint"
     if key == "degenerate":
@@ -168,7 +172,7 @@ def _headline_panels(results: pd.DataFrame, metric):
     def rows(v):
         return (df["vertical"] == v) & (df["metric"] == metric(v)) & (df["variant"] == VERTICALS[v].headline_variant)
 
-    present = [v for v in VERTICALS if len(df) and rows(v).any()]
+    present = [v for v in TRUST_VERTICALS if len(df) and rows(v).any()]
     if not present:
         return None
     fig, axes = _new_figure(len(present), ncols_max=5, panel_w=3.2)
@@ -260,7 +264,7 @@ def plot_families(results: pd.DataFrame, reference: pd.DataFrame | None = None, 
     checkpoint on x, one line per family (``model``, sorted by size) with the rows' intervals, and the v1
     paper's values as dashed lines for families that are v1 Pythia sizes. None when there are no rows."""
     df = prepare(results) if "series" not in results else results
-    present = [v for v in VERTICALS if len(df) and ((df["vertical"] == v) & (df["metric"] == VERTICALS[v].headline.name)
+    present = [v for v in TRUST_VERTICALS if len(df) and ((df["vertical"] == v) & (df["metric"] == VERTICALS[v].headline.name)
                                                     & (df["variant"] == VERTICALS[v].headline_variant)).any()]
     if not present:
         return None

@@ -29,6 +29,8 @@ def add_multiplicity(changes: pd.DataFrame, alpha: float = FAMILY_ALPHA) -> pd.D
         out[col] = np.nan
     if len(out):
         fam = out["headline"].astype(bool) & out["interpretable"].astype(bool) & np.isfinite(out["p_value"].astype(float))
+        if "alignment" in out:  # a method that did not do its own job is no finding (issue 18)
+            fam &= out["alignment"] != "not established"
         for _, g in out[fam].groupby(["model", "seed"], sort=False):
             out.loc[g.index, "p_holm"] = holm(g["p_value"].to_numpy(float))
             out.loc[g.index, "p_bh"] = benjamini_hochberg(g["p_value"].to_numpy(float))

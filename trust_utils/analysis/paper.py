@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..reference import PAPER_RESULTS
-from ..registry import VERTICALS
+from ..registry import TRUST_VERTICALS
 from .tables import (
     HEADLINE_CHECKPOINTS,
     MAX_DEGENERATE,
@@ -130,7 +130,7 @@ def v2_headline_comparison(results: pd.DataFrame, reference: pd.DataFrame | None
     ref = ref[(ref["version"] == "v2") & (ref["unit"] == "relative")]
     df = prepare(results) if "series" not in results else results
     rows = []
-    for vname, vert in VERTICALS.items():
+    for vname, vert in TRUST_VERTICALS.items():
         metric, variant = vert.headline.name, vert.headline_variant
         hib = vert.headline.higher_is_better
         p = ref[(ref["vertical"] == vname) & (ref["metric"] == metric)]

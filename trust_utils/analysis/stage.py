@@ -22,13 +22,19 @@ from ..params import param, shared
 from ..paths import project_root
 from ..provenance import write_stage_outputs
 from ..reference import PAPER_RESULTS
-from ..registry import VERTICALS
+from ..registry import TRUST_VERTICALS, VERTICALS
 from ..results import load_results, load_unit_values
 from ..run import Run
 from ..style import checkpoint_label, save_figure, use_run_checkpoints
 from ..utils import ConfigError, count_problems, raise_problems
+from ..verticals.alignment_status import alignment_status
+from .curve import endpoint_steps, path_table
+from .curve_figure import paper_directions, plot_curve
 from .figures import figure_keys, figure_title, make_figure, plot_families
+from .leading import lead_metric
+from .multiplicity import add_multiplicity
 from .paper import load_reference, v1_comparison, v2_headline_comparison
+from .seeds import seed_changes
 from .tables import (
     MAX_DEGENERATE,
     _share,
@@ -115,6 +121,10 @@ class AnalysisResult:
     notes: list[str]
     degenerate: pd.DataFrame = field(default_factory=pd.DataFrame)
     v1_table: pd.DataFrame | None = None
+    path: pd.DataFrame = field(default_factory=pd.DataFrame)
+    seed_changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    alignment: pd.DataFrame = field(default_factory=pd.DataFrame)
+    leads: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def save_run_figure(fig: Any, key: str, run: Run, cfg: "AnalysisConfig") -> tuple[list[str], list[str]]:
@@ -169,6 +179,24 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
                                   seed=cfg.seed)
     else:
         changes = change_table(df, units, cfg.max_degenerate, cfg.n_boot, cfg.seed)
+    # did each method do its own job: a method whose alignment is not established is kept out of the findings
+    align_rows = df[df["vertical"] == "alignment"] if len(df) else df
+    status: dict[str, tuple[str, str]] = {}
+    for _, g in align_rows.groupby("model", sort=False) if len(align_rows) else []:
+        status.update(alignment_status(g.to_dict("records")))
+    if len(changes):
+        changes["alignment"] = [status.get(c, ("", ""))[0] for c in changes["checkpoint"]]
+        changes = add_multiplicity(changes)
+    for ck, (state, why) in status.items():
+        if state != "established" and "@" not in ck:
+            notes.append(f"alignment not established for {checkpoint_label(ck)}: {why}; its trust changes are "
+                         f"left out of the findings")
+    leads = {v: lead_metric(df, v, cfg.max_degenerate) for v in TRUST_VERTICALS if len(df) and (df["vertical"] == v).any()}
+    lead_names = {v: m for v, (m, _) in leads.items()}
+    seeds_table = seed_changes(changes, units, lead_names, status, cfg.n_boot, cfg.seed)
+    path = path_table(df, lead_names, endpoint_steps(run), run.primary_seed if run.primary_seed is not None else cfg.seed)
+    alignment = align_rows.assign(status=[status.get(c, ("", ""))[0] for c in align_rows["checkpoint"]]) if len(
+        align_rows) else align_rows
     v1 = v1_comparison(df, reference, cfg.variant_aliases, cfg.max_degenerate)
     v2 = v2_headline_comparison(df, reference, max_degenerate=cfg.max_degenerate)
     degenerate = degenerate_shares(df)
@@ -181,13 +209,22 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
         notes.append("no model of this run is a Pythia size of the v1 paper (70m, 160m, 410m, 2.8b, 6.9b): "
                      "the per-model comparison is empty")
     tables = {"changes": "changes.csv", "paper_v1": "paper_v1_comparison.csv", "paper_v2": "paper_v2_headline.csv",
-              "degenerate": "degenerate_shares.csv"}
+              "degenerate": "degenerate_shares.csv", "path": "path.csv", "seed_changes": "seed_changes.csv"}
+    path.to_csv(out_dir / tables["path"], index=False)
+    seeds_table.to_csv(out_dir / tables["seed_changes"], index=False)
     changes.to_csv(out_dir / tables["changes"], index=False)
     degenerate.to_csv(out_dir / tables["degenerate"], index=False)
     v1.to_csv(out_dir / tables["paper_v1"], index=False)
     v2.to_csv(out_dir / tables["paper_v2"], index=False)
     t2 = time.perf_counter()
     figures, files, copies = {}, {}, {}
+    # the figure the study exists for comes first: trust against KL moved, then against training step
+    for key, x in (("curve", "kl_from_reference"), ("curve_step", "step")):
+        fig = plot_curve(path, x, paper_directions(v2)) if path["checkpoint"].str.contains("@").any() or (
+            path["step"] > 0).any() else None
+        if fig is not None:
+            figures[key] = fig
+            files[key], copies[key] = save_run_figure(fig, key, run, cfg)
     for key in figure_keys(df, cfg.max_panels):
         fig = make_figure(df, key, cfg.max_panels, cfg.max_degenerate)
         if fig is None:
@@ -222,12 +259,20 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
                      for r in v2.itertuples()],
         "max_degenerate": cfg.max_degenerate, "n_paired_changes": int((changes["ci_method"] == "paired_bootstrap").sum()),
         "n_paper_v1_matches": int(len(v1)), "notes": notes,
+        "alignment_status": {k: list(v) for k, v in status.items()},
+        "leads": {v: {"metric": m, "why": why} for v, (m, why) in leads.items()},
+        "seed_changes": [{k: (None if isinstance(x, float) and not np.isfinite(x) else
+                              (bool(x) if isinstance(x, (bool, np.bool_)) else x)) for k, x in r.items()
+                          if k in ("vertical", "method", "metric", "n_seeds", "change", "ci_low", "ci_high",
+                                   "between_seed_sd", "p_holm", "alignment")} | {
+                             "survives_holm": None if r["survives_holm"] is pd.NA else bool(r["survives_holm"])}
+                         for r in seeds_table.to_dict("records")],
     }
     inputs = [PAPER_RESULTS] + sorted(run.results_dir().glob("*.csv"))
     write_stage_outputs(out_dir, outputs, inputs=inputs,
                         timings={"load": round(t1 - t0, 3), "tables": round(t2 - t1, 3), "figures": round(t3 - t2, 3)})
     return AnalysisResult(profile, df, changes, v1, v2, reference, figures, files, tables, notes, degenerate,
-                          fam.get("table"))
+                          fam.get("table"), path, seeds_table, alignment, leads)
 
 
 def family_outputs(cfg: "AnalysisConfig", df: pd.DataFrame, v1: pd.DataFrame, reference: pd.DataFrame,

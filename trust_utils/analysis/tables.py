@@ -37,7 +37,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from ..checkpoints import CHECKPOINT_ORDER, HEADLINE
+from ..checkpoints import CHECKPOINT_ORDER, HEADLINE, parse_point
 from ..registry import MAX_MAJORITY_SHARE, VERTICALS, get_vertical
 from ..results import UNIT_COLUMNS
 
@@ -243,7 +243,7 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
         b = base.iloc[0]
         model, sd, vname, metric, variant = key
         v = get_vertical(vname)
-        is_headline = metric == v.headline.name and variant == v.headline_variant
+        is_headline = v.trust and metric == v.headline.name and variant == v.headline_variant
         ug = by_unit.get(key)
         ub = ug[ug["checkpoint"] == "base"].set_index("unit")["value"] if ug is not None else None
         deg_b = guard_share(guards, model, sd, vname, metric, variant, "base")
@@ -273,13 +273,16 @@ def change_table(results: pd.DataFrame, units: pd.DataFrame | None = None, max_d
             maj = majority_share(guards, model, sd, vname, metric, variant, checkpoint)
             ok = not (_exceeds(deg_b, max_degenerate) or _exceeds(deg, max_degenerate)
                       or _exceeds(maj_b, max_majority) or _exceeds(maj, max_majority))
+            point = parse_point(checkpoint)
             rows.append(dict(zip(KEY, key, strict=True)) | {
                 "checkpoint": checkpoint, "higher_is_better": bool(b["higher_is_better"]), "base_value": float(b["value"]),
                 "value": float(r["value"]), "abs_change": diff, "rel_change": rel, "diff_ci_low": lo,
                 "diff_ci_high": hi, "ci_excludes_zero": excl, "ci_method": method, "n_paired": int(n_paired),
                 "direction": _direction(diff, b["higher_is_better"]) if ok else "not interpretable",
                 "interpretable": ok, "guard": v.metric(metric).guard, "degenerate_base": deg_b, "degenerate": deg,
-                "n_base": b["n"], "n": r["n"], "headline": is_headline,
+                # the family of findings: trust verticals' headlines at the primary seed's endpoints (path points
+                # and further seeds are read in the curve and the seed table)
+                "n_base": b["n"], "n": r["n"], "headline": is_headline and point.step is None and point.seed is None,
                 "chance": math.nan if chance is None else float(chance), "majority_base": maj_b, "majority": maj,
                 "p_value": p_value,
             })

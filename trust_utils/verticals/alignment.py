@@ -50,7 +50,7 @@ from ..provenance import write_stage_outputs
 from ..results import metric_rows, write_records, write_results
 from ..run import Run
 from ..utils import read_json, set_threads
-from .alignment_status import VARIANT, VERTICAL, _method_name, _reference_of, _sft_of, alignment_status
+from .alignment_status import VARIANT, VERTICAL, _method_name, _reference_of, _rm_of, _sft_of, alignment_status
 from .common import (
     Malformed,
     VerticalConfig,
@@ -205,13 +205,13 @@ def _cross_scores(cfg: AlignmentConfig, run: Run, scorer: str, pairs: list[dict[
 
 
 def _rewards(cfg: AlignmentConfig, run: Run, pairs: list[dict[str, Any]],
-             work: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The run's reward model's scores of the held-out chosen/rejected replies and of every checkpoint's samples."""
+             work: dict[str, dict[str, Any]], rm: str = "rm") -> dict[str, Any]:
+    """Reward model ``rm``'s scores of the held-out chosen/rejected replies and of the samples in ``work``."""
     from ..models import load_tokenizer
     from ..training.reward_model import load_reward_model, score
     from ..utils import resolve_device
 
-    path = str(run.checkpoint_path("rm"))
+    path = str(run.checkpoint_path(rm))
     device = resolve_device(cfg.device)
     tok = load_tokenizer(path, padding_side="right")
     model = load_reward_model(path, device)
@@ -273,12 +273,12 @@ def checkpoint_records(cfg: AlignmentConfig, name: str, pairs: list[dict[str, An
     return records
 
 
-def rm_records(pairs: list[dict[str, Any]], rewards: dict[str, Any]) -> list[dict[str, Any]]:
+def rm_records(pairs: list[dict[str, Any]], rewards: dict[str, Any], rm: str = "rm") -> list[dict[str, Any]]:
     """The reward model's records: per pair its chosen and rejected reward and ``rm_accuracy``."""
     out = []
     accs = pairwise_accuracy(rewards["chosen"], rewards["rejected"])
     for p, c, r, acc in zip(pairs, rewards["chosen"], rewards["rejected"], accs, strict=True):
-        out.append({"id": p["id"], "unit": p["id"], "variant": VARIANT, "checkpoint": "rm", "r_chosen": c,
+        out.append({"id": p["id"], "unit": p["id"], "variant": VARIANT, "checkpoint": rm, "r_chosen": c,
                     "r_rejected": r, "values": {"rm_accuracy": acc,
                                                 "degenerate_loglik": float(math.isnan(acc) or c == r)}})
     return out
@@ -326,16 +326,17 @@ def run(cfg: AlignmentConfig) -> dict[str, Any]:
         names = [n for n in have if n != scorer and scorer in ("base", _reference_of(n))]
         if scorer in work and names:
             cross[scorer] = _cross_scores(cfg, run_, scorer, pairs, work, names)
-    has_rm = _has(run_, "rm")
-    rewards = _rewards(cfg, run_, pairs, work) if has_rm else None
+    # each seed's checkpoints are judged by that seed's reward model (the one its training optimised)
+    rms = [r for r in dict.fromkeys(_rm_of(n) for n in work) if _has(run_, r)]
+    by_rm = {r: _rewards(cfg, run_, pairs, {n: w for n, w in work.items() if _rm_of(n) == r}, r) for r in rms}
     beta = dpo_beta(run_, cfg) if any(_method_name(n) == "dpo" for n in have) else None
     data_rev = _data_revision((read_json(run_.dir / "data" / "outputs.json").get("outputs") or {}).get("source")
                               if (run_.dir / "data" / "outputs.json").is_file() else None)
     all_rows: list[dict[str, Any]] = []
     records_files, mismatches = {}, []
-    for name in [*have, *(["rm"] if has_rm else [])]:
-        records = rm_records(pairs, rewards) if name == "rm" else checkpoint_records(cfg, name, pairs, work, cross,
-                                                                                      rewards, beta)
+    for name in [*have, *rms]:
+        records = rm_records(pairs, by_rm[name], name) if name in by_rm else checkpoint_records(
+            cfg, name, pairs, work, cross, by_rm.get(_rm_of(name)), beta)
         rows, _, bad = validity_rows(cfg, VERTICAL, name, records, rows_of(cfg, name, records, beta))
         mismatches += bad
         records_files[name] = str(write_records(run_, VERTICAL, name, records).relative_to(out_dir))
@@ -344,7 +345,7 @@ def run(cfg: AlignmentConfig) -> dict[str, Any]:
     results_file = write_results(run_, VERTICAL, all_rows)
     summary = {
         "vertical": VERTICAL, "checkpoints": have, "references_scored": refs, "skipped_checkpoints": missing,
-        "reward_model": has_rm, "dpo_beta": beta, "kl_estimator": cfg.kl_estimator, "n_pairs": len(pairs),
+        "reward_model": rms, "dpo_beta": beta, "kl_estimator": cfg.kl_estimator, "n_pairs": len(pairs),
         "malformed": malformed, "decoding": cfg.decoding().key(), "results_file": str(results_file),
         "records": records_files, "n_rows": len(all_rows), "unit_value_mismatches": mismatches,
         "model_calls": {n: w["model_calls"] for n, w in work.items()},
@@ -353,7 +354,8 @@ def run(cfg: AlignmentConfig) -> dict[str, Any]:
     }
     # the held-out pairs, and the reuse keys of the reward model and DPO (a retrained one reruns the stage: the vertical
     # stages' ``uses`` name only the scored methods' stages)
-    markers = [run_.dir / s / "model" / ".train_config.json" for s in ("reward_model", "dpo")]
+    markers = [run_.training_dir(c + tag) / "model" / ".train_config.json" for c in ("rm", "dpo")
+               for tag in ["", *(f"-s{x}" for x in run_.seeds[1:])]]
     inputs = [run_.dir / "data" / "pref_test.jsonl", *(m for m in markers if m.is_file()),
               *([run_.checkpoints_file] if run_.checkpoints_file else [])]
     write_stage_outputs(out_dir, summary, inputs=inputs, timings={"total": round(time.perf_counter() - t0, 3)})

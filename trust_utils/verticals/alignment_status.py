@@ -6,17 +6,15 @@ chance level or its starting point, by interval, is *alignment not established*,
 conclusion from it. Pure functions of rows; no model work.
 
 Checkpoint names have the form ``<method>[@<step>][-s<seed>]`` (a path point of a method's training, a seed's
-replicate). :func:`_method_name` and :func:`_reference_of` have the semantics of the helpers the lead is adding to
-:mod:`trust_utils.checkpoints` (``method_name``, ``reference_of``) and are to be swapped for them once they land.
+replicate), taken apart by :mod:`trust_utils.checkpoints` (``method_name``, ``reference_of``, ``parse_point``).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Iterable, Mapping
 
-from ..checkpoints import METHODS_BY_NAME
+from ..checkpoints import METHODS_BY_NAME, method_name, parse_point, reference_of
 from ..registry import get_metric
 
 VERTICAL = "alignment"
@@ -24,34 +22,31 @@ VARIANT = "default"
 CHANCE = 0.5
 
 # ------------------------------------------------------------------------------------ checkpoint names
-_NAME = re.compile(r"^(?P<method>.+?)(?:@(?P<step>\d+))?(?P<seed>-s\d+)?$")
-
-
 def _method_name(name: str) -> str:
-    """``<method>[@<step>][-s<seed>]`` -> ``<method>`` (``dpo@12-s1`` -> ``dpo``). Swap for
-    ``trust_utils.checkpoints.method_name`` once it lands."""
-    return _NAME.match(name).group("method")
+    """``<method>[@<step>][-s<seed>]`` -> ``<method>`` (``dpo@12-s1`` -> ``dpo``)."""
+    return method_name(name)
 
 
 def _reference_of(name: str) -> str:
-    """The checkpoint a method's policy is regularised towards, with the name's seed suffix: ``base`` for SFT, the
-    SFT for the methods that start from it (``dpo@12-s1`` -> ``sft-s1``), ``""`` for base and for names of no method. Swap for
-    ``trust_utils.checkpoints.reference_of`` once it lands."""
-    m = METHODS_BY_NAME.get(_method_name(name))
-    if m is None or not m.evaluated:
-        return ""
-    ref = m.reference or m.init
-    return ref if ref == "base" else ref + _seed_suffix(name)
+    """The checkpoint a scored policy's KL is measured from, of its seed (``dpo@12-s1`` -> ``sft-s1``, ``sft`` ->
+    ``base``); ``""`` for base, the reward model and names of no method."""
+    m = METHODS_BY_NAME.get(method_name(name))
+    return reference_of(name) if m is not None and m.evaluated else ""
 
 
 def _seed_suffix(name: str) -> str:
     """``-s<seed>`` of a name, or ``""``."""
-    return _NAME.match(name).group("seed") or ""
+    return parse_point(name).tag
 
 
 def _sft_of(name: str) -> str:
     """The SFT checkpoint a checkpoint's win rate is measured against (its seed's SFT)."""
     return "sft" + _seed_suffix(name)
+
+
+def _rm_of(name: str) -> str:
+    """The reward model that judges a checkpoint's samples: its own seed's (the one its training optimised)."""
+    return "rm" + _seed_suffix(name)
 
 
 # ------------------------------------------------------------------------------------ did it work
