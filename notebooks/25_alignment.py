@@ -129,7 +129,7 @@ display(degenerate_table(_load_results(run_dir), "alignment").round(3))
 
 # %%
 rec = load_vertical_records(run_dir, "alignment")
-rec = rec[rec["checkpoint"] != "rm"]
+rec = rec[rec["prompt"].notna()]  # the reward models (rm, rm-s1) have no samples
 for _, r in rec.groupby("checkpoint", sort=False).head(1).iterrows():
     print(f"--- [{r['checkpoint']}] rewards {r.get('rewards')}")
     print("PROMPT:", r["prompt"][-160:])

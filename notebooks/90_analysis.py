@@ -77,6 +77,55 @@ def show(key):
 
 
 # %% [markdown]
+# ## More RLHF, more trust? Trust along the alignment path
+#
+# The question is a dose-response one. With `path_points` in the profile each method is scored at points of its
+# training (`dpo@12`: DPO after 12 steps; point 0 is its init, SFT), and the `alignment` stage records how far every
+# scored checkpoint moved (`kl_from_reference`: from SFT for PPO, DPO and RLOO, from base for SFT). Each panel is a
+# vertical's lead metric (the paper's where its outputs are readable, else its likelihood view) against the KL
+# moved, one line per method; with several training `seeds` the line is the seeds' mean and the band their range.
+# A PPO-vs-DPO difference at equal KL is a difference of method; one along a single line is a dose effect. The
+# panel's title says which way the paper found PPO and DPO moved that vertical.
+
+# %%
+show("curve")
+show("curve_step")
+
+# %% [markdown]
+# ## Did the alignment do its own job?
+#
+# Each method on its own objective, on held-out HH pairs (the `alignment` vertical): SFT's held-out NLL of the chosen
+# replies (against base's), the reward model's pairwise accuracy (chance 0.5), DPO's implicit-reward accuracy (chance
+# 0.5) and margin (0 at its start), and, for the methods trained against the reward model, their mean reward (against
+# SFT's) and win rate against SFT (chance 0.5). A method whose objective is not above its chance level or starting
+# point by interval is marked **not established**; its trust changes are left out of the findings below.
+
+# %%
+al = result.alignment
+if len(al):
+    keep = ["checkpoint", "metric", "value", "ci_low", "ci_high", "n", "status"]
+    objectives = al[~al["metric"].str.startswith("degenerate_")][keep]
+    display(tables.styled_table(objectives.reset_index(drop=True),
+                                {"value": "{:.3f}", "ci_low": "{:.3f}", "ci_high": "{:.3f}"}))
+else:
+    display(Markdown("*This run has no alignment checks (add the `alignment` stage to the profile).*"))
+
+# %% [markdown]
+# ## Across training seeds: the change, its prompt interval, the seed spread and the correction
+#
+# For each vertical's lead metric and each method, the change from base averaged over the training seeds; the
+# primary seed's paired interval over prompts (what a one-seed study reads) beside a two-level bootstrap over seeds
+# and prompts, the between-seed standard deviation, and Holm / Benjamini-Hochberg adjusted p-values over the family
+# (interpretable changes of methods whose alignment is not refuted). With one seed the two intervals coincide.
+
+# %%
+sc = result.seed_changes
+if len(sc):
+    cols = ["vertical", "metric", "method", "n_seeds", "change", "prompt_ci_low", "prompt_ci_high", "ci_low",
+            "ci_high", "between_seed_sd", "p_holm", "survives_holm", "survives_bh", "alignment"]
+    display(tables.styled_table(sc[cols], {c: "{:.3f}" for c in cols[4:11]}))
+
+# %% [markdown]
 # ## What the run holds
 #
 # Rows per vertical and checkpoint (and model). A checkpoint missing here was not evaluated in this run (for instance a run
