@@ -116,7 +116,8 @@ require_inputs(run_dir, "ethics")
 #
 # One item, its prompt built by the vertical's own builder and shown as the engine formats it (`prompt_format`), the
 # `base` model's answer (generated once, or read from the run's generation cache) and the answer as the vertical's
-# parser reads it. The full run below does this for every item and checkpoint.
+# parser reads it. The full run below does this for every item and checkpoint. The prompt, the prompt as the engine
+# sends it and the answer are printed whole first; the table after them cuts long texts.
 
 # %%
 from trust_utils.notebook import config_from_params, setup_notebook
