@@ -129,6 +129,11 @@ def test_without_a_recorded_run_the_profile_differences_are_listed_not_applied(r
     assert "seed" not in rep.differs and "threads" not in rep.differs  # equal in both
     assert f"rlhf-trust run --profile tiny --stages dpo --run-dir {run_dir}" in str(rep)
     assert str(rep).startswith("Parameters of 13_dpo.ipynb: no run of stage 'dpo' in ")
+    # the profile's values as cell lines: pasted into the namespace they give the profile's config
+    assert rep.paste.splitlines()[-1] == ("overrides = {'max_steps': 30, 'max_length': 320, 'logging_steps': 2, "
+                                          "'save_steps': 10, 'n_eval': 32}")
+    exec(rep.paste, ns)
+    assert run_parameters(run_dir, "dpo", ns).differs == {}
 
 
 def test_a_profile_that_does_not_run_the_stage_says_so(tmp_path, monkeypatch):

@@ -224,7 +224,7 @@ class RunParameters:
 
     ``taken``: name -> (the run's value, now in force; the notebook default it replaced). ``kept``: name -> (your
     value, kept; the value the run used); ``into_overrides``: the taken names set in ``overrides`` (the cell has no
-    variable for them). ``differs`` (no recorded run): name -> (the notebook's value; the value the
+    variable for them). ``paste``: the profile's values as lines for the parameters cell. ``differs`` (no recorded run): name -> (the notebook's value; the value the
     run directory's profile gives). ``source`` says where the run's values came from; ``note`` why nothing was done.
     """
 
@@ -234,6 +234,7 @@ class RunParameters:
     kept: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     differs: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     into_overrides: list[str] = field(default_factory=list)
+    paste: str = ""
     note: str = ""
 
     def __str__(self) -> str:
@@ -246,6 +247,8 @@ class RunParameters:
             lines.append(f"Parameters of {nb}: {self.note}")
             if self.differs:
                 lines += [f"  {k:<{w}}  notebook {v[0]!r}, profile {v[1]!r}" for k, v in self.differs.items()]
+            if self.paste:
+                lines.append(f"The profile's values, to paste at the end of the parameters cell:\n{self.paste}")
             return "\n".join(lines)
         same = "the same experiment as that run" if not self.kept else "that run but for the values kept below"
         lines.append(f"Parameters of {nb}, opened by hand: the values of the last run of stage '{self.stage}' "
@@ -334,6 +337,10 @@ def _compare_profile(rep: RunParameters, where: str, params: dict[str, Any], com
         if k != "run_dir" and k not in params and set_in != "default" and not _same(current, d):
             rep.differs[k] = (current, d)
     if rep.differs:
+        cell = {k: v for k, (_mine, v) in rep.differs.items() if k in namespace}
+        over = {**(namespace.get(OVERRIDES) or {}),
+                **{k: v for k, (_mine, v) in rep.differs.items() if k not in namespace}}
+        rep.paste = "\n".join([*(f"{k} = {v!r}" for k, v in cell.items()), *([f"{OVERRIDES} = {over!r}"] if over else [])])
         rep.note = (f"{where}, so nothing is taken from a run; this notebook's values differ from those of "
                     f"{rep.source} on the parameters below. For the profile's experiment set them in the parameters "
                     f"cell (names not in it go in `overrides`), or run `{command}`.")
