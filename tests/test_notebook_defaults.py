@@ -143,3 +143,18 @@ def test_a_profile_that_does_not_run_the_stage_says_so(tmp_path, monkeypatch):
     (rd / "run.json").write_text(json.dumps({"profile": "paper-v1-pythia-70m"}))  # scores checkpoints, trains none
     rep = run_parameters(rd, "dpo", _cell(rd))
     assert rep.differs == {} and "does not run it" in str(rep)
+
+
+def test_run_dir_is_spelled_as_the_run_did_when_it_is_the_same_directory(tmp_path, monkeypatch):
+    # the runner records run_dir absolute; a trained model's reuse key hashes it, so the notebook must use that string
+    monkeypatch.delenv(RUN_ID_ENV, raising=False)
+    monkeypatch.setenv("RLHF_TRUST_ROOT", str(tmp_path))  # relative run dirs are taken from the project root
+    rd = tmp_path / "runs" / "course"
+    _done(rd, "dpo", TINY_DPO)  # records run_dir = str(rd), absolute
+    ns = _cell("runs/course")
+    rep = run_parameters("runs/course", "dpo", ns)
+    assert ns["run_dir"] == str(rd) and rep.run_dir_from == "runs/course"
+    assert "the same directory as 'runs/course'" in str(rep)
+    other = _cell(tmp_path / "elsewhere")  # another directory keeps its own name (its manifest is not this one)
+    run_parameters(rd, "dpo", other)
+    assert other["run_dir"] == str(tmp_path / "elsewhere")

@@ -223,7 +223,8 @@ class RunParameters:
     """What :func:`run_parameters` did to a notebook opened by hand.
 
     ``taken``: name -> (the run's value, now in force; the notebook default it replaced). ``kept``: name -> (your
-    value, kept; the value the run used); ``into_overrides``: the taken names set in ``overrides`` (the cell has no
+    value, kept; the value the run used); ``run_dir_from``: the cell's spelling of ``run_dir`` when it was replaced by
+    the run's spelling of the same directory; ``into_overrides``: the taken names set in ``overrides`` (the cell has no
     variable for them). ``paste``: the profile's values as lines for the parameters cell. ``differs`` (no recorded run): name -> (the notebook's value; the value the
     run directory's profile gives). ``source`` says where the run's values came from; ``note`` why nothing was done.
     """
@@ -234,6 +235,7 @@ class RunParameters:
     kept: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     differs: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     into_overrides: list[str] = field(default_factory=list)
+    run_dir_from: str = ""
     paste: str = ""
     note: str = ""
 
@@ -253,6 +255,9 @@ class RunParameters:
         same = "the same experiment as that run" if not self.kept else "that run but for the values kept below"
         lines.append(f"Parameters of {nb}, opened by hand: the values of the last run of stage '{self.stage}' "
                      f"({self.source}) replace the notebook's defaults, so this is {same}.")
+        if self.run_dir_from:
+            lines.append(f"  run_dir spelled as the run did (the same directory as {self.run_dir_from!r}), so a "
+                         f"trained model the run saved is reused, not retrained")
         lines += [f"  {k:<{w}} = {v!r:<12} from the run{' (into overrides)' if k in self.into_overrides else ''}, "
                   f"notebook default {d!r}" for k, (v, d) in self.taken.items()]
         if self.kept:
@@ -302,6 +307,13 @@ def run_parameters(run_dir, stage: str, namespace: MutableMapping[str, Any]) -> 
 
 def _take_recorded(rep: RunParameters, recorded: dict[str, Any], namespace: MutableMapping[str, Any],
                    defaults: dict[str, Any]) -> RunParameters:
+    rd = recorded.get("run_dir")
+    if isinstance(rd, str) and isinstance(namespace.get("run_dir"), str) and rd != namespace["run_dir"] \
+            and resolve_run_dir(rd) == resolve_run_dir(namespace["run_dir"]):
+        # the same directory spelled as the runner did (absolute): a training stage's reuse key hashes its settings,
+        # run_dir included, so 'runs/course' would retrain the model the run saved under '/.../runs/course'
+        rep.run_dir_from = namespace["run_dir"]
+        namespace["run_dir"] = rd
     for k, v in recorded.items():
         if k == "run_dir":
             continue
