@@ -222,11 +222,12 @@ def _in_force(namespace: MutableMapping[str, Any], name: str, defaults: dict[str
 class RunParameters:
     """What :func:`run_parameters` did to a notebook opened by hand.
 
-    ``taken``: name -> (the run's value, now in force; the notebook default it replaced). ``kept``: name -> (your
-    value, kept; the value the run used); ``run_dir_from``: the cell's spelling of ``run_dir`` when it was replaced by
-    the run's spelling of the same directory; ``into_overrides``: the taken names set in ``overrides`` (the cell has no
-    variable for them). ``paste``: the profile's values as lines for the parameters cell. ``differs`` (no recorded run): name -> (the notebook's value; the value the
-    run directory's profile gives). ``source`` says where the run's values came from; ``note`` why nothing was done.
+    With a recorded run: ``taken``: name -> (the run's value, now in force; the notebook default it replaced);
+    ``kept``: name -> (your value, kept; the value the run used); ``into_overrides``: the taken names set in
+    ``overrides`` (the cell has no variable for them); ``run_dir_from``: the cell's spelling of ``run_dir`` when it was
+    replaced by the run's spelling of the same directory. Without one: ``differs``: name -> (the notebook's value;
+    the value the run directory's profile gives); ``paste``: the profile's values as lines for the parameters cell.
+    ``source`` says where the values compared came from; ``note`` what was found when nothing was taken.
     """
 
     stage: str
