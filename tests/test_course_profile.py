@@ -20,7 +20,8 @@ def test_course_is_tiny_without_the_solutions(monkeypatch):
     assert course.stage_names() == tiny.stage_names() and course.shared == tiny.shared
     # every stage with an exercise has solutions off, also one added to tiny later (course inherits its block)
     assert _exercise_stages() <= set(course.stages)
-    assert {s: course.stages[s].get("solutions") for s in _exercise_stages()} == dict.fromkeys(_exercise_stages(), False)
+    solutions = {s: course.stages[s].get("solutions") for s in _exercise_stages()}
+    assert solutions == dict.fromkeys(_exercise_stages(), False)
     assert all(tiny.stages[s].get("solutions") is True for s in _exercise_stages())
     # everything else is the tiny profile's (the analysis names its own run)
     for name, params in course.stages.items():

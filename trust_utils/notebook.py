@@ -300,7 +300,7 @@ def run_parameters(run_dir, stage: str, namespace: MutableMapping[str, Any]) -> 
             rep.note = f"{where}, and its {rep.source} does not run it; the notebook's own values apply."
             return rep
         params = resolve_params(profile, st, notebook_parameters(notebooks_dir() / st.notebook))
-    except Exception as exc:  # noqa: BLE001 - the comparison is advice; an unreadable profile must not stop the notebook
+    except Exception as exc:  # noqa: BLE001 - only advice: an unreadable profile must not stop the notebook
         rep.note = f"{where}; its {rep.source} cannot be read: {exc}"
         return rep
     return _compare_profile(rep, where, params, inputs_command(run_dir, [stage], name), namespace, defaults)
@@ -353,7 +353,8 @@ def _compare_profile(rep: RunParameters, where: str, params: dict[str, Any], com
         cell = {k: v for k, (_mine, v) in rep.differs.items() if k in namespace}
         over = {**(namespace.get(OVERRIDES) or {}),
                 **{k: v for k, (_mine, v) in rep.differs.items() if k not in namespace}}
-        rep.paste = "\n".join([*(f"{k} = {v!r}" for k, v in cell.items()), *([f"{OVERRIDES} = {over!r}"] if over else [])])
+        lines = [f"{k} = {v!r}" for k, v in cell.items()]
+        rep.paste = "\n".join(lines + ([f"{OVERRIDES} = {over!r}"] if over else []))
         rep.note = (f"{where}, so nothing is taken from a run; this notebook's values differ from those of "
                     f"{rep.source} on the parameters below. For the profile's experiment set them in the parameters "
                     f"cell (names not in it go in `overrides`), or run `{command}`.")
