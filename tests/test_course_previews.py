@@ -18,7 +18,7 @@ def test_full_texts_keep_every_character_and_line_break():
 
 def test_formatted_prompt_equal_to_the_prompt_is_not_repeated():
     text = _full_texts("toxicity", {"variant": "adversarial", "prompt": "p", "formatted_prompt": "p"})
-    assert text == "----- toxicity, variant adversarial: prompt -----\np"
+    assert text == "----- toxicity, variant adversarial: prompt (the engine sends it as is) -----\np"
 
 
 def test_vertical_example_prints_the_whole_prompt(tiny_model_dir, tmp_path, capsys):

@@ -331,9 +331,11 @@ def _full_texts(vertical: str, out: dict[str, Any]) -> str:
     """The preview's prompt as built, as the engine sends it (when it differs) and the generation, whole: the table
     cuts long cells (pandas' ``display.max_colwidth``) and shows line breaks as ``\\n``."""
     blocks = []
-    for key in ("prompt", "formatted_prompt", "generation"):
-        if key in out and not (key == "formatted_prompt" and out[key] == out.get("prompt")):
-            label = "formatted_prompt (what the engine sends)" if key == "formatted_prompt" else key
+    as_is = out.get("formatted_prompt") == out.get("prompt")
+    labels = {"prompt": "prompt (the engine sends it as is)" if as_is else "prompt",
+              "formatted_prompt": "formatted_prompt (what the engine sends)", "generation": "generation"}
+    for key, label in labels.items():
+        if key in out and not (key == "formatted_prompt" and as_is):
             blocks.append(f"----- {vertical}, variant {out.get('variant')}: {label} -----\n{out[key]}")
     return "\n".join(blocks)
 
