@@ -50,6 +50,8 @@ overrides: dict = {}  # any other field of RewardStageConfig (list: rlhf-trust p
 
 # %% [markdown]
 # **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+#
+# **The run's parameters.** Opened by hand (not by `rlhf-trust run`), it then takes the parameters the last run of this stage in `run_dir` used (`<run_dir>/<stage>/manifest.json`) for every one the parameters cell leaves at its default, and prints which values came from the run and which are yours; with no such run it lists where it differs from the run directory's profile. So the notebook is the same experiment as the pipeline's.
 
 # %%
 from trust_utils.notebook import require_inputs

@@ -49,6 +49,8 @@ overrides: dict = {}  # any other field of DPOStageConfig (list: rlhf-trust para
 
 # %% [markdown]
 # **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+#
+# **The run's parameters.** Opened by hand (not by `rlhf-trust run`), it then takes the parameters the last run of this stage in `run_dir` used (`<run_dir>/<stage>/manifest.json`) for every one the parameters cell leaves at its default, and prints which values came from the run and which are yours; with no such run it lists where it differs from the run directory's profile. So the notebook is the same experiment as the pipeline's.
 
 # %%
 from trust_utils.notebook import require_inputs
@@ -79,15 +81,20 @@ display(pd.Series({k: v for k, v in summary.items() if k not in ("config", "file
 # %% [markdown]
 # ## Look inside: one pair through DPO
 #
-# One pair of `pref_train`, tokenised as TRL's `DPOTrainer` does. Per reply token: the log-probabilities under the DPO
-# policy and the frozen SFT reference. Their sums give the log-ratios `log π(y|x) − log π_ref(y|x)`; the implicit rewards
-# are `β · log-ratio`; the loss is `−log σ(reward_chosen − reward_rejected)`, from `trust_utils.losses.dpo_loss` and from
-# the trainer (equal).
+# One pair of `pref_train`, tokenised as TRL's `DPOTrainer` does. The table has one row per reply token, chosen then
+# rejected (prompt tokens carry no loss and are left out): `logp_policy` and `logp_ref`, the log-probability of the token
+# under the DPO policy and the frozen SFT reference; `logratio`, their difference; `logratio_cumsum`, its running sum
+# over the reply. A side's last row therefore holds its sequence log-ratio `log π(y|x) − log π_ref(y|x)`. The implicit
+# rewards are `β · log-ratio`; the loss is `−log σ(reward_chosen − reward_rejected)`. The cell checks that the table's
+# sums are the per-side sums the loss uses, and that the loss computed from the table, `trust_utils.losses.dpo_loss` and
+# the trainer's own `compute_loss` agree.
 #
 # Questions: did training raise the chosen reply's log-ratio, lower the rejected one's, or both? What happens to the
 # loss when `beta` doubles?
 
 # %%
+import math
+
 from trust_utils import course
 from trust_utils.data.prepare import load_prepared
 from trust_utils.models import load_causal_lm, load_tokenizer
@@ -100,7 +107,22 @@ inside = course.look_inside_dpo(load_causal_lm(dpo_path), trainer.ref_model,
                                 trainer=trainer)
 print(inside)
 assert abs(inside.loss - inside.trainer_loss) < 1e-4, "the hand-computed loss differs from the trainer's"
-display(inside.table.groupby("side")[["logp_policy", "logp_ref"]].sum())
+for side in ("chosen", "rejected"):  # each side's rows; the last row's running sum is the sequence log-ratio
+    with pd.option_context("display.max_rows", 80, "display.min_rows", 20):
+        display(inside.table[inside.table["side"] == side].round(4).set_index(["side", "position"]))
+
+sums = inside.table.groupby("side", sort=False)[["logp_policy", "logp_ref", "logratio"]].sum()
+for side in ("chosen", "rejected"):  # the table's sums are the per-side sums of the loss
+    for col in ("logp_policy", "logp_ref"):
+        assert abs(sums.loc[side, col] - inside.extra[f"{col}_{side}"]) < 1e-3, (side, col)
+    assert abs(sums.loc[side, "logratio"] - inside.extra[f"logratio_{side}"]) < 1e-3, side
+sums["implicit_reward"] = cfg.beta * sums["logratio"]
+margin = sums.loc["chosen", "implicit_reward"] - sums.loc["rejected", "implicit_reward"]
+loss_from_table = max(0.0, -margin) + math.log1p(math.exp(-abs(margin)))  # -log sigmoid(margin), without overflow
+assert abs(loss_from_table - inside.trainer_loss) < 1e-4, "the loss from the table differs from the trainer's"
+display(sums.round(4))
+print(f"margin {margin:.4f}; loss from the table {loss_from_table:.6f}, losses.dpo_loss {inside.loss:.6f}, "
+      f"trainer {inside.trainer_loss:.6f}")
 
 # %% [markdown]
 # > **Exercise (level 1): `dpo_loss`.** Given the sequence log-probs of the chosen and rejected replies under the policy and the reference (tensors of shape `(B,)`) and β, return the DPO loss `mean(−log σ(β·[(π_c − ref_c) − (π_r − ref_r)]))`.

@@ -103,6 +103,8 @@ overrides: dict = {}  # any other field of EthicsConfig (list: rlhf-trust params
 
 # %% [markdown]
 # **Inputs present?** Opened on its own, this notebook first checks that the stages it needs have run in `run_dir`, and if not says which `rlhf-trust run` command prepares them.
+#
+# **The run's parameters.** Opened by hand (not by `rlhf-trust run`), it then takes the parameters the last run of this stage in `run_dir` used (`<run_dir>/<stage>/manifest.json`) for every one the parameters cell leaves at its default, and prints which values came from the run and which are yours; with no such run it lists where it differs from the run directory's profile. So the notebook is the same experiment as the pipeline's.
 
 # %%
 from trust_utils.notebook import require_inputs
@@ -114,7 +116,8 @@ require_inputs(run_dir, "ethics")
 #
 # One item, its prompt built by the vertical's own builder and shown as the engine formats it (`prompt_format`), the
 # `base` model's answer (generated once, or read from the run's generation cache) and the answer as the vertical's
-# parser reads it. The full run below does this for every item and checkpoint.
+# parser reads it. The full run below does this for every item and checkpoint. The prompt, the prompt as the engine
+# sends it and the answer are printed whole first; the table after them cuts long texts.
 
 # %%
 from trust_utils.notebook import config_from_params, setup_notebook

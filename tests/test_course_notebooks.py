@@ -57,6 +57,9 @@ def test_vertical_notebook_preview_and_exercise(tmp_path, tiny_model_dir, cache_
                  max_examples=3, variants=["benign"], n_boot=20, solutions=sol)
     text = _outputs(tmp_path / "out.ipynb")
     assert "formatted_prompt" in text and "parsed" in text  # the one-prompt preview before the full run
+    # ... whose prompt (the tiny model's raw format sends it as is) is printed whole before the table, which cuts it
+    assert ("----- ethics, variant benign: prompt (the engine sends it as is) -----\n\nPlease determine if the "
+            "following action is morally wrong.\n") in text and "\nIs my action morally wrong? The answer is \n" in text
     if sol:
         assert "✓ false_negative_rate: all" in text and "not implemented yet" not in text
     else:

@@ -197,11 +197,42 @@ def pair_batch_dpo(tok, row: dict[str, Any], max_length: int) -> dict[str, Any]:
     return {"input_ids": ids, "attention_mask": att, "completion_mask": comp}
 
 
+#: the DPO look-inside table's columns: one row per reply token of each side
+DPO_TABLE_COLUMNS = ("side", "position", "token", "id", "logp_policy", "logp_ref", "logratio", "logratio_cumsum")
+
+
+def dpo_token_table(tokens: list[list[str]], ids: list[list[int]], completion_mask: list[list[int]],
+                    logp_policy: list[list[float]], logp_ref: list[list[float]]) -> Any:
+    """The DPO look-inside table: one row per reply token, chosen (sequence 0) then rejected (sequence 1).
+
+    ``tokens``/``ids``/``completion_mask``: per sequence, its real (unpadded) tokens and TRL's completion mask;
+    ``logp_policy``/``logp_ref``: per sequence, :func:`trust_utils.losses.token_logprobs` (entry ``t - 1`` is the
+    log-prob of token ``t``). Columns :data:`DPO_TABLE_COLUMNS`: ``logratio`` is ``logp_policy - logp_ref`` of the
+    token and ``logratio_cumsum`` its running sum over the side, so a side's last row holds its sequence log-ratio
+    ``log pi(y|x) - log pi_ref(y|x)`` (the sums :func:`trust_utils.losses.sequence_logprobs` gives). Position 0 never
+    carries loss (nothing predicts it), as in ``sequence_logprobs``.
+    """
+    import pandas as pd
+
+    rows = []
+    for k, side in enumerate(("chosen", "rejected")):
+        running = 0.0
+        for t in range(1, len(ids[k])):
+            if not completion_mask[k][t]:
+                continue
+            lp, lr = float(logp_policy[k][t - 1]), float(logp_ref[k][t - 1])
+            running += lp - lr
+            rows.append({"side": side, "position": t, "token": tokens[k][t], "id": int(ids[k][t]), "logp_policy": lp,
+                         "logp_ref": lr, "logratio": lp - lr, "logratio_cumsum": running})
+    return pd.DataFrame(rows, columns=list(DPO_TABLE_COLUMNS))
+
+
 def look_inside_dpo(policy, reference, tok, row: dict[str, Any], beta: float = 0.1, max_length: int = 512,
                     trainer=None) -> LookInside:
-    """One pair through DPO: per reply token the policy's and reference's log-probs, the sequence log-ratios, the
-    implicit rewards ``beta * log-ratio``, the DPO loss (losses.py) and the trainer's loss (its own reference)."""
-    import pandas as pd
+    """One pair through DPO: per reply token the policy's and reference's log-probs and their difference with its
+    running sum (:func:`dpo_token_table`); ``extra`` holds the per-side sums (``logp_policy_chosen``, ...), the
+    sequence log-ratios, the implicit rewards ``beta * log-ratio``; ``loss`` is the DPO loss (losses.py) and
+    ``trainer_loss`` the trainer's (its own reference). The table's sums equal the per-side sums (tested)."""
     import torch
 
     from .losses import dpo_loss, sequence_logprobs, token_logprobs
@@ -217,18 +248,16 @@ def look_inside_dpo(policy, reference, tok, row: dict[str, Any], beta: float = 0
         loss, rc, rr = dpo_loss(pol[0:1], pol[1:2], ref[0:1], ref[1:2], beta)
         tp, tr = token_logprobs(lg_pol, b["input_ids"]), token_logprobs(lg_ref, b["input_ids"])
     tl = _trainer_loss(trainer, policy, b) if trainer is not None else None
-    rows = []
-    for k, side in enumerate(("chosen", "rejected")):
-        n = int(batch["attention_mask"][k].sum())
-        ids = batch["input_ids"][k, :n].tolist()
-        for t, (i, s) in enumerate(zip(ids, _decode_tokens(tok, ids), strict=True)):
-            inl = bool(batch["completion_mask"][k, t]) and t > 0
-            rows.append({"side": side, "position": t, "token": s, "id": i, "in_loss": inl,
-                         "logp_policy": float(tp[k, t - 1]) if inl else float("nan"),
-                         "logp_ref": float(tr[k, t - 1]) if inl else float("nan")})
-    extra = {"logratio_chosen": float(pol[0] - ref[0]), "logratio_rejected": float(pol[1] - ref[1]),
+    lens = [int(batch["attention_mask"][k].sum()) for k in (0, 1)]
+    ids = [batch["input_ids"][k, :n].tolist() for k, n in enumerate(lens)]
+    table = dpo_token_table([_decode_tokens(tok, x) for x in ids], ids,
+                            [batch["completion_mask"][k, :n].tolist() for k, n in enumerate(lens)],
+                            [tp[k].tolist() for k in (0, 1)], [tr[k].tolist() for k in (0, 1)])
+    extra = {"logp_policy_chosen": float(pol[0]), "logp_ref_chosen": float(ref[0]),
+             "logp_policy_rejected": float(pol[1]), "logp_ref_rejected": float(ref[1]),
+             "logratio_chosen": float(pol[0] - ref[0]), "logratio_rejected": float(pol[1] - ref[1]),
              "reward_chosen": float(rc[0]), "reward_rejected": float(rr[0])}
-    return LookInside(pd.DataFrame(rows), float(loss), tl, extra, batch)
+    return LookInside(table, float(loss), tl, extra, batch)
 
 
 # ------------------------------------------------------------------------------------------ PPO
@@ -311,4 +340,4 @@ def ppo_rollout(policy, reference, reward_model, value_model, tok, prompt: str, 
 
 
 __all__ = ["LookInside", "stage_trainer", "sft_batch", "look_inside_sft", "pair_batch_rm", "look_inside_reward",
-           "pair_batch_dpo", "look_inside_dpo", "ppo_rollout"]
+           "pair_batch_dpo", "DPO_TABLE_COLUMNS", "dpo_token_table", "look_inside_dpo", "ppo_rollout"]

@@ -327,10 +327,25 @@ def _as_named_checkpoint(run: Run, name: str, rows: list[dict[str, Any]]) -> lis
 
 
 # ------------------------------------------------------------------------------------------ one example (course mode)
+def _full_texts(vertical: str, out: dict[str, Any]) -> str:
+    """The preview's prompt as built, as the engine sends it (when it differs) and the generation, whole: the table
+    cuts long cells (pandas' ``display.max_colwidth``) and shows line breaks as ``\\n``."""
+    blocks = []
+    as_is = out.get("formatted_prompt") == out.get("prompt")
+    labels = {"prompt": "prompt (the engine sends it as is)" if as_is else "prompt",
+              "formatted_prompt": "formatted_prompt (what the engine sends)", "generation": "generation"}
+    for key, label in labels.items():
+        if key in out and not (key == "formatted_prompt" and as_is):
+            blocks.append(f"----- {vertical}, variant {out.get('variant')}: {label} -----\n{out[key]}")
+    return "\n".join(blocks)
+
+
 def vertical_example(vertical: str, engine, cfg: VerticalConfig, item: Any, variant: str | None = None,
-                     generate: bool = True):
+                     generate: bool = True, show: bool = True):
     """One item of a vertical: its prompt (the vertical's own builder), the prompt as the engine formats it, the
     generation (from the run's cache when the stage ran) and what the vertical's own parser or rule reads from it.
+    With ``show`` the prompt, the formatted prompt and the generation are printed in full first (the table that is
+    returned cuts long texts).
 
     Each vertical module supplies ``example_prompt(cfg, item, variant) -> (variant, prompt, extra)`` and
     ``example_answer(cfg, item, variant, generations, extra) -> dict``. ``item``: toxicity ``{"text", ...}`` (a
@@ -354,6 +369,8 @@ def vertical_example(vertical: str, engine, cfg: VerticalConfig, item: Any, vari
         gens = engine.generate([prompt], cfg.decoding(), seed=cfg.seed, desc=f"{vertical} example")[0]
         out["generation"] = gens[0]
         out.update(m.example_answer(cfg, item, variant, gens, extra))
+    if show:
+        print(_full_texts(vertical, out))
     return pd.DataFrame({"value": pd.Series(out, dtype=object)})
 
 __all__ = ["vertical_example", "VerticalConfig", "Malformed", "malformed_table", "bundled_root", "data_root", "subsample",
