@@ -48,8 +48,10 @@ CHECKPOINT_DIR = "checkpoints"
 #: the CSV training log in the stage directory (:class:`.callbacks.TrainingLogCallback` writes it).
 TRAIN_LOG = "training_log.csv"
 #: config fields that do not change what is trained (excluded from the resume / reuse hash).
+# where the run and the cache live is not what is trained (the init model and the data are keyed by content), so a
+# run directory spelled relative in a notebook and absolute by the runner reuses the same model
 _HASH_EXCLUDE = {"threads", "num_processes", "accelerate_config", "save_steps", "save_total_limit",
-                 "logging_steps", "n_samples", "n_eval"}
+                 "logging_steps", "n_samples", "n_eval", "run_dir", "cache_dir"}
 
 
 #: libraries whose versions change what a training run produces (part of the reuse key).
