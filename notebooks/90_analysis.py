@@ -83,7 +83,7 @@ def show(key):
 #
 # The question is a dose-response one. With `path_points` in the profile each method is scored at points of its
 # training (`dpo@12`: DPO after 12 steps; point 0 is its init, SFT), and the `alignment` stage records how far every
-# scored checkpoint moved (`kl_from_reference`: from SFT for PPO, DPO and RLOO, from base for SFT). Each panel is a
+# scored checkpoint moved (`kl_from_reference`: from SFT for the methods that start from it, from base for SFT). Each panel is a
 # vertical's lead metric (the paper's where its outputs are readable, else its likelihood view) against the KL
 # moved, one line per method; with several training `seeds` the line is the seeds' mean and the band their range.
 # A PPO-vs-DPO difference at equal KL is a difference of method; one along a single line is a dose effect. The

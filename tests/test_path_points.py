@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from trust_utils.checkpoints import (
+    CHECKPOINT_ORDER,
     init_of,
     method_name,
     ordered_checkpoints,
@@ -34,7 +35,7 @@ def test_init_and_reference_keep_the_seed():
     assert init_of("dpo@12-s1") == "sft-s1" and reference_of("dpo@12-s1") == "sft-s1"
     assert init_of("sft@5") == "base" and reference_of("sft-s2") == "base"   # base is shared by every seed
     assert reference_of("ppo") == "sft" and reference_of("base") == "" and reference_of("mine") == ""
-    assert method_name("rloo@4-s3") == "rloo"
+    assert method_name("ppo@4-s3") == "ppo"
     assert seed_tag(1, 0) == "-s1" and seed_tag(0, 0) == "" and seed_tag(3, None) == ""
 
 
@@ -61,8 +62,8 @@ def test_run_finds_points_and_seeds(tmp_path):
     run = Run.open(rd)
     assert run.seeds == (0, 1) and run.seed_tag(1) == "-s1" and run.seed_tag(0) == ""
     names = run.checkpoint_names()
-    assert names == ["base", "sft", "sft-s1", "ppo", "ppo-s1", "dpo@6", "dpo@12", "dpo", "dpo@12-s1", "dpo-s1",
-                     "rloo", "rloo-s1"]
+    rest = [f"{c}{t}" for c in CHECKPOINT_ORDER[4:] for t in ("", "-s1")]   # the methods after DPO
+    assert names == ["base", "sft", "sft-s1", "ppo", "ppo-s1", "dpo@6", "dpo@12", "dpo", "dpo@12-s1", "dpo-s1", *rest]
     assert run.available(names) == ["base", "sft", "sft-s1", "dpo@6", "dpo@12", "dpo", "dpo@12-s1", "dpo-s1"]
     assert run.checkpoint_path("dpo@12-s1") == rd / "dpo-s1" / "path" / "step-12"
     assert run.checkpoint_path("dpo@0-s1") == rd / "sft-s1" / "model"     # point 0 is the init
@@ -76,7 +77,7 @@ def test_a_run_without_seeds_is_unchanged(tmp_path):
     write_checkpoints(rd, [], None)
     run = Run.open(rd)
     assert run.seeds == () and run.seed_tag(5) == ""
-    assert run.checkpoint_names() == ["base", "sft", "ppo", "dpo", "rloo"]
+    assert run.checkpoint_names() == list(CHECKPOINT_ORDER)
 
 
 # ------------------------------------------------------------------------------------------ training
@@ -94,7 +95,7 @@ def test_sft_keeps_its_path_points(prepared_run, tmp_path, cache_dir):
     r = Run.open(rd)
     assert r.path_steps("sft") == [1, 2]                        # beyond save_total_limit's resumable checkpoints
     assert is_complete_checkpoint(rd / "sft" / "path" / "step-2")
-    assert r.checkpoint_names() == ["base", "sft@1", "sft@2", "sft", "ppo", "dpo", "rloo"]
+    assert r.checkpoint_names() == ["base", "sft@1", "sft@2", *CHECKPOINT_ORDER[1:]]
     import torch
     from safetensors.torch import load_file
 

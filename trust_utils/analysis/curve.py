@@ -2,7 +2,7 @@
 
 "More RLHF, more trust?" is a dose-response question. A run with ``path_points`` scores each method at points of its
 training (``dpo@12``), and the ``alignment`` vertical records how far each scored checkpoint moved
-(``kl_from_reference``: from SFT for PPO, DPO and RLOO, from base for SFT; ``kl_from_base``). :func:`path_table`
+(``kl_from_reference``: from SFT for the methods that start from it, from base for SFT; ``kl_from_base``). :func:`path_table`
 joins the two: one row per model × vertical × method × seed × step, from the method's point 0 (its init, which has
 moved 0 from its reference) through its path points to its endpoint (the stage's model, at the step its training
 log ended on). Follow-up work on the same verticals (arXiv 2606.11046) reads trust regressions against KL, so a

@@ -3,8 +3,8 @@
 "More RLHF, more trust?" is a dose-response question, so a profile can ask for points along each method's
 training (``path_points: [0.25, 0.5]``, fractions of its steps). :class:`PathPointCallback` saves the policy at
 those optimizer steps (PPO: updates) to ``<stage_dir>/path/step-<N>/``, beside and independent of the resumable
-Trainer checkpoints (``save_total_limit`` never removes them). Point 0 is the method's init (SFT for PPO, DPO and
-RLOO; base for SFT) and its end the stage's ``model``, so neither is copied. A point is written to
+Trainer checkpoints (``save_total_limit`` never removes them). Point 0 is the method's init (SFT for the methods
+that start from it; base for SFT) and its end the stage's ``model``, so neither is copied. A point is written to
 ``step-<N>.partial`` and renamed when complete, with the stage's reuse key inside (``.train_config.json``); points
 of another key (an earlier training) are removed when training starts, so a run never scores a stale point.
 :meth:`trust_utils.run.Run.checkpoint_names` finds the complete ones.
