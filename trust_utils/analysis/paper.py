@@ -66,7 +66,16 @@ def _match_variants(run_variants: list[str], paper_variant: str, vertical: str, 
 
 V1_COLUMNS = ["model", "paper_model", "vertical", "metric", "variant", "run_variant", "checkpoint", "paper_value",
               "run_value", "run_ci_low", "run_ci_high", "run_minus_paper", "paper_in_run_ci", "run_degenerate",
-              "interpretable", "paper_unit", "source", "note"]
+              "interpretable", "run_value_paper_rule", "paper_unit", "source", "note"]
+#: the suffix of a metric computed with the paper's released rule beside the project's parser (issue 19)
+PAPER_RULE = "_paper"
+
+
+def _paper_rule_value(g: pd.DataFrame, vertical: str, metric: str, variant: str, checkpoint: str) -> float:
+    """The run's value of ``metric`` under the paper's released rule (metric ``<metric>_paper``; NaN without one)."""
+    r = g[(g["vertical"] == vertical) & (g["metric"] == metric + PAPER_RULE) & (g["variant"] == variant)
+          & (g["checkpoint"] == checkpoint)]
+    return float(r["value"].iloc[0]) if len(r) else math.nan
 
 
 def v1_comparison(results: pd.DataFrame, reference: pd.DataFrame | None = None,
@@ -104,14 +113,17 @@ def v1_comparison(results: pd.DataFrame, reference: pd.DataFrame | None = None,
                              "variant": p["variant"], "run_variant": rv, "checkpoint": p["checkpoint"], "paper_value": p["rate"],
                              "run_value": r["value"], "run_ci_low": r["ci_low"], "run_ci_high": r["ci_high"],
                              "run_minus_paper": r["value"] - p["rate"], "paper_in_run_ci": inside,
-                             "run_degenerate": deg, "interpretable": ok, "paper_unit": p["unit"], "source": p["source"], "note": str(p["note"]) + note_extra})
+                             "run_degenerate": deg, "interpretable": ok,
+                             "run_value_paper_rule": _paper_rule_value(g, p["vertical"], p["metric"], rv, p["checkpoint"]),
+                             "paper_unit": p["unit"], "source": p["source"], "note": str(p["note"]) + note_extra})
     out = pd.DataFrame(rows, columns=V1_COLUMNS)
     out["paper_in_run_ci"] = out["paper_in_run_ci"].astype("boolean")
     return out
 
 
 V2_COLUMNS = ["vertical", "metric", "variant", "model", "run_base", "run_aligned", "aligned_checkpoints", "run_rel_change",
-              "run_direction", "run_degenerate", "interpretable", "paper_rel_change", "paper_direction",
+              "run_direction", "run_degenerate", "interpretable", "run_rel_change_paper_rule", "paper_rel_change",
+              "paper_direction",
               "same_direction", "run_note", "paper_note", "source"]
 
 
@@ -175,7 +187,13 @@ def v2_headline_comparison(results: pd.DataFrame, reference: pd.DataFrame | None
             if not ok:
                 note = (f"{deg:.0%} of the outputs behind it are degenerate ({guard} > {max_degenerate:g}): "
                         "the change measures the output format, not the model's trustworthiness")
+            rule = df[(df["vertical"] == vname) & (df["metric"] == metric + PAPER_RULE) & (df["variant"] == variant)
+                      & ((df["model"] == model) | (model not in set(df["model"])))] if len(df) else df
+            rb = rule[rule["checkpoint"] == "base"]["value"].mean() if len(rule) else math.nan
+            ra = rule[rule["checkpoint"].isin(aligned)]["value"].mean() if len(rule) else math.nan
+            rel_rule = (ra - rb) / abs(rb) if np.isfinite(ra) and np.isfinite(rb) and rb != 0 else math.nan
             rows.append(base_info | {"model": model, "run_base": b, "run_aligned": a, "aligned_checkpoints": "+".join(aligned),
+                                     "run_rel_change_paper_rule": rel_rule,
                                      "run_rel_change": rel, "run_direction": rdir, "run_degenerate": deg,
                                      "interpretable": ok, "same_direction": same, "run_note": note})
     out = pd.DataFrame(rows, columns=V2_COLUMNS)
