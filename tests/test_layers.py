@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "trust_utils.plots": 4, "trust_utils.training.plots": 4, "trust_utils.analysis.figures": 4,
     "trust_utils.analysis.stage": 4, "trust_utils.attribution_plots": 4,
     "trust_utils.exercises": 4, "trust_utils.solutions": 4, "trust_utils.runlock": 4, "trust_utils.clean": 4,
+    "trust_utils.site": 4, "trust_utils.site_records": 4,
 }
 NAMES = {0: "base", 1: "declarations", 2: "models and run", 3: "value", 4: "orchestration"}
 
