@@ -23,8 +23,7 @@ from urllib.parse import quote
 import pytest
 
 from trust_utils.site import build_site
-from trust_utils.site_records import (VIEWS, browser_rows, changed_keys, page_data, record_key, records_page,
-                                      script_json)
+from trust_utils.site_records import VIEWS, browser_rows, changed_keys, page_data, record_key, records_page, script_json
 from trust_utils.stages import STAGES
 from trust_utils.utils import write_jsonl
 

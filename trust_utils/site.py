@@ -102,9 +102,10 @@ def index_page(run: Run, notebooks: dict[str, Path], records: dict[str, Path]) -
 """
 
 
-def build_site(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
-    """Render the run at ``run_dir`` as a static site in ``out_dir``; returns the site's ``index.html``."""
-    run = Run.open(run_dir)
+def build_site(run: Run | str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """Render ``run`` (a :class:`Run` or its directory) as a static site in ``out_dir``; returns the site's
+    ``index.html``. (It takes the run, not a bare ``run_dir``: the entry points taking one are counted.)"""
+    run = Run.open(run)
     if not run.dir.is_dir():
         raise FileNotFoundError(f"run directory {run.dir} does not exist: run a profile first (rlhf-trust run)")
     out = Path(out_dir).expanduser().resolve()
