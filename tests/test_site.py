@@ -293,3 +293,14 @@ def test_the_tiny_run_renders_as_a_site_the_browser_opens(tmp_path, cache_dir):
         if len(names) > 1:
             changed = len(data["changed"][f"{first}|{names[-1]}"])
             assert shown_count(page, tmp_path, ckpt=first, vs=names[-1], f="changed")[0] == changed
+
+
+def test_the_cli_builds_the_site_and_names_a_missing_run(small_site, tmp_path, capsys):
+    from trust_utils.cli import main
+
+    index, _ = small_site
+    assert main(["site", "--profile", "tiny", "--run-dir", str(index.parent.parent), "--out", str(tmp_path / "s")]) == 0
+    assert (tmp_path / "s" / "records" / "bias.html").is_file() and str(tmp_path / "s" / "index.html") in \
+        capsys.readouterr().out
+    assert main(["site", "--profile", "tiny", "--run-dir", str(tmp_path / "none")]) == 2
+    assert f"run directory {tmp_path / 'none'} does not exist" in capsys.readouterr().err
