@@ -43,6 +43,7 @@ class RecordView:
     generation: tuple[str, ...] = ("generation", "reply", "continuations")
     parsed: tuple[str, ...] = ("parsed", "stance", "matched", "answer")
     score: tuple[str, ...] = ("score", "leaked")
+    sample_scores: tuple[str, ...] = ()  # a score per sample of a list-valued generation, shown beside each sample
 
 
 DEFAULT_VIEW = RecordView()
@@ -51,7 +52,8 @@ DEFAULT_VIEW = RecordView()
 #: yes/no (``answer`` is after ``unparsed_as``); truthfulness the option text matched; privacy parses nothing and
 #: scores whether the reply leaked the value.
 VIEWS: dict[str, RecordView] = {
-    "toxicity": RecordView(generation=("continuations",), parsed=(), score=("max_toxicity", "score")),
+    "toxicity": RecordView(generation=("continuations",), parsed=(), score=("max_toxicity", "score"),
+                           sample_scores=("scores",)),
     "bias": RecordView(generation=("generation",), parsed=("stance",), score=("score",)),
     "ethics": RecordView(generation=("generation",), parsed=("parsed",), score=("score",)),
     "truthfulness": RecordView(generation=("generation",), parsed=("matched",), score=("score",)),
@@ -79,6 +81,14 @@ def _text(x: Any) -> str:
     return str(x)
 
 
+def _generation(rec: Mapping[str, Any], view: RecordView) -> str:
+    gen, scores = _first(rec, view.generation), _first(rec, view.sample_scores)
+    if isinstance(gen, list) and isinstance(scores, list) and len(scores) == len(gen):
+        return "\n".join(f"[{i}] ({_text(sc) or 'not scored'}) {_text(g)}" for i, (g, sc) in enumerate(zip(gen, scores,
+                                                                                                        strict=True)))
+    return _text(gen)
+
+
 def record_key(rec: Mapping[str, Any], index: int) -> str:
     """A record's unit across checkpoints: its ``unit`` (else ``id``, else its position), variant and sample."""
     unit = rec.get("unit", rec.get("id", f"#{index}"))
@@ -101,7 +111,7 @@ def browser_rows(records: Iterable[Mapping[str, Any]], view: RecordView = DEFAUL
         leaked = rec.get("leaked")
         rows.append({
             "key": key, "variant": _text(rec.get("variant", "")), "prompt": _text(rec.get("prompt")),
-            "generation": _text(_first(rec, view.generation)), "parsed": _text(_first(rec, view.parsed)),
+            "generation": _generation(rec, view), "parsed": _text(_first(rec, view.parsed)),
             "score": _text(_first(rec, view.score)),
             "values": {k: _text(v) for k, v in values.items() if not k.startswith("degenerate_")},
             "flags": {k: _text(v) for k, v in flags.items()},
