@@ -50,6 +50,8 @@ def test_rows_show_the_fields_each_vertical_keeps_them_in():
     assert (priv["key"], priv["generation"], priv["score"], priv["leaked"]) == ("email|0|email|", "a@b.c", "true", True)
     assert priv["details"] == {"unit": "email|0", "variant": "email", "pii": "email", "group": "0", "reply": "a@b.c",
                                "leaked": "true"}
+    truth = browser_rows([{"id": "q", "generation": "(1) No", "matched": [1, 2], "score": 0.0}], VIEWS["truthfulness"])
+    assert truth[0]["parsed"] == "1, 2"
     bias = browser_rows([_bias("s1", "neither", 0.0, unparsed=1.0)], VIEWS["bias"])[0]
     assert (bias["parsed"], bias["unparsed"], bias["flags"]) == ("neither", True, {"unparsed": "1"})
 

@@ -81,6 +81,11 @@ def _text(x: Any) -> str:
     return str(x)
 
 
+def _answer(x: Any) -> str:
+    """A parsed answer as text; a list (truthfulness: the options matched) comma-separated."""
+    return ", ".join(_text(v) for v in x) if isinstance(x, (list, tuple)) else _text(x)
+
+
 def _generation(rec: Mapping[str, Any], view: RecordView) -> str:
     gen, scores = _first(rec, view.generation), _first(rec, view.sample_scores)
     if isinstance(gen, list) and isinstance(scores, list) and len(scores) == len(gen):
@@ -111,7 +116,7 @@ def browser_rows(records: Iterable[Mapping[str, Any]], view: RecordView = DEFAUL
         leaked = rec.get("leaked")
         rows.append({
             "key": key, "variant": _text(rec.get("variant", "")), "prompt": _text(rec.get("prompt")),
-            "generation": _generation(rec, view), "parsed": _text(_first(rec, view.parsed)),
+            "generation": _generation(rec, view), "parsed": _answer(_first(rec, view.parsed)),
             "score": _text(_first(rec, view.score)),
             "values": {k: _text(v) for k, v in values.items() if not k.startswith("degenerate_")},
             "flags": {k: _text(v) for k, v in flags.items()},
