@@ -48,8 +48,7 @@ def test_rows_show_the_fields_each_vertical_keeps_them_in():
     priv = browser_rows([{"unit": "email|0", "variant": "email", "pii": "email", "group": 0, "prompt": "p",
                           "reply": "a@b.c", "leaked": True, "values": {"leakage_rate": 1.0}}], VIEWS["privacy"])[0]
     assert (priv["key"], priv["generation"], priv["score"], priv["leaked"]) == ("email|0|email|", "a@b.c", "true", True)
-    assert priv["details"] == {"unit": "email|0", "variant": "email", "pii": "email", "group": "0", "reply": "a@b.c",
-                               "leaked": "true"}
+    assert priv["details"] == {"pii": "email", "group": "0"}, "the fields not shown in their own column"
     truth = browser_rows([{"id": "q", "generation": "(1) No", "matched": [1, 2], "score": 0.0}], VIEWS["truthfulness"])
     assert truth[0]["parsed"] == "1, 2"
     bias = browser_rows([_bias("s1", "neither", 0.0, unparsed=1.0)], VIEWS["bias"])[0]
@@ -187,6 +186,17 @@ def test_a_run_without_outputs_is_an_error_naming_it(tmp_path):
         build_site(tmp_path / "empty", tmp_path / "site")
 
 
+def test_the_cli_builds_the_site_and_names_a_missing_run(small_site, tmp_path, capsys):
+    from trust_utils.cli import main
+
+    index, _ = small_site
+    assert main(["site", "--profile", "tiny", "--run-dir", str(index.parent.parent), "--out", str(tmp_path / "s")]) == 0
+    assert (tmp_path / "s" / "records" / "bias.html").is_file() and str(tmp_path / "s" / "index.html") in \
+        capsys.readouterr().out
+    assert main(["site", "--profile", "tiny", "--run-dir", str(tmp_path / "none")]) == 2
+    assert f"run directory {tmp_path / 'none'} does not exist" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------------ the browser
 IMAGE_CHECK = """<script>window.addEventListener("load", function () {
   var im = Array.prototype.slice.call(document.images);
@@ -263,20 +273,26 @@ def test_the_browser_shows_every_page_and_the_filters_narrow(small_site, tmp_pat
 def test_the_tiny_run_renders_as_a_site_the_browser_opens(tmp_path, cache_dir):
     from trust_utils.pipeline import run
     from trust_utils.profiles import load_profile
-    from trust_utils.results import load_records
 
     profile = load_profile("tiny", run_dir=tmp_path / "tiny")
     profile.stages["analysis"]["figures_dir"] = str(tmp_path / "figures")  # never write into the repository
     lines: list[str] = []
     plans = run(profile, echo=lines.append, progress=False)
     assert all(p.status == "done" for p in plans), lines
-    index = build_site(profile.run_dir, tmp_path / "site")
+    check_run_site(profile.run_dir, tmp_path)
+
+
+def check_run_site(run_dir: Path, tmp: Path) -> None:
+    """Build the site of a complete tiny run in ``tmp/site`` and open every page of it in the browser."""
+    from trust_utils.results import load_records
+
+    index = build_site(run_dir, tmp / "site")
     site = index.parent
     assert {p.stem for p in (site / "notebooks").glob("*.html")} == {s.name for s in STAGES}
     verticals = sorted(p.stem for p in (site / "records").glob("*.html"))
     assert verticals == sorted(("toxicity", "bias", "ethics", "truthfulness", "privacy"))
     _chromium()
-    images = check_images(site, tmp_path)
+    images = check_images(site, tmp)
     assert all(v["broken"] == 0 for v in images.values()), images
     assert sum(v["images"] for v in images.values()) >= 10, images  # the training curves, the verticals' figures
     for vertical in verticals:
@@ -284,25 +300,14 @@ def test_the_tiny_run_renders_as_a_site_the_browser_opens(tmp_path, cache_dir):
         data = _data_block(page.read_text(encoding="utf-8"))
         names = [c["name"] for c in data["checkpoints"]]
         first = names[0]
-        n = len(load_records(profile.run_dir, vertical, first))
-        count, total, _ = shown_count(page, tmp_path, ckpt=first)
+        n = len(load_records(run_dir, vertical, first))
+        count, total, _ = shown_count(page, tmp, ckpt=first)
         assert count == total == n, vertical
         key = data["rows"][first][0]["key"]
-        narrowed = shown_count(page, tmp_path, ckpt=first, q=key)[0]
+        narrowed = shown_count(page, tmp, ckpt=first, q=key)[0]
         assert 1 <= narrowed < n, (vertical, key)
         unparsed = sum(r["unparsed"] for r in data["rows"][first])
-        assert shown_count(page, tmp_path, ckpt=first, f="unparsed")[0] == unparsed
+        assert shown_count(page, tmp, ckpt=first, f="unparsed")[0] == unparsed
         if len(names) > 1:
             changed = len(data["changed"][f"{first}|{names[-1]}"])
-            assert shown_count(page, tmp_path, ckpt=first, vs=names[-1], f="changed")[0] == changed
-
-
-def test_the_cli_builds_the_site_and_names_a_missing_run(small_site, tmp_path, capsys):
-    from trust_utils.cli import main
-
-    index, _ = small_site
-    assert main(["site", "--profile", "tiny", "--run-dir", str(index.parent.parent), "--out", str(tmp_path / "s")]) == 0
-    assert (tmp_path / "s" / "records" / "bias.html").is_file() and str(tmp_path / "s" / "index.html") in \
-        capsys.readouterr().out
-    assert main(["site", "--profile", "tiny", "--run-dir", str(tmp_path / "none")]) == 2
-    assert f"run directory {tmp_path / 'none'} does not exist" in capsys.readouterr().err
+            assert shown_count(page, tmp, ckpt=first, vs=names[-1], f="changed")[0] == changed

@@ -103,6 +103,8 @@ def record_key(rec: Mapping[str, Any], index: int) -> str:
 def browser_rows(records: Iterable[Mapping[str, Any]], view: RecordView = DEFAULT_VIEW) -> list[dict[str, Any]]:
     """The rows the page shows for one checkpoint's records (keys made unique by a ``#n`` suffix on a repeat)."""
     rows, seen = [], set()
+    shown = _SHOWN | {"id", "unit", "variant", "sample", *view.generation, *view.parsed, *view.score,
+                      *view.sample_scores}
     for i, rec in enumerate(records):
         if not isinstance(rec, Mapping):
             raise ValueError(f"record {i} is a {type(rec).__name__}, not an object: rerun the vertical's stage")
@@ -122,7 +124,7 @@ def browser_rows(records: Iterable[Mapping[str, Any]], view: RecordView = DEFAUL
             "flags": {k: _text(v) for k, v in flags.items()},
             "unparsed": bool(flags.get("unparsed")), "leaked": None if leaked is None else bool(leaked),
             "details": {k: _text(v)[:_MAX_DETAIL] for k, v in rec.items()
-                        if k not in _SHOWN and not isinstance(v, (dict, list))},
+                        if k not in shown and not isinstance(v, (dict, list))},
         })
     return rows
 
