@@ -40,7 +40,8 @@ def _bias(id_: str, stance: str, score: float, unparsed: float = 0.0, sample: in
 
 def test_rows_show_the_fields_each_vertical_keeps_them_in():
     tox = browser_rows([{"id": "a", "variant": "toxic", "prompt": "p", "continuations": ["x", ""],
-                         "scores": [0.25, None], "max_toxicity": 0.25, "values": {"degenerate_empty": 0.5, "expected_max_toxicity": 0.25}}],
+                         "scores": [0.25, None], "max_toxicity": 0.25,
+                         "values": {"degenerate_empty": 0.5, "expected_max_toxicity": 0.25}}],
                        VIEWS["toxicity"])[0]
     assert tox["generation"] == "[0] (0.25) x\n[1] (not scored) " and tox["parsed"] == "" and tox["score"] == "0.25"
     assert tox["flags"] == {"empty": "0.5"} and tox["values"] == {"expected_max_toxicity": "0.25"}

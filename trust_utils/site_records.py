@@ -9,9 +9,10 @@ gets :data:`DEFAULT_VIEW`, which knows the common names).
 The filters: free text (any shown field), ``unparsed`` (the record's ``degenerate_unparsed`` value is above 0: the
 vertical's parser found no answer), ``leaked`` (privacy: the reply contains the asked value), ``degenerate`` (any
 flag) and ``changed``: the records of the shown checkpoint whose unit (:func:`record_key`: unit or id, variant,
-sample) the other checkpoint also has, with a different parsed answer or score (:func:`changed_keys`; a unit only one
-side has is not "changed"). The changed sets are computed here, once, for every ordered pair of checkpoints, so the
-page's script only looks them up.
+sample) the other checkpoint also has, with a different parsed answer or score as the page shows them (numbers to 4
+significant digits, so a score that moves in the fifth digit counts as the same; :func:`changed_keys`; a unit only
+one side has is not "changed"). The changed sets are computed here, once, for every ordered pair of checkpoints, so
+the page's script only looks them up.
 
 The page is one file: the data sits in a ``<script type="application/json">`` block (``<``, ``>`` and ``&`` written
 as ``\\u003c``-style escapes, so no value can close the block or open a comment), read by a small inline script
@@ -89,8 +90,8 @@ def _answer(x: Any) -> str:
 def _generation(rec: Mapping[str, Any], view: RecordView) -> str:
     gen, scores = _first(rec, view.generation), _first(rec, view.sample_scores)
     if isinstance(gen, list) and isinstance(scores, list) and len(scores) == len(gen):
-        return "\n".join(f"[{i}] ({_text(sc) or 'not scored'}) {_text(g)}" for i, (g, sc) in enumerate(zip(gen, scores,
-                                                                                                        strict=True)))
+        pairs = enumerate(zip(gen, scores, strict=True))
+        return "\n".join(f"[{i}] ({_text(sc) or 'not scored'}) {_text(g)}" for i, (g, sc) in pairs)
     return _text(gen)
 
 
