@@ -10,7 +10,7 @@ endif
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.rlhf-trust-installed
 
-.PHONY: setup study tiny test clean-runs
+.PHONY: setup study tiny site test clean-runs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ study: setup
 
 tiny: setup
 	$(BIN)/rlhf-trust run --profile tiny
+
+# A run's executed notebooks and a records browser per vertical as a static site, in runs/<profile>/site/.
+site: setup
+	$(BIN)/rlhf-trust site --profile $(PROFILE)
 
 # The suite on TEST_WORKERS processes (pytest-xdist), one torch thread each; a test file stays on one worker
 # (--dist loadfile), so a module's shared fixtures (the tiny profile run) are built once.

@@ -15,6 +15,7 @@ from .params import OVERRIDES, config_fields, load_config_class
 from .paths import default_cache_dir, notebooks_dir
 from .pipeline import PipelineError, StageFailed, notebook_parameters, run, status
 from .profiles import Profile, ProfileError, list_profiles, load_profile
+from .site import build_site
 from .stages import STAGES, get_stage
 
 
@@ -75,6 +76,16 @@ def _cmd_status(args: argparse.Namespace) -> int:
     for row in status(profile):
         why = f"  ({row['why']})" if row.get("why") else ""
         print(f"  {row['stage']:<13} {row['status']:<12} {row['finished']} {row['seconds']}{why}")
+    return 0
+
+
+def _cmd_site(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile, run_dir=args.run_dir)
+    try:
+        index = build_site(profile.run_dir, args.out or profile.run_dir / "site")
+    except FileNotFoundError as exc:
+        raise PipelineError(str(exc)) from exc
+    print(f"site written: {index}")
     return 0
 
 
@@ -143,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--profile", default="default")
     st.add_argument("--run-dir")
     st.set_defaults(func=_cmd_status)
+    w = sub.add_parser("site", help="render a run's executed notebooks and a records browser as a static site")
+    w.add_argument("--profile", default="default", help="profile name in configs/ or a YAML path (default: default)")
+    w.add_argument("--run-dir", help="override the profile's run directory")
+    w.add_argument("--out", help="the site's directory (default: <run_dir>/site)")
+    w.set_defaults(func=_cmd_site)
     c = sub.add_parser("clean", help="drop cache entries and models no current code uses; print what it freed")
     where = c.add_mutually_exclusive_group()
     where.add_argument("--profile", default="default", help="clean the caches this profile uses (default: default)")
