@@ -39,12 +39,8 @@ LAYERS: dict[str, int] = {
     "trust_utils.pipeline": 4, "trust_utils.cli": 4, "trust_utils.course": 4, "trust_utils.style": 4,
     "trust_utils.plots": 4, "trust_utils.training.plots": 4, "trust_utils.analysis.figures": 4,
     "trust_utils.analysis.stage": 4, "trust_utils.attribution_plots": 4,
-<<<<<<< HEAD
-    "trust_utils.exercises": 4, "trust_utils.exercise_outcomes": 4, "trust_utils.solutions": 4, "trust_utils.runlock": 4, "trust_utils.clean": 4,
-=======
-    "trust_utils.exercises": 4, "trust_utils.solutions": 4, "trust_utils.runlock": 4, "trust_utils.clean": 4,
-    "trust_utils.site": 4, "trust_utils.site_records": 4,
->>>>>>> h4-site
+    "trust_utils.exercises": 4, "trust_utils.exercise_outcomes": 4, "trust_utils.solutions": 4, "trust_utils.runlock": 4,
+    "trust_utils.clean": 4, "trust_utils.site": 4, "trust_utils.site_records": 4,
 }
 NAMES = {0: "base", 1: "declarations", 2: "models and run", 3: "value", 4: "orchestration"}
 
