@@ -86,7 +86,7 @@ def _safetensors_problem(p: Path) -> str | None:
     except (struct.error, ValueError, UnicodeDecodeError):
         header = None
     if header is None:
-        return f"{p.name} has no readable header"
+        return f"{p.name} is truncated (no whole header)"
     end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
     return None if size == 8 + n + end else f"{p.name} is truncated ({size} of {8 + n + end} bytes)"
 
@@ -143,18 +143,21 @@ def last_complete_checkpoint(ckpt: Path, required: tuple[str, ...] = (), remove_
     return None
 
 
-def weights_source(cfg: TrainConfig, init: str, resume: str | None) -> str:
-    """Where a HF-Trainer stage loads its model's weights from: the checkpoint it resumes (full fine-tuning), else
-    ``init``.
+def load_checkpoint_weights(model, cfg: TrainConfig, resume: str | None) -> None:
+    """Give a HF-Trainer stage's freshly loaded ``model`` the weights of the checkpoint it resumes (full fine-tuning).
 
     ``Trainer._load_from_checkpoint`` reads ``model.safetensors`` with ``load_state_dict(strict=False)`` and no key
     conversion, so a weight that ``save_pretrained`` writes under its original checkpoint name (GPT-NeoX/Pythia:
-    ``embed_out.weight`` for the model's ``lm_head``) is silently *not* restored: a resumed run trained the rest
-    of the model on the init's output layer. ``from_pretrained`` converts the names, so the model is loaded from the
-    checkpoint itself; the Trainer's own partial reload then only writes the same values again. A LoRA checkpoint
-    holds only the adapter (the Trainer restores it with PEFT), so the base comes from ``init``.
+    ``embed_out.weight`` for the model's ``lm_head``) is silently *not* restored: a resumed run trained the rest of
+    the model on the init's output layer. ``from_pretrained`` converts the names, so the checkpoint is loaded with it
+    and copied in; the Trainer's own partial reload then writes the same values again. The model itself stays loaded
+    from its init, since trainers read their reference from ``config._name_or_path`` (TRL's RLOO). A LoRA checkpoint
+    holds only the adapter, which the Trainer restores with PEFT.
     """
-    return resume if resume and not cfg.use_lora else init
+    if not resume or cfg.use_lora:
+        return
+    saved = type(model).from_pretrained(resume)
+    model.load_state_dict(saved.state_dict())
 
 
 def checkpoint_step(path: str | None) -> int:
