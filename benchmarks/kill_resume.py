@@ -1,0 +1,217 @@
+"""Kill -9 a tiny-profile run inside a training stage, rerun it, and compare its results with an uninterrupted run.
+
+    python benchmarks/kill_resume.py --stages sft,dpo,ppo --seed 0
+    python benchmarks/kill_resume.py --stages sft --at 0.5:0.9 --workdir /tmp/kr --keep
+
+First the tiny profile runs uninterrupted into ``<workdir>/clean`` (the runner's CLI, ``python -m trust_utils.cli run
+--profile tiny --run-dir DIR``), which also measures when each stage's training starts and how long it lasts. Then,
+for each stage of ``--stages``, the profile runs into ``<workdir>/kill-<stage>``; a random time into that stage's
+training (a uniform fraction in ``--at`` of its uninterrupted training time, drawn from ``--seed``) every process of
+the run gets SIGKILL: the runner's process group and the notebook kernel's (jupyter starts kernels in a session
+of their own, so a kill of the runner's group alone would leave the training kernel running). The same command then
+runs again to the end, and every ``results/*.csv`` of the two run directories is compared row for row (all columns,
+NaN equal to NaN), and each trained stage's ``model/*.safetensors`` byte for byte.
+
+Prints one row per kill: the stage, when it was killed (seconds after the stage started, and the fraction of its
+training), the newest checkpoint on disk at the kill, the ``resumed_from`` the rerun recorded, the result rows equal
+and differing (and the differing columns), and the trained models equal. No results column is excluded: none holds a
+timestamp or a path (``versions``, ``config_hash`` and ``model_revision`` are content, equal when the runs agree).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAINING_STAGES = ("sft", "reward_model", "ppo", "dpo", "rloo")
+
+
+def _cmd(run_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "trust_utils.cli", "run", "--profile", "tiny", "--run-dir", str(run_dir),
+            "--no-progress"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def run_to_end(run_dir: Path, log: Path) -> float:
+    """Run the tiny profile into ``run_dir`` to its end; the seconds it took (raises when the run fails)."""
+    t0 = time.perf_counter()
+    with log.open("a") as f:
+        subprocess.run(_cmd(run_dir), cwd=ROOT, env=_env(), stdout=f, stderr=subprocess.STDOUT, check=True)
+    return time.perf_counter() - t0
+
+
+def stage_timing(run_dir: Path, stage: str) -> tuple[float, float]:
+    """``(seconds from the stage's start to its training's end, training seconds)`` of a finished stage, from its
+    ``outputs.json`` timings (``train_s`` runs from the stage's ``run()`` call to the end of training) and manifest
+    (``seconds``: the whole notebook)."""
+    out = json.loads((run_dir / stage / "outputs.json").read_text())
+    manifest = json.loads((run_dir / stage / "manifest.json").read_text())
+    timings = out.get("timings", {})
+    lead = float(manifest["seconds"]) - float(timings["total_s"])  # kernel start, imports, cells before run()
+    return lead + float(timings["train_s"]), float(timings["train_s"])
+
+
+def _kill_everything(proc: subprocess.Popen) -> None:
+    """SIGKILL the runner's process group and the process group of every descendant (the kernel has its own)."""
+    import psutil
+
+    try:
+        kids = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        kids = []
+    groups = {os.getpgid(proc.pid)}
+    for k in kids:
+        try:
+            groups.add(os.getpgid(k.pid))
+        except ProcessLookupError:
+            pass
+    for g in groups:
+        try:
+            os.killpg(g, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def newest_checkpoint(run_dir: Path, stage: str) -> int | None:
+    steps = [int(p.name.rsplit("-", 1)[1]) for p in (run_dir / stage / "checkpoints").glob("checkpoint-*")]
+    return max(steps) if steps else None
+
+
+def kill_inside(run_dir: Path, stage: str, delay: float, log: Path) -> float | None:
+    """Start the run, SIGKILL it ``delay`` s after ``stage`` starts; seconds into the stage, None if it ended first."""
+    with log.open("a") as f:
+        proc = subprocess.Popen(_cmd(run_dir), cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        started = None
+        assert proc.stdout is not None
+        os.set_blocking(proc.stdout.fileno(), False)
+        buf = ""
+        while proc.poll() is None:
+            chunk = proc.stdout.read() or ""
+            f.write(chunk)
+            buf += chunk
+            if started is None and f"] {stage}: running" in buf:
+                started = time.perf_counter()
+            if started is not None and time.perf_counter() - started >= delay:
+                _kill_everything(proc)
+                f.write(f"\n### kill -9 {delay:.1f}s into {stage}\n")
+                return time.perf_counter() - started
+            time.sleep(0.05)
+        f.write(proc.stdout.read() or "")
+    return None
+
+
+def compare_results(a: Path, b: Path) -> tuple[int, int, list[str], list[str]]:
+    """``(rows equal, rows differing, differing columns, files missing on one side)`` over ``results/*.csv``."""
+    import pandas as pd
+
+    equal = differ = 0
+    cols: set[str] = set()
+    missing = []
+    for fa in sorted((a / "results").glob("*.csv")):
+        fb = b / "results" / fa.name
+        if not fb.is_file():
+            missing.append(fa.name)
+            continue
+        da, db = pd.read_csv(fa), pd.read_csv(fb)
+        if list(da.columns) != list(db.columns) or len(da) != len(db):
+            differ += max(len(da), len(db))
+            cols.add(f"{fa.name}: shape/columns")
+            continue
+        same = (da == db) | (da.isna() & db.isna())
+        equal += int(same.all(axis=1).sum())
+        differ += int((~same.all(axis=1)).sum())
+        cols.update(f"{fa.stem}.{c}" for c in da.columns if not same[c].all())
+    missing += [fb.name for fb in (b / "results").glob("*.csv") if not (a / "results" / fb.name).is_file()]
+    return equal, differ, sorted(cols), missing
+
+
+def _model_hash(run_dir: Path, stage: str) -> str | None:
+    files = sorted((run_dir / stage / "model").glob("*.safetensors"))
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def compare_models(a: Path, b: Path) -> tuple[int, int]:
+    hashes = [(_model_hash(a, s), _model_hash(b, s)) for s in TRAINING_STAGES]
+    present = [(x, y) for x, y in hashes if x is not None]
+    return sum(x == y for x, y in present), len(present)
+
+
+def resumed_from(run_dir: Path, stage: str) -> int | None:
+    """The checkpoint step the stage's training resumed from, as its ``outputs.json`` records it."""
+    p = run_dir / stage / "outputs.json"
+    return json.loads(p.read_text())["outputs"].get("resumed_from") if p.is_file() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stages", default="sft,dpo,ppo", help="training stages to kill, comma-separated "
+                    f"(of {','.join(TRAINING_STAGES)})")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the kill times")
+    ap.add_argument("--at", default="0.1:0.9", help="kill at a uniform fraction lo:hi of the stage's training time")
+    ap.add_argument("--workdir", default="", help="where the run directories go (default: a new temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the run directories")
+    args = ap.parse_args(argv)
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    bad = [s for s in stages if s not in TRAINING_STAGES]
+    if bad:
+        ap.error(f"--stages: {bad} are not training stages; choose from {','.join(TRAINING_STAGES)}")
+    lo, hi = (float(x) for x in args.at.split(":"))
+    rng = random.Random(args.seed)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="kill_resume_"))
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "runs.log"
+    print(f"workdir {work} (runner output in {log})", flush=True)
+    clean = work / "clean"
+    print(f"uninterrupted run: {run_to_end(clean, log):.0f}s", flush=True)
+    rows = []
+    for stage in stages:
+        until_trained, train_s = stage_timing(clean, stage)
+        frac = rng.uniform(lo, hi)
+        delay = until_trained - train_s + frac * train_s
+        rd = work / f"kill-{stage}"
+        at = kill_inside(rd, stage, delay, log)
+        ckpt = newest_checkpoint(rd, stage) if at is not None else None
+        rerun = run_to_end(rd, log)
+        eq, diff, cols, missing = compare_results(clean, rd)
+        m_eq, m_n = compare_models(clean, rd)
+        rows.append({"stage killed": stage, "killed at": "not killed (ended first)" if at is None else
+                     f"{at:.1f}s in ({frac:.2f} of training)", "checkpoint on disk": ckpt,
+                     "resumed from": resumed_from(rd, stage), "rerun s": f"{rerun:.0f}", "rows equal": eq,
+                     "rows differing": diff, "differing columns": ", ".join(cols) or "-",
+                     "missing files": ", ".join(missing) or "-", "models equal": f"{m_eq}/{m_n}"})
+        print(json.dumps(rows[-1]), flush=True)
+    keys = list(rows[0]) if rows else []
+    print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    if not args.keep and not args.workdir:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(r["rows differing"] == 0 and r["missing files"] == "-" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
