@@ -15,7 +15,9 @@ NaN equal to NaN), and each trained stage's ``model/*.safetensors`` byte for byt
 Prints one row per kill: the stage, when it was killed (seconds after the stage started, and the fraction of its
 training), the newest checkpoint on disk at the kill, the ``resumed_from`` the rerun recorded, the result rows equal
 and differing (and the differing columns), and the trained models equal. No results column is excluded: none holds a
-timestamp or a path (``versions``, ``config_hash`` and ``model_revision`` are content, equal when the runs agree).
+timestamp, but ``model_revision`` (the scored model directory's hash) covers the model's reuse marker, which
+records the run directory: it differs between any two run directories and is left out (:data:`IGNORED`; the
+weights are compared directly). ``--compare-only`` redoes the comparison of an existing ``--workdir``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING_STAGES = ("sft", "reward_model", "ppo", "dpo", "rloo")
+#: results columns that differ between any two run directories, so they are left out of the comparison:
+#: ``model_revision`` hashes the whole model directory, whose reuse marker (``.train_config.json``) holds the stage
+#: config with its ``run_dir`` (and ``resumed_from``); the weights themselves are compared file by file instead
+IGNORED = ("model_revision",)
 
 
 def _cmd(run_dir: Path) -> list[str]:
@@ -117,8 +123,9 @@ def kill_inside(run_dir: Path, stage: str, delay: float, log: Path) -> float | N
     return None
 
 
-def compare_results(a: Path, b: Path) -> tuple[int, int, list[str], list[str]]:
-    """``(rows equal, rows differing, differing columns, files missing on one side)`` over ``results/*.csv``."""
+def compare_results(a: Path, b: Path, ignore: tuple[str, ...] = IGNORED) -> tuple[int, int, list[str], list[str]]:
+    """``(rows equal, rows differing, differing columns, files missing on one side)`` over ``results/*.csv``, the
+    ``ignore`` columns left out."""
     import pandas as pd
 
     equal = differ = 0
@@ -129,7 +136,7 @@ def compare_results(a: Path, b: Path) -> tuple[int, int, list[str], list[str]]:
         if not fb.is_file():
             missing.append(fa.name)
             continue
-        da, db = pd.read_csv(fa), pd.read_csv(fb)
+        da, db = (pd.read_csv(f).drop(columns=list(ignore), errors="ignore") for f in (fa, fb))
         if list(da.columns) != list(db.columns) or len(da) != len(db):
             differ += max(len(da), len(db))
             cols.add(f"{fa.name}: shape/columns")
@@ -172,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--at", default="0.1:0.9", help="kill at a uniform fraction lo:hi of the stage's training time")
     ap.add_argument("--workdir", default="", help="where the run directories go (default: a new temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the run directories")
+    ap.add_argument("--compare-only", action="store_true",
+                    help="only compare the run directories already in --workdir (kill details from its kills.json)")
     args = ap.parse_args(argv)
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     bad = [s for s in stages if s not in TRAINING_STAGES]
@@ -184,29 +193,34 @@ def main(argv: list[str] | None = None) -> int:
     log = work / "runs.log"
     print(f"workdir {work} (runner output in {log})", flush=True)
     clean = work / "clean"
-    print(f"uninterrupted run: {run_to_end(clean, log):.0f}s", flush=True)
+    kills_file = work / "kills.json"
+    kills = json.loads(kills_file.read_text()) if kills_file.is_file() else {}
+    if not args.compare_only:
+        print(f"uninterrupted run: {run_to_end(clean, log):.0f}s", flush=True)
     rows = []
     for stage in stages:
-        until_trained, train_s = stage_timing(clean, stage)
-        frac = rng.uniform(lo, hi)
-        delay = until_trained - train_s + frac * train_s
         rd = work / f"kill-{stage}"
-        at = kill_inside(rd, stage, delay, log)
-        ckpt = newest_checkpoint(rd, stage) if at is not None else None
-        rerun = run_to_end(rd, log)
+        if not args.compare_only:
+            until_trained, train_s = stage_timing(clean, stage)
+            frac = rng.uniform(lo, hi)
+            delay = until_trained - train_s + frac * train_s
+            at = kill_inside(rd, stage, delay, log)
+            kills[stage] = {"killed at": "not killed (ended first)" if at is None else
+                            f"{at:.1f}s in ({frac:.2f} of training)",
+                            "checkpoint on disk": newest_checkpoint(rd, stage) if at is not None else None,
+                            "rerun s": f"{run_to_end(rd, log):.0f}"}
+            kills_file.write_text(json.dumps(kills, indent=1))
         eq, diff, cols, missing = compare_results(clean, rd)
         m_eq, m_n = compare_models(clean, rd)
-        rows.append({"stage killed": stage, "killed at": "not killed (ended first)" if at is None else
-                     f"{at:.1f}s in ({frac:.2f} of training)", "checkpoint on disk": ckpt,
-                     "resumed from": resumed_from(rd, stage), "rerun s": f"{rerun:.0f}", "rows equal": eq,
-                     "rows differing": diff, "differing columns": ", ".join(cols) or "-",
+        rows.append({"stage killed": stage, **kills.get(stage, {}), "resumed from": resumed_from(rd, stage),
+                     "rows equal": eq, "rows differing": diff, "differing columns": ", ".join(cols) or "-",
                      "missing files": ", ".join(missing) or "-", "models equal": f"{m_eq}/{m_n}"})
         print(json.dumps(rows[-1]), flush=True)
     keys = list(rows[0]) if rows else []
     print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
     for r in rows:
         print("| " + " | ".join(str(r[k]) for k in keys) + " |")
-    if not args.keep and not args.workdir:
+    if not args.keep and not args.workdir and not args.compare_only:
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)

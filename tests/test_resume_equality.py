@@ -154,7 +154,7 @@ def _truncate(p):
 
 @pytest.mark.parametrize("damage", ["no trainer_state.json", "model.safetensors is truncated", "no optimizer.pt",
                                     "optimizer.pt is truncated", "trainer_state.json says step 2",
-                                    "no value_model.safetensors"])
+                                    "no value_model.safetensors", "trainer_state.json does not parse"])
 def test_newest_complete_checkpoint_is_taken(damage, tmp_path, caplog):
     from trust_utils.training.reuse import checkpoint_problem, last_complete_checkpoint
 
@@ -169,7 +169,8 @@ def test_newest_complete_checkpoint_is_taken(damage, tmp_path, caplog):
      "no optimizer.pt": lambda: (new / "optimizer.pt").unlink(),
      "optimizer.pt is truncated": lambda: _truncate(new / "optimizer.pt"),
      "trainer_state.json says step 2": lambda: (new / "trainer_state.json").write_text('{"global_step": 2}'),
-     "no value_model.safetensors": lambda: (new / "value_model.safetensors").unlink()}[damage]()
+     "no value_model.safetensors": lambda: (new / "value_model.safetensors").unlink(),
+     "trainer_state.json does not parse": lambda: _truncate(new / "trainer_state.json")}[damage]()
     assert damage in checkpoint_problem(new, required)
     with caplog.at_level("WARNING"):
         assert last_complete_checkpoint(tmp_path, required) == str(old)
