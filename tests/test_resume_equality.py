@@ -70,7 +70,7 @@ def test_sft_resume_equals_uninterrupted(prepared_run, tmp_path, cache_dir, monk
     out = _interrupted(monkeypatch, run_sft, b, 3)
     _assert_same(a.stage_dir() / "model", b.stage_dir() / "model")
     assert out["resumed_from"] == 3 and out["reuse"]["resumed_from"] == 3
-    assert run_sft(a)["resumed_from"] is None  # a reused model keeps what it was saved with
+    assert run_sft(a)["resumed_from"] is None and run_sft(b)["resumed_from"] == 3  # reused: kept from the save
 
 
 def _pref_configs(prepared_run, tmp_path, cache_dir, with_rm: bool = False):
