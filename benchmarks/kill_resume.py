@@ -180,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default="", help="where the run directories go (default: a new temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the run directories")
     ap.add_argument("--compare-only", action="store_true",
-                    help="only compare the run directories already in --workdir (kill details from its kills.json)")
+                    help="only compare the run directories already in --workdir (kill details from its kills-*.json)")
+    ap.add_argument("--kill-only", action="store_true",
+                    help="use the uninterrupted run already in --workdir (or still running: the killed stage's "
+                         "timing must be there); kill, rerun and record, compare later with --compare-only. Several "
+                         "of these, one stage each, may run at once")
     args = ap.parse_args(argv)
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     bad = [s for s in stages if s not in TRAINING_STAGES]
@@ -193,9 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     log = work / "runs.log"
     print(f"workdir {work} (runner output in {log})", flush=True)
     clean = work / "clean"
-    kills_file = work / "kills.json"
-    kills = json.loads(kills_file.read_text()) if kills_file.is_file() else {}
-    if not args.compare_only:
+    kills = {p.stem.split("-", 1)[1]: json.loads(p.read_text()) for p in work.glob("kills-*.json")}
+    if not (args.compare_only or args.kill_only):
         print(f"uninterrupted run: {run_to_end(clean, log):.0f}s", flush=True)
     rows = []
     for stage in stages:
@@ -209,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                             f"{at:.1f}s in ({frac:.2f} of training)",
                             "checkpoint on disk": newest_checkpoint(rd, stage) if at is not None else None,
                             "rerun s": f"{run_to_end(rd, log):.0f}"}
-            kills_file.write_text(json.dumps(kills, indent=1))
+            (work / f"kills-{stage}.json").write_text(json.dumps(kills[stage], indent=1))
+        if args.kill_only:
+            continue
         eq, diff, cols, missing = compare_results(clean, rd)
         m_eq, m_n = compare_models(clean, rd)
         rows.append({"stage killed": stage, **kills.get(stage, {}), "resumed from": resumed_from(rd, stage),
