@@ -101,26 +101,27 @@ def newest_checkpoint(run_dir: Path, stage: str) -> int | None:
 
 def kill_inside(run_dir: Path, stage: str, delay: float, log: Path) -> float | None:
     """Start the run, SIGKILL it ``delay`` s after ``stage`` starts; seconds into the stage, None if it ended first."""
-    with log.open("a") as f:
+    import select
+
+    with log.open("ab") as f:
         proc = subprocess.Popen(_cmd(run_dir), cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        started = None
+                                stderr=subprocess.STDOUT, start_new_session=True)
         assert proc.stdout is not None
-        os.set_blocking(proc.stdout.fileno(), False)
-        buf = ""
-        while proc.poll() is None:
-            chunk = proc.stdout.read() or ""
-            f.write(chunk)
-            buf += chunk
-            if started is None and f"] {stage}: running" in buf:
-                started = time.perf_counter()
+        fd, started, buf = proc.stdout.fileno(), None, b""
+        while True:
+            if select.select([fd], [], [], 0.05)[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:  # the runner ended before the kill
+                    proc.wait()
+                    return None
+                f.write(chunk)
+                buf = (buf + chunk)[-4096:]
+                if started is None and f"] {stage}: running".encode() in buf:
+                    started = time.perf_counter()
             if started is not None and time.perf_counter() - started >= delay:
                 _kill_everything(proc)
-                f.write(f"\n### kill -9 {delay:.1f}s into {stage}\n")
+                f.write(f"\n### kill -9 {delay:.1f}s into {stage}\n".encode())
                 return time.perf_counter() - started
-            time.sleep(0.05)
-        f.write(proc.stdout.read() or "")
-    return None
 
 
 def compare_results(a: Path, b: Path, ignore: tuple[str, ...] = IGNORED) -> tuple[int, int, list[str], list[str]]:
