@@ -133,9 +133,35 @@ class ReplayingSampler:
         return iter(list(self.inner))
 
 
+class FastForwardSampler:
+    """Wraps a sampler that draws each epoch's order from a generator of its own, seeded once (TRL's
+    ``RepeatSampler``, RLOO): a fresh one would draw epoch 0's order for the resumed epoch e, so the first pass
+    first draws and drops the e orders before it, as the uninterrupted run did (a no-op there: it starts at 0)."""
+
+    def __init__(self, inner):
+        self.inner, self.epoch, self.fresh = inner, 0, True
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        if self.fresh:
+            self.fresh = False
+            for _ in range(self.epoch):
+                for _ in self.inner:
+                    pass
+        return iter(self.inner)
+
+
 def replay_epoch_order(trainer, resume: str | None) -> None:
-    """Make ``trainer``'s length-grouped epoch order resumable (see :class:`EpochOrderRNG`); others are untouched."""
+    """Make ``trainer``'s epoch order resumable: a length-grouped one (:class:`ReplayingSampler`) and TRL's
+    seeded-once ``RepeatSampler`` (:class:`FastForwardSampler`); others (accelerate's sampler seeded with
+    ``data_seed + epoch``) are untouched."""
     from transformers.trainer_pt_utils import LengthGroupedSampler
+    from trl.trainer.utils import RepeatSampler
 
     record = EpochOrderRNG()
     replay = None
@@ -147,7 +173,9 @@ def replay_epoch_order(trainer, resume: str | None) -> None:
 
     def sampler(train_dataset=None):
         s = make(train_dataset)
-        return ReplayingSampler(s, record, replay) if isinstance(s, LengthGroupedSampler) else s
+        if isinstance(s, LengthGroupedSampler):
+            return ReplayingSampler(s, record, replay)
+        return FastForwardSampler(s) if isinstance(s, RepeatSampler) and s.shuffle else s
 
     trainer._get_train_sampler = sampler
     trainer.add_callback(record)
