@@ -5,9 +5,10 @@
 
 First the tiny profile runs uninterrupted into ``<workdir>/clean`` (the runner's CLI, ``python -m trust_utils.cli run
 --profile tiny --run-dir DIR``), which also measures when each stage's training starts and how long it lasts. Then,
-for each stage of ``--stages``, the profile runs into ``<workdir>/kill-<stage>``; a random time into that stage's
-training (a uniform fraction in ``--at`` of its uninterrupted training time, drawn from ``--seed``) every process of
-the run gets SIGKILL: the runner's process group and the notebook kernel's (jupyter starts kernels in a session
+for each stage of ``--stages``, the profile runs into ``<workdir>/kill-<stage>``; at a random time inside that
+stage's training after its first checkpoint appeared (a uniform fraction in ``--at``, drawn from ``--seed``, of the
+uninterrupted run's training time after its first checkpoint; counted from the first checkpoint so that the load of
+a shared machine does not move the kill before it) every process of the run gets SIGKILL: the runner's process group and the notebook kernel's (jupyter starts kernels in a session
 of their own, so a kill of the runner's group alone would leave the training kernel running). The same command then
 runs again to the end, and every ``results/*.csv`` of the two run directories is compared row for row (all columns,
 NaN equal to NaN), and each trained stage's ``model/*.safetensors`` byte for byte.
@@ -61,15 +62,14 @@ def run_to_end(run_dir: Path, log: Path) -> float:
     return time.perf_counter() - t0
 
 
-def stage_timing(run_dir: Path, stage: str) -> tuple[float, float]:
-    """``(seconds from the stage's start to its training's end, training seconds)`` of a finished stage, from its
-    ``outputs.json`` timings (``train_s`` runs from the stage's ``run()`` call to the end of training) and manifest
-    (``seconds``: the whole notebook)."""
+def after_first_checkpoint(run_dir: Path, stage: str) -> float:
+    """Seconds of the uninterrupted stage's training after its first checkpoint: its training time times the share
+    of steps after ``save_steps`` (steps from the last row of ``training_log.csv``, ``save_steps`` from its config)."""
     out = json.loads((run_dir / stage / "outputs.json").read_text())
-    manifest = json.loads((run_dir / stage / "manifest.json").read_text())
-    timings = out.get("timings", {})
-    lead = float(manifest["seconds"]) - float(timings["total_s"])  # kernel start, imports, cells before run()
-    return lead + float(timings["train_s"]), float(timings["train_s"])
+    train_s = float(out["timings"]["train_s"])
+    steps = max(int(out["outputs"].get("steps") or out["outputs"].get("updates") or 1), 1)
+    save = int(out["outputs"]["config"]["save_steps"])
+    return train_s * max(steps - save, 0) / steps
 
 
 def _kill_everything(proc: subprocess.Popen) -> None:
@@ -100,14 +100,16 @@ def newest_checkpoint(run_dir: Path, stage: str) -> int | None:
 
 
 def kill_inside(run_dir: Path, stage: str, delay: float, log: Path) -> float | None:
-    """Start the run, SIGKILL it ``delay`` s after ``stage`` starts; seconds into the stage, None if it ended first."""
+    """Start the run and SIGKILL it ``delay`` s after ``stage``'s first checkpoint appeared (so the rerun has one to
+    resume from, whatever the machine's load); seconds from the stage's start, None if the run ended first."""
     import select
 
+    ckpts = run_dir / stage / "checkpoints"
     with log.open("ab") as f:
         proc = subprocess.Popen(_cmd(run_dir), cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         assert proc.stdout is not None
-        fd, started, buf = proc.stdout.fileno(), None, b""
+        fd, started, first, buf = proc.stdout.fileno(), None, None, b""
         while True:
             if select.select([fd], [], [], 0.05)[0]:
                 chunk = os.read(fd, 65536)
@@ -118,9 +120,11 @@ def kill_inside(run_dir: Path, stage: str, delay: float, log: Path) -> float | N
                 buf = (buf + chunk)[-4096:]
                 if started is None and f"] {stage}: running".encode() in buf:
                     started = time.perf_counter()
-            if started is not None and time.perf_counter() - started >= delay:
+            if started is not None and first is None and any(ckpts.glob("checkpoint-*")):
+                first = time.perf_counter()
+            if first is not None and time.perf_counter() - first >= delay:
                 _kill_everything(proc)
-                f.write(f"\n### kill -9 {delay:.1f}s into {stage}\n".encode())
+                f.write(f"\n### kill -9 {stage}, {delay:.1f}s after its first checkpoint\n".encode())
                 return time.perf_counter() - started
 
 
@@ -177,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stages", default="sft,dpo,ppo", help="training stages to kill, comma-separated "
                     f"(of {','.join(TRAINING_STAGES)})")
     ap.add_argument("--seed", type=int, default=0, help="seed of the kill times")
-    ap.add_argument("--at", default="0.1:0.9", help="kill at a uniform fraction lo:hi of the stage's training time")
+    ap.add_argument("--at", default="0.1:0.9", help="kill at a uniform fraction lo:hi of the uninterrupted "
+                    "stage's training time after its first checkpoint, counted from the first checkpoint")
     ap.add_argument("--workdir", default="", help="where the run directories go (default: a new temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the run directories")
     ap.add_argument("--compare-only", action="store_true",
@@ -205,12 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     for stage in stages:
         rd = work / f"kill-{stage}"
         if not args.compare_only:
-            until_trained, train_s = stage_timing(clean, stage)
+            window = after_first_checkpoint(clean, stage)
             frac = rng.uniform(lo, hi)
-            delay = until_trained - train_s + frac * train_s
-            at = kill_inside(rd, stage, delay, log)
+            at = kill_inside(rd, stage, frac * window, log)
             kills[stage] = {"killed at": "not killed (ended first)" if at is None else
-                            f"{at:.1f}s in ({frac:.2f} of training)",
+                            f"{at:.1f}s into the stage, {frac * window:.1f}s after its first checkpoint "
+                            f"({frac:.2f} of the {window:.0f}s after it uninterrupted)",
                             "checkpoint on disk": newest_checkpoint(rd, stage) if at is not None else None,
                             "rerun s": f"{run_to_end(rd, log):.0f}"}
             (work / f"kills-{stage}.json").write_text(json.dumps(kills[stage], indent=1))
