@@ -227,10 +227,11 @@ def main(argv: list[str] | None = None) -> int:
                      "rows equal": eq, "rows differing": diff, "differing columns": ", ".join(cols) or "-",
                      "missing files": ", ".join(missing) or "-", "models equal": f"{m_eq}/{m_n}"})
         print(json.dumps(rows[-1]), flush=True)
-    keys = list(rows[0]) if rows else []
-    print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
-    for r in rows:
-        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    if rows:
+        keys = list(rows[0])
+        print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+        for r in rows:
+            print("| " + " | ".join(str(r[k]) for k in keys) + " |")
     if not args.keep and not args.workdir and not args.compare_only:
         import shutil
 
