@@ -29,7 +29,7 @@ from .envelope import Report, Trained, run_method
 from .inputs import load_rows, resolve_init
 from .launch import worker_main
 from .pairs import add_length_column, checked_train_pairs, held_out_pairs, preference_dataset
-from .reuse import prepare_checkpoints, save_trainer_model
+from .reuse import load_checkpoint_weights, prepare_checkpoints, save_trainer_model
 from .summary import last_value, read_log
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ def build_trainer(cfg: DPOStageConfig, device: str, resume: str | None = None, e
     rows = load_rows(cfg, "pref_train", cfg.n_train)
     tok = load_tokenizer(init, padding_side="right")
     model = AutoModelForCausalLM.from_pretrained(init)
+    load_checkpoint_weights(model, cfg, resume)
     ref = None if cfg.use_lora else AutoModelForCausalLM.from_pretrained(init)
     args = DPOConfig(**trainer_kwargs(cfg, device), beta=cfg.beta, max_length=cfg.max_length,
                      loss_type=[cfg.loss_type], dataset_num_proc=None, precompute_ref_log_probs=False,
@@ -73,6 +74,7 @@ def build_trainer(cfg: DPOStageConfig, device: str, resume: str | None = None, e
                          eval_dataset=eval_ds, processing_class=tok, peft_config=peft_config,
                          callbacks=callbacks.standard_callbacks(cfg, resume))
     add_length_column(trainer)
+    callbacks.replay_epoch_order(trainer, resume)
     return trainer, tok
 
 

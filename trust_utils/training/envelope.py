@@ -4,7 +4,11 @@
 process is launched), trains or reuses (:func:`.launch.run_training`), hands the result to the method's ``report``
 (its evaluation and its own summary fields) and writes ``outputs.json`` with the fields every method shares::
 
-    status, reuse, init_from, init_path, <report.head>, model_dir, <report.fields>, files, device, config
+    status, reuse, resumed_from, init_from, init_path, <report.head>, model_dir, <report.fields>, files, device, config
+
+``resumed_from`` is the checkpoint step the training resumed from after an interruption, None for an uninterrupted
+training (:func:`.reuse.prepare_checkpoints`); a resumed training ends with the weights of an uninterrupted one
+(``tests/test_resume_equality.py``), so it marks provenance, not a different result.
 
 with ``files`` = ``model/``, the training log and ``report.files``, the training file as input, and the timings
 ``train_s`` (validation to the end of training) and ``total_s``.
@@ -81,8 +85,10 @@ def run_method(cfg: TrainConfig, train: TrainFn, report: Callable[[Trained], Rep
     status = run_training(cfg, train, device)
     t_train = timer()
     own = report(Trained(cfg, device, init, status, checked))
+    reuse = reuse_record(cfg, status)
     summary = {
-        "status": status, "reuse": reuse_record(cfg, status), "init_from": cfg.init_from, "init_path": init,
+        "status": status, "reuse": reuse, "resumed_from": reuse["resumed_from"], "init_from": cfg.init_from,
+        "init_path": init,
         **own.head, "model_dir": "model", **own.fields,
         "files": ["model/", TRAIN_LOG, *own.files], "device": device, "config": cfg.to_json(),
     }

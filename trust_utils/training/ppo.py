@@ -22,9 +22,11 @@ The reward model must share the policy's tokenizer (PPO feeds the policy's token
 :func:`.online.check_same_tokenizer` compares vocabularies, special tokens and the tokenization of a probe string and raises
 naming both models otherwise.
 
-Resume: ``PPOTrainer.train()`` cannot resume a checkpoint; a rerun after an interruption restarts from the policy
-of the last checkpoint in ``checkpoints/`` and runs only the remaining updates (value model from ``value_init`` again,
-optimizer state fresh, last logged ``kl_coef`` kept). Output: ``<run_dir>/ppo/model`` (checkpoint ``ppo``),
+Resume: ``PPOTrainer.train()`` cannot resume a checkpoint, so the stage does: each checkpoint also holds the value
+model and the ``kl_coef`` in force (:func:`.ppo_backend.checkpoint_callback`), and a rerun after an interruption
+starts from the last complete checkpoint's policy and value model, optimizer and scheduler state, data position and
+RNG states (:func:`.ppo_backend.make_resumable`) and runs only the remaining updates: it ends with the weights
+of an uninterrupted run (``tests/test_resume_equality.py``). Output: ``<run_dir>/ppo/model`` (checkpoint ``ppo``),
 ``training_log.csv`` (per update: score, KL, rewards, losses, clip fractions, kl_coef), ``samples.csv``.
 """
 
@@ -175,10 +177,12 @@ def train(cfg: PPOStageConfig) -> None:
 
     device = setup(cfg)
     is_main = os.environ.get("RANK", "0") == "0"
-    resume = prepare_checkpoints(cfg, is_main=is_main)
+    resume = prepare_checkpoints(cfg, is_main=is_main, required=ppo_backend.CHECKPOINT_FILES)
     done = checkpoint_step(resume)
     policy_ref = resume if resume else resolve_init(cfg)
     tok, policy, ref, reward_model, value_model, _ = load_models(cfg, policy_ref)
+    if resume:
+        ppo_backend.load_value_model(value_model, resume)
     rows = load_rows(cfg, "pref_train", cfg.n_train)
     train_ds = _prompt_dataset(tok, rows, cfg.max_prompt_length)
     test_rows = load_rows(cfg, "pref_test") if data_file(cfg, "pref_test").is_file() else rows
@@ -186,11 +190,8 @@ def train(cfg: PPOStageConfig) -> None:
     per_update = cfg.batch_size * cfg.grad_accum * cfg.num_processes
     total_updates = -(-_episodes(cfg, len(rows)) // per_update)
     remaining = total_updates - done
-    kl_coef = cfg.kl_coef
+    kl_coef = ppo_backend.saved_kl_coef(resume) if resume else cfg.kl_coef
     if resume:
-        prev = read_log(cfg)
-        if "kl_coef" in prev and prev["kl_coef"].notna().any():
-            kl_coef = float(prev.loc[prev["step"] <= done, "kl_coef"].dropna().iloc[-1]) if (prev["step"] <= done).any() else kl_coef
         log.info("stage 'ppo': resuming after %d of %d updates from %s", done, total_updates, resume)
     if remaining <= 0:
         ppo_policy = policy
@@ -208,14 +209,19 @@ def train(cfg: PPOStageConfig) -> None:
             sft_model_path=str(resolve_init(cfg)), reward_model_path=str(cfg.reward_model))
 
         def extra(a, state):
-            return {"kl_coef": float(a.kl_coef), "step": done + state.global_step}
+            return {"kl_coef": float(a.kl_coef)}
 
-        cbs = callbacks.standard_callbacks(cfg, resume, extra, step_offset=done)
+        # first: it sets the resumed step counters (global_step counts from the resumed update), which the path
+        # points read
+        extras = ppo_backend.checkpoint_callback(done, total_updates)
+        cbs = [extras, *callbacks.standard_callbacks(cfg, resume, extra)]
         if cfg.adaptive_kl:
             cbs.append(AdaptiveKLCallback(AdaptiveKLController(kl_coef, cfg.target_kl, cfg.kl_horizon)))
         peft_config = lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
         trainer = ppo_backend.make_trainer(args, tok, policy, ref, reward_model, value_model, train_ds, eval_ds,
                                            callbacks=cbs, peft_config=peft_config)
+        extras.trainer = trainer
+        ppo_backend.make_resumable(trainer, resume, done, total_updates)
         trainer.train()
         trainer.accelerator.wait_for_everyone()
         ppo_policy = ppo_backend.policy_of(trainer)

@@ -32,10 +32,15 @@ REUSE_FILE = "reuse.json"
 
 
 # ------------------------------------------------------------------------------------------ resume and reuse
-def prepare_checkpoints(cfg: TrainConfig, is_main: bool = True) -> str | None:
-    """The checkpoint to resume from (None: start afresh); clears checkpoints of a different config."""
-    from transformers.trainer_utils import get_last_checkpoint
+def prepare_checkpoints(cfg: TrainConfig, is_main: bool = True, required: tuple[str, ...] = ()) -> str | None:
+    """The checkpoint to resume from (None: start afresh); clears checkpoints of a different config.
 
+    The newest *complete* ``checkpoint-N`` is taken (:func:`checkpoint_problem`; ``required`` names files a method
+    adds to its checkpoints); one cut off mid-save by a kill is skipped with a logged note and removed, so the
+    rerun falls back to the one before instead of failing. The step resumed from goes to ``reuse.json``
+    (``resumed_from``, None when training starts afresh) and from there into the saved model's marker and
+    ``outputs.json`` (:func:`reuse_record`).
+    """
     ckpt = cfg.stage_dir() / CHECKPOINT_DIR
     marker = ckpt / "config.json"
     parts = cfg.reuse_parts()
@@ -46,13 +51,113 @@ def prepare_checkpoints(cfg: TrainConfig, is_main: bool = True) -> str | None:
             log.info("stage '%s': %s changed since the checkpoints in %s were written; starting afresh", cfg.STAGE,
                      _what_changed(read_json(marker).get("parts") if marker.is_file() else None, parts), ckpt)
             shutil.rmtree(ckpt, ignore_errors=True)
-    last = get_last_checkpoint(str(ckpt)) if ckpt.is_dir() else None
+    last = last_complete_checkpoint(ckpt, required, remove_incomplete=is_main) if ckpt.is_dir() else None
     if is_main:
         ckpt.mkdir(parents=True, exist_ok=True)
         write_json(marker, {"hash": h, "parts": parts, "config": cfg.to_json()})
+        _note_resume(cfg, checkpoint_step(last) if last else None)
     if last:
         log.info("stage '%s': resuming from %s", cfg.STAGE, last)
     return last
+
+
+def _note_resume(cfg: TrainConfig, step: int | None) -> None:
+    """Record ``resumed_from`` in the stage's ``reuse.json`` (read by :func:`_marker` and :func:`reuse_record`)."""
+    p = cfg.stage_dir() / REUSE_FILE
+    rec = read_json(p) if p.is_file() else {}
+    rec["resumed_from"] = step
+    write_json(p, rec)
+
+
+#: what every HF Trainer checkpoint holds besides its weights (``trainer_state.json`` is written last)
+TRAINER_FILES = ("config.json", "trainer_state.json", "scheduler.pt")
+
+
+def _safetensors_problem(p: Path) -> str | None:
+    """Why ``p`` is not a whole safetensors file: its header's last tensor must end exactly at the file's end."""
+    import json
+    import struct
+
+    size = p.stat().st_size
+    try:
+        with p.open("rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n)) if 8 + n <= size else None
+    except (struct.error, ValueError, UnicodeDecodeError):
+        header = None
+    if header is None:
+        return f"{p.name} is truncated (no whole header)"
+    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    return None if size == 8 + n + end else f"{p.name} is truncated ({size} of {8 + n + end} bytes)"
+
+
+def checkpoint_problem(path: Path, required: tuple[str, ...] = ()) -> str | None:
+    """Why a ``checkpoint-N`` directory cannot be resumed (None when it is complete).
+
+    Complete: ``trainer_state.json`` parses and says step N, the weights (``model*.safetensors`` or a LoRA
+    ``adapter_model.safetensors``) are whole, the optimizer (``optimizer.pt``, or DeepSpeed's ``global_step*``
+    folder) and an ``rng_state*.pth`` are there, every ``.pt``/``.pth`` file is a whole zip archive (``torch.save``
+    writes its index at the end, so a cut-off file has none), and the ``required`` files exist.
+    """
+    import zipfile
+
+    for name in (*TRAINER_FILES, *required):
+        if not (path / name).is_file():
+            return f"no {name}"
+    try:
+        step = read_json(path / "trainer_state.json").get("global_step")
+    except ValueError:
+        return "trainer_state.json does not parse"
+    if step != checkpoint_step(str(path)):
+        return f"trainer_state.json says step {step}"
+    weights = sorted(path.glob("model*.safetensors")) or sorted(path.glob("adapter_model.safetensors"))
+    if not weights:
+        return "no model weights"
+    for p in [*weights, *(path / r for r in required if r.endswith(".safetensors"))]:
+        problem = _safetensors_problem(p)
+        if problem:
+            return problem
+    if not (path / "optimizer.pt").is_file() and not any(path.glob("global_step*")):
+        return "no optimizer.pt"
+    if not any(path.glob("rng_state*.pth")):
+        return "no rng_state.pth"
+    for p in [*path.glob("*.pt"), *path.glob("*.pth")]:
+        if not zipfile.is_zipfile(p):
+            return f"{p.name} is truncated"
+    return None
+
+
+def last_complete_checkpoint(ckpt: Path, required: tuple[str, ...] = (), remove_incomplete: bool = True) -> str | None:
+    """The newest complete ``checkpoint-N`` in ``ckpt`` (:func:`checkpoint_problem`); newer incomplete ones are
+    logged and (``remove_incomplete``) removed, so the Trainer's checkpoint rotation does not count them."""
+    found = sorted((p for p in ckpt.glob("checkpoint-*") if p.is_dir() and checkpoint_step(str(p)) > 0),
+                   key=lambda p: checkpoint_step(str(p)), reverse=True)
+    for p in found:
+        problem = checkpoint_problem(p, required)
+        if problem is None:
+            return str(p)
+        log.warning("%s is incomplete (%s; cut off while saving?); skipping it%s", p, problem,
+                    " and removing it" if remove_incomplete else "")
+        if remove_incomplete:
+            shutil.rmtree(p, ignore_errors=True)
+    return None
+
+
+def load_checkpoint_weights(model, cfg: TrainConfig, resume: str | None) -> None:
+    """Give a HF-Trainer stage's freshly loaded ``model`` the weights of the checkpoint it resumes (full fine-tuning).
+
+    ``Trainer._load_from_checkpoint`` reads ``model.safetensors`` with ``load_state_dict(strict=False)`` and no key
+    conversion, so a weight that ``save_pretrained`` writes under its original checkpoint name (GPT-NeoX/Pythia:
+    ``embed_out.weight`` for the model's ``lm_head``) is silently *not* restored: a resumed run trained the rest of
+    the model on the init's output layer. ``from_pretrained`` converts the names, so the checkpoint is loaded with it
+    and copied in; the Trainer's own partial reload then writes the same values again. The model itself stays loaded
+    from its init, since trainers read their reference from ``config._name_or_path`` (TRL's RLOO). A LoRA checkpoint
+    holds only the adapter, which the Trainer restores with PEFT.
+    """
+    if not resume or cfg.use_lora:
+        return
+    saved = type(model).from_pretrained(resume)
+    model.load_state_dict(saved.state_dict())
 
 
 def checkpoint_step(path: str | None) -> int:
@@ -82,7 +187,8 @@ def reuse_decision(cfg: TrainConfig) -> dict[str, Any]:
         return {"reuse": False, "key": key, "parts": parts, "why": "no complete saved model"}
     rec = read_json(m)
     if rec.get("key") == key:
-        return {"reuse": True, "key": key, "parts": parts, "why": "settings, init models, data, code and versions unchanged"}
+        return {"reuse": True, "key": key, "parts": parts, "why": "settings, init models, data, code and versions unchanged",
+                "resumed_from": rec.get("resumed_from")}
     return {"reuse": False, "key": key, "parts": parts,
             "why": f"{_what_changed(rec.get('parts'), parts)} changed since the saved model was trained"}
 
@@ -93,10 +199,13 @@ def finished_model(cfg: TrainConfig) -> Path | None:
 
 
 def reuse_record(cfg: TrainConfig, status: str) -> dict[str, Any]:
-    """What outputs.json records about reuse: the decision (``trained``/``reused``), why, and the key with its parts."""
+    """What outputs.json records about reuse: the decision (``trained``/``reused``), why, the key with its parts, and
+    ``resumed_from``: the checkpoint step the model's training resumed from after an interruption (None: it ran
+    uninterrupted; a reused model keeps the value it was saved with)."""
     p = cfg.stage_dir() / REUSE_FILE
     rec = read_json(p) if p.is_file() else reuse_decision(cfg)
-    return {"decision": status, "why": rec.get("why", ""), "key": rec.get("key"), "parts": rec.get("parts")}
+    return {"decision": status, "why": rec.get("why", ""), "key": rec.get("key"), "parts": rec.get("parts"),
+            "resumed_from": rec.get("resumed_from")}
 
 
 # ------------------------------------------------------------------------------------------ saving
@@ -114,8 +223,10 @@ def _swap_in(tmp: Path, final: Path) -> Path:
 
 def _marker(cfg: TrainConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     parts = cfg.reuse_parts()
+    p = cfg.stage_dir() / REUSE_FILE
+    resumed = read_json(p).get("resumed_from") if p.is_file() else None
     return {"key": hash_obj(parts), "parts": parts, "hash": cfg.train_hash(), "stage": cfg.STAGE,
-            "config": cfg.to_json(), **(extra or {})}
+            "config": cfg.to_json(), "resumed_from": resumed, **(extra or {})}
 
 
 def save_model_atomic(model, tokenizer, cfg: TrainConfig, marker_extra: dict[str, Any] | None = None) -> Path:

@@ -34,7 +34,7 @@ from .inputs import load_rows, resolve_init
 from .launch import worker_main
 from .padding import distinct_pad_token
 from .pairs import add_length_column, checked_train_pairs, held_out_pairs, preference_dataset
-from .reuse import prepare_checkpoints, save_trainer_model
+from .reuse import load_checkpoint_weights, prepare_checkpoints, save_trainer_model
 from .reward_model import load_reward_model, score
 from .summary import last_value, read_log
 
@@ -69,6 +69,7 @@ def build_trainer(cfg: RewardStageConfig, device: str, resume: str | None = None
     tok = load_tokenizer(init, padding_side="right")
     distinct_pad_token(tok, repr(init))  # saved with the model, so scoring and PPO pad the same way
     model = AutoModelForSequenceClassification.from_pretrained(init, num_labels=1)
+    load_checkpoint_weights(model, cfg, resume)
     model.config.pad_token_id = tok.pad_token_id
     args = RewardConfig(**trainer_kwargs(cfg, device), max_length=cfg.max_length, dataset_num_proc=None,
                         center_rewards_coefficient=cfg.center_rewards_coefficient or None,
@@ -78,6 +79,7 @@ def build_trainer(cfg: RewardStageConfig, device: str, resume: str | None = None
                             processing_class=tok, peft_config=peft_config,
                             callbacks=callbacks.standard_callbacks(cfg, resume))
     add_length_column(trainer)
+    callbacks.replay_epoch_order(trainer, resume)
     return trainer, tok
 
 

@@ -47,7 +47,7 @@ from .envelope import Report, Trained, run_method
 from .inputs import load_rows, resolve_init
 from .launch import worker_main
 from .online import check_same_tokenizer, policy_tokenizer
-from .reuse import prepare_checkpoints, save_trainer_model
+from .reuse import load_checkpoint_weights, prepare_checkpoints, save_trainer_model
 from .reward_model import load_reward_model, score
 from .summary import first_value, last_value, read_log
 
@@ -138,6 +138,7 @@ def build_trainer(cfg: RLOOStageConfig, device: str, resume: str | None = None):
     check_same_tokenizer(tok, rm_tok, init, rm_path, cfg.STAGE)
     rows = load_rows(cfg, "pref_train", cfg.n_train)
     model = AutoModelForCausalLM.from_pretrained(init)
+    load_checkpoint_weights(model, cfg, resume)
     model.generation_config.pad_token_id = tok.pad_token_id
     rm = load_reward_model(rm_path, device)
     rm.config.pad_token_id = rm_tok.pad_token_id
@@ -151,6 +152,7 @@ def build_trainer(cfg: RLOOStageConfig, device: str, resume: str | None = None):
                           train_dataset=prompt_dataset(tok, rows, cfg.max_prompt_length, cfg.STAGE),
                           processing_class=tok, peft_config=peft_config,
                           callbacks=callbacks.standard_callbacks(cfg, resume))
+    callbacks.replay_epoch_order(trainer, resume)
     return trainer, tok
 
 

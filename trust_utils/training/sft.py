@@ -26,7 +26,7 @@ from .config import TRAIN_LOG, TrainConfig, TrainingError, data_file, lora_confi
 from .envelope import Report, Trained, run_method
 from .inputs import load_rows, resolve_init
 from .launch import worker_main
-from .reuse import prepare_checkpoints, save_trainer_model
+from .reuse import load_checkpoint_weights, prepare_checkpoints, save_trainer_model
 from .summary import generate_samples, last_value, read_log
 
 log = logging.getLogger(__name__)
@@ -70,11 +70,14 @@ def build_trainer(cfg: SFTStageConfig, device: str, resume: str | None = None):
     rows = load_rows(cfg, "sft_train", cfg.n_train)
     tok = load_tokenizer(init, padding_side="right")
     model = AutoModelForCausalLM.from_pretrained(init)
+    load_checkpoint_weights(model, cfg, resume)
     args = SFTConfig(**trainer_kwargs(cfg, device), max_length=cfg.max_length, completion_only_loss=True,
                      packing=False, dataset_num_proc=None, eos_token=tok.eos_token)
     peft_config = lora_config(cfg, "CAUSAL_LM") if cfg.use_lora else None
-    return SFTTrainer(model=model, args=args, train_dataset=build_dataset(rows), processing_class=tok,
-                      peft_config=peft_config, callbacks=callbacks.standard_callbacks(cfg, resume)), tok
+    trainer = SFTTrainer(model=model, args=args, train_dataset=build_dataset(rows), processing_class=tok,
+                         peft_config=peft_config, callbacks=callbacks.standard_callbacks(cfg, resume))
+    callbacks.replay_epoch_order(trainer, resume)
+    return trainer, tok
 
 
 def train(cfg: SFTStageConfig) -> None:

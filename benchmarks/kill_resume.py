@@ -1,0 +1,243 @@
+"""Kill -9 a tiny-profile run inside a training stage, rerun it, and compare its results with an uninterrupted run.
+
+    python benchmarks/kill_resume.py --stages sft,dpo,ppo --seed 0
+    python benchmarks/kill_resume.py --stages sft --at 0.5:0.9 --workdir /tmp/kr --keep
+
+First the tiny profile runs uninterrupted into ``<workdir>/clean`` (the runner's CLI, ``python -m trust_utils.cli run
+--profile tiny --run-dir DIR``), which also measures when each stage's training starts and how long it lasts. Then,
+for each stage of ``--stages``, the profile runs into ``<workdir>/kill-<stage>``; at a random time inside that
+stage's training after its first checkpoint appeared (a uniform fraction in ``--at``, drawn from ``--seed``, of the
+uninterrupted run's training time after its first checkpoint; counted from the first checkpoint so that the load of
+a shared machine does not move the kill before it) every process of the run gets SIGKILL: the runner's process group and the notebook kernel's (jupyter starts kernels in a session
+of their own, so a kill of the runner's group alone would leave the training kernel running). The same command then
+runs again to the end, and every ``results/*.csv`` of the two run directories is compared row for row (all columns,
+NaN equal to NaN), and each trained stage's ``model/*.safetensors`` byte for byte.
+
+Prints one row per kill: the stage, when it was killed (seconds after the stage started, and the fraction of its
+training), the newest checkpoint on disk at the kill, the ``resumed_from`` the rerun recorded, the result rows equal
+and differing (and the differing columns), and the trained models equal. No results column is excluded: none holds a
+timestamp, but ``model_revision`` (the scored model directory's hash) covers the model's reuse marker, which
+records the run directory: it differs between any two run directories and is left out (:data:`IGNORED`; the
+weights are compared directly). ``--compare-only`` redoes the comparison of an existing ``--workdir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAINING_STAGES = ("sft", "reward_model", "ppo", "dpo", "rloo")
+#: results columns that differ between any two run directories, so they are left out of the comparison:
+#: ``model_revision`` hashes the whole model directory, whose reuse marker (``.train_config.json``) holds the stage
+#: config with its ``run_dir`` (and ``resumed_from``); the weights themselves are compared file by file instead
+IGNORED = ("model_revision",)
+
+
+def _cmd(run_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "trust_utils.cli", "run", "--profile", "tiny", "--run-dir", str(run_dir),
+            "--no-progress"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def run_to_end(run_dir: Path, log: Path) -> float:
+    """Run the tiny profile into ``run_dir`` to its end; the seconds it took (raises when the run fails)."""
+    t0 = time.perf_counter()
+    with log.open("a") as f:
+        subprocess.run(_cmd(run_dir), cwd=ROOT, env=_env(), stdout=f, stderr=subprocess.STDOUT, check=True)
+    return time.perf_counter() - t0
+
+
+def after_first_checkpoint(run_dir: Path, stage: str) -> float:
+    """Seconds of the uninterrupted stage's training after its first checkpoint: its training time times the share
+    of steps after ``save_steps`` (steps from the last row of ``training_log.csv``, ``save_steps`` from its config)."""
+    out = json.loads((run_dir / stage / "outputs.json").read_text())
+    train_s = float(out["timings"]["train_s"])
+    steps = max(int(out["outputs"].get("steps") or out["outputs"].get("updates") or 1), 1)
+    save = int(out["outputs"]["config"]["save_steps"])
+    return train_s * max(steps - save, 0) / steps
+
+
+def _kill_everything(proc: subprocess.Popen) -> None:
+    """SIGKILL the runner's process group and the process group of every descendant (the kernel has its own)."""
+    import psutil
+
+    try:
+        kids = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        kids = []
+    groups = {os.getpgid(proc.pid)}
+    for k in kids:
+        try:
+            groups.add(os.getpgid(k.pid))
+        except ProcessLookupError:
+            pass
+    for g in groups:
+        try:
+            os.killpg(g, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def newest_checkpoint(run_dir: Path, stage: str) -> int | None:
+    steps = [int(p.name.rsplit("-", 1)[1]) for p in (run_dir / stage / "checkpoints").glob("checkpoint-*")]
+    return max(steps) if steps else None
+
+
+def kill_inside(run_dir: Path, stage: str, delay: float, log: Path) -> float | None:
+    """Start the run and SIGKILL it ``delay`` s after ``stage``'s first checkpoint appeared (so the rerun has one to
+    resume from, whatever the machine's load); seconds from the stage's start, None if the run ended first."""
+    import select
+
+    ckpts = run_dir / stage / "checkpoints"
+    with log.open("ab") as f:
+        proc = subprocess.Popen(_cmd(run_dir), cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        assert proc.stdout is not None
+        fd, started, first, buf = proc.stdout.fileno(), None, None, b""
+        while True:
+            if select.select([fd], [], [], 0.05)[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:  # the runner ended before the kill
+                    proc.wait()
+                    return None
+                f.write(chunk)
+                buf = (buf + chunk)[-4096:]
+                if started is None and f"] {stage}: running".encode() in buf:
+                    started = time.perf_counter()
+            if started is not None and first is None and any(ckpts.glob("checkpoint-*")):
+                first = time.perf_counter()
+            if first is not None and time.perf_counter() - first >= delay:
+                _kill_everything(proc)
+                f.write(f"\n### kill -9 {stage}, {delay:.1f}s after its first checkpoint\n".encode())
+                return time.perf_counter() - started
+
+
+def compare_results(a: Path, b: Path, ignore: tuple[str, ...] = IGNORED) -> tuple[int, int, list[str], list[str]]:
+    """``(rows equal, rows differing, differing columns, files missing on one side)`` over ``results/*.csv``, the
+    ``ignore`` columns left out."""
+    import pandas as pd
+
+    equal = differ = 0
+    cols: set[str] = set()
+    missing = []
+    for fa in sorted((a / "results").glob("*.csv")):
+        fb = b / "results" / fa.name
+        if not fb.is_file():
+            missing.append(fa.name)
+            continue
+        da, db = (pd.read_csv(f).drop(columns=list(ignore), errors="ignore") for f in (fa, fb))
+        if list(da.columns) != list(db.columns) or len(da) != len(db):
+            differ += max(len(da), len(db))
+            cols.add(f"{fa.name}: shape/columns")
+            continue
+        same = (da == db) | (da.isna() & db.isna())
+        equal += int(same.all(axis=1).sum())
+        differ += int((~same.all(axis=1)).sum())
+        cols.update(f"{fa.stem}.{c}" for c in da.columns if not same[c].all())
+    missing += [fb.name for fb in (b / "results").glob("*.csv") if not (a / "results" / fb.name).is_file()]
+    return equal, differ, sorted(cols), missing
+
+
+def _model_hash(run_dir: Path, stage: str) -> str | None:
+    files = sorted((run_dir / stage / "model").glob("*.safetensors"))
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def compare_models(a: Path, b: Path) -> tuple[int, int]:
+    hashes = [(_model_hash(a, s), _model_hash(b, s)) for s in TRAINING_STAGES]
+    present = [(x, y) for x, y in hashes if x is not None]
+    return sum(x == y for x, y in present), len(present)
+
+
+def resumed_from(run_dir: Path, stage: str) -> int | None:
+    """The checkpoint step the stage's training resumed from, as its ``outputs.json`` records it."""
+    p = run_dir / stage / "outputs.json"
+    return json.loads(p.read_text())["outputs"].get("resumed_from") if p.is_file() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stages", default="sft,dpo,ppo", help="training stages to kill, comma-separated "
+                    f"(of {','.join(TRAINING_STAGES)})")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the kill times")
+    ap.add_argument("--at", default="0.1:0.9", help="kill at a uniform fraction lo:hi of the uninterrupted "
+                    "stage's training time after its first checkpoint, counted from the first checkpoint")
+    ap.add_argument("--workdir", default="", help="where the run directories go (default: a new temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the run directories")
+    ap.add_argument("--compare-only", action="store_true",
+                    help="only compare the run directories already in --workdir (kill details from its kills-*.json)")
+    ap.add_argument("--kill-only", action="store_true",
+                    help="use the uninterrupted run already in --workdir (or still running: the killed stage's "
+                         "timing must be there); kill, rerun and record, compare later with --compare-only. Several "
+                         "of these, one stage each, may run at once")
+    args = ap.parse_args(argv)
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    bad = [s for s in stages if s not in TRAINING_STAGES]
+    if bad:
+        ap.error(f"--stages: {bad} are not training stages; choose from {','.join(TRAINING_STAGES)}")
+    lo, hi = (float(x) for x in args.at.split(":"))
+    rng = random.Random(args.seed)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="kill_resume_"))
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "runs.log"
+    print(f"workdir {work} (runner output in {log})", flush=True)
+    clean = work / "clean"
+    kills = {p.stem.split("-", 1)[1]: json.loads(p.read_text()) for p in work.glob("kills-*.json")}
+    if not (args.compare_only or args.kill_only):
+        print(f"uninterrupted run: {run_to_end(clean, log):.0f}s", flush=True)
+    rows = []
+    for stage in stages:
+        rd = work / f"kill-{stage}"
+        if not args.compare_only:
+            window = after_first_checkpoint(clean, stage)
+            frac = rng.uniform(lo, hi)
+            at = kill_inside(rd, stage, frac * window, log)
+            kills[stage] = {"killed at": "not killed (ended first)" if at is None else
+                            f"{at:.1f}s into the stage, {frac * window:.1f}s after its first checkpoint "
+                            f"({frac:.2f} of the {window:.0f}s after it uninterrupted)",
+                            "checkpoint on disk": newest_checkpoint(rd, stage) if at is not None else None,
+                            "rerun s": f"{run_to_end(rd, log):.0f}"}
+            (work / f"kills-{stage}.json").write_text(json.dumps(kills[stage], indent=1))
+        if args.kill_only:
+            continue
+        eq, diff, cols, missing = compare_results(clean, rd)
+        m_eq, m_n = compare_models(clean, rd)
+        rows.append({"stage killed": stage, **kills.get(stage, {}), "resumed from": resumed_from(rd, stage),
+                     "rows equal": eq, "rows differing": diff, "differing columns": ", ".join(cols) or "-",
+                     "missing files": ", ".join(missing) or "-", "models equal": f"{m_eq}/{m_n}"})
+        print(json.dumps(rows[-1]), flush=True)
+    if rows:
+        keys = list(rows[0])
+        print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+        for r in rows:
+            print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    if not args.keep and not args.workdir and not args.compare_only:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(r["rows differing"] == 0 and r["missing files"] == "-" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
