@@ -44,6 +44,23 @@ def endpoint_steps(run: Run) -> dict[str, int]:
     return out
 
 
+def resumed_stages(run: Run) -> dict[str, int]:
+    """``{checkpoint: step}`` of the run's trained endpoints whose training was resumed after an interruption (their
+    stage's ``outputs.json`` ``resumed_from``): provenance for the report, since a resume equals an uninterrupted
+    training (``tests/test_resume_equality.py``)."""
+    out: dict[str, int] = {}
+    for m in METHODS:
+        for tag in ["", *(f"-s{s}" for s in run.seeds[1:])]:
+            f = run.training_dir(m.checkpoint + tag) / "outputs.json"
+            try:
+                step = (json.loads(f.read_text(encoding="utf-8")).get("outputs") or {}).get("resumed_from")
+            except (OSError, ValueError):
+                continue
+            if isinstance(step, int) and step > 0:
+                out[m.checkpoint + tag] = step
+    return out
+
+
 def _row(df: pd.DataFrame, vertical: str, metric: str, variant: str, checkpoint: str) -> dict[str, Any] | None:
     r = df[(df["vertical"] == vertical) & (df["metric"] == metric) & (df["variant"].astype(str) == variant)
            & (df["checkpoint"] == checkpoint)]
@@ -101,4 +118,4 @@ def path_table(results: pd.DataFrame, leads: dict[str, str], final_steps: dict[s
     return pd.DataFrame(rows, columns=list(PATH_COLUMNS))
 
 
-__all__ = ["PATH_COLUMNS", "endpoint_steps", "path_table"]
+__all__ = ["PATH_COLUMNS", "endpoint_steps", "path_table", "resumed_stages"]

@@ -28,7 +28,7 @@ from ..run import Run
 from ..style import checkpoint_label, save_figure, use_run_checkpoints
 from ..utils import ConfigError, count_problems, raise_problems
 from ..verticals.alignment_status import alignment_status
-from .curve import endpoint_steps, path_table
+from .curve import endpoint_steps, path_table, resumed_stages
 from .curve_figure import paper_directions, plot_curve
 from .figures import figure_keys, figure_title, make_figure, plot_families
 from .leading import lead_metric
@@ -191,6 +191,10 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
         if state != "established" and "@" not in ck:
             notes.append(f"alignment not established for {checkpoint_label(ck)}: {why}; its trust changes are "
                          f"left out of the findings")
+    for ck, step in resumed_stages(run).items():
+        notes.append(f"{checkpoint_label(ck)} was trained in two parts (resumed from step {step} after an "
+                     f"interruption); a resume restores every state and equals an uninterrupted training "
+                     f"(tests/test_resume_equality.py)")
     leads = {v: lead_metric(df, v, cfg.max_degenerate) for v in TRUST_VERTICALS if len(df) and (df["vertical"] == v).any()}
     lead_names = {v: m for v, (m, _) in leads.items()}
     seeds_table = seed_changes(changes, units, lead_names, status, cfg.n_boot, cfg.seed)
