@@ -70,6 +70,14 @@ def test_tiny_profile_end_to_end_then_skips(tiny_run):
 
 
 @pytest.mark.slow
+def test_the_tiny_run_renders_as_a_site_the_browser_opens(tiny_run, tmp_path):
+    from test_site import check_run_site  # tests/ is on the path (a test module's helpers)
+
+    tmp, _, _ = tiny_run
+    check_run_site(_profile(tmp).run_dir, tmp_path)
+
+
+@pytest.mark.slow
 def test_editing_a_module_reruns_only_the_verticals_that_use_it(tiny_run, tmp_path, monkeypatch):
     tmp, _, _ = tiny_run
     copy = tmp_path / "trust_utils"

@@ -298,7 +298,8 @@ def upstream_stages(profile: Profile, stage: Stage) -> list[str]:
     """The stages whose runs a stage depends on: its ``needs`` and ``uses``, and, for a stage that reads the
     trained models (the verticals, the analysis), the same alignment stages of every further training seed."""
     deps = list(stage.needs + stage.uses)
-    if seed_of_stage(stage.name)[1] is None:
+    # an alignment stage depends on its own seed's stages only (its ``needs``/``uses`` carry the seed already)
+    if stage.name not in ALIGNMENT_STAGES and seed_of_stage(stage.name)[1] is None:
         deps += [f"{d}-s{seed}" for seed in profile.seeds[1:] for d in deps if d in ALIGNMENT_STAGES]
     return deps
 
