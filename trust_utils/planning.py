@@ -309,7 +309,8 @@ def checkpoint_plan(profile: Profile) -> list[tuple[str, str]]:
     ``base`` and the external checkpoints, ``<run_dir>/<stage>/model`` for the ones the run trains."""
 
     names = profile.evaluated_checkpoints()
-    names = list(CHECKPOINT_ORDER) if names is None else names
+    if names is None:  # the built-in list: base and the checkpoints this profile's stages train
+        names = [n for n in CHECKPOINT_ORDER if n == "base" or BUILTIN_BY_NAME[n].producer in profile.stages]
     ext = {c.name: c for c in profile.checkpoints}
     out = []
     for n in names:
@@ -358,6 +359,12 @@ def _echo_checkpoints(profile: Profile, echo: Callable[[str], None]) -> None:
     for name, what in rows:
         state = check_ref(name, what)["status"] if not what.endswith(")") else "produced by this run"
         echo(f"  {name:<14} {what}  [{state}]")
+    trained = [n for n, what in rows if what.endswith(")")]
+    points = profile.shared.get("path_points") or []
+    if points and trained:
+        echo(f"  + the path points of {', '.join(trained)} at {points} of their steps (<name>@<step>)")
+    for seed in profile.seeds[1:]:
+        echo(f"  + training seed {seed}: {', '.join(f'{n}-s{seed}' for n in trained)} (in <stage>-s{seed}/)")
 
 
 def _prepare_checkpoints(profile: Profile, plans: list[StagePlan], echo: Callable[[str], None]) -> None:
