@@ -36,7 +36,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAINING_STAGES = ("sft", "reward_model", "ppo", "dpo", "rloo")
+sys.path.insert(0, str(ROOT))
+from trust_utils.checkpoints import METHODS  # noqa: E402  (the project root on the path first)
+
+TRAINING_STAGES = tuple(m.stage for m in METHODS)  # every alignment method, from its declaration
 #: results columns that differ between any two run directories, so they are left out of the comparison:
 #: ``model_revision`` hashes the whole model directory, whose reuse marker (``.train_config.json``) holds the stage
 #: config with its ``run_dir`` (and ``resumed_from``); the weights themselves are compared file by file instead

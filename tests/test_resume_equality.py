@@ -119,20 +119,6 @@ def test_ppo_resume_equals_uninterrupted(kill_at, prepared_run, tmp_path, cache_
     pd.testing.assert_frame_equal(la, lb)  # kl_coef (adaptive), lr (linear), episode and epoch continue exactly
 
 
-def test_rloo_resume_equals_uninterrupted(prepared_run, tmp_path, cache_dir, monkeypatch):
-    from trust_utils.training import rloo
-
-    a, b = _pref_configs(prepared_run, tmp_path, cache_dir, with_rm=True)
-    # 2 prompts a step, 4 prompts: the kill at step 3 is inside the second pass (TRL's sampler's second order)
-    kw = dict(cache_dir=str(cache_dir), threads=1, max_steps=4, batch_size=4, num_generations=2, learning_rate=1e-3,
-              max_length=256, max_completion_length=6, max_prompt_length=64, logging_steps=1, save_steps=3,
-              n_train=4, n_samples=1, sample_max_new_tokens=2)
-    ca, cb = rloo.RLOOStageConfig(run_dir=str(a), **kw), rloo.RLOOStageConfig(run_dir=str(b), **kw)
-    rloo.run(ca)
-    assert _interrupted(monkeypatch, rloo.run, cb, 3)["resumed_from"] == 3
-    _assert_same(ca.stage_dir() / "model", cb.stage_dir() / "model")
-
-
 # ------------------------------------------------------------------------------------------ incomplete checkpoints
 def _fake_checkpoint(d, step: int):
     """A checkpoint directory with every file a complete one has (tiny contents)."""

@@ -22,8 +22,8 @@ def _profile(tmp: Path, seeds=(0, 1)):
     p.stages = {k: v for k, v in p.stages.items() if k in STAGES}
     p.stages["analysis"]["figures_dir"] = str(tmp / "figures")
     p.stages["ethics"]["max_examples"] = 6
-    # short trainings keep the test fast: 12 SFT and DPO steps (points 4 and 8), 6 reward-model steps, 8 PPO updates
-    for stage, steps in (("sft", 12), ("dpo", 12), ("reward_model", 6)):
+    # short trainings keep the test fast: 12 SFT and DPO steps (points 4 and 8), 4 reward-model steps, 4 PPO updates
+    for stage, steps in (("sft", 12), ("dpo", 12), ("reward_model", 4), ("ppo", 4)):
         p.stages[stage]["max_steps"] = steps
     p.stages["alignment"]["max_examples"] = 6
     return p
@@ -47,9 +47,9 @@ def test_two_seeds_two_points_per_method(seeds_run):
     rd = tmp / "run"
     df = load_results(rd)
     ethics = set(df[df["vertical"] == "ethics"]["checkpoint"])
-    # sft and dpo 12 steps (points 4, 8), ppo 8 updates (points 3, 5): every seed, point and endpoint
+    # sft and dpo 12 steps (points 4, 8), ppo 4 updates (points 1, 3): every seed, point and endpoint
     want = {"base"} | {f"{c}{t}" for t in ("", "-s1") for c in ("sft@4", "sft@8", "sft", "dpo@4", "dpo@8", "dpo",
-                                                                "ppo@3", "ppo@5", "ppo")}
+                                                                "ppo@1", "ppo@3", "ppo")}
     assert ethics == want
     kl = df[(df["vertical"] == "alignment") & (df["metric"] == "kl_from_reference")]
     assert set(kl["checkpoint"]) == want

@@ -83,3 +83,20 @@ def test_reward_function_scores_with_eos_as_the_reward_model_was_trained(rm_run)
 def test_rloo_config_rejects_bad_settings(tmp_path, change, match):
     with pytest.raises(TrainingError, match=match):
         RLOOStageConfig(run_dir=str(tmp_path), **change).validate()
+
+
+# ------------------------------------------------------------------------------------------ resume
+def test_rloo_resume_equals_uninterrupted(prepared_run, tmp_path, cache_dir, monkeypatch):
+    from test_resume_equality import _assert_same, _interrupted, _pref_configs  # tests/ is on the path
+
+    from trust_utils.training import rloo
+
+    a, b = _pref_configs(prepared_run, tmp_path, cache_dir, with_rm=True)
+    # 2 prompts a step, 4 prompts: the kill at step 3 is inside the second pass (TRL's sampler's second order)
+    kw = dict(cache_dir=str(cache_dir), threads=1, max_steps=4, batch_size=4, num_generations=2, learning_rate=1e-3,
+              max_length=256, max_completion_length=6, max_prompt_length=64, logging_steps=1, save_steps=3,
+              n_train=4, n_samples=1, sample_max_new_tokens=2)
+    ca, cb = rloo.RLOOStageConfig(run_dir=str(a), **kw), rloo.RLOOStageConfig(run_dir=str(b), **kw)
+    rloo.run(ca)
+    assert _interrupted(monkeypatch, rloo.run, cb, 3)["resumed_from"] == 3
+    _assert_same(ca.stage_dir() / "model", cb.stage_dir() / "model")

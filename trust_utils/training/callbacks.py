@@ -138,7 +138,7 @@ class ReplayingSampler:
 
 class FastForwardSampler:
     """Wraps a sampler that draws each epoch's order from a generator of its own, seeded once (TRL's
-    ``RepeatSampler``, RLOO): a fresh one would draw epoch 0's order for the resumed epoch e, so the first pass
+    ``RepeatSampler`` of its online trainers): a fresh one would draw epoch 0's order for the resumed epoch e, so the first pass
     first draws and drops the e orders before it, as the uninterrupted run did (a no-op there: it starts at 0)."""
 
     def __init__(self, inner):

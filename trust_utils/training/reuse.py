@@ -151,7 +151,7 @@ def load_checkpoint_weights(model, cfg: TrainConfig, resume: str | None) -> None
     ``embed_out.weight`` for the model's ``lm_head``) is silently *not* restored: a resumed run trained the rest of
     the model on the init's output layer. ``from_pretrained`` converts the names, so the checkpoint is loaded with it
     and copied in; the Trainer's own partial reload then writes the same values again. The model itself stays loaded
-    from its init, since trainers read their reference from ``config._name_or_path`` (TRL's RLOO). A LoRA checkpoint
+    from its init, since trainers read their reference from ``config._name_or_path`` (TRL's online trainers). A LoRA checkpoint
     holds only the adapter, which the Trainer restores with PEFT.
     """
     if not resume or cfg.use_lora:
