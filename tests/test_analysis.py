@@ -492,3 +492,14 @@ def test_each_vertical_leads_with_the_papers_metric_unless_it_is_degenerate():
     assert metric == "agreement_index_fc" and "93% of sft's outputs are degenerate" in why
     assert lead_metric(rows(0.93, with_fc=False), "bias")[0] == "agreement_index"  # no likelihood view in the run
     assert all(v.readable in {m.name for m in v.metrics} for v in VERTICALS.values())
+
+
+def test_the_report_says_when_the_base_is_already_aligned(tmp_path):
+    write_synthetic(tmp_path / "s", models=("smollm2-gguf",), n=10)
+    res = analysis.run(analysis.AnalysisConfig(run_dir=str(tmp_path / "s"), figures_dir="", n_boot=20,
+                                               formats=["png"]))
+    assert any("already aligned" in n and "SmolLM2-135M-Instruct" in n for n in res.notes)
+    write_synthetic(tmp_path / "t", models=("tiny",), n=10)
+    res = analysis.run(analysis.AnalysisConfig(run_dir=str(tmp_path / "t"), figures_dir="", n_boot=20,
+                                               formats=["png"]))
+    assert not any("already aligned" in n for n in res.notes)

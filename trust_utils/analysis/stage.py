@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..models import SMOLLM2_REF
 from ..params import param, shared
 from ..paths import project_root
 from ..provenance import write_stage_outputs
@@ -127,6 +128,10 @@ class AnalysisResult:
     leads: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
+#: base models that are already instruction-tuned and preference-aligned (the report says so, issue 18)
+ALIGNED_BASES: dict[str, str] = {SMOLLM2_REF: "SmolLM2-135M-Instruct, which its authors trained with SFT and DPO"}
+
+
 def save_run_figure(fig: Any, key: str, run: Run, cfg: "AnalysisConfig") -> tuple[list[str], list[str]]:
     """Save a figure as ``<run_dir>/analysis/figures/<key>.<format>`` and copy it to ``cfg.figures_dir`` as
     ``<key>_<run directory name>.<format>``; returns ``(files, copies)``."""
@@ -195,6 +200,12 @@ def run(cfg: AnalysisConfig) -> AnalysisResult:
         notes.append(f"{checkpoint_label(ck)} was trained in two parts (resumed from step {step} after an "
                      f"interruption); a resume restores every state and equals an uninterrupted training "
                      f"(tests/test_resume_equality.py)")
+    for m in (sorted(set(df["model"])) if len(df) else []):
+        if m in ALIGNED_BASES:
+            notes.append(f"the base model {m} is {ALIGNED_BASES[m]}: its 'base' is already aligned, so base -> SFT -> "
+                         f"PPO/DPO here re-aligns an aligned model on HH; a change from base is a change of alignment "
+                         f"data and recipe, not what alignment does to a pretrained model (the paper's design; the "
+                         f"gemma profile starts from a pretrained base)")
     leads = {v: lead_metric(df, v, cfg.max_degenerate) for v in TRUST_VERTICALS if len(df) and (df["vertical"] == v).any()}
     lead_names = {v: m for v, (m, _) in leads.items()}
     seeds_table = seed_changes(changes, units, lead_names, status, cfg.n_boot, cfg.seed)
