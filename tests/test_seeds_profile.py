@@ -70,9 +70,8 @@ def test_rerun_skips_and_a_new_seed_trains_only_itself(seeds_run):
     tmp, _, lines = seeds_run
     again = run(_profile(tmp), echo=lines.append, progress=False)
     assert all(p.status == "skipped" for p in again), [(p.stage.name, p.status) for p in again]
-    more = run(_profile(tmp, seeds=(0, 1, 2)), only=["data", "sft", "reward_model", "ppo", "dpo", "sft-s1",
-                                                      "reward_model-s1", "ppo-s1", "dpo-s1", "sft-s2",
-                                                      "reward_model-s2", "ppo-s2", "dpo-s2"],
+    # the offline methods' chain of every seed (the online ones follow the same rule and take longer)
+    more = run(_profile(tmp, seeds=(0, 1, 2)), only=["data", "sft", "dpo", "sft-s1", "dpo-s1", "sft-s2", "dpo-s2"],
                echo=lines.append, progress=False)
     status = {p.stage.name: p.status for p in more}
-    assert {k for k, v in status.items() if v == "done"} == {"sft-s2", "reward_model-s2", "ppo-s2", "dpo-s2"}, status
+    assert {k for k, v in status.items() if v == "done"} == {"sft-s2", "dpo-s2"}, status
