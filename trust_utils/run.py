@@ -115,6 +115,11 @@ class Run:
             return ""
         return f"-s{int(seed)}"
 
+    @property
+    def seed_tags(self) -> list[str]:
+        """The checkpoint-name suffixes of the run's training seeds: ``""`` (the primary one), ``"-s1"``, ..."""
+        return ["", *(f"-s{s}" for s in self.seeds[1:])]
+
     def training_dir(self, name: str) -> Path:
         """The stage directory that trains built-in checkpoint ``name`` (any point or seed of it):
         ``<run>/<stage>`` or ``<run>/<stage>-s<seed>``."""
@@ -148,12 +153,11 @@ class Run:
     def _expand(self, names: Iterable[str]) -> list[str]:
         """Each trained built-in name expanded to its seeds and, per seed, its kept path points then its endpoint."""
         out: list[str] = []
-        others = list(self.seeds[1:])
         for n in names:
             if n in self._by_name or n not in TRAINED:
                 out.append(n)
                 continue
-            for tag in ["", *(f"-s{s}" for s in others)]:
+            for tag in self.seed_tags:
                 out += [f"{n}@{k}{tag}" for k in self.path_steps(n + tag)] + [n + tag]
         return out
 

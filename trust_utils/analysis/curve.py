@@ -25,40 +25,33 @@ PATH_COLUMNS = ("model", "vertical", "metric", "variant", "method", "seed", "ste
                 "ci_high", "kl_from_reference", "kl_ref_low", "kl_ref_high", "kl_from_base")
 
 
-def endpoint_steps(run: Run) -> dict[str, int]:
-    """``{checkpoint: step}`` of every trained endpoint of the run (``dpo``, ``dpo-s1``): the last step of its
-    training log as its stage's ``outputs.json`` records it (``steps``, or ``updates`` for PPO)."""
-    out: dict[str, int] = {}
+def _training_outputs(run: Run) -> dict[str, dict[str, Any]]:
+    """``{checkpoint: outputs}`` of every trained endpoint of the run (``dpo``, ``dpo-s1``): its stage's
+    ``outputs.json`` summary (unreadable or missing ones left out)."""
+    out: dict[str, dict[str, Any]] = {}
     for m in METHODS:
-        for tag in ["", *(f"-s{s}" for s in run.seeds[1:])]:
+        for tag in run.seed_tags:
             f = run.training_dir(m.checkpoint + tag) / "outputs.json"
-            if not f.is_file():
-                continue
             try:
-                rec = json.loads(f.read_text(encoding="utf-8")).get("outputs") or {}
+                out[m.checkpoint + tag] = json.loads(f.read_text(encoding="utf-8")).get("outputs") or {}
             except (OSError, ValueError):
                 continue
-            step = rec.get("steps", rec.get("updates"))
-            if isinstance(step, (int, float)) and step > 0:
-                out[m.checkpoint + tag] = int(step)
     return out
+
+
+def endpoint_steps(run: Run) -> dict[str, int]:
+    """``{checkpoint: step}`` of every trained endpoint of the run: the last step of its training log as its stage's
+    ``outputs.json`` records it (``steps``, or ``updates`` for PPO)."""
+    steps = {c: rec.get("steps", rec.get("updates")) for c, rec in _training_outputs(run).items()}
+    return {c: int(s) for c, s in steps.items() if isinstance(s, (int, float)) and s > 0}
 
 
 def resumed_stages(run: Run) -> dict[str, int]:
     """``{checkpoint: step}`` of the run's trained endpoints whose training was resumed after an interruption (their
     stage's ``outputs.json`` ``resumed_from``): provenance for the report, since a resume equals an uninterrupted
     training (``tests/test_resume_equality.py``)."""
-    out: dict[str, int] = {}
-    for m in METHODS:
-        for tag in ["", *(f"-s{s}" for s in run.seeds[1:])]:
-            f = run.training_dir(m.checkpoint + tag) / "outputs.json"
-            try:
-                step = (json.loads(f.read_text(encoding="utf-8")).get("outputs") or {}).get("resumed_from")
-            except (OSError, ValueError):
-                continue
-            if isinstance(step, int) and step > 0:
-                out[m.checkpoint + tag] = step
-    return out
+    resumed = {c: rec.get("resumed_from") for c, rec in _training_outputs(run).items()}
+    return {c: s for c, s in resumed.items() if isinstance(s, int) and s > 0}
 
 
 def _row(df: pd.DataFrame, vertical: str, metric: str, variant: str, checkpoint: str) -> dict[str, Any] | None:

@@ -56,6 +56,7 @@ from .common import (
     VerticalConfig,
     _as_named_checkpoint,
     _data_revision,
+    checkpoints_to_run,
     open_engine,
     subsample,
     validity_rows,
@@ -313,9 +314,7 @@ def run(cfg: AlignmentConfig) -> dict[str, Any]:
     run_ = Run.open(cfg.run_dir)
     out_dir = run_.stage_dir(VERTICAL)
     pairs, malformed = load_pairs(run_, cfg)
-    wanted = [n for n in run_.checkpoint_names(cfg.checkpoints) if n != "rm"]
-    have = [n for n in wanted if _has(run_, n)]
-    missing = [n for n in wanted if n not in have]
+    have, missing = ([n for n in names if n != "rm"] for names in checkpoints_to_run(cfg, run_))
     for n in missing:
         log.info("alignment: checkpoint %r is not in %s yet; skipped", n, run_.dir)
     # the references the KL and the DPO margins need, scored even when the run does not evaluate them itself
@@ -355,7 +354,7 @@ def run(cfg: AlignmentConfig) -> dict[str, Any]:
     # the held-out pairs, and the reuse keys of the reward model and DPO (a retrained one reruns the stage: the vertical
     # stages' ``uses`` name only the scored methods' stages)
     markers = [run_.training_dir(c + tag) / "model" / ".train_config.json" for c in ("rm", "dpo")
-               for tag in ["", *(f"-s{x}" for x in run_.seeds[1:])]]
+               for tag in run_.seed_tags]
     inputs = [run_.dir / "data" / "pref_test.jsonl", *(m for m in markers if m.is_file()),
               *([run_.checkpoints_file] if run_.checkpoints_file else [])]
     write_stage_outputs(out_dir, summary, inputs=inputs, timings={"total": round(time.perf_counter() - t0, 3)})
