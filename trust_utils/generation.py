@@ -69,8 +69,10 @@ cache key's ``code`` part (this module's import closure) covers every line the e
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -144,6 +146,10 @@ class Engine(Decoding, Likelihood, Batching):
                                          "code": engine_code_key()}
         self._model = None
         self.model_calls = 0  # forward / generate calls made (0 after a fully cached rerun)
+        # Wall seconds per public call, keyed by its ``desc`` (outermost call only), so a stage can say what each
+        # of its computations cost (e.g. generation against forced-choice scoring) from one run.
+        self.seconds: dict[str, float] = {}
+        self._timing_depth = 0
         if prompt_format == "chat" and not getattr(self.tokenizer, "chat_template", None):
             raise ValueError(f"prompt_format='chat' but the tokenizer of {model} has no chat template")
 
@@ -174,9 +180,37 @@ class Engine(Decoding, Likelihood, Batching):
         return int(pid if pid is not None else self.tokenizer.eos_token_id)
 
     def describe(self) -> dict[str, Any]:
-        """What this engine computed with: dtype, device and the batch sizes it ran (for a stage's outputs)."""
+        """What this engine computed with: dtype, device and the batch sizes it ran, and the wall seconds of each
+        call (for a stage's outputs)."""
         return {"dtype": self.key_base["dtype"], "device": self.device, "batch_size": self.batch_size,
-                "batch_sizes": sorted(self.batch_sizes_used), "code": self.key_base["code"]}
+                "batch_sizes": sorted(self.batch_sizes_used), "code": self.key_base["code"],
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
+
+    @contextlib.contextmanager
+    def _timed(self, kind: str, desc: str):
+        """Add this call's wall time to :attr:`seconds` under ``<kind>:<desc>`` (nested calls count once)."""
+        self._timing_depth += 1
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._timing_depth -= 1
+            if self._timing_depth == 0:
+                key = f"{kind}:{desc or kind}"
+                self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - t0
+
+    def generate(self, prompts: list[str], cfg: DecodingConfig, seed: int | None = None,
+                 desc: str = "") -> list[list[str]]:
+        with self._timed("generate", desc):
+            return super().generate(prompts, cfg, seed=seed, desc=desc)
+
+    def loglikelihood(self, contexts: list[str], continuations: list[str], desc: str = "") -> list[tuple[float, int]]:
+        with self._timed("loglikelihood", desc):
+            return super().loglikelihood(contexts, continuations, desc=desc)
+
+    def next_token_logprobs(self, prompts: list[str], candidates: list[str], desc: str = "") -> list[dict[str, float]]:
+        with self._timed("next_token", desc):
+            return super().next_token_logprobs(prompts, candidates, desc=desc)
 
     def close(self) -> None:
         """Free the model (and CUDA memory) and close the cache."""
