@@ -1,23 +1,32 @@
-"""Kill -9 a tiny-profile run inside a training stage, rerun it, and compare its results with an uninterrupted run.
+"""Kill -9 a tiny-profile run inside any stage, rerun it, and compare its results with an uninterrupted run.
 
-    python benchmarks/kill_resume.py --stages sft,dpo,ppo --seed 0
-    python benchmarks/kill_resume.py --stages sft --at 0.5:0.9 --workdir /tmp/kr --keep
+    python benchmarks/kill_resume.py --seed 0                       # every stage of the tiny profile
+    python benchmarks/kill_resume.py --stages sft,ethics --at 0.5:0.9 --workdir /tmp/kr --keep
 
 First the tiny profile runs uninterrupted into ``<workdir>/clean`` (the runner's CLI, ``python -m trust_utils.cli run
---profile tiny --run-dir DIR``), which also measures when each stage's training starts and how long it lasts. Then,
-for each stage of ``--stages``, the profile runs into ``<workdir>/kill-<stage>``; at a random time inside that
-stage's training after its first checkpoint appeared (a uniform fraction in ``--at``, drawn from ``--seed``, of the
-uninterrupted run's training time after its first checkpoint; counted from the first checkpoint so that the load of
-a shared machine does not move the kill before it) every process of the run gets SIGKILL: the runner's process group and the notebook kernel's (jupyter starts kernels in a session
-of their own, so a kill of the runner's group alone would leave the training kernel running). The same command then
-runs again to the end, and every ``results/*.csv`` of the two run directories is compared row for row (all columns,
-NaN equal to NaN), and each trained stage's ``model/*.safetensors`` byte for byte.
+--profile tiny --run-dir DIR``), which also measures each stage's duration (its manifest's ``seconds``) and, for a
+training stage, how long its training lasts. Then, for each stage S of ``--stages`` (default: every stage the
+profile runs, in its order), ``<workdir>/kill-S`` starts as the run directory a run has when it reaches S: a copy of
+the uninterrupted one holding only the stages before S (S and every later stage removed, with every output their
+manifests list, and the generation cache, so S computes everything again). The profile runs into it and every
+process of the run gets SIGKILL at a random time inside S: the runner's process group and the notebook kernel's
+(jupyter starts kernels in a session of their own, so a kill of the runner's group alone would leave the kernel
+running). For a training stage the time is a uniform fraction in ``--at`` (drawn from ``--seed``) of the
+uninterrupted run's training time after its first checkpoint, counted from the first checkpoint, so the rerun has
+one to resume from whatever the machine's load; for any other stage it is that fraction of the stage's uninterrupted
+duration, counted from the runner's "S: running" line. The same command then runs again to the end, and every
+``results/*.csv`` of the two run directories is compared row for row (all columns, NaN equal to NaN), and each
+trained stage's ``model/*.safetensors`` byte for byte.
 
-Prints one row per kill: the stage, when it was killed (seconds after the stage started, and the fraction of its
-training), the newest checkpoint on disk at the kill, the ``resumed_from`` the rerun recorded, the result rows equal
-and differing (and the differing columns), and the trained models equal. No results column is excluded: none holds a
-timestamp, but ``model_revision`` (the scored model directory's hash) covers the model's reuse marker, which
-records the run directory: it differs between any two run directories and is left out (:data:`IGNORED`; the
+Starting from the copy instead of from nothing changes no value: the stages before S would be skipped as unchanged
+at that point of a run anyway (their outputs are checked against their manifests' hashes, which a copy keeps); it
+saves running them once per kill.
+
+Prints one row per kill: the stage, when it was killed (seconds after the stage started, and the fraction), the
+newest checkpoint on disk at the kill (training stages), the ``resumed_from`` the rerun recorded, the result rows
+equal and differing (and the differing columns), and the trained models equal. No results column is excluded: none
+holds a timestamp, but ``model_revision`` (the scored model directory's hash) covers the model's reuse marker,
+which records the run directory: it differs between any two run directories and is left out (:data:`IGNORED`; the
 weights are compared directly). ``--compare-only`` redoes the comparison of an existing ``--workdir``.
 """
 
@@ -38,6 +47,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from trust_utils.checkpoints import METHODS  # noqa: E402  (the project root on the path first)
+from trust_utils.profiles import load_profile  # noqa: E402
+
+PROFILE = "tiny"
 
 TRAINING_STAGES = tuple(m.stage for m in METHODS)  # every alignment method, from its declaration
 #: results columns that differ between any two run directories, so they are left out of the comparison:
@@ -47,7 +59,7 @@ IGNORED = ("model_revision",)
 
 
 def _cmd(run_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "trust_utils.cli", "run", "--profile", "tiny", "--run-dir", str(run_dir),
+    return [sys.executable, "-m", "trust_utils.cli", "run", "--profile", PROFILE, "--run-dir", str(run_dir),
             "--no-progress"]
 
 
@@ -73,6 +85,32 @@ def after_first_checkpoint(run_dir: Path, stage: str) -> float:
     steps = max(int(out["outputs"].get("steps") or out["outputs"].get("updates") or 1), 1)
     save = int(out["outputs"]["config"]["save_steps"])
     return train_s * max(steps - save, 0) / steps
+
+
+def stage_seconds(run_dir: Path, stage: str) -> float:
+    """The uninterrupted stage's duration (its manifest's ``seconds``)."""
+    return float(json.loads((run_dir / stage / "manifest.json").read_text())["seconds"])
+
+
+def prefix_copy(clean: Path, dst: Path, stage: str, order: list[str]) -> None:
+    """``dst`` as a run directory is when the run reaches ``stage``: ``clean`` without ``stage``, the stages after
+    it, every output their manifests list, the generation cache and the run lock."""
+    import shutil
+
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(clean, dst, symlinks=True, ignore=shutil.ignore_patterns(".lock"))
+    shutil.rmtree(dst / "cache", ignore_errors=True)
+    for later in order[order.index(stage):]:
+        manifest = dst / later / "manifest.json"
+        outputs = json.loads(manifest.read_text()).get("output_hashes", {}) if manifest.is_file() else {}
+        for rel in outputs:
+            p = dst / rel
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            elif p.exists() or p.is_symlink():
+                p.unlink()
+        shutil.rmtree(dst / later, ignore_errors=True)
 
 
 def _kill_everything(proc: subprocess.Popen) -> None:
@@ -102,9 +140,10 @@ def newest_checkpoint(run_dir: Path, stage: str) -> int | None:
     return max(steps) if steps else None
 
 
-def kill_inside(run_dir: Path, stage: str, delay: float, log: Path) -> float | None:
-    """Start the run and SIGKILL it ``delay`` s after ``stage``'s first checkpoint appeared (so the rerun has one to
-    resume from, whatever the machine's load); seconds from the stage's start, None if the run ended first."""
+def kill_inside(run_dir: Path, stage: str, delay: float, log: Path, after_checkpoint: bool = True) -> float | None:
+    """Start the run and SIGKILL it ``delay`` s after ``stage``'s first checkpoint appeared (``after_checkpoint``:
+    so the rerun has one to resume from, whatever the machine's load) or after the stage started; seconds from the
+    stage's start, None if the run ended first."""
     import select
 
     ckpts = run_dir / stage / "checkpoints"
@@ -123,11 +162,12 @@ def kill_inside(run_dir: Path, stage: str, delay: float, log: Path) -> float | N
                 buf = (buf + chunk)[-4096:]
                 if started is None and f"] {stage}: running".encode() in buf:
                     started = time.perf_counter()
-            if started is not None and first is None and any(ckpts.glob("checkpoint-*")):
+            if started is not None and first is None and (not after_checkpoint or any(ckpts.glob("checkpoint-*"))):
                 first = time.perf_counter()
             if first is not None and time.perf_counter() - first >= delay:
                 _kill_everything(proc)
-                f.write(f"\n### kill -9 {stage}, {delay:.1f}s after its first checkpoint\n".encode())
+                what = "its first checkpoint" if after_checkpoint else "it started"
+                f.write(f"\n### kill -9 {stage}, {delay:.1f}s after {what}\n".encode())
                 return time.perf_counter() - started
 
 
@@ -181,11 +221,16 @@ def resumed_from(run_dir: Path, stage: str) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--stages", default="sft,dpo,ppo", help="training stages to kill, comma-separated "
-                    f"(of {','.join(TRAINING_STAGES)})")
+    order = load_profile(PROFILE).stage_names()
+    ap.add_argument("--stages", default=",".join(order), help="stages to kill, comma-separated (default: every "
+                    f"stage of the {PROFILE} profile: {','.join(order)})")
     ap.add_argument("--seed", type=int, default=0, help="seed of the kill times")
     ap.add_argument("--at", default="0.1:0.9", help="kill at a uniform fraction lo:hi of the uninterrupted "
-                    "stage's training time after its first checkpoint, counted from the first checkpoint")
+                    "stage's training time after its first checkpoint, counted from the first checkpoint (training "
+                    "stages), or of its duration, counted from its start (the others)")
+    ap.add_argument("--from-scratch", action="store_true",
+                    help="start each kill run from an empty run directory instead of a copy holding the stages "
+                         "before the killed one")
     ap.add_argument("--workdir", default="", help="where the run directories go (default: a new temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the run directories")
     ap.add_argument("--compare-only", action="store_true",
@@ -196,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                          "of these, one stage each, may run at once")
     args = ap.parse_args(argv)
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
-    bad = [s for s in stages if s not in TRAINING_STAGES]
+    bad = [s for s in stages if s not in order]
     if bad:
-        ap.error(f"--stages: {bad} are not training stages; choose from {','.join(TRAINING_STAGES)}")
+        ap.error(f"--stages: {bad} are not stages of the {PROFILE} profile; choose from {','.join(order)}")
     lo, hi = (float(x) for x in args.at.split(":"))
     rng = random.Random(args.seed)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="kill_resume_"))
@@ -213,13 +258,17 @@ def main(argv: list[str] | None = None) -> int:
     for stage in stages:
         rd = work / f"kill-{stage}"
         if not args.compare_only:
-            window = after_first_checkpoint(clean, stage)
+            training = stage in TRAINING_STAGES
+            window = after_first_checkpoint(clean, stage) if training else stage_seconds(clean, stage)
             frac = rng.uniform(lo, hi)
-            at = kill_inside(rd, stage, frac * window, log)
+            if not args.from_scratch:
+                prefix_copy(clean, rd, stage, order)
+            at = kill_inside(rd, stage, frac * window, log, after_checkpoint=training)
+            since = "after its first checkpoint" if training else "of it"
             kills[stage] = {"killed at": "not killed (ended first)" if at is None else
-                            f"{at:.1f}s into the stage, {frac * window:.1f}s after its first checkpoint "
-                            f"({frac:.2f} of the {window:.0f}s after it uninterrupted)",
-                            "checkpoint on disk": newest_checkpoint(rd, stage) if at is not None else None,
+                            f"{at:.1f}s into the stage ({frac:.2f} of the {window:.0f}s {since} uninterrupted)",
+                            "checkpoint on disk": newest_checkpoint(rd, stage) if at is not None and training
+                            else None,
                             "rerun s": f"{run_to_end(rd, log):.0f}"}
             (work / f"kills-{stage}.json").write_text(json.dumps(kills[stage], indent=1))
         if args.kill_only:

@@ -17,8 +17,6 @@ import json
 import textwrap
 from pathlib import Path
 
-import pytest
-
 COUNTER = textwrap.dedent('''
     import json as _json
     import os as _os
@@ -119,33 +117,6 @@ def test_the_count_sees_the_bug_without_the_fix(tmp_path, monkeypatch):
     assert images(out) == 1
 
 
-#: Notebooks of the tiny profile whose figures are counted: several figures each, training and vertical helpers,
-#: and the analysis' Figures shown with ``display``.
+#: Notebooks of the tiny profile whose figures are counted (in tests/test_tiny_profile.py, during its one run of the
+#: profile): several figures each, training and vertical helpers, and the analysis' Figures shown with ``display``.
 SHOWN = ("10_sft", "11_reward_model", "13_dpo", "20_toxicity", "21_bias", "24_privacy", "90_analysis")
-
-
-@pytest.mark.slow
-def test_every_figure_of_the_tiny_notebooks_shows(tmp_path, monkeypatch, cache_dir):
-    from trust_utils.pipeline import run
-    from trust_utils.profiles import load_profile
-    from trust_utils.stages import STAGES
-
-    counts = count_figures_in_kernels(monkeypatch, tmp_path)
-    profile = load_profile("tiny", run_dir=tmp_path / "tiny")
-    profile.stages["analysis"]["figures_dir"] = str(tmp_path / "figures")  # never write into the repository
-    by_nb = {s.notebook.removesuffix(".ipynb"): s for s in STAGES}
-    wanted = {by_nb[n].name for n in SHOWN}
-    needed = [s.name for s in STAGES if s.name in wanted or s.name in ("data", "sft", "reward_model", "dpo")]
-    lines: list[str] = []
-    plans = run(profile, only=needed, echo=lines.append, progress=False)
-    assert all(p.status == "done" for p in plans), lines
-    drawn = figures_by_cwd(counts)
-    seen = {}
-    for p in plans:
-        nb = p.stage.notebook.removesuffix(".ipynb")
-        if nb in SHOWN:
-            seen[nb] = (drawn.get(str(p.stage_dir.resolve()), 0), images(p.stage_dir / p.stage.notebook))
-    assert set(seen) == set(SHOWN)
-    assert all(n_figures > 0 for n_figures, _ in seen.values()), seen
-    assert {nb: n_img for nb, (_, n_img) in seen.items()} == {nb: n_fig for nb, (n_fig, _) in seen.items()}, \
-        "(figures drawn, images shown) per notebook: " + repr(seen)

@@ -324,3 +324,16 @@ def test_scores_use_an_fp32_head_whatever_the_body_dtype(tiny_model_dir):
     assert e16.model.get_output_embeddings().weight.dtype == torch.bfloat16  # the model's own head is put back
     e32.close()
     e16.close()
+
+
+def test_each_call_records_its_seconds_under_its_description(engine):
+    """describe()['seconds'] says what each computation cost: one key per kind and description; a call made inside
+    another (continuation_logprobs -> loglikelihood) is counted once, under the outer one."""
+    engine.generate(["Hello"], DecodingConfig(max_new_tokens=3, do_sample=False), desc="gen A")
+    engine.continuation_logprobs(["Hello"], [" world"], desc="logprobs B")
+    engine.loglikelihood(["Hello"], [" there"], desc="logprobs B")
+    engine.next_token_logprobs(["Hello"], ["Yes", "No"])
+    secs = engine.describe()["seconds"]
+    assert set(secs) == {"generate:gen A", "loglikelihood:logprobs B", "next_token:next_token"}
+    assert all(v > 0 for v in secs.values())
+    assert engine._timing_depth == 0

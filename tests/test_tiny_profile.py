@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_figures_shown import SHOWN, count_figures_in_kernels, figures_by_cwd, images
 
 from trust_utils import codehash
 from trust_utils.pipeline import run, status
@@ -36,8 +37,28 @@ def _weights(stage_dir: Path) -> dict[str, str]:
 def tiny_run(tmp_path_factory, cache_dir):
     tmp = tmp_path_factory.mktemp("tinyprofile")
     lines: list[str] = []
-    plans = run(_profile(tmp), echo=lines.append, progress=False)
+    # its kernels count the figures they draw (test_every_figure_of_the_tiny_notebooks_shows), so one run serves both
+    with pytest.MonkeyPatch.context() as mp:
+        count_figures_in_kernels(mp, tmp)
+        plans = run(_profile(tmp), echo=lines.append, progress=False)
     return tmp, plans, lines
+
+
+@pytest.mark.slow
+def test_every_figure_of_the_tiny_notebooks_shows(tiny_run):
+    """Every figure a notebook of the tiny run draws shows as an image in its executed copy (the bug and the count:
+    tests/test_figures_shown.py)."""
+    tmp, plans, lines = tiny_run
+    drawn = figures_by_cwd(tmp / "figcounts")
+    seen = {}
+    for p in plans:
+        nb = p.stage.notebook.removesuffix(".ipynb")
+        if nb in SHOWN:
+            seen[nb] = (drawn.get(str(p.stage_dir.resolve()), 0), images(p.stage_dir / p.stage.notebook))
+    assert set(seen) == set(SHOWN), lines
+    assert all(n_figures > 0 for n_figures, _ in seen.values()), seen
+    assert {nb: n_img for nb, (_, n_img) in seen.items()} == {nb: n_fig for nb, (n_fig, _) in seen.items()}, \
+        "(figures drawn, images shown) per notebook: " + repr(seen)
 
 
 @pytest.mark.slow
