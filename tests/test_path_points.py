@@ -111,3 +111,17 @@ def test_bad_path_points_are_refused():
     for bad in ([0.0], [1.0], [1.5], ["half"]):
         with pytest.raises(TrainingError, match="path_points"):
             SFTStageConfig(path_points=bad).validate()
+
+
+def test_the_dry_run_lists_each_methods_path_points_by_step(tmp_path):
+    """tiny-seeds keeps points at 0.34 and 0.67 of each method's steps: SFT and DPO 30 steps -> @10, @20 (round(10.2),
+    round(20.1)); PPO 8 updates -> ppo@3, ppo@5 (round(2.72), round(5.36))."""
+    from trust_utils.pipeline import run
+    from trust_utils.profiles import load_profile
+
+    lines: list[str] = []
+    run(load_profile("tiny-seeds", run_dir=tmp_path / "ts"), dry_run=True, echo=lines.append)
+    listed = {ln.split(":")[0].strip(): ln.split(":", 1)[1].split("(")[0].strip() for ln in lines
+              if "path points of" in ln}
+    assert listed == {"+ path points of sft": "sft@10, sft@20", "+ path points of ppo": "ppo@3, ppo@5",
+                      "+ path points of dpo": "dpo@10, dpo@20"}, lines

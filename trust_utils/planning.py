@@ -360,9 +360,14 @@ def _echo_checkpoints(profile: Profile, echo: Callable[[str], None]) -> None:
         state = check_ref(name, what)["status"] if not what.endswith(")") else "produced by this run"
         echo(f"  {name:<14} {what}  [{state}]")
     trained = [n for n, what in rows if what.endswith(")")]
-    points = profile.shared.get("path_points") or []
-    if points and trained:
-        echo(f"  + the path points of {', '.join(trained)} at {points} of their steps (<name>@<step>)")
+    for n in trained:
+        block = {**profile.shared, **profile.stages.get(n, {})}
+        points = block.get("path_points") or []
+        total = block.get("max_steps")
+        if points:
+            at = (", ".join(f"{n}@{k}" for k in sorted({max(1, round(float(f) * total)) for f in points} - {total}))
+                  if isinstance(total, int) and total > 0 else f"{points} of its steps")
+            echo(f"  + path points of {n}: {at} (point 0 is its init)")
     for seed in profile.seeds[1:]:
         echo(f"  + training seed {seed}: {', '.join(f'{n}-s{seed}' for n in trained)} (in <stage>-s{seed}/)")
 
