@@ -11,6 +11,7 @@ logits' rounding (steps of 1/8 nat near a logit of 20) into the likelihood metri
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from .batching import kv_cache
@@ -139,7 +140,8 @@ class Likelihood:
     def _score_shared(self, groups: list[tuple[list[int], list[tuple[int, list[int]]]]], bar) -> dict[int, tuple[float, int]]:
         """Score ``(context tokens, [(request, continuation tokens), ...])`` groups with one pass per context.
 
-        A batch holds whole groups (a group larger than a batch is split). Pass 1 runs the batch's contexts,
+        A batch holds whole groups; a group larger than a batch is split into parts that fill batches of their own
+        and share one context pass (its KV cache copied for each part). Pass 1 runs the batch's contexts,
         left-padded with explicit positions, and keeps their KV cache and last-position logits (which score every
         continuation's first token). Pass 2 copies each context's cache to its continuations' rows and runs the
         continuations minus their last token, right-padded, at positions after their context's real length.
@@ -147,38 +149,46 @@ class Likelihood:
         import torch
 
         out: dict[int, tuple[float, int]] = {}
-        # split groups larger than the batch the longest member allows, then batch whole groups
-        units: list[tuple[list[int], list[tuple[int, list[int]]]]] = []
+        # split groups larger than the batch the longest member allows, then batch whole groups; the parts of a split
+        # group each fill a batch of their own and share one pass over their context (its cache copied per part)
+        units: list[tuple[list[int], list[tuple[int, list[int]]], bool]] = []
         free = self._free_memory() if self.batch_size <= 0 else None
         for ctx, conts in sorted(groups, key=lambda g: -len(g[0])):
             bs = self._auto_batch_size(len(ctx) + max(len(c) for _, c in conts), True, free)
-            units += [(ctx, conts[k:k + bs]) for k in range(0, len(conts), bs)]
+            units += [(ctx, conts[k:k + bs], len(conts) > bs) for k in range(0, len(conts), bs)]
         k = 0
+        kept: tuple[tuple[int, ...], Any, Any, Any] | None = None  # (context, first pass, its cache, mask) to reuse
         while k < len(units):
-            ctx0, conts0 = units[k]
+            ctx0, conts0, split0 = units[k]
             bs = self._auto_batch_size(len(ctx0) + max(len(c) for _, c in conts0), True, free)
             batch = [units[k]]
             rows = len(conts0)
             k += 1
-            while k < len(units) and rows + len(units[k][1]) <= bs:
+            while not split0 and k < len(units) and not units[k][2] and rows + len(units[k][1]) <= bs:
                 batch.append(units[k])
                 rows += len(units[k][1])
                 k += 1
             self.batch_sizes_used.add(rows)
-            ctx_ids, ctx_mask = self._pad_left([ctx for ctx, _ in batch])
-            ctx_pos = (ctx_mask.cumsum(-1) - 1).clamp(min=0)
             with torch.inference_mode():
-                self.model_calls += 1
-                first = self._forward(ctx_ids, ctx_mask, position_ids=ctx_pos, keep=1, use_cache=True, fp32_head=True)
+                if split0 and kept is not None and kept[0] == tuple(ctx0):
+                    _, first, cache0, ctx_mask = kept
+                    cache = copy.deepcopy(cache0)
+                else:
+                    ctx_ids, ctx_mask = self._pad_left([ctx for ctx, _, _ in batch])
+                    ctx_pos = (ctx_mask.cumsum(-1) - 1).clamp(min=0)
+                    self.model_calls += 1
+                    first = self._forward(ctx_ids, ctx_mask, position_ids=ctx_pos, keep=1, use_cache=True,
+                                          fp32_head=True)
+                    cache = kv_cache(first)
+                    kept = (tuple(ctx0), first, copy.deepcopy(cache), ctx_mask) if split0 else None
                 first_logp = torch.log_softmax(first.logits[:, -1, :].float(), dim=-1)
-                row_group = [g for g, (_, conts) in enumerate(batch) for _ in conts]
-                row_conts = [c for _, conts in batch for _, c in conts]
-                row_req = [i for _, conts in batch for i, _ in conts]
+                row_group = [g for g, (_, conts, _) in enumerate(batch) for _ in conts]
+                row_conts = [c for _, conts, _ in batch for _, c in conts]
+                row_req = [i for _, conts, _ in batch for i, _ in conts]
                 C = max(len(c) for c in row_conts) - 1
                 rest_logp = None
                 if C > 0:
-                    cache = kv_cache(first)
-                    sel = torch.tensor(row_group, dtype=torch.long, device=ctx_ids.device)
+                    sel = torch.tensor(row_group, dtype=torch.long, device=ctx_mask.device)
                     cache.batch_select_indices(sel)
                     ids = torch.full((len(row_conts), C), self.pad_token_id, dtype=torch.long)
                     cmask = torch.zeros((len(row_conts), C), dtype=torch.long)
