@@ -337,3 +337,24 @@ def test_each_call_records_its_seconds_under_its_description(engine):
     assert set(secs) == {"generate:gen A", "loglikelihood:logprobs B", "next_token:next_token"}
     assert all(v > 0 for v in secs.values())
     assert engine._timing_depth == 0
+
+
+def test_next_token_scores_run_a_shared_prompt_prefix_once(engine):
+    """Ethics' Yes/No after long prompts that share a chat template and an instruction: the common prefix goes
+    through the model once, then each row's rest; the log-probs equal each prompt scored alone."""
+    from trust_utils.decoding import MIN_SHARED_PREFIX
+
+    prompts = [SYSTEM + p for p in PROMPTS]
+    shared = len(engine._encode(SYSTEM)) - 2
+    assert shared >= MIN_SHARED_PREFIX
+    fed = []
+    hook = engine.model.register_forward_pre_hook(lambda m, a, kw: fed.append(tuple(kw["input_ids"].shape)),
+                                                  with_kwargs=True)
+    engine.batch_size = len(prompts)
+    got = engine.next_token_logprobs(prompts, [" Yes", " No"])
+    assert fed[0][0] == 1 and fed[0][1] >= shared, fed  # the prefix, once
+    assert fed[1][0] == len(prompts) and len(fed) == 2, fed  # then every row's rest, in one pass
+    hook.remove()
+    alone = [engine.next_token_logprobs([p], [" Yes", " No"])[0] for p in prompts]
+    for g, a in zip(got, alone, strict=True):
+        assert g.keys() == a.keys() and all(abs(g[k] - a[k]) < 1e-4 for k in g), (g, a)

@@ -125,14 +125,15 @@ class Decoding:
         finally:
             bar.close()
 
-    def _prefill(self, seqs: list[list[int]]):
+    def _prefill(self, seqs: list[list[int]], fp32_head: bool = False):
         """Run a batch's prompts: ``(output with last-position logits, KV cache, attention mask, last positions)``.
 
         Rows that share a prefix of at least :data:`MIN_SHARED_PREFIX` tokens (every row of a toxicity batch
         starts with the same system prompt) have it computed once, its KV cache copied to every row; each row's
         remaining tokens follow, left-padded *after* the prefix (``[prefix][pad][rest]``) at positions that
         continue the prefix, so every row sees exactly its own prompt at its own positions. Otherwise the whole
-        prompts are left-padded, as ``generate`` does.
+        prompts are left-padded, as ``generate`` does. ``fp32_head``: the last position's logits from an fp32 LM head
+        (the likelihood metrics' rule; :meth:`Engine.next_token_logprobs` reads them).
         """
         import torch
 
@@ -145,7 +146,7 @@ class Decoding:
         if shared < MIN_SHARED_PREFIX:
             ids, mask = self._pad_left(seqs)
             pos = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
-            res = self._forward(ids, mask, position_ids=pos, keep=1, use_cache=True)
+            res = self._forward(ids, mask, position_ids=pos, keep=1, use_cache=True, fp32_head=fp32_head)
             return res, kv_cache(res), mask, pos[:, -1:]
         head = torch.tensor([seqs[0][:shared]], dtype=torch.long, device=self.device)
         first_pass = self._forward(head, torch.ones_like(head), keep=1, use_cache=True)
@@ -154,7 +155,8 @@ class Decoding:
         rest, rest_mask = self._pad_left([q[shared:] for q in seqs])
         mask = torch.cat([rest_mask.new_ones((len(seqs), shared)), rest_mask], dim=1)
         pos = (shared + rest_mask.cumsum(-1) - 1).masked_fill(rest_mask == 0, 1)
-        res = self._forward(rest, mask, position_ids=pos, keep=1, use_cache=True, **{self._cache_kwarg(): cache})
+        res = self._forward(rest, mask, position_ids=pos, keep=1, use_cache=True, fp32_head=fp32_head,
+                            **{self._cache_kwarg(): cache})
         return res, cache, mask, pos[:, -1:]
 
     def _decode(self, seqs: list[list[int]], cfg: DecodingConfig, generators: list | None) -> list[list[int]]:

@@ -211,7 +211,8 @@ class Likelihood:
         return out
 
     def next_token_logprobs(self, prompts: list[str], candidates: list[str], desc: str = "") -> list[dict[str, float]]:
-        """Log-prob of each candidate's FIRST token as the next token after each (formatted) prompt."""
+        """Log-prob of each candidate's FIRST token as the next token after each (formatted) prompt (a batch's common
+        prompt prefix computed once, as in generation: :meth:`~trust_utils.decoding.Decoding._prefill`)."""
         import torch
 
         cand_ids = {}
@@ -231,11 +232,11 @@ class Likelihood:
             puts = []
             try:
                 for batch in self._batches(len(todo), [len(e) for e in enc], 0):
-                    ids, mask = self._pad_left([enc[b] for b in batch])
-                    pos = (mask.cumsum(-1) - 1).clamp(min=0)
                     with torch.inference_mode():
                         self.model_calls += 1
-                        logits = self._forward(ids, mask, position_ids=pos, keep=1, fp32_head=True).logits[:, -1, :]
+                        # the batch's common prefix (a chat template's system prompt, a task instruction) runs once
+                        out, _, _, _ = self._prefill([enc[b] for b in batch], fp32_head=True)
+                        logits = out.logits[:, -1, :]
                     logp = torch.log_softmax(logits.float(), dim=-1)
                     for r, b in enumerate(batch):
                         d = {c: float(logp[r, t]) for c, t in cand_ids.items()}
