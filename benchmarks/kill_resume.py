@@ -14,7 +14,9 @@ process of the run gets SIGKILL at a random time inside S: the runner's process 
 running). For a training stage the time is a uniform fraction in ``--at`` (drawn from ``--seed``) of the
 uninterrupted run's training time after its first checkpoint, counted from the first checkpoint, so the rerun has
 one to resume from whatever the machine's load; for any other stage it is that fraction of the stage's uninterrupted
-duration, counted from the runner's "S: running" line. The same command then runs again to the end, and every
+duration, counted from the runner's "S: running" line (when the stage ends before that, as it can when the clean run
+shared a busier machine, the kill is tried again from a fresh copy in half the window, up to four times). The same
+command then runs again to the end, and every
 ``results/*.csv`` of the two run directories is compared row for row (all columns, NaN equal to NaN), and each
 trained stage's ``model/*.safetensors`` byte for byte.
 
@@ -143,7 +145,7 @@ def newest_checkpoint(run_dir: Path, stage: str) -> int | None:
 def kill_inside(run_dir: Path, stage: str, delay: float, log: Path, after_checkpoint: bool = True) -> float | None:
     """Start the run and SIGKILL it ``delay`` s after ``stage``'s first checkpoint appeared (``after_checkpoint``:
     so the rerun has one to resume from, whatever the machine's load) or after the stage started; seconds from the
-    stage's start, None if the run ended first."""
+    stage's start, None if the stage ended first (the run is then stopped)."""
     import select
 
     ckpts = run_dir / stage / "checkpoints"
@@ -162,6 +164,10 @@ def kill_inside(run_dir: Path, stage: str, delay: float, log: Path, after_checkp
                 buf = (buf + chunk)[-4096:]
                 if started is None and f"] {stage}: running".encode() in buf:
                     started = time.perf_counter()
+                if started is not None and f"] {stage}: done".encode() in buf:  # the stage ended before the kill
+                    _kill_everything(proc)
+                    f.write(f"\n### {stage} ended before its kill; stopped\n".encode())
+                    return None
             if started is not None and first is None and (not after_checkpoint or any(ckpts.glob("checkpoint-*"))):
                 first = time.perf_counter()
             if first is not None and time.perf_counter() - first >= delay:
@@ -261,12 +267,20 @@ def main(argv: list[str] | None = None) -> int:
             training = stage in TRAINING_STAGES
             window = after_first_checkpoint(clean, stage) if training else stage_seconds(clean, stage)
             frac = rng.uniform(lo, hi)
-            if not args.from_scratch:
-                prefix_copy(clean, rd, stage, order)
-            at = kill_inside(rd, stage, frac * window, log, after_checkpoint=training)
+            for tries in range(1, 5):
+                if not args.from_scratch:
+                    prefix_copy(clean, rd, stage, order)
+                at = kill_inside(rd, stage, frac * window, log, after_checkpoint=training)
+                if at is not None or args.from_scratch:
+                    break
+                # the stage ran faster than in the clean run (a machine less loaded now) and ended before the kill
+                # (the run is stopped then, so no kill lands in a later stage): again, from a fresh copy, in half the
+                # window
+                window /= 2
             since = "after its first checkpoint" if training else "of it"
             kills[stage] = {"killed at": "not killed (ended first)" if at is None else
-                            f"{at:.1f}s into the stage ({frac:.2f} of the {window:.0f}s {since} uninterrupted)",
+                            f"{at:.1f}s into the stage ({frac:.2f} of {window:.0f}s {since}"
+                            f"{'' if tries == 1 else f', try {tries}: the window halved {tries - 1}x'})",
                             "checkpoint on disk": newest_checkpoint(rd, stage) if at is not None and training
                             else None,
                             "rerun s": f"{run_to_end(rd, log):.0f}"}
