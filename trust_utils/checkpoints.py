@@ -219,6 +219,12 @@ def seed_tag(seed: int | None, primary: int | None) -> str:
     return "" if seed is None or primary is None or int(seed) == int(primary) else f"-s{int(seed)}"
 
 
+def path_point_steps(fractions: Iterable[float], total: int) -> list[int]:
+    """The steps (1 .. total-1) at which ``fractions`` of a training of ``total`` steps keep path points (sorted)."""
+    steps = {max(1, round(float(f) * total)) for f in fractions}
+    return sorted(k for k in steps if k < total)
+
+
 def method_name(name: str) -> str:
     """The checkpoint a point belongs to: ``dpo@12-s1`` -> ``dpo`` (other names unchanged)."""
     return parse_point(name).checkpoint
@@ -381,6 +387,6 @@ def method_of(checkpoint: str) -> Method:
 __all__ = [
     "Checkpoint", "CheckpointError", "Method", "METHODS", "METHODS_BY_NAME", "HEADLINE", "BUILTIN", "BUILTIN_BY_NAME",
     "CHECKPOINT_ORDER", "EVAL_PRODUCERS", "TRAINED", "RUN_FILE", "SCHEMA",
-    "Point", "PATH_DIR", "parse_point", "point_info", "seed_tag", "method_name", "init_of", "reference_of",
+    "Point", "PATH_DIR", "parse_point", "point_info", "path_point_steps", "seed_tag", "method_name", "init_of", "reference_of",
     "parse_checkpoints", "evaluation_list", "checkpoint_info", "ordered_checkpoints", "order_index", "method_of",
 ]

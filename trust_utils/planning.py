@@ -24,7 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .checkpoints import BUILTIN_BY_NAME, CHECKPOINT_ORDER, CheckpointError
+from .checkpoints import BUILTIN_BY_NAME, CHECKPOINT_ORDER, CheckpointError, path_point_steps
 from .params import OVERRIDES, config_fields, load_config_class, rename_message, renamed
 from .paths import default_cache_dir
 from .profiles import Profile
@@ -361,11 +361,11 @@ def _echo_checkpoints(profile: Profile, echo: Callable[[str], None]) -> None:
         echo(f"  {name:<14} {what}  [{state}]")
     trained = [n for n, what in rows if what.endswith(")")]
     for n in trained:
-        block = {**profile.shared, **profile.stages.get(n, {})}
+        block = {**profile.shared, **profile.stages.get(BUILTIN_BY_NAME[n].producer, {})}
         points = block.get("path_points") or []
         total = block.get("max_steps")
         if points:
-            at = (", ".join(f"{n}@{k}" for k in sorted({max(1, round(float(f) * total)) for f in points} - {total}))
+            at = (", ".join(f"{n}@{k}" for k in path_point_steps(points, total))
                   if isinstance(total, int) and total > 0 else f"{points} of its steps")
             echo(f"  + path points of {n}: {at} (point 0 is its init)")
     for seed in profile.seeds[1:]:

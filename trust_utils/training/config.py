@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import codehash, utils
-from ..checkpoints import TRAINED
+from ..checkpoints import TRAINED, path_point_steps
 from ..models import ModelLoadError, model_fingerprint
 from ..params import ModelStageConfig, build_config, field_help, param, stage_of
 from ..provenance import versions
@@ -200,8 +200,7 @@ class TrainConfig(ModelStageConfig):
 
     def path_steps(self, total: int) -> list[int]:
         """The steps (1 .. total-1) of ``path_points`` in a training of ``total`` steps."""
-        steps = {max(1, round(float(f) * total)) for f in self.path_points}
-        return sorted(k for k in steps if k < total)
+        return path_point_steps(self.path_points, total)
 
     #: whole-number fields a training stage may have, and what 0 means for each (None: it must be >= 1; "" : the
     #: field's help says); the methods' own fields are listed too, so one table checks every stage
