@@ -125,3 +125,8 @@ def test_the_dry_run_lists_each_methods_path_points_by_step(tmp_path):
               if "path points of" in ln}
     assert listed == {"+ path points of sft": "sft@10, sft@20", "+ path points of ppo": "ppo@3, ppo@5",
                       "+ path points of dpo": "dpo@10, dpo@20"}, lines
+    # seed 1 repeats every point under its suffix; base, then 2 seeds x (sft, ppo, dpo, 2 points each) = 1 + 2 x 9
+    seed1 = [ln for ln in lines if "training seed 1" in ln]
+    assert seed1 and seed1[0].split(":", 1)[1].split("(")[0].strip() == (
+        "sft@10-s1, sft@20-s1, sft-s1, ppo@3-s1, ppo@5-s1, ppo-s1, dpo@10-s1, dpo@20-s1, dpo-s1"), lines
+    assert "  = 19 checkpoints scored by each vertical" in lines, lines

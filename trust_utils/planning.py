@@ -360,16 +360,21 @@ def _echo_checkpoints(profile: Profile, echo: Callable[[str], None]) -> None:
         state = check_ref(name, what)["status"] if not what.endswith(")") else "produced by this run"
         echo(f"  {name:<14} {what}  [{state}]")
     trained = [n for n, what in rows if what.endswith(")")]
+    per_seed: list[str] = []  # one seed's trained checkpoints: each method's path points, then its endpoint
     for n in trained:
         block = {**profile.shared, **profile.stages.get(BUILTIN_BY_NAME[n].producer, {})}
         points = block.get("path_points") or []
         total = block.get("max_steps")
+        steps = path_point_steps(points, total) if points and isinstance(total, int) and total > 0 else []
         if points:
-            at = (", ".join(f"{n}@{k}" for k in path_point_steps(points, total))
-                  if isinstance(total, int) and total > 0 else f"{points} of its steps")
+            at = ", ".join(f"{n}@{k}" for k in steps) if steps else f"{points} of its steps"
             echo(f"  + path points of {n}: {at} (point 0 is its init)")
+        per_seed += [*(f"{n}@{k}" for k in steps), n]
     for seed in profile.seeds[1:]:
-        echo(f"  + training seed {seed}: {', '.join(f'{n}-s{seed}' for n in trained)} (in <stage>-s{seed}/)")
+        echo(f"  + training seed {seed}: {', '.join(f'{n}-s{seed}' for n in per_seed)} (in <stage>-s{seed}/)")
+    if len(per_seed) > len(trained) or len(profile.seeds) > 1:
+        total_scored = len(rows) - len(trained) + len(per_seed) * max(1, len(profile.seeds))
+        echo(f"  = {total_scored} checkpoints scored by each vertical")
 
 
 def _prepare_checkpoints(profile: Profile, plans: list[StagePlan], echo: Callable[[str], None]) -> None:
