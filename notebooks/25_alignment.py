@@ -55,8 +55,12 @@
 #     `dpo_reward_margin`, chosen minus rejected (0 at the start).
 #   * PPO and the other methods trained against the reward model: `mean_reward`, the reward model's score of the checkpoint's samples (its starting point: SFT's), and
 #     `win_rate_vs_sft`, the share of prompts where its reply scores above SFT's (chance 0.5; ties 0.5).
+#   * Against a starting point, each is also written as a **paired** difference on the same held-out pairs:
+#     `sft_nll_change` (SFT's NLL minus base's, pair by pair) and `mean_reward_change` (the reward minus SFT's, prompt by
+#     prompt), with a bootstrap interval over pairs.
 # * **The rule.** An objective is above its chance level when its interval's lower end is (upper end, for the NLL), and
-#   above its starting point when the two intervals do not overlap. A method whose objectives are not all above is
+#   above its starting point when the interval of its paired difference excludes 0 in the better direction (two
+#   separate intervals can overlap while the change is clear pair by pair). A method whose objectives are not all above is
 #   *alignment not established* (`trust_utils.verticals.alignment_status`).
 
 # %% tags=["parameters"]

@@ -145,6 +145,11 @@ def test_alignment_status_on_inline_rows():
         _row("mean_reward", "ppo-s1", 0.6, 0.4, 0.8), _row("win_rate_vs_sft", "ppo-s1", 0.7, 0.6, 0.8),
         _row("mean_reward", "mine", 1.0, 0.9, 1.1),
         _row("kl_from_base", "base", 0.0, 0.0, 0.0),
+        # the paired differences decide where they exist: sft-s2's intervals overlap base's, yet its NLL fell on
+        # every pair; ppo-s2's mean reward sits above sft-s2's, yet pair by pair the gain's interval holds 0
+        _row("sft_nll", "sft-s2", 2.45, 2.3, 2.55), _row("sft_nll_change", "sft-s2", -0.15, -0.2, -0.1),
+        _row("mean_reward", "sft-s2", 0.1, 0.0, 0.2), _row("mean_reward", "ppo-s2", 0.5, 0.4, 0.6),
+        _row("mean_reward_change", "ppo-s2", 0.4, -0.1, 0.9), _row("win_rate_vs_sft", "ppo-s2", 0.7, 0.6, 0.8),
     ]
     st = alignment_status(rows)
     assert "base" not in st
@@ -158,6 +163,8 @@ def test_alignment_status_on_inline_rows():
     assert st["ppo@8"][0] == "established"
     assert st["ppo-s1"][0] == "not established" and "sft-s1's" in st["ppo-s1"][1]
     assert st["mine"][0] == "not established" and "no objective" in st["mine"][1]
+    assert st["sft-s2"] == ("established", "sft_nll change from base [-0.2, -0.1] (paired) below 0")
+    assert st["ppo-s2"] == ("not established", "mean_reward change from sft-s2 [-0.1, 0.9] (paired) not above 0")
     # a missing interval is not established; a method's missing row too
     nan_row = _row("rm_accuracy", "rm", 0.9, math.nan, math.nan)
     assert alignment_status([nan_row])["rm"] == ("not established", "no rm_accuracy interval")
@@ -217,6 +224,12 @@ def test_stage_on_the_tiny_model(tmp_path, tiny_model_dir, cache_dir, prepared_r
     assert {("dpo", "dpo_reward_accuracy"), ("dpo", "dpo_reward_margin"), ("rm", "rm_accuracy")} <= set(v)
     assert ("sft", "win_rate_vs_sft") not in v and ("ppo", "win_rate_vs_sft") in v
     assert ("ppo", "dpo_reward_margin") not in v
+    # the paired differences: same units, so the mean of the differences is the difference of the means
+    assert v[("sft", "sft_nll_change")].value == pytest.approx(v[("sft", "sft_nll")].value - v[("base", "sft_nll")].value)
+    assert v[("ppo", "mean_reward_change")].value == pytest.approx(
+        v[("ppo", "mean_reward")].value - v[("sft", "mean_reward")].value)
+    assert not {("base", "sft_nll_change"), ("dpo", "sft_nll_change"), ("dpo", "mean_reward_change"),
+                ("sft", "mean_reward_change")} & set(v)
     assert set(summary["status"]) == {"sft", "ppo", "dpo", "rm"}
     for key in (("ppo", "kl_from_reference"), ("dpo", "kl_from_base")):
         assert math.isfinite(v[key].value) and v[key].ci_low <= v[key].value <= v[key].ci_high and v[key].n == 5

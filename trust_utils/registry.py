@@ -298,6 +298,15 @@ VERTICALS: dict[str, Vertical] = {
                        "per held-out pair, the mean negative log-likelihood of the chosen reply's tokens after the "
                        "prompt, averaged over pairs (SFT's objective; base's value is its starting point)", "nats",
                        guard="degenerate_loglik"),
+                Metric("sft_nll_change", False, "Held-out NLL change from the start (paired)",
+                       "per held-out pair, the checkpoint's NLL of the chosen reply minus its starting point's (base "
+                       "for SFT) on the same pair, averaged over pairs: SFT's objective as a paired difference, whose "
+                       "interval is the rule's test (below 0: established)", "nats", guard="degenerate_loglik"),
+                Metric("mean_reward_change", True, "Mean reward gain over the start (paired)",
+                       "per held-out prompt, the checkpoint's mean reward minus its starting point's (its seed's SFT) "
+                       "on the same prompt, averaged over prompts: the reward-model methods' objective as a paired "
+                       "difference, whose interval is the rule's test (above 0: established)", "score",
+                       guard="degenerate_loglik"),
                 Metric("rm_accuracy", True, "Reward-model pairwise accuracy",
                        "share of held-out pairs whose chosen reply the reward model scores above the rejected one "
                        "(checkpoint rm; ties 0.5)", guard="degenerate_loglik", chance=0.5),

@@ -25,6 +25,11 @@ completion), a seeded subset of ``max_examples`` of them. One unit = one held-ou
   reply tokenised as one text (lm-eval style), where TRL tokenises them apart; they differ at most at the joint.
 * ``mean_reward`` (every checkpoint): the reward model's score of the checkpoint's samples, per prompt the mean over
   its samples (the objective of PPO and the other methods trained against the reward model, beside SFT's value as the starting point).
+* ``sft_nll_change`` (SFT checkpoints), ``mean_reward_change`` (the methods trained against the reward model): the
+  objective measured against a starting point as a **paired** difference, per unit the checkpoint's value minus its
+  start's (base's NLL of the same pair; its seed's SFT's mean reward on the same prompt), with a bootstrap interval
+  over units. The rule reads this interval: two separate intervals that overlap can hide a change that is clear pair
+  by pair (SFT's NLL falling on every pair).
 * ``win_rate_vs_sft`` (every checkpoint but SFT's own): per prompt the share of sample pairs (same sample index) in
   which the checkpoint's reply scores above its SFT's (``sft`` with the checkpoint's seed suffix); ties 0.5, chance 0.5.
 
@@ -50,7 +55,16 @@ from ..provenance import write_stage_outputs
 from ..results import metric_rows, write_records, write_results
 from ..run import Run
 from ..utils import read_json, set_threads
-from .alignment_status import VARIANT, VERTICAL, _method_name, _reference_of, _rm_of, _sft_of, alignment_status
+from .alignment_status import (
+    VARIANT,
+    VERTICAL,
+    _method_name,
+    _reference_of,
+    _rm_of,
+    _sft_of,
+    alignment_status,
+    paired_starts,
+)
 from .common import (
     Malformed,
     VerticalConfig,
@@ -162,6 +176,12 @@ def implicit_margin(beta: float, chosen: float, chosen_ref: float, rejected: flo
     return beta * ((chosen - chosen_ref) - (rejected - rejected_ref))
 
 
+def _nll(w: dict[str, Any], i: int) -> float | None:
+    """Per-token NLL of pair ``i``'s chosen reply from a checkpoint's scores (``None`` for an empty reply)."""
+    lw, nw = w["chosen"][i]
+    return -lw / nw if nw else None
+
+
 def _mean(xs: Iterable[float]) -> float | None:
     xs = list(xs)
     return float(np.mean(xs)) if xs else None
@@ -248,9 +268,9 @@ def checkpoint_records(cfg: AlignmentConfig, name: str, pairs: list[dict[str, An
     is_dpo = _method_name(name) == "dpo" and beta is not None and ref in work
     records = []
     for i, p in enumerate(pairs):
-        (lw, nw), (ll, _) = w["chosen"][i], w["rejected"][i]
+        (lw, _), (ll, _) = w["chosen"][i], w["rejected"][i]
         values: dict[str, Any] = {m: _mean(v[i]) for m, v in kl.items()}
-        values["sft_nll"] = -lw / nw if nw else None
+        values["sft_nll"] = _nll(w, i)
         scores = [*w["own"][i * k:(i + 1) * k], lw, ll] + [x for v in kl.values() for x in v[i]]
         rec: dict[str, Any] = {"id": p["id"], "unit": p["id"], "variant": VARIANT, "checkpoint": name,
                                "prompt": p["prompt"], "samples": w["samples"][i]}
@@ -267,6 +287,12 @@ def checkpoint_records(cfg: AlignmentConfig, name: str, pairs: list[dict[str, An
             if _method_name(name) != "sft" and sft in rewards:
                 values["win_rate_vs_sft"] = _mean(pair_outcome(a, b) for a, b in
                                                   zip(rewards[name][i], rewards[sft][i], strict=True))
+        # an objective measured against a starting point, also as the paired difference on this same unit
+        for metric, start in paired_starts(name):
+            theirs = (_nll(work[start], i) if metric == "sft_nll" and start in work else
+                      _mean(rewards[start][i]) if metric == "mean_reward" and rewards and start in rewards else None)
+            if values.get(metric) is not None and theirs is not None:
+                values[f"{metric}_change"] = values[metric] - theirs
         finite = all(math.isfinite(x) for x in scores)
         values["degenerate_loglik"] = float(not finite or (is_dpo and values["dpo_reward_margin"] == 0))
         values |= degenerate_values([degenerate_flags(s, p["prompt"]) for s in w["samples"][i]])
@@ -286,7 +312,7 @@ def rm_records(pairs: list[dict[str, Any]], rewards: dict[str, Any], rm: str = "
 
 
 SCORERS = {"kl_from_base": "kl:{est}", "kl_from_reference": "kl:{est}", "sft_nll": "loglik", "mean_reward": "rm",
-           "win_rate_vs_sft": "rm", "rm_accuracy": "rm", "dpo_reward_accuracy": "implicit_reward:beta={beta}",
+           "sft_nll_change": "loglik:paired", "mean_reward_change": "rm:paired", "win_rate_vs_sft": "rm", "rm_accuracy": "rm", "dpo_reward_accuracy": "implicit_reward:beta={beta}",
            "dpo_reward_margin": "implicit_reward:beta={beta}"}
 
 

@@ -72,15 +72,30 @@ def objectives(method: str) -> tuple[Objective, ...]:
     return (("sft_nll", "start", m.init),)
 
 
+def start_of(name: str, target: str) -> str:
+    """The checkpoint ``name`` is measured against for a "start" objective: ``base``, else ``target`` of its seed
+    (``ppo-s1`` against ``sft`` -> ``sft-s1``)."""
+    return target if target == "base" else target + _seed_suffix(name)
+
+
+def paired_starts(name: str) -> list[tuple[str, str]]:
+    """``[(metric, starting checkpoint), ...]`` of ``name``'s objectives measured against a starting point: the
+    alignment stage writes each as a paired per-unit difference, metric ``<metric>_change``."""
+    return [(metric, start_of(name, target)) for metric, kind, target in objectives(_method_name(name))
+            if kind == "start" and isinstance(target, str)]
+
+
 def alignment_status(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
     """``{checkpoint: ("established" | "not established", why)}`` for every checkpoint of the alignment rows but base.
 
     A checkpoint's method (``dpo@12-s1`` -> ``dpo``) has objective metrics (:func:`objectives`); each must be above
     its chance level or its starting point **by interval**: against a level, the interval's far end (``ci_low``
     where higher is better, else ``ci_high``) must clear it; against a starting point (SFT's NLL against base's,
-    a reward-model method's mean reward against its SFT's, same seed suffix), the two intervals must not overlap (a conservative
-    reading; the analysis' paired bootstrap is sharper). A missing row or interval, or a method with no objective
-    here (an external checkpoint), is *not established*. ``rows``: result rows of one model (dicts or a DataFrame's
+    a reward-model method's mean reward against its SFT's, same seed suffix), the interval of the paired per-unit
+    difference (metric ``<metric>_change``, on the same held-out pairs) must exclude 0 in the better direction. Rows
+    without that difference (an older run's) fall back to the two separate intervals not overlapping, a conservative
+    reading: a change two overlapping intervals hide can still be clear pair by pair. A missing row or interval, or a
+    method with no objective here (an external checkpoint), is *not established*. ``rows``: result rows of one model (dicts or a DataFrame's
     ``to_dict("records")``).
     """
     table: dict[tuple[str, str], Mapping[str, Any]] = {}
@@ -126,7 +141,13 @@ def _clears(table, ck: str, metric: str, kind: str, target) -> tuple[bool, str]:
         ok = lo > target if higher else hi < target
         what = "chance" if kind == "chance" else "its starting point"
         return ok, f"{metric} [{lo:.3g}, {hi:.3g}] {'above' if ok else 'not above'} {what} {target:g}"
-    start = target if target == "base" else target + _seed_suffix(ck)
+    start = start_of(ck, target)
+    change = _interval(table.get((ck, f"{metric}_change")))
+    if change is not None:  # the paired difference on the same units: the sharper test
+        clo, chi = change
+        ok = clo > 0 if higher else chi < 0
+        return ok, (f"{metric} change from {start} [{clo:.3g}, {chi:.3g}] (paired) {'' if ok else 'not '}"
+                    f"{'above' if higher else 'below'} 0")
     theirs = _interval(table.get((start, metric)))
     if theirs is None:
         return False, f"no {metric} interval of its starting point {start!r}"
@@ -137,4 +158,4 @@ def _clears(table, ck: str, metric: str, kind: str, target) -> tuple[bool, str]:
 
 
 
-__all__ = ["alignment_status", "objectives", "CHANCE"]
+__all__ = ["alignment_status", "objectives", "paired_starts", "start_of", "CHANCE"]
