@@ -42,7 +42,7 @@ def test_every_shipped_profile_dry_runs(name, tmp_path):
 
 def test_default_seeds_is_the_default_with_three_seeds(tmp_path):
     """default-seeds changes only the seeds (and its analysis' name), so run into the default's directory it reuses
-    seed 0's stages and trains only seeds 1 and 2: base + 3 seeds x (sft, ppo@4, ppo, dpo@12, dpo) = 16 scored."""
+    seed 0's stages and trains only seeds 1 and 2: base + 3 seeds x (sft, ppo, dpo@12, dpo) = 13 scored."""
     default = pipeline_run(load_profile("default", run_dir=tmp_path), dry_run=True, echo=lambda s: None)
     lines: list[str] = []
     seeds = pipeline_run(load_profile("default-seeds", run_dir=tmp_path), dry_run=True, echo=lines.append)
@@ -52,7 +52,7 @@ def test_default_seeds_is_the_default_with_three_seeds(tmp_path):
         assert by_name[p.stage.name] == want, p.stage.name
     assert sorted(set(by_name) - {p.stage.name for p in default}) == sorted(
         f"{s}-s{k}" for s in ("sft", "reward_model", "ppo", "dpo") for k in (1, 2))
-    assert by_name["dpo-s2"]["seed"] == 2 and "  = 16 checkpoints scored by each vertical" in lines
+    assert by_name["dpo-s2"]["seed"] == 2 and "  = 13 checkpoints scored by each vertical" in lines
 
 
 def test_tiny_profile_alignment_blocks_validate(tmp_path):
