@@ -140,6 +140,19 @@ def test_failure_advice_by_cause():
     model = failure_advice("toxicity", "SafetensorError: Error while deserializing header: HeaderTooLarge")
     assert "weights cannot be read" in model and "delete that model directory" in model
     assert failure_advice("sft", "KeyError: 'x'") == "completed stages are kept; rerun the same command to resume from 'sft'."
+    # a full disk, as torch's checkpoint writer and the OS report it (the first seen in a real run)
+    for cause in ("RuntimeError: [enforce fail at inline_container.cc:672] . unexpected pos 987502784 vs 987502672",
+                  "OSError: [Errno 28] No space left on device: 'runs/default/sft/checkpoint-20'"):
+        assert "full disk" in failure_advice("sft", cause) and "resumes from its last complete checkpoint" in \
+            failure_advice("sft", cause)
+
+
+def test_stage_failed_says_how_much_disk_is_free(tmp_path):
+    from trust_utils.planning import StageFailed
+
+    err = StageFailed("sft", tmp_path / "10_sft.ipynb", "OSError: [Errno 28] No space left on device")
+    assert "full disk" in str(err) and f"GiB free on {tmp_path}'s disk now" in str(err)
+    assert "free on" not in str(StageFailed("sft", tmp_path / "10_sft.ipynb", "KeyError: 'x'"))
 
 
 def test_figures_are_saved_under_the_run_and_copied_by_run_directory(tmp_path, monkeypatch):

@@ -45,6 +45,11 @@ class PipelineError(RuntimeError):
 
 #: Failures that a rerun of the same command repeats: ``(name, test on "<exception>: <message>", what to do)``.
 _FIX_FIRST: tuple[tuple[str, Callable[[str], bool], str], ...] = (
+    # a full disk: torch's zip writer reports the short write as "unexpected pos N vs M", the OS as ENOSPC
+    ("disk", lambda c: "No space left on device" in c or "unexpected pos" in c or "[Errno 28]" in c,
+     "a write stopped short, as it does on a full disk: free space on the run directory's disk (`rlhf-trust clean "
+     "--profile <profile>` reports and drops caches; a run's training checkpoints hold optimizer states), then "
+     "rerun the same command: the stage resumes from its last complete checkpoint"),
     ("data file", lambda c: c.startswith(("DataFileError:", "UnicodeDecodeError:", "JSONDecodeError:")),
      "a data or record file is damaged or missing (named above): restore it from its source, or, if this run "
      "wrote it, delete it: the next run redoes the stage that writes it (or rerun with --force)"),
@@ -71,6 +76,14 @@ class StageFailed(PipelineError):
     def __init__(self, stage: str, notebook: Path, cause: str):
         self.stage, self.notebook, self.cause = stage, notebook, cause
         self.advice = failure_advice(stage, cause)
+        if self.advice.startswith("rerunning the same command fails the same way: a write stopped short"):
+            import shutil
+
+            try:  # how much room the disk has now, beside the advice
+                free = shutil.disk_usage(notebook.parent).free
+                self.advice += f" ({free / 2**30:.1f} GiB free on {notebook.parent}'s disk now)"
+            except OSError:
+                pass
         super().__init__(f"stage '{stage}' failed: {cause}\n"
                          f"  open the executed notebook to see the failing cell: {notebook}\n"
                          f"  {self.advice}")
