@@ -76,9 +76,8 @@ def value_differences(a: Path, b: Path) -> dict[str, tuple[int, float]]:
         fb = b / "results" / fa.name
         if not fb.is_file():
             continue
-        da, db = pd.read_csv(fa), pd.read_csv(fb)
-        extra = [c for c in ("group", "topic", "subset") if c in da.columns and c in db.columns]
-        m = da.merge(db, on=keys + extra, suffixes=("_a", "_b"))
+        # one row per key in a results table (the merge refuses otherwise, so no pair is counted twice)
+        m = pd.read_csv(fa).merge(pd.read_csv(fb), on=keys, suffixes=("_a", "_b"), validate="one_to_one")
         both = m["value_a"].notna() & m["value_b"].notna()
         diff = (m["value_a"] - m["value_b"]).abs()[both]
         nan_mismatch = int((m["value_a"].isna() != m["value_b"].isna()).sum())

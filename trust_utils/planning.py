@@ -63,12 +63,17 @@ _FIX_FIRST: tuple[tuple[str, Callable[[str], bool], str], ...] = (
 )
 
 
+def _fix_first(cause: str) -> tuple[str, str] | None:
+    """``(name, what to do)`` of the first :data:`_FIX_FIRST` failure ``cause`` is, or ``None``."""
+    return next(((name, advice) for name, test, advice in _FIX_FIRST if test(cause)), None)
+
+
 def failure_advice(stage: str, cause: str) -> str:
     """What to do after stage ``stage`` failed with ``cause`` (``"<exception name>: <message>"``): fix a damaged
     file or model first where rerunning would fail the same way; otherwise resume."""
-    for _, test, advice in _FIX_FIRST:
-        if test(cause):
-            return f"rerunning the same command fails the same way: {advice}."
+    fix = _fix_first(cause)
+    if fix is not None:
+        return f"rerunning the same command fails the same way: {fix[1]}."
     return f"completed stages are kept; rerun the same command to resume from '{stage}'."
 
 
@@ -76,7 +81,7 @@ class StageFailed(PipelineError):
     def __init__(self, stage: str, notebook: Path, cause: str):
         self.stage, self.notebook, self.cause = stage, notebook, cause
         self.advice = failure_advice(stage, cause)
-        if self.advice.startswith("rerunning the same command fails the same way: a write stopped short"):
+        if (_fix_first(cause) or ("",))[0] == "disk":
             import shutil
 
             try:  # how much room the disk has now, beside the advice

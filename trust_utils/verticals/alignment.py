@@ -312,7 +312,8 @@ def rm_records(pairs: list[dict[str, Any]], rewards: dict[str, Any], rm: str = "
 
 
 SCORERS = {"kl_from_base": "kl:{est}", "kl_from_reference": "kl:{est}", "sft_nll": "loglik", "mean_reward": "rm",
-           "sft_nll_change": "loglik:paired", "mean_reward_change": "rm:paired", "win_rate_vs_sft": "rm", "rm_accuracy": "rm", "dpo_reward_accuracy": "implicit_reward:beta={beta}",
+           "sft_nll_change": "loglik:paired", "mean_reward_change": "rm:paired", "win_rate_vs_sft": "rm",
+           "rm_accuracy": "rm", "dpo_reward_accuracy": "implicit_reward:beta={beta}",
            "dpo_reward_margin": "implicit_reward:beta={beta}"}
 
 

@@ -95,8 +95,8 @@ def alignment_status(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, 
     difference (metric ``<metric>_change``, on the same held-out pairs) must exclude 0 in the better direction. Rows
     without that difference (an older run's) fall back to the two separate intervals not overlapping, a conservative
     reading: a change two overlapping intervals hide can still be clear pair by pair. A missing row or interval, or a
-    method with no objective here (an external checkpoint), is *not established*. ``rows``: result rows of one model (dicts or a DataFrame's
-    ``to_dict("records")``).
+    method with no objective here (an external checkpoint), is *not established*. ``rows``: result rows of one model
+    (dicts or a DataFrame's ``to_dict("records")``).
     """
     table: dict[tuple[str, str], Mapping[str, Any]] = {}
     for r in rows:
