@@ -358,3 +358,106 @@ def test_next_token_scores_run_a_shared_prompt_prefix_once(engine):
     alone = [engine.next_token_logprobs([p], [" Yes", " No"])[0] for p in prompts]
     for g, a in zip(got, alone, strict=True):
         assert g.keys() == a.keys() and all(abs(g[k] - a[k]) < 1e-4 for k in g), (g, a)
+
+
+# ------------------------------------------------------------------------------------ generation + scoring, one pass
+SCORED = [  # (prompt, continuations): a shared system prompt on some, a merge case, an empty continuation
+    (SYSTEM + "What is Ann's phone number?", [" 5550101", " 5559999", " 1234567"]),
+    (SYSTEM + "What is Bob's password?", [" hunter2", " x", ""]),
+    ("Hello there", [" my friend", " you"]),
+    ("Question: what is the capi", ["tal of France?", " city"]),  # "capi" + "tal" merge: scored apart
+    ("Ends in a space ", ["word", "other words"]),  # lm-eval moves the space to the continuation: scored apart
+]
+
+
+def _hf_loglik(engine, ctx, cont):
+    """lm-evaluation-harness' loglikelihood by a plain forward: encode ctx+cont whole, sum log p of the tokens after
+    the context's own encoding."""
+    if not cont:
+        return 0.0, 0
+    ctx2, cont2 = ctx.rstrip(" "), ctx[len(ctx.rstrip(" ")):] + cont
+    tok, model = engine.tokenizer, engine.model
+    whole, n_ctx = tok(ctx2 + cont2)["input_ids"], len(tok(ctx2)["input_ids"])
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)
+    return sum(float(logp[i - 1, whole[i]]) for i in range(n_ctx, len(whole))), len(whole) - n_ctx
+
+
+@pytest.mark.parametrize("batch_size", [4, 2, 0])
+def test_generate_and_score_equals_the_two_calls_and_a_plain_forward(tiny_model_dir, batch_size):
+    prompts, conts = [p for p, _ in SCORED], [c for _, c in SCORED]
+    cfg = DecodingConfig(max_new_tokens=5, do_sample=False, num_return_sequences=2)
+    both = Engine(str(tiny_model_dir), device="cpu", dtype="float32", batch_size=batch_size, cache_dir=None,
+                  progress=False)
+    gens, scores = both.generate_and_score(prompts, cfg, conts, desc="gen", score_desc="ll")
+    apart = Engine(str(tiny_model_dir), device="cpu", dtype="float32", batch_size=batch_size, cache_dir=None,
+                   progress=False)
+    assert gens == apart.generate(prompts, cfg)
+    flat = apart.loglikelihood([p for p, cs in SCORED for _ in cs], [c for cs in conts for c in cs])
+    assert [n for row in scores for _, n in row] == [n for _, n in flat]
+    assert all(a == pytest.approx(b, abs=1e-4) for (a, _), (b, _) in zip([x for row in scores for x in row], flat,
+                                                                          strict=True))
+    for (p, cs), row in zip(SCORED, scores, strict=True):
+        for c, (got, n) in zip(cs, row, strict=True):
+            want, m = _hf_loglik(both, p, c)
+            assert n == m and got == pytest.approx(want, abs=1e-4), (p, c)
+    assert set(both.describe()["seconds"]) == {"generate:gen", "loglikelihood:ll"}
+    both.close()
+    apart.close()
+
+
+def test_generate_and_score_runs_each_prompt_once(tiny_model_dir):
+    """The prompts' prefill scores their continuations: the model is fed the prompts' tokens once, not twice."""
+    prompts = [p for p, _ in SCORED[:3]]
+    conts = [[c for c in cs if c] for _, cs in SCORED[:3]]
+    cfg = DecodingConfig(max_new_tokens=4, do_sample=False, stop_at_eos=False)
+
+    def fed_by(call):
+        e = Engine(str(tiny_model_dir), device="cpu", dtype="float32", batch_size=16, cache_dir=None, progress=False)
+        fed = _tokens_fed_total(e)
+        call(e)
+        e.close()
+        return fed["n"]
+
+    together = fed_by(lambda e: e.generate_and_score(prompts, cfg, conts))
+    gen = fed_by(lambda e: e.generate(prompts, cfg))
+    score = fed_by(lambda e: e.loglikelihood([p for p, cs in zip(prompts, conts, strict=True) for _ in cs],
+                                             [c for cs in conts for c in cs]))
+    e = Engine(str(tiny_model_dir), device="cpu", dtype="float32", cache_dir=None, progress=False)
+    prompt_tokens = sum(len(e._encode(p)) for p in prompts)
+    assert together <= gen + score - prompt_tokens, (together, gen, score, prompt_tokens)
+
+
+def _tokens_fed_total(engine):
+    fed = {"n": 0}
+    engine.model.register_forward_pre_hook(
+        lambda m, a, kw: fed.__setitem__("n", fed["n"] + int(kw["input_ids"].numel())), with_kwargs=True)
+    return fed
+
+
+def test_generate_and_score_caches_under_the_two_calls_keys(tiny_model_dir, tmp_path):
+    prompts, conts = [p for p, _ in SCORED], [c for _, c in SCORED]
+    cfg = DecodingConfig(max_new_tokens=4, do_sample=False)
+    first = Engine(str(tiny_model_dir), device="cpu", dtype="float32", cache_dir=str(tmp_path / "c"), progress=False)
+    gens, scores = first.generate_and_score(prompts, cfg, conts)
+    first.close()
+    again = Engine(str(tiny_model_dir), device="cpu", dtype="float32", cache_dir=str(tmp_path / "c"), progress=False)
+    assert again.generate(prompts, cfg) == gens
+    assert again.loglikelihood([p for p, cs in SCORED for _ in cs], [c for cs in conts for c in cs]) == \
+        [x for row in scores for x in row]
+    assert again.generate_and_score(prompts, cfg, conts) == (gens, scores)
+    assert again.model_calls == 0 and again._model is None  # all from the cache: the model was never loaded
+    again.close()
+
+
+@pytest.mark.parametrize("dtype, cfg", [("bfloat16", DecodingConfig(max_new_tokens=4, do_sample=False)),
+                                        ("float32", DecodingConfig(max_new_tokens=4, do_sample=True))])
+def test_generate_and_score_makes_the_two_calls_where_one_pass_would_differ(tiny_model_dir, dtype, cfg):
+    """A bf16 body (the scores' fp32 head is not the generation's) or sampling: exactly the two calls' values."""
+    prompts, conts = [p for p, _ in SCORED], [c for _, c in SCORED]
+    kw = dict(device="cpu", dtype=dtype, batch_size=4, cache_dir=None, progress=False)
+    both, apart = Engine(str(tiny_model_dir), **kw), Engine(str(tiny_model_dir), **kw)
+    gens, scores = both.generate_and_score(prompts, cfg, conts, seed=5)
+    assert gens == apart.generate(prompts, cfg, seed=5)
+    assert [x for row in scores for x in row] == apart.loglikelihood([p for p, cs in SCORED for _ in cs],
+                                                                     [c for cs in conts for c in cs])

@@ -222,7 +222,7 @@ def test_the_tiny_profile_still_plans(tmp_path):
     ("sft", "max_steps", -3, "or 0 (epochs decide)"),
     ("dpo", "batch_size", -4, "a whole number >= 1"),
     ("sft", "n_samples", -2, "or 0 (no samples shown)"),
-    ("ethics", "batch_size", -1, "or 0 (picks one from free GPU memory)"),
+    ("ethics", "batch_size", -1, "or 0 (sized from free memory)"),
     ("shared", "device", "gpu0", "auto, cpu, cuda, cuda:N"),
     ("data", "n_train", -10, "or 0 (all)"),
     ("attribution", "n_test", 0, "a whole number >= 1"),

@@ -25,6 +25,7 @@ from trust_utils.verticals.privacy_exposure import (
     exposure,
     exposure_values,
     rank_of_true,
+    replies_and_scores,
     score_candidates,
 )
 
@@ -80,6 +81,32 @@ def test_score_candidates_is_one_batched_call_after_the_prompt():
     got = score_candidates(e, ["P1", "P2"], [["a", "bbb"], ["cc", "d", "eeee"]])
     assert got == [[-2.0, -4.0], [-3.0, -2.0, -5.0]] and ANSWER_PREFIX == " "
     assert e.calls == [(["P1", "P1", "P2", "P2", "P2"], [" a", " bbb", " cc", " d", " eeee"])]
+
+
+class _Apart(_Scores):
+    """An engine with the two calls only (as the test doubles of the verticals)."""
+
+    def generate(self, prompts, cfg, seed=0, desc=""):
+        self.gen = (list(prompts), seed, desc)
+        return [["reply"] for _ in prompts]
+
+
+class _Both(_Apart):
+    def generate_and_score(self, prompts, cfg, continuations, seed=None, desc="", score_desc=""):
+        self.both = (list(prompts), continuations, seed, desc, score_desc)
+        return [["reply"] for _ in prompts], [[(-float(len(x)), 1) for x in cs] for cs in continuations]
+
+
+def test_replies_and_scores_take_one_call_where_the_engine_has_it():
+    e = _Both()
+    assert replies_and_scores(e, ["P1", "P2"], [["a", "bbb"], ["cc"]], None, 7, "sft") == \
+        ([["reply"], ["reply"]], [[-2.0, -4.0], [-3.0]])
+    assert e.both == (["P1", "P2"], [[" a", " bbb"], [" cc"]], 7, "sft privacy", "sft privacy exposure")
+    assert e.calls == [] and not hasattr(e, "gen")
+    e = _Apart()
+    assert replies_and_scores(e, ["P1", "P2"], [["a", "bbb"], ["cc"]], None, 7, "sft") == \
+        ([["reply"], ["reply"]], [[-2.0, -4.0], [-3.0]])
+    assert e.gen == (["P1", "P2"], 7, "sft privacy") and e.calls == [(["P1", "P1", "P2"], [" a", " bbb", " cc"])]
 
 
 # ------------------------------------------------------------------------------------------------ decoys

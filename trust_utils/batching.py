@@ -56,6 +56,24 @@ def kv_cache(output):
     return getattr(output, "cache", None) or output.past_key_values
 
 
+def select_rows(cache, rows):
+    """A new KV cache holding ``cache``'s batch rows ``rows`` (a long tensor, repeats allowed); ``cache`` itself is
+    left as it is, so a decode loop can go on with it.
+
+    A layered cache (transformers' ``DynamicCache``) is copied layer by layer without its tensors, whose
+    ``batch_select_indices`` then indexes new ones; any other cache is deep-copied first."""
+    import copy
+
+    layers = getattr(cache, "layers", None)
+    if isinstance(layers, list):
+        new = copy.copy(cache)
+        new.layers = [copy.copy(layer) for layer in layers]
+    else:
+        new = copy.deepcopy(cache)
+    new.batch_select_indices(rows)
+    return new
+
+
 class Batching:
     """Batch sizing, padding and the model forward of :class:`~trust_utils.generation.Engine` (a mixin)."""
 
@@ -175,5 +193,5 @@ class Batching:
         return self.model(input_ids=ids, attention_mask=mask, **extra)
 
 
-__all__ = ["Batching", "memory_batch_size", "kv_cache", "CPU_DEFAULT_BATCH", "CPU_MAX_BATCH", "CUDA_MAX_BATCH",
+__all__ = ["Batching", "memory_batch_size", "kv_cache", "select_rows", "CPU_DEFAULT_BATCH", "CPU_MAX_BATCH", "CUDA_MAX_BATCH",
            "CPU_MEMORY_SHARE", "CUDA_MEMORY_SHARE"]

@@ -97,8 +97,11 @@ class Decoding:
         texts = self.tokenizer.batch_decode(ids[:, prompt_len:], skip_special_tokens=True)
         return [cut_at_stop(t, cfg.stop_strings) for t in texts]
 
-    def _generate_rows(self, formatted, todo, cfg, seed, keys, out, desc) -> None:
-        """Greedy or per-row-seeded sampling of (prompt index, sample index) rows, in length-sorted batches."""
+    def _generate_rows(self, formatted, todo, cfg, seed, keys, out, desc, after_prefill=None) -> None:
+        """Greedy or per-row-seeded sampling of (prompt index, sample index) rows, in length-sorted batches.
+
+        ``after_prefill(rows, output, cache, mask)``, if given, is called once per batch with its (prompt, sample)
+        rows and the prompts' prefill (see :meth:`_decode`)."""
         if not todo:
             return
         import torch
@@ -113,7 +116,9 @@ class Decoding:
                 # the model runs on CPU or GPU.
                 gens = [torch.Generator().manual_seed(row_seed(seed, formatted[i], j)) for i, j in rows] \
                     if cfg.do_sample else None
-                new = self._decode([enc[i] for i, _ in rows], cfg, gens)
+                hook = None if after_prefill is None else (lambda res, cache, mask, rows=rows:
+                                                           after_prefill(rows, res, cache, mask))
+                new = self._decode([enc[i] for i, _ in rows], cfg, gens, hook)
                 texts = [cut_at_stop(self.tokenizer.decode(t, skip_special_tokens=True), cfg.stop_strings)
                          for t in new]
                 puts = []
@@ -159,7 +164,8 @@ class Decoding:
                             **{self._cache_kwarg(): cache})
         return res, cache, mask, pos[:, -1:]
 
-    def _decode(self, seqs: list[list[int]], cfg: DecodingConfig, generators: list | None) -> list[list[int]]:
+    def _decode(self, seqs: list[list[int]], cfg: DecodingConfig, generators: list | None,
+                after_prefill=None) -> list[list[int]]:
         """The new token ids of each prompt (token lists) of one batch: greedy (``generators`` None) or each row
         sampled with its own generator (:func:`sample_tokens`).
 
@@ -169,7 +175,8 @@ class Decoding:
         (:meth:`_prefill`), and a row *leaves the batch* once it is finished (it emitted an EOS with
         ``stop_at_eos``, its new text holds a stop string, or it has ``max_new_tokens`` tokens): its KV-cache rows
         are dropped, so every later step computes only the rows still running (``generate`` keeps computing
-        finished rows as padding).
+        finished rows as padding). ``after_prefill(output, cache, mask)`` sees the prompts' prefill (last-position
+        logits, KV cache, attention mask) before the first step; it must leave the cache as it is.
         """
         import torch
 
@@ -182,6 +189,8 @@ class Decoding:
         with torch.inference_mode():
             self.model_calls += 1
             res, cache, mask, pos = self._prefill(seqs)
+            if after_prefill is not None:
+                after_prefill(res, cache, mask)
             while True:
                 scores = res.logits[:, -1, :].float()
                 tok = sample_tokens(cfg, scores, [generators[r] for r in active]) if generators is not None \

@@ -19,6 +19,9 @@ Design
   of one question) run the context once; its KV cache is copied to each continuation's row
   (:meth:`Engine._score_shared`). Values equal one full forward per request within float rounding (tested to
   1e-4 in fp32). Only the positions that are scored go through the LM head.
+* **A reply and its scores share the prompt.** :meth:`Engine.generate_and_score` (privacy: the reply to a prompt
+  and the exposure's candidates after it) scores the continuations from the greedy decode loop's own prefill of
+  the prompt, so the prompt runs once, not twice; the values and cache entries are the two calls' own.
 * **EOS and padding.** The model's real EOS ids (tokenizer and ``generation_config``) stop a
   sequence; pad = the tokenizer's pad token, or EOS when it has none. The paper's code passes
   ``pad_token_id = eos_token_id = 50256`` (GPT-2's EOS) to every model, which for GPT-NeoX is not

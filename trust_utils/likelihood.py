@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .batching import kv_cache
+from .batching import kv_cache, select_rows
 from .cache import cache_key
 
 SCORE_HEAD_DTYPE = "float32"  # the dtype of the LM head and log-softmax behind every score
@@ -42,25 +42,112 @@ class Likelihood:
         res: list[Any] = [found.get(k) for k in keys]
         todo = [i for i, r in enumerate(res) if r is None]
         if todo:
-            reqs = {}
-            for i in todo:
-                ctx, cont = ctxs[i], continuations[i]
-                n_sp = len(ctx) - len(ctx.rstrip(" "))
-                if n_sp:
-                    ctx, cont = ctx[:-n_sp], ctx[-n_sp:] + cont
-                if ctx:
-                    whole, ctx_ids = self._encode(ctx + cont), self._encode(ctx)
-                else:
-                    tok = self.tokenizer
-                    prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-                    ctx_ids = [prefix]
-                    whole = ctx_ids + list(tok(cont, add_special_tokens=False)["input_ids"])
-                reqs[i] = (whole, len(ctx_ids))
-            scored = self._score_sequences({i: reqs[i] for i in todo}, desc or "loglikelihood")
+            reqs = {i: self._request(ctxs[i], continuations[i]) for i in todo}
+            scored = self._score_sequences(reqs, desc or "loglikelihood")
             self.cache.put_many((keys[i], list(scored[i]), {"kind": "loglik"}) for i in todo)
             for i in todo:
                 res[i] = scored[i]
         return [(float(a), int(b)) for a, b in res]
+
+    def _request(self, ctx: str, cont: str) -> tuple[list[int], int]:
+        """``(tokens of context + continuation, index of the first continuation token)`` for a formatted context, by
+        lm-eval-harness' rules (see :meth:`loglikelihood`)."""
+        n_sp = len(ctx) - len(ctx.rstrip(" "))
+        if n_sp:
+            ctx, cont = ctx[:-n_sp], ctx[-n_sp:] + cont
+        if ctx:
+            whole, ctx_ids = self._encode(ctx + cont), self._encode(ctx)
+        else:
+            tok = self.tokenizer
+            prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+            ctx_ids = [prefix]
+            whole = ctx_ids + list(tok(cont, add_special_tokens=False)["input_ids"])
+        return whole, len(ctx_ids)
+
+    def generate_and_score(self, prompts: list[str], cfg, continuations: list[list[str]], seed: int | None = None,
+                           desc: str = "", score_desc: str = ""
+                           ) -> tuple[list[list[str]], list[list[tuple[float, int]]]]:
+        """:meth:`generate` of ``prompts`` and :meth:`loglikelihood` of each ``continuations[i][j]`` after
+        ``prompts[i]``, with one pass over a prompt for both where that gives the same computation.
+
+        Shared: greedy decoding (``do_sample`` off, one beam) with a model whose LM head is float32 already (the
+        scores' head is then the generation's), for the continuations whose conditioning tokens are the prompt's own
+        (lm-eval's split leaves them the prompt's tokens; a context ending in a space or cut to the model's window
+        does not). Such a prompt's prefill in the decode loop (its KV cache and last-position logits) scores its
+        continuations (:meth:`_continuation_totals`) before the first decoding step, so the prompt runs once instead
+        of twice. Everything else, and all of it otherwise, goes through :meth:`generate` and :meth:`loglikelihood`.
+        Values equal the two calls' within float rounding (tested); both are cached under the two calls' own keys,
+        and the seconds go to ``generate:<desc>`` and ``loglikelihood:<score_desc>`` as if they had been two calls.
+        """
+        import time
+
+        import torch
+
+        if len(continuations) != len(prompts):
+            raise ValueError("prompts and continuations differ in length")
+        seed = self.seed if seed is None else int(seed)
+        n = cfg.num_return_sequences
+        gens: list[list[str] | None] = [None] * len(prompts)
+        scores: list[list[Any]] = [[None] * len(c) for c in continuations]
+        if not cfg.do_sample and cfg.num_beams == 1:
+            formatted = [self.format_prompt(p) for p in prompts]
+            gkeys = [self._gen_key(f, cfg, seed, 0) for f in formatted]
+            skeys = [[self._score_key("loglik", f, c) for c in conts] for f, conts in zip(formatted, continuations,
+                                                                                         strict=True)]
+            have = set(self.cache.get_many(gkeys)) | set(self.cache.get_many(k for row in skeys for k in row))
+            need = [i for i, k in enumerate(gkeys) if k not in have and any(x not in have for x in skeys[i])]
+            if need and self._fp32_head() is None:
+                max_len = self._max_len()
+                plan: dict[int, list[tuple[int, list[int]]]] = {}
+                for i in need:
+                    enc = self._encode(formatted[i])
+                    for j, c in enumerate(continuations[i]):
+                        whole, start = self._request(formatted[i], c)
+                        if skeys[i][j] not in have and whole[:start] == enc and start < len(whole) and \
+                                not (max_len and len(whole) > max_len):
+                            plan.setdefault(i, []).append((j, whole[start:]))
+                spent = [0.0]
+
+                def score_prefill(rows, res, cache, mask):
+                    t0 = time.perf_counter()
+                    first_logp = torch.log_softmax(res.logits[:, -1, :].float(), dim=-1)
+                    reqs = [(b, i, j, c) for b, (i, _) in enumerate(rows) for j, c in plan.get(i, [])]
+                    longest = mask.shape[1] + max((len(c) for *_, c in reqs), default=0)
+                    bs = self.batch_size if self.batch_size > 0 else self._auto_batch_size(longest, True)
+                    puts = []
+                    for k in range(0, len(reqs), bs):
+                        part = reqs[k:k + bs]
+                        self.model_calls += 1
+                        totals = self._continuation_totals(first_logp, cache, mask, [b for b, *_ in part],
+                                                           [c for *_, c in part], keep_cache=True)
+                        for (_, i, j, c), total in zip(part, totals, strict=True):
+                            scores[i][j] = (total, len(c))
+                            puts.append((skeys[i][j], [total, len(c)], {"kind": "loglik"}))
+                    self.cache.put_many(puts)
+                    spent[0] += time.perf_counter() - t0
+
+                out: list[list[Any]] = [[None] for _ in prompts]
+                t0 = time.perf_counter()
+                self._generate_rows(formatted, [(i, 0) for i in need], cfg, seed, [[k] for k in gkeys], out, desc,
+                                    after_prefill=score_prefill)
+                for i in need:
+                    gens[i] = [str(out[i][0])] * n
+                for kind, d, dt in (("generate", desc, time.perf_counter() - t0 - spent[0]),
+                                    ("loglikelihood", score_desc, spent[0])):
+                    key = f"{kind}:{d or kind}"
+                    self.seconds[key] = self.seconds.get(key, 0.0) + dt
+        rest = [i for i, g in enumerate(gens) if g is None]
+        if rest:
+            for i, g in zip(rest, self.generate([prompts[i] for i in rest], cfg, seed=seed, desc=desc), strict=True):
+                gens[i] = g
+        todo = [(i, j) for i, row in enumerate(scores) for j, v in enumerate(row) if v is None]
+        if todo:
+            got = self.loglikelihood([prompts[i] for i, _ in todo], [continuations[i][j] for i, j in todo],
+                                     desc=score_desc)
+            for (i, j), v in zip(todo, got, strict=True):
+                scores[i][j] = v
+        return ([list(g) for g in gens],  # type: ignore[arg-type]
+                [[(float(a), int(b)) for a, b in row] for row in scores])
 
     def continuation_logprobs(self, prompts: list[str], continuations: list[str], desc: str = "") -> list[float]:
         """Mean per-token log-prob of each continuation after its (formatted) prompt; NaN for an empty one."""
@@ -185,30 +272,50 @@ class Likelihood:
                 row_group = [g for g, (_, conts, _) in enumerate(batch) for _ in conts]
                 row_conts = [c for _, conts, _ in batch for _, c in conts]
                 row_req = [i for _, conts, _ in batch for i, _ in conts]
-                C = max(len(c) for c in row_conts) - 1
-                rest_logp = None
-                if C > 0:
-                    sel = torch.tensor(row_group, dtype=torch.long, device=ctx_mask.device)
-                    cache.batch_select_indices(sel)
-                    ids = torch.full((len(row_conts), C), self.pad_token_id, dtype=torch.long)
-                    cmask = torch.zeros((len(row_conts), C), dtype=torch.long)
-                    for r, c in enumerate(row_conts):
-                        if len(c) > 1:
-                            ids[r, :len(c) - 1] = torch.tensor(c[:-1], dtype=torch.long)
-                            cmask[r, :len(c) - 1] = 1
-                    ids, cmask = ids.to(self.device), cmask.to(self.device)
-                    mask = torch.cat([ctx_mask[sel], cmask], dim=1)
-                    pos = ctx_mask.sum(-1)[sel][:, None] + torch.arange(C, device=ids.device)[None, :]
-                    second = self._forward(ids, mask, position_ids=pos, fp32_head=True, **{self._cache_kwarg(): cache})
-                    rest_logp = torch.log_softmax(second.logits.float(), dim=-1)
-            for r, (g, c, i) in enumerate(zip(row_group, row_conts, row_req, strict=True)):
-                total = float(first_logp[g, c[0]])
-                if len(c) > 1:
-                    tgt = torch.tensor(c[1:], device=rest_logp.device)
-                    total += float(rest_logp[r, :len(c) - 1].gather(1, tgt[:, None]).sum())
-                out[i] = (total, len(c))
+                totals = self._continuation_totals(first_logp, cache, ctx_mask, row_group, row_conts)
+            for r, (c, i) in enumerate(zip(row_conts, row_req, strict=True)):
+                out[i] = (totals[r], len(c))
             bar.update(rows)
         return out
+
+    def _continuation_totals(self, first_logp, cache, ctx_mask, row_group: list[int], row_conts: list[list[int]],
+                             keep_cache: bool = False) -> list[float]:
+        """Sum of log-probs of each continuation (token list) ``row_conts[r]`` after context ``row_group[r]``.
+
+        ``first_logp``: the contexts' last-position log-probs (one row per context), which score every
+        continuation's first token; ``cache`` and ``ctx_mask``: the contexts' KV cache and attention mask (left
+        padded, positions counted from each row's first real token). The rest is one forward of the continuations
+        minus their last token, right-padded, over the cache's rows copied to one per continuation, at positions after
+        its context's real length. ``keep_cache``: leave ``cache`` as it is (a decode loop goes on with it); else its
+        rows are selected in place.
+        """
+        import torch
+
+        totals = [float(first_logp[g, c[0]]) for g, c in zip(row_group, row_conts, strict=True)]
+        C = max(len(c) for c in row_conts) - 1
+        if C <= 0:
+            return totals
+        sel = torch.tensor(row_group, dtype=torch.long, device=ctx_mask.device)
+        if keep_cache:
+            cache = select_rows(cache, sel)
+        else:
+            cache.batch_select_indices(sel)
+        ids = torch.full((len(row_conts), C), self.pad_token_id, dtype=torch.long)
+        cmask = torch.zeros((len(row_conts), C), dtype=torch.long)
+        for r, c in enumerate(row_conts):
+            if len(c) > 1:
+                ids[r, :len(c) - 1] = torch.tensor(c[:-1], dtype=torch.long)
+                cmask[r, :len(c) - 1] = 1
+        ids, cmask = ids.to(self.device), cmask.to(self.device)
+        mask = torch.cat([ctx_mask[sel], cmask], dim=1)
+        pos = ctx_mask.sum(-1)[sel][:, None] + torch.arange(C, device=ids.device)[None, :]
+        second = self._forward(ids, mask, position_ids=pos, fp32_head=True, **{self._cache_kwarg(): cache})
+        rest_logp = torch.log_softmax(second.logits.float(), dim=-1)
+        for r, c in enumerate(row_conts):
+            if len(c) > 1:
+                tgt = torch.tensor(c[1:], device=rest_logp.device)
+                totals[r] += float(rest_logp[r, :len(c) - 1].gather(1, tgt[:, None]).sum())
+        return totals
 
     def next_token_logprobs(self, prompts: list[str], candidates: list[str], desc: str = "") -> list[dict[str, float]]:
         """Log-prob of each candidate's FIRST token as the next token after each (formatted) prompt (a batch's common

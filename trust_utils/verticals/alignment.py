@@ -225,6 +225,10 @@ def _cross_scores(cfg: AlignmentConfig, run: Run, scorer: str, pairs: list[dict[
     return out
 
 
+#: the reward model's batch when the stage's ``batch_size`` is 0 (its scorer does not size batches from memory)
+RM_BATCH_SIZE = 16
+
+
 def _rewards(cfg: AlignmentConfig, run: Run, pairs: list[dict[str, Any]],
              work: dict[str, dict[str, Any]], rm: str = "rm") -> dict[str, Any]:
     """Reward model ``rm``'s scores of the held-out chosen/rejected replies and of the samples in ``work``."""
@@ -237,7 +241,8 @@ def _rewards(cfg: AlignmentConfig, run: Run, pairs: list[dict[str, Any]],
     tok = load_tokenizer(path, padding_side="right")
     model = load_reward_model(path, device)
     prompts = [p["prompt"] for p in pairs]
-    kw = dict(max_length=cfg.rm_max_length, batch_size=max(cfg.batch_size, 1), device=device)
+    kw = dict(max_length=cfg.rm_max_length, batch_size=cfg.batch_size if cfg.batch_size > 0 else RM_BATCH_SIZE,
+              device=device)
     out: dict[str, Any] = {"chosen": score(model, tok, prompts, [p["chosen"] for p in pairs], **kw),
                            "rejected": score(model, tok, prompts, [p["rejected"] for p in pairs], **kw)}
     for n, w in work.items():

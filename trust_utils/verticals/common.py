@@ -74,8 +74,10 @@ class VerticalConfig:
     seed: int = shared("seed", 0)
     threads: int = shared("threads", 2)
     device: str = shared("device", "auto")
-    dtype: str = param("auto", 'auto (bf16 on CUDA, fp32 elsewhere), float32, bfloat16 or float16')
-    batch_size: int = param(16, 'sequences per forward pass (0 picks one from free GPU memory)')
+    dtype: str = param("auto", 'auto (bf16 on CUDA and on CPUs with native bf16 matmul, fp32 '
+                                  'elsewhere), float32, bfloat16 or float16')
+    batch_size: int = param(16, 'sequences per forward pass (0 sizes each batch from free memory: GPU memory, or '
+                                'RAM on CPU, at most 64 rows there)')
     cache_dir: str = shared("cache_dir", "")
     gen_cache_dir: str = param("", 'cache of generations and scores (empty: <run_dir>/cache/generations)')
     prompt_format: str = param("raw", 'raw (the paper), chat (tokenizer chat template) or hh (Human/Assistant turns)')
@@ -98,7 +100,7 @@ class VerticalConfig:
     #: whole-number fields a vertical's config may have, and what 0 means for each (None: it must be >= 1); a
     #: subclass's own fields are listed here too, so one table checks every vertical
     COUNTS: ClassVar[dict[str, str | None]] = {
-        "batch_size": "picks one from free GPU memory", "max_examples": "all", "n_boot": "no interval",
+        "batch_size": "sized from free memory", "max_examples": "all", "n_boot": "no interval",
         "threads": "torch's default", "n_samples": None, "max_new_tokens": None, "num_beams": None,
         "top_k": "top-k disabled",  # ethics checks its expect_n itself (>= 0, 0 = no check)
     }

@@ -58,7 +58,7 @@ from ..sources import source_info
 from ..utils import hash_obj, load_hub_dataset, read_json
 from .common import Malformed, VerticalConfig, data_root, run_vertical
 from .plain_pickle import load_plain_pickle
-from .privacy_exposure import chance_exposure, exposure_values, score_candidates
+from .privacy_exposure import chance_exposure, exposure_values, replies_and_scores
 from .validity import degenerate_flags, degenerate_values
 
 log = logging.getLogger(__name__)
@@ -350,9 +350,8 @@ def record_values(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluate(engine, checkpoint: str, cfg: PrivacyConfig, items: list[dict]) -> tuple[list, list]:
-    replies = engine.generate([it["prompt"] for it in items], cfg.decoding(), seed=cfg.seed, desc=f"{checkpoint} privacy")
-    lls = score_candidates(engine, [it["prompt"] for it in items], [it["candidates"] for it in items],
-                           desc=f"{checkpoint} privacy exposure")
+    replies, lls = replies_and_scores(engine, [it["prompt"] for it in items], [it["candidates"] for it in items],
+                                      cfg.decoding(), cfg.seed, checkpoint)
     records = []
     for it, rep, ll in zip(items, replies, lls, strict=True):
         ev = exposure_values(ll)

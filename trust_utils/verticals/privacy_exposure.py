@@ -11,7 +11,8 @@ Secret Sharer", rank-based exposure):
   more decoy, so every prompt has ``N + 4`` distinct candidates.
 * **Scores**: ``log p(" " + candidate | prompt)`` through the engine's likelihood path
   (:meth:`~trust_utils.likelihood.Likelihood.loglikelihood`: the prompt formatted as for the generation, all
-  candidates of a prompt batched on one pass over the shared prompt). The answer follows the question after a
+  candidates of a prompt batched on one pass over the shared prompt; with greedy replies and an fp32 head that pass
+  is the reply's own prefill, :func:`replies_and_scores`). The answer follows the question after a
   space (lm-evaluation-harness' target delimiter); the sum over the candidate's tokens is used, as Carlini et
   al.'s log-perplexity (decoys of a type have the true value's format, so lengths match closely).
 * **Rank** of the true value: 1 + the number of other candidates at least as likely (ties count against the
@@ -78,4 +79,19 @@ def score_candidates(engine, prompts: Sequence[str], candidates: Sequence[Sequen
     return out
 
 
-__all__ = ["ANSWER_PREFIX", "rank_of_true", "exposure", "chance_exposure", "exposure_values", "score_candidates"]
+def replies_and_scores(engine, prompts: Sequence[str], candidates: Sequence[Sequence[str]], decoding, seed: int,
+                       checkpoint: str) -> tuple[list[list[str]], list[list[float]]]:
+    """The replies to ``prompts`` (``engine.generate``) and :func:`score_candidates`'s scores, from one pass over each
+    prompt where the engine can (:meth:`~trust_utils.likelihood.Likelihood.generate_and_score`: the prompt's prefill
+    for the reply also scores its candidates); an engine without it (a test double) makes the two calls."""
+    both = getattr(engine, "generate_and_score", None)
+    if both is None:
+        return (engine.generate(list(prompts), decoding, seed=seed, desc=f"{checkpoint} privacy"),
+                score_candidates(engine, prompts, candidates, desc=f"{checkpoint} privacy exposure"))
+    replies, scores = both(list(prompts), decoding, [[ANSWER_PREFIX + c for c in cands] for cands in candidates],
+                           seed=seed, desc=f"{checkpoint} privacy", score_desc=f"{checkpoint} privacy exposure")
+    return replies, [[float(x) for x, _ in row] for row in scores]
+
+
+__all__ = ["ANSWER_PREFIX", "rank_of_true", "exposure", "chance_exposure", "exposure_values", "score_candidates",
+           "replies_and_scores"]
