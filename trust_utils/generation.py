@@ -199,8 +199,12 @@ class Engine(Decoding, Likelihood, Batching):
         finally:
             self._timing_depth -= 1
             if self._timing_depth == 0:
-                key = f"{kind}:{desc or kind}"
-                self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - t0
+                self._add_seconds(kind, desc, time.perf_counter() - t0)
+
+    def _add_seconds(self, kind: str, desc: str, seconds: float) -> None:
+        """Count ``seconds`` under ``<kind>:<desc>`` in :attr:`seconds` (``<kind>:<kind>`` without a description)."""
+        key = f"{kind}:{desc or kind}"
+        self.seconds[key] = self.seconds.get(key, 0.0) + seconds
 
     def generate(self, prompts: list[str], cfg: DecodingConfig, seed: int | None = None,
                  desc: str = "") -> list[list[str]]:

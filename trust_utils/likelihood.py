@@ -132,10 +132,8 @@ class Likelihood:
                                     after_prefill=score_prefill)
                 for i in need:
                     gens[i] = [str(out[i][0])] * n
-                for kind, d, dt in (("generate", desc, time.perf_counter() - t0 - spent[0]),
-                                    ("loglikelihood", score_desc, spent[0])):
-                    key = f"{kind}:{d or kind}"
-                    self.seconds[key] = self.seconds.get(key, 0.0) + dt
+                self._add_seconds("generate", desc, time.perf_counter() - t0 - spent[0])
+                self._add_seconds("loglikelihood", score_desc, spent[0])
         rest = [i for i, g in enumerate(gens) if g is None]
         if rest:
             for i, g in zip(rest, self.generate([prompts[i] for i in rest], cfg, seed=seed, desc=desc), strict=True):
