@@ -56,20 +56,25 @@ def kv_cache(output):
     return getattr(output, "cache", None) or output.past_key_values
 
 
-def select_rows(cache, rows):
-    """A new KV cache holding ``cache``'s batch rows ``rows`` (a long tensor, repeats allowed); ``cache`` itself is
-    left as it is, so a decode loop can go on with it.
+def fork_cache(cache):
+    """A KV cache that a forward can extend while ``cache`` stays as it is (a decode loop goes on with it).
 
-    A layered cache (transformers' ``DynamicCache``) is copied layer by layer without its tensors, whose
-    ``batch_select_indices`` then indexes new ones; any other cache is deep-copied first."""
+    A layered cache (transformers' ``DynamicCache``, whose layers append by concatenation into new tensors) is
+    copied layer by layer without copying its tensors; any other cache is deep-copied."""
     import copy
 
     layers = getattr(cache, "layers", None)
     if isinstance(layers, list):
         new = copy.copy(cache)
         new.layers = [copy.copy(layer) for layer in layers]
-    else:
-        new = copy.deepcopy(cache)
+        return new
+    return copy.deepcopy(cache)
+
+
+def select_rows(cache, rows):
+    """A new KV cache holding ``cache``'s batch rows ``rows`` (a long tensor, repeats allowed); ``cache`` itself is
+    left as it is (:func:`fork_cache`, whose copy's ``batch_select_indices`` then indexes new tensors)."""
+    new = fork_cache(cache)
     new.batch_select_indices(rows)
     return new
 
@@ -193,5 +198,5 @@ class Batching:
         return self.model(input_ids=ids, attention_mask=mask, **extra)
 
 
-__all__ = ["Batching", "memory_batch_size", "kv_cache", "select_rows", "CPU_DEFAULT_BATCH", "CPU_MAX_BATCH", "CUDA_MAX_BATCH",
+__all__ = ["Batching", "memory_batch_size", "kv_cache", "fork_cache", "select_rows", "CPU_DEFAULT_BATCH", "CPU_MAX_BATCH", "CUDA_MAX_BATCH",
            "CPU_MEMORY_SHARE", "CUDA_MEMORY_SHARE"]

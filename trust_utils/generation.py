@@ -118,11 +118,16 @@ class Engine(Decoding, Likelihood, Batching):
         progress: show tqdm progress bars.
         share_context: score requests that share a context with one pass over the context (its KV cache reused
             for every continuation) instead of one full pass per request; same values within float rounding.
+        pack_continuations: with ``share_context``, a context's continuations go through the model as one row, a
+            token trie over the context's KV cache (:mod:`trust_utils.packing`), instead of one row each with a copy
+            of the context's cache; same values within float rounding. Off, or on a model whose attention takes no
+            custom mask, each continuation is its own row.
     """
 
     def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto", batch_size: int = 16,
                  cache_dir: str | None = None, seed: int = 0, prompt_format: str = "raw", system_prompt: str = "",
-                 model_cache_dir: str | None = None, progress: bool = True, share_context: bool = True):
+                 model_cache_dir: str | None = None, progress: bool = True, share_context: bool = True,
+                 pack_continuations: bool = True):
         if prompt_format not in PROMPT_FORMATS:
             raise ValueError(f"prompt_format must be one of {PROMPT_FORMATS}, not {prompt_format!r}")
         self.model_ref = model
@@ -135,6 +140,7 @@ class Engine(Decoding, Likelihood, Batching):
         self.model_cache_dir = model_cache_dir or None
         self.progress = progress
         self.share_context = bool(share_context)
+        self.pack_continuations = bool(pack_continuations)
         self.batch_sizes_used: set[int] = set()  # what batch_size=0 chose (for the stage's outputs)
         self.cache = ResultCache(cache_dir)
         self.tokenizer = load_tokenizer(model, self.model_cache_dir, padding_side="left")

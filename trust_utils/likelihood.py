@@ -14,10 +14,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .batching import kv_cache, select_rows
+from .batching import fork_cache, kv_cache, select_rows
 from .cache import cache_key
 
 SCORE_HEAD_DTYPE = "float32"  # the dtype of the LM head and log-softmax behind every score
+# Nodes in one packed row at most (:mod:`trust_utils.packing`): a group with more continuation tokens is split into
+# rows, each over its own copy of the context's cache rows (its logits are nodes x vocabulary floats).
+MAX_PACKED_NODES = 512
 
 
 class Likelihood:
@@ -293,6 +296,8 @@ class Likelihood:
         C = max(len(c) for c in row_conts) - 1
         if C <= 0:
             return totals
+        if self._packs(ctx_mask.shape[1] + sum(len(c) - 1 for c in row_conts)):
+            return self._packed_totals(totals, cache, ctx_mask, row_group, row_conts)
         sel = torch.tensor(row_group, dtype=torch.long, device=ctx_mask.device)
         if keep_cache:
             cache = select_rows(cache, sel)
@@ -314,6 +319,72 @@ class Likelihood:
                 tgt = torch.tensor(c[1:], device=rest_logp.device)
                 totals[r] += float(rest_logp[r, :len(c) - 1].gather(1, tgt[:, None]).sum())
         return totals
+
+    def _packs(self, longest: int) -> bool:
+        """Whether continuations go through the model packed (:mod:`trust_utils.packing`): ``pack_continuations``
+        on, an attention that takes a custom 4D mask (SDPA or eager), and no sliding window shorter than
+        ``longest`` (a bound on the context's length plus the nodes, which the window would cut)."""
+        if not getattr(self, "pack_continuations", True):
+            return False
+        cfg = self.model.config
+        if getattr(cfg, "_attn_implementation", None) not in ("sdpa", "eager"):
+            return False
+        window = getattr(cfg, "sliding_window", None)
+        return not (window and longest >= int(window) - 1)
+
+    def _packed_totals(self, totals: list[float], cache, ctx_mask, row_group: list[int],
+                       row_conts: list[list[int]]) -> list[float]:
+        """:meth:`_continuation_totals` with each context's continuations as one row: their token trie
+        (:func:`~trust_utils.packing.build_trie`, at most :data:`MAX_PACKED_NODES` nodes a row) at positions after
+        the context's real length, each node attending to the context and its own ancestors
+        (:func:`~trust_utils.packing.attention_mask`), over a fork of the contexts' KV cache (``cache`` is left as it
+        is). ``totals`` holds the first tokens' log-probs; the rest are added."""
+        import torch
+
+        from .packing import attention_mask, build_trie, chunk_by_nodes
+
+        by_ctx: dict[int, list[int]] = {}
+        for r, (g, c) in enumerate(zip(row_group, row_conts, strict=True)):
+            if len(c) > 1:
+                by_ctx.setdefault(g, []).append(r)
+        units = [(g, [rs[k] for k in chunk]) for g, rs in by_ctx.items()
+                 for chunk in chunk_by_nodes([row_conts[r] for r in rs], MAX_PACKED_NODES)]
+        tries = [build_trie([row_conts[r] for r in rs]) for _, rs in units]
+        width = max(len(t) for t in tries)
+        unit_ctx = [g for g, _ in units]
+        if unit_ctx == list(range(ctx_mask.shape[0])):
+            cache, cmask = fork_cache(cache), ctx_mask
+        else:
+            sel = torch.tensor(unit_ctx, dtype=torch.long, device=ctx_mask.device)
+            cache, cmask = select_rows(cache, sel), ctx_mask[sel]
+        ctx_len = cmask.sum(-1).tolist()
+        ids = torch.full((len(units), width), self.pad_token_id, dtype=torch.long)
+        pos = torch.zeros((len(units), width), dtype=torch.long)
+        for u, t in enumerate(tries):
+            ids[u, :len(t)] = torch.tensor(t.tokens, dtype=torch.long)
+            pos[u] = int(ctx_len[u])
+            pos[u, :len(t)] += torch.tensor(t.depths, dtype=torch.long)
+        eager = self.model.config._attn_implementation == "eager"
+        mask = attention_mask(tries, cmask, width, additive_dtype=self.torch_dtype if eager else None)
+        out = self._forward(ids.to(self.device), mask, position_ids=pos.to(self.device), fp32_head=True,
+                            **{self._cache_kwarg(): cache})
+        logp = torch.log_softmax(out.logits.float(), dim=-1)
+        uu: list[int] = []
+        nn: list[int] = []
+        tt: list[int] = []
+        owner: list[int] = []
+        for u, ((_, rs), t) in enumerate(zip(units, tries, strict=True)):
+            for r, path in zip(rs, t.paths, strict=True):
+                c = row_conts[r]
+                uu += [u] * len(path)
+                nn += path
+                tt += c[1:]
+                owner += [r] * len(path)
+        dev = logp.device
+        vals = logp[torch.tensor(uu, device=dev), torch.tensor(nn, device=dev), torch.tensor(tt, device=dev)]
+        sums = torch.zeros(len(row_conts), dtype=torch.float64, device=dev).index_add_(
+            0, torch.tensor(owner, device=dev), vals.double())
+        return [x + float(sums[r]) for r, x in enumerate(totals)]
 
     def next_token_logprobs(self, prompts: list[str], candidates: list[str], desc: str = "") -> list[dict[str, float]]:
         """Log-prob of each candidate's FIRST token as the next token after each (formatted) prompt (a batch's common
