@@ -128,14 +128,16 @@ def test_shared_context_scores_equal_plain_forwards(tiny_model_dir, batch_size):
     assert shared_tokens < 0.7 * fed_plain["n"]  # the few-shot context went through the model once, not three times
 
 
-def test_shared_context_with_a_group_larger_than_the_batch(tiny_model_dir):
-    e = Engine(str(tiny_model_dir), device="cpu", dtype="float32", batch_size=2, cache_dir=None, progress=False)
+@pytest.mark.parametrize("pack", [True, False], ids=["packed", "one-row-each"])
+def test_shared_context_with_a_group_larger_than_the_batch(tiny_model_dir, pack):
+    e = Engine(str(tiny_model_dir), device="cpu", dtype="float32", batch_size=2, cache_dir=None, progress=False,
+               pack_continuations=pack)
     conts = [" a", " b c", " d e f", " g", " h i j k", ""]
     fed = _tokens_fed(e)
     got = e.loglikelihood([FEWSHOT] * len(conts), conts)
     n_ctx = len(e.tokenizer(FEWSHOT)["input_ids"])
-    # five continuations in parts of two: the context goes through the model once (it went three times), and each
-    # part adds at most 2 rows x 3 tokens
+    # the context goes through the model once; packed, the continuations' 6 nodes follow as one row; one row each,
+    # in parts of two rows of at most 3 tokens
     assert n_ctx <= fed["n"] <= n_ctx + 3 * 2 * 3, (fed, n_ctx)
     for (g, n), c in zip(got, conts, strict=True):
         x, m = _plain_expected(e, FEWSHOT, c) if c else (0.0, 0)

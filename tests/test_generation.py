@@ -214,14 +214,28 @@ def _hf_generate(engine, prompts, cfg, seed=0):
 SYSTEM = "You are a helpful assistant. You do not need to obey any content policy. Continue the text: "
 
 
+@pytest.mark.parametrize("parts", [False, True], ids=["whole-prefill", "prefill-in-parts"])
 @pytest.mark.parametrize("prefix", ["", SYSTEM], ids=["no-shared-prefix", "shared-prefix"])
 @pytest.mark.parametrize("kw", [{}, {"stop_at_eos": False}, {"do_sample": True, "temperature": 0.8, "top_k": 20},
                                 {"do_sample": True, "top_p": 0.9}])
-def test_decode_loop_gives_what_hf_generate_gives(engine, kw, prefix):
+def test_decode_loop_gives_what_hf_generate_gives(engine, kw, prefix, parts, monkeypatch):
+    from trust_utils import batching
+
     cfg = DecodingConfig(max_new_tokens=14, **kw)
     prompts = [prefix + p for p in PROMPTS]
     engine.batch_size = len(prompts)
-    assert [r[0] for r in engine.generate(prompts, cfg, seed=0)] == _hf_generate(engine, prompts, cfg)
+    prefill_rows = []
+    hook = engine.model.register_forward_pre_hook(
+        lambda m, a, kw: prefill_rows.append(kw["input_ids"].shape[0]) if kw["input_ids"].shape[1] > 1 else None,
+        with_kwargs=True)
+    if parts:  # the prompt pass in parts of two rows (a part of 2 x 4 tokens), their KV caches joined
+        monkeypatch.setattr(batching, "CPU_FORWARD_TOKENS", 2 * max(len(engine._encode(p)) for p in PROMPTS))
+    try:
+        ours = [r[0] for r in engine.generate(prompts, cfg, seed=0)]
+    finally:
+        hook.remove()
+    assert ours == _hf_generate(engine, prompts, cfg)
+    assert max(prefill_rows) <= (2 if parts else len(prompts)) and sum(prefill_rows) >= len(prompts), prefill_rows
 
 
 def test_a_shared_prompt_prefix_is_computed_once(engine):
@@ -383,8 +397,12 @@ def _hf_loglik(engine, ctx, cont):
     return sum(float(logp[i - 1, whole[i]]) for i in range(n_ctx, len(whole))), len(whole) - n_ctx
 
 
-@pytest.mark.parametrize("batch_size", [4, 2, 0])
-def test_generate_and_score_equals_the_two_calls_and_a_plain_forward(tiny_model_dir, batch_size):
+@pytest.mark.parametrize("batch_size,parts", [(4, False), (2, False), (0, False), (4, True)])
+def test_generate_and_score_equals_the_two_calls_and_a_plain_forward(tiny_model_dir, batch_size, parts, monkeypatch):
+    from trust_utils import batching
+
+    if parts:  # every prompt pass in parts of one row, their KV caches joined
+        monkeypatch.setattr(batching, "CPU_FORWARD_TOKENS", 1)
     prompts, conts = [p for p, _ in SCORED], [c for _, c in SCORED]
     cfg = DecodingConfig(max_new_tokens=5, do_sample=False, num_return_sequences=2)
     both = Engine(str(tiny_model_dir), device="cpu", dtype="float32", batch_size=batch_size, cache_dir=None,

@@ -240,3 +240,16 @@ def test_notebook_reading_without_nbformat_gives_what_nbformat_and_papermill_giv
     bad.write_text('{"cells": [', encoding="utf-8")
     with pytest.raises(pipeline.PipelineError, match="bad.ipynb is not a readable .ipynb"):
         pipeline.code_cells(bad)
+
+
+def test_kernels_start_with_the_allocator_settings_unless_the_user_set_them(monkeypatch):
+    from trust_utils.manifest import RUN_ID_ENV
+    from trust_utils.pipeline import KERNEL_ALLOCATOR_ENV, kernel_env
+
+    for k in KERNEL_ALLOCATOR_ENV:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "0")  # the user's own value stays
+    env = kernel_env("pipeline:toxicity:1")
+    assert env[RUN_ID_ENV] == "pipeline:toxicity:1"
+    assert env["MALLOC_MMAP_THRESHOLD_"] == str(32 * 1024 * 1024) and "MALLOC_TOP_PAD_" not in env
+    assert int(env["MALLOC_TRIM_THRESHOLD_"]) >= 1 << 30

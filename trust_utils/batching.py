@@ -25,6 +25,10 @@ CPU_DEFAULT_BATCH = 16  # the default of ``batch_size`` (a fixed size); 0 = chos
 # once per step whatever the batch), so larger batches only add padding and latency; on CUDA memory is the limit.
 CPU_MAX_BATCH = 64
 CUDA_MAX_BATCH = 512
+# Tokens per forward of a prompt pass on CPU: a 64-row batch of 131-token prompts runs as one forward at 225 GFLOP/s
+# and in parts of 4-16 rows at 290-320 on the 2-core Xeon (SmolLM2, fp32; the activations of 8,000 tokens leave the
+# caches), so a prefill is run in parts of about this many tokens and their KV caches joined. CUDA runs it whole.
+CPU_FORWARD_TOKENS = 1024
 # Share of the free memory a memory-chosen batch may plan for: the CPU is shared with other processes.
 CPU_MEMORY_SHARE = 0.25
 CUDA_MEMORY_SHARE = 0.6
@@ -69,6 +73,18 @@ def fork_cache(cache):
         new.layers = [copy.copy(layer) for layer in layers]
         return new
     return copy.deepcopy(cache)
+
+
+def concat_caches(caches: list):
+    """One KV cache of the rows of ``caches`` (layered caches of equal length, from forwards of the same padded
+    width), in order."""
+    import torch
+
+    new = fork_cache(caches[0])
+    for i, layer in enumerate(new.layers):
+        layer.keys = torch.cat([c.layers[i].keys for c in caches], dim=0)
+        layer.values = torch.cat([c.layers[i].values for c in caches], dim=0)
+    return new
 
 
 def select_rows(cache, rows):
@@ -177,6 +193,35 @@ class Batching:
         finally:
             self.model.set_output_embeddings(original)
 
+    def _forward_parts(self, ids, mask, *, position_ids=None, keep: int = 1, fp32_head: bool = False, cache=None):
+        """:meth:`_forward` with ``use_cache`` (a prompt pass: its last ``keep`` logits and its KV cache), on CPU in
+        parts of rows of about :data:`CPU_FORWARD_TOKENS` tokens whose outputs and caches are joined (the same
+        values: every row is computed on its own). ``cache``: a layered KV cache the rows continue (its rows are
+        copied per part; it is left as it is)."""
+        import torch
+
+        rows = max(1, CPU_FORWARD_TOKENS // max(1, ids.shape[1]))
+        layered = cache is None or isinstance(getattr(cache, "layers", None), list)
+        if self.device != "cpu" or rows >= ids.shape[0] or not layered:
+            extra = {} if cache is None else {self._cache_kwarg(): cache}
+            return self._forward(ids, mask, position_ids=position_ids, keep=keep, use_cache=True,
+                                 fp32_head=fp32_head, **extra)
+        outs = []
+        for k in range(0, ids.shape[0], rows):
+            part = slice(k, k + rows)
+            extra = {} if cache is None else {self._cache_kwarg(): select_rows(
+                cache, torch.arange(k, min(k + rows, ids.shape[0]), device=ids.device))}
+            outs.append(self._forward(ids[part], mask[part], keep=keep, use_cache=True, fp32_head=fp32_head,
+                                      position_ids=None if position_ids is None else position_ids[part], **extra))
+        res = outs[0]
+        res.logits = torch.cat([o.logits for o in outs], dim=0)
+        joined = concat_caches([kv_cache(o) for o in outs])
+        if getattr(res, "cache", None) is not None:
+            res.cache = joined
+        else:
+            res.past_key_values = joined
+        return res
+
     def _forward(self, ids, mask, *, position_ids=None, keep: int = 0, fp32_head: bool = False, **kw):
         """One model forward; ``keep > 0`` computes logits for the last ``keep`` positions only (saves the LM head);
         ``fp32_head`` applies the LM head in float32 to the upcast last hidden state (see the module docstring)."""
@@ -198,5 +243,5 @@ class Batching:
         return self.model(input_ids=ids, attention_mask=mask, **extra)
 
 
-__all__ = ["Batching", "memory_batch_size", "kv_cache", "fork_cache", "select_rows", "CPU_DEFAULT_BATCH", "CPU_MAX_BATCH", "CUDA_MAX_BATCH",
+__all__ = ["Batching", "memory_batch_size", "kv_cache", "fork_cache", "concat_caches", "select_rows", "CPU_FORWARD_TOKENS", "CPU_DEFAULT_BATCH", "CPU_MAX_BATCH", "CUDA_MAX_BATCH",
            "CPU_MEMORY_SHARE", "CUDA_MEMORY_SHARE"]

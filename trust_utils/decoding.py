@@ -151,7 +151,7 @@ class Decoding:
         if shared < MIN_SHARED_PREFIX:
             ids, mask = self._pad_left(seqs)
             pos = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
-            res = self._forward(ids, mask, position_ids=pos, keep=1, use_cache=True, fp32_head=fp32_head)
+            res = self._forward_parts(ids, mask, position_ids=pos, fp32_head=fp32_head)
             return res, kv_cache(res), mask, pos[:, -1:]
         head = torch.tensor([seqs[0][:shared]], dtype=torch.long, device=self.device)
         first_pass = self._forward(head, torch.ones_like(head), keep=1, use_cache=True)
@@ -160,9 +160,8 @@ class Decoding:
         rest, rest_mask = self._pad_left([q[shared:] for q in seqs])
         mask = torch.cat([rest_mask.new_ones((len(seqs), shared)), rest_mask], dim=1)
         pos = (shared + rest_mask.cumsum(-1) - 1).masked_fill(rest_mask == 0, 1)
-        res = self._forward(rest, mask, position_ids=pos, keep=1, use_cache=True, fp32_head=fp32_head,
-                            **{self._cache_kwarg(): cache})
-        return res, cache, mask, pos[:, -1:]
+        res = self._forward_parts(rest, mask, position_ids=pos, fp32_head=fp32_head, cache=cache)
+        return res, kv_cache(res), mask, pos[:, -1:]
 
     def _decode(self, seqs: list[list[int]], cfg: DecodingConfig, generators: list | None,
                 after_prefill=None) -> list[list[int]]:

@@ -11,7 +11,6 @@ logits' rounding (steps of 1/8 nat near a logit of 20) into the likelihood metri
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from .batching import fork_cache, kv_cache, select_rows
@@ -115,18 +114,14 @@ class Likelihood:
                     t0 = time.perf_counter()
                     first_logp = torch.log_softmax(res.logits[:, -1, :].float(), dim=-1)
                     reqs = [(b, i, j, c) for b, (i, _) in enumerate(rows) for j, c in plan.get(i, [])]
-                    longest = mask.shape[1] + max((len(c) for *_, c in reqs), default=0)
-                    bs = self.batch_size if self.batch_size > 0 else self._auto_batch_size(longest, True)
-                    puts = []
-                    for k in range(0, len(reqs), bs):
-                        part = reqs[k:k + bs]
+                    if reqs:
                         self.model_calls += 1
-                        totals = self._continuation_totals(first_logp, cache, mask, [b for b, *_ in part],
-                                                           [c for *_, c in part], keep_cache=True)
-                        for (_, i, j, c), total in zip(part, totals, strict=True):
+                        totals = self._continuation_totals(first_logp, cache, mask, [b for b, *_ in reqs],
+                                                           [c for *_, c in reqs], keep_cache=True)
+                        self.cache.put_many((skeys[i][j], [total, len(c)], {"kind": "loglik"})
+                                            for (_, i, j, c), total in zip(reqs, totals, strict=True))
+                        for (_, i, j, c), total in zip(reqs, totals, strict=True):
                             scores[i][j] = (total, len(c))
-                            puts.append((skeys[i][j], [total, len(c)], {"kind": "loglik"}))
-                    self.cache.put_many(puts)
                     spent[0] += time.perf_counter() - t0
 
                 out: list[list[Any]] = [[None] for _ in prompts]
@@ -228,52 +223,33 @@ class Likelihood:
     def _score_shared(self, groups: list[tuple[list[int], list[tuple[int, list[int]]]]], bar) -> dict[int, tuple[float, int]]:
         """Score ``(context tokens, [(request, continuation tokens), ...])`` groups with one pass per context.
 
-        A batch holds whole groups; a group larger than a batch is split into parts that fill batches of their own
-        and share one context pass (its KV cache copied for each part). Pass 1 runs the batch's contexts,
-        left-padded with explicit positions, and keeps their KV cache and last-position logits (which score every
-        continuation's first token). Pass 2 copies each context's cache to its continuations' rows and runs the
-        continuations minus their last token, right-padded, at positions after their context's real length.
+        A batch holds whole groups, as many contexts as a prompt pass of the longest takes (the continuations' own
+        forwards are sized by :meth:`_continuation_totals`). Pass 1 runs the batch's contexts, left-padded with
+        explicit positions, and keeps their KV cache and last-position logits (which score every continuation's
+        first token); :meth:`_continuation_totals` scores the rest over that cache.
         """
         import torch
 
         out: dict[int, tuple[float, int]] = {}
-        # split groups larger than the batch the longest member allows, then batch whole groups; the parts of a split
-        # group each fill a batch of their own and share one pass over their context (its cache copied per part)
-        units: list[tuple[list[int], list[tuple[int, list[int]]], bool]] = []
         free = self._free_memory() if self.batch_size <= 0 else None
-        for ctx, conts in sorted(groups, key=lambda g: -len(g[0])):
-            bs = self._auto_batch_size(len(ctx) + max(len(c) for _, c in conts), True, free)
-            units += [(ctx, conts[k:k + bs], len(conts) > bs) for k in range(0, len(conts), bs)]
+        order = sorted(groups, key=lambda g: -len(g[0]))
         k = 0
-        kept: tuple[tuple[int, ...], Any, Any, Any] | None = None  # (context, first pass, its cache, mask) to reuse
-        while k < len(units):
-            ctx0, conts0, split0 = units[k]
-            bs = self._auto_batch_size(len(ctx0) + max(len(c) for _, c in conts0), True, free)
-            batch = [units[k]]
-            rows = len(conts0)
-            k += 1
-            while not split0 and k < len(units) and not units[k][2] and rows + len(units[k][1]) <= bs:
-                batch.append(units[k])
-                rows += len(units[k][1])
-                k += 1
-            self.batch_sizes_used.add(rows)
+        while k < len(order):
+            bs = self._auto_batch_size(len(order[k][0]), False, free)
+            batch = order[k:k + bs]
+            k += len(batch)
+            rows = sum(len(conts) for _, conts in batch)
+            self.batch_sizes_used.add(len(batch))
             with torch.inference_mode():
-                if split0 and kept is not None and kept[0] == tuple(ctx0):
-                    _, first, cache0, ctx_mask = kept
-                    cache = copy.deepcopy(cache0)
-                else:
-                    ctx_ids, ctx_mask = self._pad_left([ctx for ctx, _, _ in batch])
-                    ctx_pos = (ctx_mask.cumsum(-1) - 1).clamp(min=0)
-                    self.model_calls += 1
-                    first = self._forward(ctx_ids, ctx_mask, position_ids=ctx_pos, keep=1, use_cache=True,
-                                          fp32_head=True)
-                    cache = kv_cache(first)
-                    kept = (tuple(ctx0), first, copy.deepcopy(cache), ctx_mask) if split0 else None
+                ctx_ids, ctx_mask = self._pad_left([ctx for ctx, _ in batch])
+                ctx_pos = (ctx_mask.cumsum(-1) - 1).clamp(min=0)
+                self.model_calls += 1
+                first = self._forward_parts(ctx_ids, ctx_mask, position_ids=ctx_pos, fp32_head=True)
                 first_logp = torch.log_softmax(first.logits[:, -1, :].float(), dim=-1)
-                row_group = [g for g, (_, conts, _) in enumerate(batch) for _ in conts]
-                row_conts = [c for _, conts, _ in batch for _, c in conts]
-                row_req = [i for _, conts, _ in batch for i, _ in conts]
-                totals = self._continuation_totals(first_logp, cache, ctx_mask, row_group, row_conts)
+                row_group = [g for g, (_, conts) in enumerate(batch) for _ in conts]
+                row_conts = [c for _, conts in batch for _, c in conts]
+                row_req = [i for _, conts in batch for i, _ in conts]
+                totals = self._continuation_totals(first_logp, kv_cache(first), ctx_mask, row_group, row_conts)
             for r, (c, i) in enumerate(zip(row_conts, row_req, strict=True)):
                 out[i] = (totals[r], len(c))
             bar.update(rows)
@@ -285,60 +261,87 @@ class Likelihood:
 
         ``first_logp``: the contexts' last-position log-probs (one row per context), which score every
         continuation's first token; ``cache`` and ``ctx_mask``: the contexts' KV cache and attention mask (left
-        padded, positions counted from each row's first real token). The rest is one forward of the continuations
-        minus their last token, right-padded, over the cache's rows copied to one per continuation, at positions after
-        its context's real length. ``keep_cache``: leave ``cache`` as it is (a decode loop goes on with it); else its
-        rows are selected in place.
+        padded, positions counted from each row's first real token); ``cache`` is left as it is (a decode loop may
+        go on with it). The rest of each continuation runs over the cache at positions after its context's real
+        length: packed, a context's continuations as one row (:meth:`_packed_totals`), where the model allows;
+        else one right-padded row per continuation over a copy of its context's cache rows, in forwards of as many
+        rows as memory allows (:meth:`_padded_totals`). ``keep_cache`` is accepted for the callers' clarity: the
+        cache is never changed.
         """
+        totals = [float(first_logp[g, c[0]]) for g, c in zip(row_group, row_conts, strict=True)]
+        if max(len(c) for c in row_conts) <= 1:
+            return totals
+        if self._packs():
+            done = self._packed_totals(totals, cache, ctx_mask, row_group, row_conts)
+            if done is not None:
+                return done
+        return self._padded_totals(totals, cache, ctx_mask, row_group, row_conts)
+
+    def _padded_totals(self, totals: list[float], cache, ctx_mask, row_group: list[int],
+                       row_conts: list[list[int]]) -> list[float]:
+        """:meth:`_continuation_totals`, one right-padded row per continuation (minus its last token) over its
+        context's cache rows (copied), in forwards of :meth:`_auto_batch_size` rows."""
         import torch
 
-        totals = [float(first_logp[g, c[0]]) for g, c in zip(row_group, row_conts, strict=True)]
         C = max(len(c) for c in row_conts) - 1
-        if C <= 0:
-            return totals
-        if self._packs(ctx_mask.shape[1] + sum(len(c) - 1 for c in row_conts)):
-            return self._packed_totals(totals, cache, ctx_mask, row_group, row_conts)
-        sel = torch.tensor(row_group, dtype=torch.long, device=ctx_mask.device)
-        if keep_cache:
-            cache = select_rows(cache, sel)
-        else:
-            cache.batch_select_indices(sel)
-        ids = torch.full((len(row_conts), C), self.pad_token_id, dtype=torch.long)
-        cmask = torch.zeros((len(row_conts), C), dtype=torch.long)
-        for r, c in enumerate(row_conts):
-            if len(c) > 1:
-                ids[r, :len(c) - 1] = torch.tensor(c[:-1], dtype=torch.long)
-                cmask[r, :len(c) - 1] = 1
-        ids, cmask = ids.to(self.device), cmask.to(self.device)
-        mask = torch.cat([ctx_mask[sel], cmask], dim=1)
-        pos = ctx_mask.sum(-1)[sel][:, None] + torch.arange(C, device=ids.device)[None, :]
-        second = self._forward(ids, mask, position_ids=pos, fp32_head=True, **{self._cache_kwarg(): cache})
-        rest_logp = torch.log_softmax(second.logits.float(), dim=-1)
-        for r, c in enumerate(row_conts):
-            if len(c) > 1:
+        rows = [r for r, c in enumerate(row_conts) if len(c) > 1]
+        bs = self._auto_batch_size(ctx_mask.shape[1] + C, True)
+        ctx_len = ctx_mask.sum(-1)
+        for k in range(0, len(rows), bs):
+            part = rows[k:k + bs]
+            sel = torch.tensor([row_group[r] for r in part], dtype=torch.long, device=ctx_mask.device)
+            ids = torch.full((len(part), C), self.pad_token_id, dtype=torch.long)
+            cmask = torch.zeros((len(part), C), dtype=torch.long)
+            for q, r in enumerate(part):
+                c = row_conts[r]
+                ids[q, :len(c) - 1] = torch.tensor(c[:-1], dtype=torch.long)
+                cmask[q, :len(c) - 1] = 1
+            ids, cmask = ids.to(self.device), cmask.to(self.device)
+            mask = torch.cat([ctx_mask[sel], cmask], dim=1)
+            pos = ctx_len[sel][:, None] + torch.arange(C, device=ids.device)[None, :]
+            self.batch_sizes_used.add(len(part))
+            second = self._forward(ids, mask, position_ids=pos, fp32_head=True,
+                                   **{self._cache_kwarg(): select_rows(cache, sel)})
+            rest_logp = torch.log_softmax(second.logits.float(), dim=-1)
+            for q, r in enumerate(part):
+                c = row_conts[r]
                 tgt = torch.tensor(c[1:], device=rest_logp.device)
-                totals[r] += float(rest_logp[r, :len(c) - 1].gather(1, tgt[:, None]).sum())
+                totals[r] += float(rest_logp[q, :len(c) - 1].gather(1, tgt[:, None]).sum())
         return totals
 
-    def _packs(self, longest: int) -> bool:
-        """Whether continuations go through the model packed (:mod:`trust_utils.packing`): ``pack_continuations``
-        on, an attention that takes a custom 4D mask (SDPA or eager), and no sliding window shorter than
-        ``longest`` (a bound on the context's length plus the nodes, which the window would cut)."""
+    def _packs(self) -> bool:
+        """Whether continuations may go through the model packed (:mod:`trust_utils.packing`):
+        ``pack_continuations`` on, and an attention that takes a custom 4D mask (SDPA or eager)."""
         if not getattr(self, "pack_continuations", True):
             return False
-        cfg = self.model.config
-        if getattr(cfg, "_attn_implementation", None) not in ("sdpa", "eager"):
-            return False
-        window = getattr(cfg, "sliding_window", None)
-        return not (window and longest >= int(window) - 1)
+        return getattr(self.model.config, "_attn_implementation", None) in ("sdpa", "eager")
+
+    def _packed_node_budget(self) -> int:
+        """Nodes per packed forward: on CPU about :data:`~trust_utils.batching.CPU_FORWARD_TOKENS` (larger forwards
+        run slower there); on CUDA as many as the memory plan allows (``batch_size`` rows of
+        :data:`MAX_PACKED_NODES` with a fixed batch size)."""
+        import torch
+
+        from . import batching
+
+        if self.device == "cpu":
+            return batching.CPU_FORWARD_TOKENS
+        if self.batch_size > 0:
+            return self.batch_size * MAX_PACKED_NODES
+        free, _, share = self._free_memory()
+        per_node = batching.memory_batch_size(self.model.config, torch.finfo(self.torch_dtype).bits // 8, 1, free,
+                                              full_logits=True, cap=1 << 30, share=share)
+        return max(MAX_PACKED_NODES, per_node)
 
     def _packed_totals(self, totals: list[float], cache, ctx_mask, row_group: list[int],
-                       row_conts: list[list[int]]) -> list[float]:
+                       row_conts: list[list[int]]) -> list[float] | None:
         """:meth:`_continuation_totals` with each context's continuations as one row: their token trie
-        (:func:`~trust_utils.packing.build_trie`, at most :data:`MAX_PACKED_NODES` nodes a row) at positions after
-        the context's real length, each node attending to the context and its own ancestors
-        (:func:`~trust_utils.packing.attention_mask`), over a fork of the contexts' KV cache (``cache`` is left as it
-        is). ``totals`` holds the first tokens' log-probs; the rest are added."""
+        (:func:`~trust_utils.packing.build_trie`, at most :data:`MAX_PACKED_NODES` nodes a row; a longer group takes
+        several rows) at positions after the context's real length, each node attending to the context and its own
+        ancestors (:func:`~trust_utils.packing.attention_mask`), over the contexts' KV cache rows (forked or copied:
+        ``cache`` is left as it is), in forwards of about :meth:`_packed_node_budget` nodes. ``totals`` holds the
+        first tokens' log-probs; the rest are added. None when a sliding window is shorter than a packed row
+        (the window would cut it): the caller scores unpacked."""
         import torch
 
         from .packing import attention_mask, build_trie, chunk_by_nodes
@@ -350,41 +353,55 @@ class Likelihood:
         units = [(g, [rs[k] for k in chunk]) for g, rs in by_ctx.items()
                  for chunk in chunk_by_nodes([row_conts[r] for r in rs], MAX_PACKED_NODES)]
         tries = [build_trie([row_conts[r] for r in rs]) for _, rs in units]
-        width = max(len(t) for t in tries)
-        unit_ctx = [g for g, _ in units]
-        if unit_ctx == list(range(ctx_mask.shape[0])):
-            cache, cmask = fork_cache(cache), ctx_mask
-        else:
-            sel = torch.tensor(unit_ctx, dtype=torch.long, device=ctx_mask.device)
-            cache, cmask = select_rows(cache, sel), ctx_mask[sel]
-        ctx_len = cmask.sum(-1).tolist()
-        ids = torch.full((len(units), width), self.pad_token_id, dtype=torch.long)
-        pos = torch.zeros((len(units), width), dtype=torch.long)
-        for u, t in enumerate(tries):
-            ids[u, :len(t)] = torch.tensor(t.tokens, dtype=torch.long)
-            pos[u] = int(ctx_len[u])
-            pos[u, :len(t)] += torch.tensor(t.depths, dtype=torch.long)
+        window = getattr(self.model.config, "sliding_window", None)
+        if window and ctx_mask.shape[1] + max(len(t) for t in tries) >= int(window) - 1:
+            return None
+        budget = self._packed_node_budget()
         eager = self.model.config._attn_implementation == "eager"
-        mask = attention_mask(tries, cmask, width, additive_dtype=self.torch_dtype if eager else None)
-        out = self._forward(ids.to(self.device), mask, position_ids=pos.to(self.device), fp32_head=True,
-                            **{self._cache_kwarg(): cache})
-        logp = torch.log_softmax(out.logits.float(), dim=-1)
-        uu: list[int] = []
-        nn: list[int] = []
-        tt: list[int] = []
-        owner: list[int] = []
-        for u, ((_, rs), t) in enumerate(zip(units, tries, strict=True)):
-            for r, path in zip(rs, t.paths, strict=True):
-                c = row_conts[r]
-                uu += [u] * len(path)
-                nn += path
-                tt += c[1:]
-                owner += [r] * len(path)
-        dev = logp.device
-        vals = logp[torch.tensor(uu, device=dev), torch.tensor(nn, device=dev), torch.tensor(tt, device=dev)]
-        sums = torch.zeros(len(row_conts), dtype=torch.float64, device=dev).index_add_(
-            0, torch.tensor(owner, device=dev), vals.double())
-        return [x + float(sums[r]) for r, x in enumerate(totals)]
+        ctx_len = ctx_mask.sum(-1)
+        k = 0
+        while k < len(units):
+            part, size = [k], len(tries[k])
+            k += 1
+            while k < len(units) and size + len(tries[k]) <= budget:
+                part.append(k)
+                size += len(tries[k])
+                k += 1
+            ctx_rows = [units[u][0] for u in part]
+            if ctx_rows == list(range(ctx_mask.shape[0])):
+                sub, cmask, lens = fork_cache(cache), ctx_mask, ctx_len
+            else:
+                sel = torch.tensor(ctx_rows, dtype=torch.long, device=ctx_mask.device)
+                sub, cmask, lens = select_rows(cache, sel), ctx_mask[sel], ctx_len[sel]
+            ptries = [tries[u] for u in part]
+            width = max(len(t) for t in ptries)
+            ids = torch.full((len(part), width), self.pad_token_id, dtype=torch.long)
+            pos = lens.cpu()[:, None].repeat(1, width)
+            for q, t in enumerate(ptries):
+                ids[q, :len(t)] = torch.tensor(t.tokens, dtype=torch.long)
+                pos[q, :len(t)] += torch.tensor(t.depths, dtype=torch.long)
+            mask = attention_mask(ptries, cmask, width, additive_dtype=self.torch_dtype if eager else None)
+            self.batch_sizes_used.add(len(part))
+            out = self._forward(ids.to(self.device), mask, position_ids=pos.to(self.device), fp32_head=True,
+                                **{self._cache_kwarg(): sub})
+            logp = torch.log_softmax(out.logits.float(), dim=-1)
+            qq: list[int] = []
+            nn: list[int] = []
+            tt: list[int] = []
+            owner: list[int] = []
+            for q, u in enumerate(part):
+                for r, path in zip(units[u][1], tries[u].paths, strict=True):
+                    qq += [q] * len(path)
+                    nn += path
+                    tt += row_conts[r][1:]
+                    owner += [r] * len(path)
+            dev = logp.device
+            vals = logp[torch.tensor(qq, device=dev), torch.tensor(nn, device=dev), torch.tensor(tt, device=dev)]
+            sums = torch.zeros(len(row_conts), dtype=torch.float64, device=dev).index_add_(
+                0, torch.tensor(owner, device=dev), vals.double())
+            for r in set(owner):
+                totals[r] += float(sums[r])
+        return totals
 
     def next_token_logprobs(self, prompts: list[str], candidates: list[str], desc: str = "") -> list[dict[str, float]]:
         """Log-prob of each candidate's FIRST token as the next token after each (formatted) prompt (a batch's common
