@@ -1,4 +1,5 @@
-"""Shared-context log-likelihood scoring vs the plain batched scorer, on TruthfulQA-style requests.
+"""Shared-context log-likelihood scoring (packed and one row per continuation) vs the plain batched scorer, on
+TruthfulQA-style requests.
 
     python benchmarks/bench_likelihood.py [--model smollm2-gguf] [--threads 2] [--batch-size 0] [--dtype auto]
                                           [--n-questions 40] [--shots 4]
@@ -6,9 +7,11 @@
 Requests are what lm-evaluation-harness's ``truthfulqa_mc2`` sends: one few-shot context (a QA primer of
 ``--shots`` questions, written for this benchmark, about 150 tokens at 4 shots, then ``Q: <question>\\nA:``) per
 question and every MC2 option as the continuation `` <option>``; questions are the bundled TruthfulQA MC file.
-Both runs use :class:`trust_utils.generation.Engine` with the cache disabled, the same dtype and batch size; the
-plain one has ``share_context=False`` (one full pass over context + continuation per request, lm-eval's way), the
-shared one scores each context once and reuses its KV cache for every option. Prints requests/s, request tokens/s
+All runs use :class:`trust_utils.generation.Engine` with the cache disabled, the same dtype and batch size; the
+plain one has ``share_context=False`` (one full pass over context + continuation per request, lm-eval's way); the
+shared ones score each context once and reuse its KV cache for every option, ``unpacked`` with one row per option
+(``pack_continuations=False``: the context's cache copied to each), ``shared`` with a question's options packed
+into one row, a token trie (:mod:`trust_utils.packing`). Prints requests/s, request tokens/s
 (context + continuation tokens of every request, the same count for both), the ratio, the largest difference
 between the two runs' values, and each run's share of the matmul peak measured in the same run (FLOPs = 2 x
 matmul parameters x tokens actually fed, padding included).
@@ -77,9 +80,10 @@ def main(argv=None) -> dict:
     ctxs, conts, n_q = requests(args.n_questions, args.shots)
     runs: dict[str, dict] = {}
     engines = {}
-    for name, share in (("plain", False), ("shared", True)):
+    for name, share, pack in (("plain", False, False), ("unpacked", True, False), ("shared", True, True)):
         eng = Engine(resolved, device=device, dtype=args.dtype, batch_size=args.batch_size, cache_dir=None,
-                     progress=False, model_cache_dir=args.cache_dir or None, share_context=share)
+                     progress=False, model_cache_dir=args.cache_dir or None, share_context=share,
+                     pack_continuations=pack)
         if engines:
             eng._model = next(iter(engines.values()))._model  # one model in memory for both scorers
         eng.loglikelihood(ctxs[:2], conts[:2])  # load and warm up, not timed
@@ -103,26 +107,28 @@ def main(argv=None) -> dict:
     for eng in engines.values():
         eng.close()
     peak = matmul_peak_gflops(dtype, device)
-    p, s = runs["plain"], runs["shared"]
+    p, u, s = runs["plain"], runs["unpacked"], runs["shared"]
     res = {"model": args.model, "device": device, "dtype": p["dtype"], "threads": threads, "questions": n_q,
            "requests": len(ctxs), "shots": args.shots, "batch_size": args.batch_size,
            "mean_context_tokens": round(sum(len(tok(c)["input_ids"]) for c in set(ctxs)) / len(set(ctxs)), 1),
            "request_tokens": req_tokens, "peak_gflops": round(peak, 1),
-           "max_abs_diff": max(abs(a - b) for a, b in zip(p["values"], s["values"], strict=True))}
+           "max_abs_diff": max(abs(a - b) for r in (u, s) for a, b in zip(p["values"], r["values"], strict=True))}
     for name, r in runs.items():
         gf = 2 * r["params"] * r["fed"] / r["seconds"] / 1e9
         res[name] = {"seconds": round(r["seconds"], 3), "requests_per_s": round(len(ctxs) / r["seconds"], 2),
                      "request_tokens_per_s": round(req_tokens / r["seconds"], 1), "tokens_fed": r["fed"],
                      "gflops": round(gf, 1), "share_of_peak": round(gf / peak, 3), "batch_sizes": r["batch_sizes"]}
     res["speedup"] = round(p["seconds"] / s["seconds"], 2)
+    res["packing_speedup"] = round(u["seconds"] / s["seconds"], 2)
     print(f"model {args.model} on {device}, {res['dtype']}, {threads} threads; {n_q} questions, {len(ctxs)} requests, "
           f"{args.shots}-shot context of {res['mean_context_tokens']} tokens; matmul peak now {res['peak_gflops']} GFLOP/s")
-    for name in ("plain", "shared"):
+    for name in ("plain", "unpacked", "shared"):
         r = res[name]
-        print(f"  {name:<6} {r['requests_per_s']:7.2f} req/s  {r['request_tokens_per_s']:8.1f} request tok/s  "
+        print(f"  {name:<8} {r['requests_per_s']:7.2f} req/s  {r['request_tokens_per_s']:8.1f} request tok/s  "
               f"{r['seconds']:7.2f} s  fed {r['tokens_fed']} tokens  {r['gflops']} GFLOP/s = "
               f"{100 * r['share_of_peak']:.1f}% of peak  batches {r['batch_sizes']}")
-    print(f"  speedup {res['speedup']}x; largest |shared - plain| = {res['max_abs_diff']:.2e}")
+    print(f"  speedup {res['speedup']}x over plain, packing {res['packing_speedup']}x over unpacked; largest "
+          f"|shared or unpacked - plain| = {res['max_abs_diff']:.2e}")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2))
     return res

@@ -150,3 +150,20 @@ def test_next_token_logprobs_keep_only_the_last_logits(tiny_model_dir):
     e.model.register_forward_hook(lambda m, a, out: seen.append(tuple(out.logits.shape)))
     e.next_token_logprobs(["Is it wrong? Answer:", "a"], [" Yes", " No"])
     assert seen and all(s[1] == 1 for s in seen)  # the LM head ran for one position per row
+
+
+def test_the_likelihood_benchmark_runs_and_its_three_scorers_agree(tiny_model_dir, cache_dir):
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        import bench_likelihood
+    finally:
+        sys.path.remove(str(bench))
+    res = bench_likelihood.main(["--model", "tiny", "--cache-dir", str(cache_dir), "--n-questions", "3",
+                                 "--repeats", "1", "--threads", "1", "--dtype", "float32"])
+    assert {"plain", "unpacked", "shared"} <= set(res) and res["max_abs_diff"] < 1e-4
+    # the shared scorers feed the context once per question: fewer tokens than one full pass per request
+    assert res["shared"]["tokens_fed"] < res["unpacked"]["tokens_fed"] < res["plain"]["tokens_fed"]

@@ -267,7 +267,7 @@ def test_finished_rows_leave_the_batch(engine):
 
 
 # ------------------------------------------------------------------------------------------ code key
-ENGINE_MODULES = ("generation.py", "decoding.py", "decoding_config.py", "likelihood.py", "batching.py")
+ENGINE_MODULES = ("generation.py", "decoding.py", "decoding_config.py", "likelihood.py", "batching.py", "packing.py")
 
 
 def test_the_engine_code_key_covers_every_module_the_engine_runs(engine):

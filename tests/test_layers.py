@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "trust_utils.sources": 2, "trust_utils.stats": 2, "trust_utils.losses": 2,
     # 3 · value code: everything that computes a number
     "trust_utils.generation": 3, "trust_utils.decoding": 3, "trust_utils.decoding_config": 3,
-    "trust_utils.likelihood": 3, "trust_utils.batching": 3, "trust_utils.datainf": 3,
+    "trust_utils.likelihood": 3, "trust_utils.batching": 3, "trust_utils.packing": 3, "trust_utils.datainf": 3,
     "trust_utils.attribution_losses": 3, "trust_utils.data": 3, "trust_utils.training": 3,
     "trust_utils.verticals": 3, "trust_utils.verticals.alignment": 3, "trust_utils.verticals.alignment_status": 3,
     "trust_utils.verticals.kl": 3, "trust_utils.results": 3, "trust_utils.attribution": 3,
@@ -36,7 +36,7 @@ LAYERS: dict[str, int] = {
     "trust_utils.analysis.seeds": 3, "trust_utils.analysis.curve": 3, "trust_utils.analysis.curve_figure": 4,
     # 4 · orchestration: runs, shows or configures stages
     "trust_utils.manifest": 4, "trust_utils.notebook": 4, "trust_utils.profiles": 4, "trust_utils.planning": 4,
-    "trust_utils.pipeline": 4, "trust_utils.cli": 4, "trust_utils.course": 4, "trust_utils.style": 4,
+    "trust_utils.pipeline": 4, "trust_utils.kernels": 4, "trust_utils.cli": 4, "trust_utils.course": 4, "trust_utils.style": 4,
     "trust_utils.plots": 4, "trust_utils.training.plots": 4, "trust_utils.analysis.figures": 4,
     "trust_utils.analysis.stage": 4, "trust_utils.attribution_plots": 4,
     "trust_utils.exercises": 4, "trust_utils.exercise_outcomes": 4, "trust_utils.solutions": 4, "trust_utils.runlock": 4,

@@ -243,8 +243,8 @@ def test_notebook_reading_without_nbformat_gives_what_nbformat_and_papermill_giv
 
 
 def test_kernels_start_with_the_allocator_settings_unless_the_user_set_them(monkeypatch):
+    from trust_utils.kernels import KERNEL_ALLOCATOR_ENV, kernel_env
     from trust_utils.manifest import RUN_ID_ENV
-    from trust_utils.pipeline import KERNEL_ALLOCATOR_ENV, kernel_env
 
     for k in KERNEL_ALLOCATOR_ENV:
         monkeypatch.delenv(k, raising=False)

@@ -1,5 +1,6 @@
-"""Scoring: the log-likelihood of continuations (lm-eval-harness style; requests that share a context run it once and
-copy its KV cache to each continuation) and next-token log-probs.
+"""Scoring: the log-likelihood of continuations (lm-eval-harness style; requests that share a context run it once,
+and its continuations then go through the model as one packed row over its KV cache, :mod:`trust_utils.packing`)
+and next-token log-probs.
 
 Every score here comes from float32 logits: the body runs in the engine's dtype, its last hidden state is upcast and
 the LM head applied in float32 (``fp32_head``, :mod:`trust_utils.batching`), so a bf16 body does not put its

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .codehash import code_hash, stage_code
+from .kernels import kernel_environment
 from .manifest import (
-    RUN_ID_ENV,
     declared_outputs,
     hash_outputs,
     inputs_changed,
@@ -225,34 +225,14 @@ def _why_run(p: StagePlan, fingerprint: str, force: bool) -> str:
     return "; ".join(r if r.startswith(said) else f"{r} changed" for r in reasons) if reasons else "changed"
 
 
-#: glibc's allocator settings for a stage's kernel (each kernel is a fresh process, which reads them at start): keep
-#: freed memory instead of handing it back to the system, and serve blocks up to 32 MiB from it. By default every
-#: large tensor (a layer's activations, a batch's logits) is a fresh mapping whose pages fault in, zero-filled, on
-#: first touch: on the 2-core Xeon that was 9% of the privacy stage's scoring and generation (96.0 s against 87.1 s for
-#: its 180 prompts; the same values). A variable the user has set is kept; other allocators ignore them.
-KERNEL_ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(16 << 30),
-                        "MALLOC_TOP_PAD_": str(256 << 20)}
-
-
-def kernel_env(run_id: str) -> dict[str, str]:
-    """The environment variables a stage's kernel starts with besides the runner's own: the run's id
-    (:func:`~trust_utils.manifest.write_stage_outputs` records it) and :data:`KERNEL_ALLOCATOR_ENV` where unset."""
-    import os
-
-    return {RUN_ID_ENV: run_id, **{k: v for k, v in KERNEL_ALLOCATOR_ENV.items() if k not in os.environ}}
-
-
 def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool, run_id: str = "") -> None:
-    import os
-
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    env = kernel_env(run_id)
-    previous = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # the kernel inherits them
     try:
-        with follow(p.stage_dir):  # the stage's own progress lines (training steps, batches) while its cells run
+        # the kernel inherits the run's id and the allocator settings; the stage's own progress lines (training
+        # steps, batches) show while its cells run
+        with kernel_environment(run_id), follow(p.stage_dir):
             papermill.execute_notebook(str(p.notebook), str(out_nb),
                                        parameters=injected_params(p.stage, p.params, p.declared), kernel_name="python3",
                                        progress_bar=progress, log_output=log_output, cwd=str(p.stage_dir),
@@ -262,12 +242,6 @@ def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool, run_i
                                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         raise StageFailed(p.stage.name, out_nb, f"{exc.ename}: {exc.evalue}") from None
-    finally:
-        for k, v in previous.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 #: The report's page: JupyterLab's template without the scripts it loads from a CDN (require.js, MathJax, mermaid,
