@@ -118,7 +118,7 @@ class Likelihood:
                     if reqs:
                         self.model_calls += 1
                         totals = self._continuation_totals(first_logp, cache, mask, [b for b, *_ in reqs],
-                                                           [c for *_, c in reqs], keep_cache=True)
+                                                           [c for *_, c in reqs])
                         self.cache.put_many((skeys[i][j], [total, len(c)], {"kind": "loglik"})
                                             for (_, i, j, c), total in zip(reqs, totals, strict=True))
                         for (_, i, j, c), total in zip(reqs, totals, strict=True):
@@ -256,8 +256,8 @@ class Likelihood:
             bar.update(rows)
         return out
 
-    def _continuation_totals(self, first_logp, cache, ctx_mask, row_group: list[int], row_conts: list[list[int]],
-                             keep_cache: bool = False) -> list[float]:
+    def _continuation_totals(self, first_logp, cache, ctx_mask, row_group: list[int],
+                             row_conts: list[list[int]]) -> list[float]:
         """Sum of log-probs of each continuation (token list) ``row_conts[r]`` after context ``row_group[r]``.
 
         ``first_logp``: the contexts' last-position log-probs (one row per context), which score every
@@ -266,8 +266,7 @@ class Likelihood:
         go on with it). The rest of each continuation runs over the cache at positions after its context's real
         length: packed, a context's continuations as one row (:meth:`_packed_totals`), where the model allows;
         else one right-padded row per continuation over a copy of its context's cache rows, in forwards of as many
-        rows as memory allows (:meth:`_padded_totals`). ``keep_cache`` is accepted for the callers' clarity: the
-        cache is never changed.
+        rows as memory allows (:meth:`_padded_totals`).
         """
         totals = [float(first_logp[g, c[0]]) for g, c in zip(row_group, row_conts, strict=True)]
         if max(len(c) for c in row_conts) <= 1:
