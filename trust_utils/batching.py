@@ -196,8 +196,9 @@ class Batching:
     def _forward_parts(self, ids, mask, *, position_ids=None, keep: int = 1, fp32_head: bool = False, cache=None):
         """:meth:`_forward` with ``use_cache`` (a prompt pass: its last ``keep`` logits and its KV cache), on CPU in
         parts of rows of about :data:`CPU_FORWARD_TOKENS` tokens whose outputs and caches are joined (the same
-        values: every row is computed on its own). ``cache``: a layered KV cache the rows continue (its rows are
-        copied per part; it is left as it is)."""
+        values: every row is computed on its own). ``cache``: a KV cache the rows continue: extended in place when the
+        pass runs whole, its rows copied per part otherwise, so callers take the cache from the output
+        (:func:`kv_cache`)."""
         import torch
 
         rows = max(1, CPU_FORWARD_TOKENS // max(1, ids.shape[1]))
