@@ -399,8 +399,9 @@ class Likelihood:
             vals = logp[torch.tensor(qq, device=dev), torch.tensor(nn, device=dev), torch.tensor(tt, device=dev)]
             sums = torch.zeros(len(row_conts), dtype=torch.float64, device=dev).index_add_(
                 0, torch.tensor(owner, device=dev), vals.double())
+            added = sums.tolist()  # one transfer, not a float() per continuation
             for r in set(owner):
-                totals[r] += float(sums[r])
+                totals[r] += added[r]
         return totals
 
     def next_token_logprobs(self, prompts: list[str], candidates: list[str], desc: str = "") -> list[dict[str, float]]:
