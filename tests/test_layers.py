@@ -20,7 +20,7 @@ ROOT = Path(trust_utils.__file__).parent
 LAYERS: dict[str, int] = {
     # 0 · base: hashing, files, progress lines, provenance records, project folders, the paper's numbers as data
     "trust_utils": 0, "trust_utils.utils": 0, "trust_utils.progress": 0, "trust_utils.codehash": 0,
-    "trust_utils.provenance": 0, "trust_utils.paths": 0, "trust_utils.reference": 0,
+    "trust_utils.provenance": 0, "trust_utils.paths": 0, "trust_utils.reference": 0, "trust_utils.kernel_modes": 0,
     # 1 · declarations: checkpoints and methods, verticals and metrics, parameters, stages
     "trust_utils.checkpoints": 1, "trust_utils.registry": 1, "trust_utils.params": 1, "trust_utils.stages": 1,
     # 2 · models, the run value, caches, sources, statistics and losses

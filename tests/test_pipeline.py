@@ -1,6 +1,7 @@
 """The runner on throwaway notebooks in a temporary project root: validation, skipping, reruns, failures."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,41 @@ def test_kernels_start_with_the_allocator_settings_unless_the_user_set_them(monk
     assert env[RUN_ID_ENV] == "pipeline:toxicity:1"
     assert env["MALLOC_MMAP_THRESHOLD_"] == str(32 * 1024 * 1024) and "MALLOC_TOP_PAD_" not in env
     assert int(env["MALLOC_TRIM_THRESHOLD_"]) >= 1 << 30
+
+
+def test_kernel_mode_reaches_the_stage_kernel_its_fingerprint_and_its_manifest(root, monkeypatch):
+    """``kernels: portable`` starts each stage's kernel with the three libraries' variables (the stage reads them
+    back), reruns a stage computed natively (naming the kernel mode), and back to ``native`` reruns it again."""
+    import yaml
+
+    from trust_utils.kernel_modes import KERNEL_MODES
+
+    for k in KERNEL_MODES["portable"]:
+        monkeypatch.delenv(k, raising=False)
+    (root / "notebooks" / "00_data_preparation.ipynb").unlink()
+    make_stage_notebook(root / "notebooks" / "00_data_preparation.ipynb",
+                        'run_dir: str = "runs/x"  # run directory\nseed: int = 0  # seed',
+                        "import json, os\nfrom pathlib import Path\nout = Path(run_dir) / 'data'\n"
+                        "out.mkdir(parents=True, exist_ok=True)\n"
+                        "keys = ('ATEN_CPU_CAPABILITY', 'MKL_CBWR', 'ONEDNN_MAX_CPU_ISA')\n"
+                        "(out / 'env.json').write_text(json.dumps({k: os.environ.get(k) for k in keys}))\n")
+    path = write_profile(root, {"data": {}})
+    env = root / "runs" / "p" / "data" / "env.json"
+    assert [s.status for s in run(load_profile(path), echo=quiet, progress=False)] == ["done"]
+    assert json.loads(env.read_text()) == dict.fromkeys(KERNEL_MODES["portable"])
+    raw = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**raw, "kernels": "portable"}))
+    lines: list[str] = []
+    assert [s.status for s in run(load_profile(path), echo=lines.append, progress=False)] == ["done"]
+    assert any("kernel mode changed" in ln for ln in lines), lines
+    assert json.loads(env.read_text()) == KERNEL_MODES["portable"]
+    assert read_json(root / "runs" / "p" / "data" / "manifest.json")["kernels"] == "portable"
+    assert read_json(root / "runs" / "p" / "run.json")["kernels"] == "portable"
+    assert run(load_profile(path), echo=quiet, progress=False)[0].status == "skipped"
+    assert "MKL_CBWR" not in os.environ  # the runner's own environment is put back
+    path.write_text(yaml.safe_dump({**raw, "kernels": "native"}))
+    assert run(load_profile(path), echo=quiet, progress=False)[0].status == "done"
+    assert json.loads(env.read_text()) == dict.fromkeys(KERNEL_MODES["portable"])
+    path.write_text(yaml.safe_dump({**raw, "kernels": "fast"}))
+    with pytest.raises(ProfileError, match=r"'kernels': unknown kernel mode 'fast'; use one of \['native', 'portable'\]"):
+        load_profile(path)

@@ -11,6 +11,7 @@ from pathlib import Path
 from . import __version__
 from .clean import clean, human
 from .exercises.grade import grade
+from .kernel_modes import KERNEL_MODES
 from .params import OVERRIDES, config_fields, load_config_class
 from .paths import default_cache_dir, notebooks_dir
 from .pipeline import PipelineError, StageFailed, notebook_parameters, run, status
@@ -20,7 +21,7 @@ from .stages import STAGES, get_stage
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    profile = load_profile(args.profile, run_dir=args.run_dir)
+    profile = load_profile(args.profile, run_dir=args.run_dir, kernels=args.kernels)
     only = [s.strip() for s in args.stages.split(",") if s.strip()] if args.stages else None
     run(profile, only=only, force=args.force, dry_run=args.dry_run, log_output=args.verbose,
         progress=not args.no_progress)
@@ -71,7 +72,7 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    profile = load_profile(args.profile, run_dir=args.run_dir)
+    profile = load_profile(args.profile, run_dir=args.run_dir, kernels=args.kernels)
     print(f"run directory {profile.run_dir}")
     for row in status(profile):
         why = f"  ({row['why']})" if row.get("why") else ""
@@ -140,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="rerun stages even when unchanged")
     r.add_argument("--dry-run", action="store_true", help="validate parameters and print the plan; run nothing")
     r.add_argument("--run-dir", help="override the profile's run directory")
+    r.add_argument("--kernels", choices=sorted(KERNEL_MODES), help="override the profile's CPU kernel mode (native: "
+                   "this CPU's fastest; portable: the same numbers on every AVX2 CPU, Intel or AMD, slower)")
     r.add_argument("--verbose", action="store_true", help="stream the notebooks' cell output")
     r.add_argument("--no-progress", action="store_true", help="hide papermill's per-cell progress bar")
     r.set_defaults(func=_cmd_run)
@@ -153,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="each stage of a profile: done / stale (and why) / missing")
     st.add_argument("--profile", default="default")
     st.add_argument("--run-dir")
+    st.add_argument("--kernels", choices=sorted(KERNEL_MODES), help="the kernel mode the run used, if not the profile's")
     st.set_defaults(func=_cmd_status)
     w = sub.add_parser("site", help="render a run's executed notebooks and a records browser as a static site")
     w.add_argument("--profile", default="default", help="profile name in configs/ or a YAML path (default: default)")

@@ -85,6 +85,7 @@ from .batching import Batching
 from .cache import ResultCache, producer_key
 from .decoding import Decoding
 from .decoding_config import DecodingConfig, cut_at_stop, row_seed
+from .kernel_modes import kernel_key
 from .likelihood import Likelihood
 from .models import load_causal_lm, load_tokenizer, model_fingerprint
 from .progress import Bar
@@ -152,7 +153,7 @@ class Engine(Decoding, Likelihood, Batching):
         self.key_base: dict[str, str] = {"model": self.fingerprint,
                                          "dtype": str(self.torch_dtype).replace("torch.", ""),
                                          "device": self.device.split(":")[0],
-                                         "code": engine_code_key()}
+                                         "code": engine_code_key(), **kernel_key()}
         self._model = None
         self.model_calls = 0  # forward / generate calls made (0 after a fully cached rerun)
         # Wall seconds per public call, keyed by its ``desc`` (outermost call only), so a stage can say what each

@@ -6,6 +6,7 @@ import os
 from contextlib import contextmanager
 from typing import Iterator
 
+from .kernel_modes import DEFAULT_KERNELS, kernel_mode_env
 from .manifest import RUN_ID_ENV
 
 #: glibc's allocator settings for a stage's kernel (each kernel is a fresh process, which reads them at start): keep
@@ -17,17 +18,20 @@ KERNEL_ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_TH
                         "MALLOC_TOP_PAD_": str(256 << 20)}
 
 
-def kernel_env(run_id: str) -> dict[str, str]:
+def kernel_env(run_id: str, kernels: str = DEFAULT_KERNELS) -> dict[str, str]:
     """The environment variables a stage's kernel starts with besides the runner's own: the run's id
-    (:func:`~trust_utils.manifest.write_stage_outputs` records it) and :data:`KERNEL_ALLOCATOR_ENV` where unset."""
-    return {RUN_ID_ENV: run_id, **{k: v for k, v in KERNEL_ALLOCATOR_ENV.items() if k not in os.environ}}
+    (:func:`~trust_utils.manifest.write_stage_outputs` records it), :data:`KERNEL_ALLOCATOR_ENV` where unset, and
+    the variables of the profile's kernel mode ``kernels`` (:mod:`trust_utils.kernel_modes`; they override the
+    shell's, since the mode is what the run's keys and manifests record)."""
+    return {RUN_ID_ENV: run_id, **{k: v for k, v in KERNEL_ALLOCATOR_ENV.items() if k not in os.environ},
+            **kernel_mode_env(kernels)}
 
 
 @contextmanager
-def kernel_environment(run_id: str) -> Iterator[None]:
+def kernel_environment(run_id: str, kernels: str = DEFAULT_KERNELS) -> Iterator[None]:
     """Within it, the runner's environment holds :func:`kernel_env` (a kernel started then inherits it); the
     previous values are put back after."""
-    env = kernel_env(run_id)
+    env = kernel_env(run_id, kernels)
     previous = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:

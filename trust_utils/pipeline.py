@@ -8,7 +8,8 @@ For each stage the runner
    config class is checked against its notebook cell alone;
 2. computes a fingerprint of five parts — the notebook's code cells, the parameters, the upstream
    stages' runs, the source of the ``trust_utils`` modules the notebook can run
-   (:mod:`trust_utils.codehash`) and the tracked library versions — and skips the stage when its
+   (:mod:`trust_utils.codehash`) and the tracked library versions (and a sixth, the profile's ``kernels`` mode, when
+   it is not ``native``: :mod:`trust_utils.kernel_modes`) — and skips the stage when its
    last run completed with the same fingerprint, the input files it recorded are unchanged and its
    ``outputs.json`` was written by that same pipeline run, and the outputs it recorded (its ``model/``, its
    ``records/``, its results table, the files its ``outputs.json`` names) are all there with the content hashes
@@ -32,12 +33,14 @@ stages before it stay complete, so the next run resumes at the failed stage.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .codehash import code_hash, stage_code
-from .kernels import kernel_environment
+from .kernel_modes import DEFAULT_KERNELS, active_kernel_mode
+from .kernels import kernel_env, kernel_environment
 from .manifest import (
     declared_outputs,
     hash_outputs,
@@ -110,7 +113,7 @@ def plan(profile: Profile, only: Iterable[str] | None = None) -> list[StagePlan]
         if cls is not None:
             declared_anywhere.update(config_fields(cls))
         params = resolve_params(profile, stage, declared)
-        plans[name] = StagePlan(stage, nb, params, declared, profile.run_dir / name)
+        plans[name] = StagePlan(stage, nb, params, declared, profile.run_dir / name, kernels=profile.kernels)
     unused = [k for k in profile.shared if k not in declared_anywhere]
     if unused:
         raise PipelineError(f"profile {profile.path}: shared parameter(s) {unused} are parameters of none of its stages "
@@ -146,8 +149,11 @@ def fingerprint_parts(p: StagePlan, upstream: dict[str, str]) -> dict[str, Any]:
     params = {k: v for k, v in p.params.items() if k not in RESERVED_PARAMS}
     code = stage_code(cells)
     p.extra["code_files"] = code
-    return {"notebook": hash_obj(cells), "params": hash_obj(params), "upstream": upstream,
-            "code": code_hash(code), "versions": hash_obj(versions())}
+    parts = {"notebook": hash_obj(cells), "params": hash_obj(params), "upstream": upstream,
+             "code": code_hash(code), "versions": hash_obj(versions())}
+    # the kernel mode the stage's kernel will compute in; native adds nothing, so older runs stay up to date
+    mode = active_kernel_mode({**os.environ, **kernel_env("", p.kernels)})
+    return parts if mode == DEFAULT_KERNELS else {**parts, "kernels": mode}
 
 
 def _fingerprint(p: StagePlan, upstream: dict[str, str]) -> str:
@@ -168,7 +174,7 @@ def stale_reasons(p: StagePlan, parts: dict[str, Any]) -> list[str]:
             reasons.append("fingerprint from an older runner (no parts recorded)")
     else:
         names = {"notebook": "notebook code", "params": "parameters", "upstream": "upstream stages",
-                 "code": "package code", "versions": "library versions"}
+                 "code": "package code", "versions": "library versions", "kernels": "kernel mode"}
         for key, label in names.items():
             if old.get(key) != parts.get(key):
                 if key == "upstream":
@@ -232,7 +238,7 @@ def _execute(p: StagePlan, out_nb: Path, log_output: bool, progress: bool, run_i
     try:
         # the kernel inherits the run's id and the allocator settings; the stage's own progress lines (training
         # steps, batches) show while its cells run
-        with kernel_environment(run_id), follow(p.stage_dir):
+        with kernel_environment(run_id, p.kernels), follow(p.stage_dir):
             papermill.execute_notebook(str(p.notebook), str(out_nb),
                                        parameters=injected_params(p.stage, p.params, p.declared), kernel_name="python3",
                                        progress_bar=progress, log_output=log_output, cwd=str(p.stage_dir),
@@ -344,7 +350,7 @@ def _run_locked(profile: Profile, plans: list[StagePlan], force: bool, log_outpu
     write_json(profile.run_dir / "run.json", {
         "profile": profile.name, "profile_path": str(profile.path), "description": profile.description,
         "shared": profile.shared, "stages": profile.stages, "selected": [p.stage.name for p in plans],
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(), "kernels": profile.kernels,
     })
     _prepare_checkpoints(profile, plans, echo)
     total = time.perf_counter()
@@ -367,7 +373,8 @@ def _run_locked(profile: Profile, plans: list[StagePlan], force: bool, log_outpu
         manifest = {"stage": p.stage.name, "title": p.stage.title, "status": "running", "fingerprint": fp,
                     "fingerprint_parts": p.extra.get("fingerprint_parts"), "code_files": p.extra.get("code_files"),
                     "run_id": run_id, "params": p.params, "upstream": upstream, "notebook": str(p.notebook),
-                    "executed_notebook": str(out_nb), "started": started, "versions": versions()}
+                    "executed_notebook": str(out_nb), "started": started, "versions": versions(),
+                    "kernels": p.kernels}
         write_manifest(p.stage_dir, manifest)
         t0 = time.perf_counter()
         try:

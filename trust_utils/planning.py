@@ -106,6 +106,7 @@ class StagePlan:
     seconds: float = 0.0
     fingerprint: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    kernels: str = "native"  # the profile's kernel mode (:mod:`trust_utils.kernel_modes`)
 
 
 #: The folder of :func:`_inspect`'s files under the cache (``rlhf-trust clean`` drops those of no current notebook).

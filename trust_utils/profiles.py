@@ -14,8 +14,10 @@ A profile looks like::
     baseline: base                # optional: the checkpoint changes are measured from
     checkpoints:                  # optional: existing models scored like base/sft/ppo/dpo
       sft: {ref: org/model-sft@main, label: SFT}
+    kernels: portable             # optional: native (default) or portable CPU kernels
 
-(``checkpoints`` and ``baseline``: :mod:`trust_utils.checkpoints`.)
+(``checkpoints`` and ``baseline``: :mod:`trust_utils.checkpoints`; ``kernels``: :mod:`trust_utils.kernel_modes`,
+the same numbers on AVX2 and AVX-512 CPUs, Intel or AMD, at the cost of slower matmuls.)
 
 Unknown stage names, and shared keys that no stage declares, are errors (typos must not pass
 silently); per-stage keys are checked against each notebook's ``parameters`` cell by the runner.
@@ -32,10 +34,11 @@ from typing import Any
 import yaml
 
 from .checkpoints import Checkpoint, CheckpointError, evaluation_list, parse_checkpoints
+from .kernel_modes import DEFAULT_KERNELS, check_kernel_mode
 from .paths import configs_dir, resolve_run_dir
 from .stages import ALIGNMENT_STAGES, STAGE_NAMES, get_stage
 
-_TOP_KEYS = {"description", "extends", "run_dir", "shared", "stages", "checkpoints", "baseline", "seeds"}
+_TOP_KEYS = {"description", "extends", "run_dir", "shared", "stages", "checkpoints", "baseline", "seeds", "kernels"}
 
 
 class ProfileError(ValueError):
@@ -54,6 +57,7 @@ class Profile:
     baseline: str = "base"
     has_checkpoint_block: bool = False
     seeds: list[int] = field(default_factory=list)
+    kernels: str = DEFAULT_KERNELS
 
     def evaluated_checkpoints(self) -> list[str] | None:
         """The checkpoint names the verticals score (None: no ``checkpoints:`` block, the default list)."""
@@ -127,8 +131,9 @@ def _read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     return raw
 
 
-def load_profile(name_or_path: str | os.PathLike, run_dir: str | os.PathLike | None = None) -> Profile:
-    """Read and check a profile. ``run_dir`` overrides the profile's own."""
+def load_profile(name_or_path: str | os.PathLike, run_dir: str | os.PathLike | None = None,
+                 kernels: str | None = None) -> Profile:
+    """Read and check a profile. ``run_dir`` and ``kernels`` override the profile's own."""
     path = profile_path(name_or_path)
     raw = _read_raw(path)
     name = path.stem
@@ -153,7 +158,18 @@ def load_profile(name_or_path: str | os.PathLike, run_dir: str | os.PathLike | N
     return Profile(name=name, path=path, description=str(raw.get("description", "")).strip(),
                    run_dir=rd, shared=dict(shared), stages=stages, checkpoints=externals, baseline=baseline,
                    has_checkpoint_block=raw.get("checkpoints") is not None,
-                   seeds=_seeds(raw.get("seeds"), shared, path))
+                   seeds=_seeds(raw.get("seeds"), shared, path),
+                   kernels=_kernels(kernels or raw.get("kernels"), path))
+
+
+def _kernels(value: Any, path: Path) -> str:
+    """The profile's kernel mode (``native`` when absent)."""
+    if value is None:
+        return DEFAULT_KERNELS
+    try:
+        return check_kernel_mode(value if isinstance(value, str) else repr(value), f"profile {path}: 'kernels'")
+    except ValueError as exc:
+        raise ProfileError(str(exc)) from None
 
 
 def _seeds(value: Any, shared: dict[str, Any], path: Path) -> list[int]:

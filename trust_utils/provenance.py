@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from .kernel_modes import kernel_key
 from .utils import hash_path, library_versions, read_json, write_json
 
 #: Distributions whose versions go into every manifest and result row.
@@ -33,15 +34,16 @@ def current_run_id() -> str:
 
 
 def versions() -> dict[str, str]:
-    """Installed versions of the tracked packages plus Python (``missing`` when absent)."""
-    return {"python": platform.python_version(), **library_versions(TRACKED_PACKAGES)}
+    """Installed versions of the tracked packages plus Python (``missing`` when absent), and the kernel mode this
+    process computes in when it is not ``native`` (:mod:`trust_utils.kernel_modes`)."""
+    return {"python": platform.python_version(), **library_versions(TRACKED_PACKAGES), **kernel_key()}
 
 
 def versions_string() -> str:
     """Compact ``pkg=ver;...`` string of the versions that shape results (for result rows)."""
     v = versions()
-    keys = ("rlhf-trust", "torch", "transformers", "trl")
-    return ";".join(f"{k}={v[k]}" for k in keys)
+    keys = ("rlhf-trust", "torch", "transformers", "trl", "kernels")
+    return ";".join(f"{k}={v[k]}" for k in keys if k in v)
 
 
 def hash_inputs(paths: Iterable[str | os.PathLike]) -> dict[str, str]:

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 from .. import codehash, utils
 from ..checkpoints import TRAINED, path_point_steps
+from ..kernel_modes import kernel_key
 from ..models import ModelLoadError, model_fingerprint
 from ..params import ModelStageConfig, build_config, field_help, param, stage_of
 from ..provenance import versions
@@ -59,9 +60,10 @@ TRAINING_LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "dat
 
 
 def training_versions() -> dict[str, str]:
-    """The installed versions of :data:`TRAINING_LIBRARIES` ("missing" when absent): the reuse key's ``versions``."""
+    """The installed versions of :data:`TRAINING_LIBRARIES` ("missing" when absent): the reuse key's ``versions``;
+    with the kernel mode when it is not ``native`` (its weights differ in their last bits)."""
     v = versions()
-    return {k: v.get(k, "missing") for k in TRAINING_LIBRARIES}
+    return {**{k: v.get(k, "missing") for k in TRAINING_LIBRARIES}, **kernel_key()}
 
 
 class TrainingError(RuntimeError):

@@ -24,6 +24,7 @@ import urllib.request
 from typing import Sequence
 
 from ..cache import ResultCache, cache_key, producer_key
+from ..kernel_modes import kernel_key
 from ..models import model_fingerprint
 
 log = logging.getLogger(__name__)
@@ -217,9 +218,10 @@ def scorer_code_key() -> str:
 def score_texts(scorer: Scorer, texts: Sequence[str], cache: ResultCache | None = None, chunk: int = 256) -> list[float]:
     """Scores of ``texts`` (cached by scorer id and text; new scores are written chunk by chunk)."""
     cache = cache if cache is not None else ResultCache(None)
-    # the scorer's id (its name, version or model), and the code and libraries that compute its scores
+    # the scorer's id (its name, version or model), the code and libraries that compute its scores, and the kernel
+    # mode (a neural scorer's last bits follow it; native adds nothing)
     code = scorer_code_key()
-    keys = [cache_key(kind="tox", scorer=scorer.cache_id, code=code, text=t) for t in texts]
+    keys = [cache_key(kind="tox", scorer=scorer.cache_id, code=code, text=t, **kernel_key()) for t in texts]
     found = cache.get_many(keys)
     todo = list(dict.fromkeys(k for k in keys if k not in found))
     text_of = dict(zip(keys, texts, strict=True))
