@@ -18,6 +18,7 @@ def test_course_is_tiny_without_the_solutions(monkeypatch):
     course, tiny = load_profile("course"), load_profile("tiny")
     assert course.run_dir == resolve_run_dir("runs/course") != tiny.run_dir
     assert course.stage_names() == tiny.stage_names() and course.shared == tiny.shared
+    assert course.kernels == tiny.kernels == "portable"
     # every stage with an exercise has solutions off, also one added to tiny later (course inherits its block)
     assert _exercise_stages() <= set(course.stages)
     solutions = {s: course.stages[s].get("solutions") for s in _exercise_stages()}

@@ -57,3 +57,14 @@ def test_generation_scores_and_trained_models_are_keyed_by_the_mode(monkeypatch,
     assert engine.key_base == {**native_engine.key_base, "kernels": "portable"}
     assert engine._gen_key("p", DecodingConfig(), 0, 0) != native_engine._gen_key("p", DecodingConfig(), 0, 0)
     assert training_versions() == {**native_training, "kernels": "portable"}
+
+
+def test_profiles_pin_a_mode_and_the_command_line_overrides_it(capsys):
+    from trust_utils import cli
+    from trust_utils.profiles import load_profile
+
+    assert load_profile("tiny").kernels == "portable" and load_profile("default").kernels == "native"
+    assert load_profile("tiny", kernels="native").kernels == "native"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "--profile", "tiny", "--kernels", "avx512", "--dry-run"])
+    assert exc.value.code == 2 and "invalid choice: 'avx512'" in capsys.readouterr().err

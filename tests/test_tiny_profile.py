@@ -70,13 +70,17 @@ def test_tiny_profile_end_to_end_then_skips(tiny_run):
         m = read_json(p.stage_dir / "manifest.json")
         assert m["status"] == "complete" and m["versions"]["torch"].startswith("2.13.0")
         assert (p.stage_dir / p.stage.notebook).is_file()
-        assert set(m["fingerprint_parts"]) == {"notebook", "params", "upstream", "code", "versions"}
+        # the tiny profile computes with portable kernels (configs/tiny.yaml): a sixth part, and every kernel had them
+        assert set(m["fingerprint_parts"]) == {"notebook", "params", "upstream", "code", "versions", "kernels"}
+        assert m["kernels"] == m["fingerprint_parts"]["kernels"] == "portable"
+        assert read_json(p.stage_dir / "outputs.json")["versions"]["kernels"] == "portable", p.stage.name
         if "model" in p.params:
             assert m["base_model"]["source"]["ref"] == "tiny", "the manifest records what the base model resolved to"
     for name in TRAINED:
         out = read_json(profile.run_dir / name / "outputs.json")["outputs"]
         assert out["reuse"]["decision"] == "trained" and out["reuse"]["key"]
         assert set(out["reuse"]["parts"]) == {"settings", "init", "data", "code", "versions"}
+        assert out["reuse"]["parts"]["versions"]["kernels"] == "portable"
     names = [p.stage.name for p in plans]
     df = load_results(profile.run_dir)
     assert set(df["vertical"]) >= {n for n in names if n in VERTICALS}
