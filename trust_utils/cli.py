@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dry-run", action="store_true", help="validate parameters and print the plan; run nothing")
     r.add_argument("--run-dir", help="override the profile's run directory")
     r.add_argument("--kernels", choices=sorted(KERNEL_MODES), help="override the profile's CPU kernel mode (native: "
-                   "this CPU's fastest; portable: the same numbers on every AVX2 CPU, Intel or AMD, slower)")
+                   "this CPU's fastest; portable: meant to give the same numbers on every AVX2 CPU, Intel or AMD, slower)")
     r.add_argument("--verbose", action="store_true", help="stream the notebooks' cell output")
     r.add_argument("--no-progress", action="store_true", help="hide papermill's per-cell progress bar")
     r.set_defaults(func=_cmd_run)

@@ -1,5 +1,5 @@
-"""Which CPU kernels a stage computes with: ``native`` (the fastest this CPU has) or ``portable`` (the same on every
-x86 CPU with AVX2, Intel or AMD).
+"""Which CPU kernels a stage computes with: ``native`` (the fastest this CPU has) or ``portable`` (meant to give the
+same numbers on every x86 CPU with AVX2, Intel or AMD).
 
 fp32 results still depend on the machine: PyTorch's own vectorised kernels (softmax, layer norm, reductions,
 random sampling) are compiled for AVX2 and AVX-512 and pick the widest the CPU has, and every fp32 matmul goes to
@@ -18,7 +18,9 @@ start (the runner sets them for each stage's kernel, :mod:`trust_utils.kernels`)
 * ``ONEDNN_MAX_CPU_ISA=AVX2``: oneDNN (no fp32 path of ours uses it; bf16 would).
 
 Both sides must also run the same number of threads (the profiles pin ``threads: 2``): parallel reductions split
-their work by thread. The mode is part of every key that a kernel's numbers go into (:func:`kernel_key`), so a
+their work by thread. Whether an Intel and an AMD machine then agree bit for bit is what
+``benchmarks/isa_equality.py --against`` checks against a run recorded on the other kind (the AMD side is recorded in
+``docs/records/``; the Intel side has not run yet). On other architectures (ARM) the variables change nothing. The mode is part of every key that a kernel's numbers go into (:func:`kernel_key`), so a
 cached value computed under one mode is never served under the other; ``native`` adds nothing to a key, so runs and
 caches from before the modes existed stay valid.
 """
@@ -40,7 +42,7 @@ def check_kernel_mode(mode: str, source: str = "kernels") -> str:
     """``mode`` when it names a mode, else a ``ValueError`` that names ``source`` and the modes."""
     if mode not in KERNEL_MODES:
         raise ValueError(f"{source}: unknown kernel mode {mode!r}; use one of {sorted(KERNEL_MODES)} (native: the "
-                         "fastest kernels of this CPU; portable: the same numbers on every AVX2 CPU, slower)")
+                         "fastest kernels of this CPU; portable: meant to give the same numbers on every AVX2 CPU, slower)")
     return mode
 
 
