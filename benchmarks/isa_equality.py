@@ -121,7 +121,7 @@ def fingerprint(run_dir: Path) -> dict[str, dict]:
 
 def compare_fingerprints(mine: dict, theirs: dict) -> dict[str, object]:
     """Rows equal (same hash), rows differing, the largest ``value`` difference, rows on one side only, and trained
-    models equal, between two :func:`fingerprint` s."""
+    models equal among those both have (and those one side lacks), between two :func:`fingerprint` s."""
     equal = differ = one_side = 0
     worst = 0.0
     by_file: dict[str, int] = {}
@@ -136,9 +136,10 @@ def compare_fingerprints(mine: dict, theirs: dict) -> dict[str, object]:
             by_file[name] = by_file.get(name, 0) + 1
             if a[key][0] is not None and b[key][0] is not None:
                 worst = max(worst, abs(a[key][0] - b[key][0]))
-    models = [(mine["models"].get(s), theirs["models"].get(s)) for s in sorted(set(mine["models"]) | set(theirs["models"]))]
+    both = sorted(set(mine["models"]) & set(theirs["models"]))  # a run stopped early records fewer
     return {"equal": equal, "differ": differ, "one_side": one_side, "largest_value_difference": worst,
-            "differing_by_file": by_file, "models_equal": sum(x == y for x, y in models), "models": len(models)}
+            "differing_by_file": by_file, "models_equal": sum(mine["models"][s] == theirs["models"][s] for s in both),
+            "models": len(both), "models_one_side": sorted(set(mine["models"]) ^ set(theirs["models"]))}
 
 
 def _commit() -> str:
@@ -158,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"kernel modes to run, comma-separated, from {sorted(KERNEL_MODES)} (default: both)")
     ap.add_argument("--workdir", help="where the runs go (default: a temporary directory)")
     ap.add_argument("--keep", action="store_true", help="keep the workdir")
-    ap.add_argument("--compare-only", action="store_true", help="use the runs an earlier call left in --workdir")
+    ap.add_argument("--compare-only", action="store_true", help="use the runs an earlier call left in --workdir (a "
+                    "run stopped early is fingerprinted as far as it got)")
     ap.add_argument("--save", help="write the last run's fingerprint to this JSON file")
     ap.add_argument("--against", help="compare the last run with a fingerprint saved on another machine")
     args = ap.parse_args(argv)
@@ -206,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  result rows equal in every column: {c['equal']} of {c['equal'] + c['differ']} "
               f"(on one side only: {c['one_side']}); largest value difference {c['largest_value_difference']:.3g}; "
               f"differing rows by file: {c['differing_by_file'] or 'none'}")
-        print(f"  trained models byte-identical: {c['models_equal']} of {c['models']}")
+        print(f"  trained models byte-identical: {c['models_equal']} of the {c['models']} both have"
+              f"{'; on one side only: ' + ', '.join(c['models_one_side']) if c['models_one_side'] else ''}")
     if not args.keep and not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
     return 0

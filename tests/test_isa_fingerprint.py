@@ -38,7 +38,11 @@ def test_rows_are_equal_only_when_every_column_but_the_revision_is(isa, tmp_path
     c = isa.compare_fingerprints(fa, isa.fingerprint(b))
     assert (c["equal"], c["differ"], c["one_side"]) == (1, 1, 2)
     assert c["largest_value_difference"] == 0.125 and c["differing_by_file"] == {"bias": 1}
-    assert (c["models_equal"], c["models"]) == (1, 1)
+    assert (c["models_equal"], c["models"], c["models_one_side"]) == (1, 1, [])
     other = _run(tmp_path / "c", ["bias,index,benign,base,0.5,torch=2.14.0,r1"], b"v")  # versions differ: a difference
     c = isa.compare_fingerprints(fa, isa.fingerprint(other))
     assert (c["equal"], c["differ"], c["largest_value_difference"], c["models_equal"]) == (0, 1, 0.0, 0)
+    (other / "dpo" / "model").mkdir(parents=True)  # a model the other run has and the first (stopped early) lacks
+    (other / "dpo" / "model" / "model.safetensors").write_bytes(b"d")
+    c = isa.compare_fingerprints(fa, isa.fingerprint(other))
+    assert (c["models_equal"], c["models"], c["models_one_side"]) == (0, 1, ["dpo"])
