@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def project_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment with the project first on ``PYTHONPATH`` (for a benchmark's subprocesses), plus
+    ``extra``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env | (extra or {})
 
 
 def matmul_peak_gflops(dtype, device: str = "cpu", n: int = 1024, seconds: float = 2.0) -> float:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,11 +30,11 @@ PEAK = ("import sys; sys.path.insert(0, {here!r}); import torch; from _common im
 
 
 def _env(mode: str) -> dict[str, str]:
+    from _common import project_env
+
     from trust_utils.kernel_modes import kernel_mode_env
 
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env | kernel_mode_env(mode)
+    return project_env(kernel_mode_env(mode))
 
 
 def _json_run(script: str, args: list[str], mode: str) -> dict:

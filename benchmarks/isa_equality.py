@@ -37,15 +37,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import project_env  # noqa: E402
 from kill_resume import IGNORED, TRAINING_STAGES, _model_hash, compare_models, compare_results  # noqa: E402
 
 KEYS = ["vertical", "metric", "variant", "checkpoint"]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
 def capability(mode: str) -> str:
@@ -53,7 +48,7 @@ def capability(mode: str) -> str:
     from trust_utils.kernel_modes import kernel_mode_env
 
     code = "import torch; print(torch.backends.cpu.get_cpu_capability())"
-    return subprocess.run([sys.executable, "-c", code], env=_env() | kernel_mode_env(mode), capture_output=True,
+    return subprocess.run([sys.executable, "-c", code], env=project_env(kernel_mode_env(mode)), capture_output=True,
                           text=True, check=True).stdout.strip()
 
 
@@ -74,7 +69,7 @@ def run_profile(profile: str, run_dir: Path, mode: str, log: Path) -> float:
     t0 = time.perf_counter()
     with open(log, "w") as fh:
         rc = subprocess.run([sys.executable, "-m", "trust_utils.cli", "run", "--profile", profile, "--run-dir",
-                             str(run_dir), "--kernels", mode, "--no-progress"], cwd=ROOT, env=_env(), stdout=fh,
+                             str(run_dir), "--kernels", mode, "--no-progress"], cwd=ROOT, env=project_env(), stdout=fh,
                             stderr=subprocess.STDOUT).returncode
     if rc:
         raise SystemExit(f"the {profile} run into {run_dir} failed (exit {rc}); see {log}")

@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .codehash import code_hash, stage_code
-from .kernel_modes import DEFAULT_KERNELS, active_kernel_mode
-from .kernels import kernel_env, kernel_environment
+from .kernel_modes import DEFAULT_KERNELS, active_kernel_mode, kernel_mode_env
+from .kernels import kernel_environment
 from .manifest import (
     declared_outputs,
     hash_outputs,
@@ -152,7 +152,7 @@ def fingerprint_parts(p: StagePlan, upstream: dict[str, str]) -> dict[str, Any]:
     parts = {"notebook": hash_obj(cells), "params": hash_obj(params), "upstream": upstream,
              "code": code_hash(code), "versions": hash_obj(versions())}
     # the kernel mode the stage's kernel will compute in; native adds nothing, so older runs stay up to date
-    mode = active_kernel_mode({**os.environ, **kernel_env("", p.kernels)})
+    mode = active_kernel_mode({**os.environ, **kernel_mode_env(p.kernels)})
     return parts if mode == DEFAULT_KERNELS else {**parts, "kernels": mode}
 
 

@@ -17,7 +17,7 @@ A profile looks like::
     kernels: portable             # optional: native (default) or portable CPU kernels
 
 (``checkpoints`` and ``baseline``: :mod:`trust_utils.checkpoints`; ``kernels``: :mod:`trust_utils.kernel_modes`,
-the same numbers on AVX2 and AVX-512 CPUs, Intel or AMD, at the cost of slower matmuls.)
+meant to give the same numbers on AVX2 and AVX-512 CPUs, Intel or AMD, at the cost of slower matmuls.)
 
 Unknown stage names, and shared keys that no stage declares, are errors (typos must not pass
 silently); per-stage keys are checked against each notebook's ``parameters`` cell by the runner.

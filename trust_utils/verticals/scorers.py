@@ -220,8 +220,8 @@ def score_texts(scorer: Scorer, texts: Sequence[str], cache: ResultCache | None 
     cache = cache if cache is not None else ResultCache(None)
     # the scorer's id (its name, version or model), the code and libraries that compute its scores, and the kernel
     # mode (a neural scorer's last bits follow it; native adds nothing)
-    code = scorer_code_key()
-    keys = [cache_key(kind="tox", scorer=scorer.cache_id, code=code, text=t, **kernel_key()) for t in texts]
+    code, mode = scorer_code_key(), kernel_key()
+    keys = [cache_key(kind="tox", scorer=scorer.cache_id, code=code, text=t, **mode) for t in texts]
     found = cache.get_many(keys)
     todo = list(dict.fromkeys(k for k in keys if k not in found))
     text_of = dict(zip(keys, texts, strict=True))
