@@ -48,7 +48,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from trust_utils.checkpoints import METHODS  # noqa: E402  (the project root on the path first)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import project_env  # noqa: E402  (this folder and the project root on the path first)
+
+from trust_utils.checkpoints import METHODS  # noqa: E402
 from trust_utils.profiles import load_profile  # noqa: E402
 
 PROFILE = "tiny"
@@ -66,9 +69,7 @@ def _cmd(run_dir: Path) -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return env
+    return project_env({"PYTHONUNBUFFERED": "1"})
 
 
 def run_to_end(run_dir: Path, log: Path) -> float:
