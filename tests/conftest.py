@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -10,13 +11,29 @@ import pytest
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_DATA = SHARED / "data"
 
+# Threads of every stage kernel a test starts (profiles pin 2): the suite's two workers already take both cores, and
+# a 2-thread kernel beside a busy worker runs 2-3x slower than a 1-thread one (OpenMP's threads wait for a core the
+# other worker holds). Values computed under it are compared within a run, never with a 2-thread run's.
+SUITE_THREADS = 1
+
 
 def pytest_configure(config):
     # One thread per test process: the suite runs on 2-core machines beside other work.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", str(SUITE_THREADS))
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(SUITE_THREADS)
+
+
+@pytest.fixture(autouse=True)
+def _suite_threads_after_each_test():
+    """A test that runs a stage in this process sets the stage's threads (2 by default) for the whole process: put
+    the suite's count back, so the tests after it do not run oversubscribed."""
+    yield
+    import torch
+
+    if torch.get_num_threads() != SUITE_THREADS:
+        torch.set_num_threads(SUITE_THREADS)
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +49,23 @@ def tiny_model_dir(cache_dir) -> Path:
     from trust_utils.models import build_tiny_model
 
     return build_tiny_model(cache_dir, seed=0)
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(tmp_path_factory) -> Path:
+    """SmolLM2-135M-Instruct converted from its GGUF once for the whole suite: the xdist workers share one
+    conversion (about a minute on two cores), the second waiting on a file lock for the first.
+    ``tests/test_models.py`` checks the conversion itself in its own cache."""
+    from trust_utils.models import resolve_model_ref
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' common base directory of this run
+    shared = root / "shared-models"
+    shared.mkdir(exist_ok=True)
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return Path(resolve_model_ref("smollm2-gguf", shared))
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +90,7 @@ def shared_data(*parts: str) -> Path:
 def run_notebook(notebook: str, tmp_path: Path, **params) -> Path:
     """Execute ``notebooks/<notebook>`` with papermill into ``tmp_path`` (run directory ``tmp_path/run``).
 
-    Returns the run directory. Parameters are checked like the runner does (a field of the stage's config or a name
+    Returns the run directory. ``threads`` defaults to :data:`SUITE_THREADS`. Parameters are checked like the runner does (a field of the stage's config or a name
     in the notebook's parameters cell) and split the same way (cell names injected, the rest in ``overrides``), so a
     test cannot pass by injecting a name the notebook ignores.
     """
@@ -72,6 +106,8 @@ def run_notebook(notebook: str, tmp_path: Path, **params) -> Path:
     fields = config_fields(load_config_class(stage.config)) if stage.config else {}
     unknown = set(params) - set(declared) - set(fields)
     assert not unknown, f"{notebook} does not declare {sorted(unknown)}"
+    if "threads" in declared or "threads" in fields:
+        params.setdefault("threads", SUITE_THREADS)
     run_dir = tmp_path / "run"
     papermill.execute_notebook(str(nb), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
                                parameters=injected_params(stage, {"run_dir": str(run_dir), **params}, declared))

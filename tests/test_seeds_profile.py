@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SUITE_THREADS
 
 from trust_utils.pipeline import run
 from trust_utils.profiles import load_profile
@@ -19,6 +20,7 @@ STAGES = ["data", "sft", "reward_model", "ppo", "dpo", "ethics", "alignment", "a
 def _profile(tmp: Path, seeds=(0, 1)):
     p = load_profile("tiny-seeds", run_dir=tmp / "run")
     p.seeds = list(seeds)
+    p.shared["threads"] = SUITE_THREADS
     p.stages = {k: v for k, v in p.stages.items() if k in STAGES}
     p.stages["analysis"]["figures_dir"] = str(tmp / "figures")
     p.stages["ethics"]["max_examples"] = 6

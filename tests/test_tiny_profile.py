@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SUITE_THREADS
 from test_figures_shown import SHOWN, count_figures_in_kernels, figures_by_cwd, images
 
 from trust_utils import codehash
@@ -26,6 +27,7 @@ TRAINED = ("sft", "reward_model", "ppo", "dpo")
 def _profile(tmp: Path):
     profile = load_profile("tiny", run_dir=tmp / "tiny")
     profile.stages["analysis"]["figures_dir"] = str(tmp / "figures")  # never write into the repository
+    profile.shared["threads"] = SUITE_THREADS
     return profile
 
 
