@@ -152,7 +152,7 @@ def test_next_token_logprobs_keep_only_the_last_logits(tiny_model_dir):
     assert seen and all(s[1] == 1 for s in seen)  # the LM head ran for one position per row
 
 
-def test_the_likelihood_benchmark_runs_and_its_three_scorers_agree(tiny_model_dir, cache_dir):
+def test_the_likelihood_benchmark_runs_and_its_four_scorers_agree(tiny_model_dir, cache_dir):
     import sys
     from pathlib import Path
 
@@ -164,6 +164,8 @@ def test_the_likelihood_benchmark_runs_and_its_three_scorers_agree(tiny_model_di
         sys.path.remove(str(bench))
     res = bench_likelihood.main(["--model", "tiny", "--cache-dir", str(cache_dir), "--n-questions", "3",
                                  "--repeats", "1", "--threads", "1", "--dtype", "float32"])
-    assert {"plain", "unpacked", "shared"} <= set(res) and res["max_abs_diff"] < 1e-4
-    # the shared scorers feed the context once per question: fewer tokens than one full pass per request
-    assert res["shared"]["tokens_fed"] < res["unpacked"]["tokens_fed"] < res["plain"]["tokens_fed"]
+    assert {"plain", "unpacked", "whole-contexts", "shared"} <= set(res) and res["max_abs_diff"] < 1e-4
+    # the shared scorers feed the context once per question: fewer tokens than one full pass per request; the
+    # primer common to a batch's contexts, once per batch
+    assert res["shared"]["tokens_fed"] < res["whole-contexts"]["tokens_fed"] < res["plain"]["tokens_fed"]
+    assert res["unpacked"]["tokens_fed"] < res["plain"]["tokens_fed"]

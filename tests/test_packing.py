@@ -123,3 +123,25 @@ def test_a_window_shorter_than_the_packed_row_scores_unpacked(tiny_model_dir):
     for (g, n), x in zip(got, CONTS, strict=True):
         want, m = _plain(e.model, e.tokenizer, FEWSHOT, x) if x else (0.0, 0)
         assert n == m and g == pytest.approx(want, abs=1e-4), x
+
+
+@pytest.mark.parametrize("arch,attn,packed", [("gpt_neox", "sdpa", True), ("llama", "eager", True),
+                                              ("llama", "sdpa", False), ("gemma3", "sdpa", True)])
+def test_contexts_with_a_common_prefix_run_it_once_and_score_as_a_plain_forward(tiny_model_dir, arch, attn, packed):
+    """A system prompt or few-shot primer that every context of a batch begins with runs once (as generation's
+    prefill runs it); each context's own tokens, of different lengths, follow it left-padded ([prefix][pad][rest])."""
+    e = _engine(tiny_model_dir, arch, attn)
+    e.pack_continuations = packed
+    widths = []
+    e.model.register_forward_pre_hook(lambda m, a, kw: widths.append(tuple((a[0] if a else kw["input_ids"]).shape)),
+                                      with_kwargs=True)
+    questions = ["Q: Why?\nA:", "Q: What colour is the grass in a wet field in May?\nA:", "Q: And snow?\nA:"]
+    ctxs = [FEWSHOT + "\n\n" + q for q in questions for _ in range(3)]
+    conts = [" Green.", " Grey, it is grey.", " White"] * len(questions)
+    got = e.loglikelihood(ctxs, conts)
+    prefix = len(e.tokenizer(FEWSHOT + "\n\nQ:")["input_ids"])
+    assert widths[0][0] == 1 and widths[0][1] >= prefix - 1  # one row: the prefix alone
+    assert all(w[1] < prefix for w in widths[1:]), widths  # nothing after it runs the prefix again
+    for (g, n), c, x in zip(got, ctxs, conts, strict=True):
+        want, m = _plain(e.model, e.tokenizer, c, x)
+        assert n == m and g == pytest.approx(want, abs=1e-4), (c, x)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .batching import fork_cache, kv_cache, select_rows
+from .batching import fork_cache, select_rows
 from .cache import cache_key
 
 SCORE_HEAD_DTYPE = "float32"  # the dtype of the LM head and log-softmax behind every score
@@ -225,9 +225,11 @@ class Likelihood:
         """Score ``(context tokens, [(request, continuation tokens), ...])`` groups with one pass per context.
 
         A batch holds whole groups, as many contexts as a prompt pass of the longest takes (the continuations' own
-        forwards are sized by :meth:`_continuation_totals`). Pass 1 runs the batch's contexts, left-padded with
-        explicit positions, and keeps their KV cache and last-position logits (which score every continuation's
-        first token); :meth:`_continuation_totals` scores the rest over that cache.
+        forwards are sized by :meth:`_continuation_totals`). Pass 1 runs the batch's contexts as generation's
+        prefill does (:meth:`~trust_utils.decoding.Decoding._prefill`: a prefix common to them all, such as a
+        system prompt or a few-shot primer, once; each row's own tokens left-padded after it, at explicit
+        positions) and keeps their KV cache and last-position logits (which score every continuation's first
+        token); :meth:`_continuation_totals` scores the rest over that cache.
         """
         import torch
 
@@ -242,15 +244,14 @@ class Likelihood:
             rows = sum(len(conts) for _, conts in batch)
             self.batch_sizes_used.add(len(batch))
             with torch.inference_mode():
-                ctx_ids, ctx_mask = self._pad_left([ctx for ctx, _ in batch])
-                ctx_pos = (ctx_mask.cumsum(-1) - 1).clamp(min=0)
                 self.model_calls += 1
-                first = self._forward_parts(ctx_ids, ctx_mask, position_ids=ctx_pos, fp32_head=True)
+                # the batch's common prefix (a system prompt, a few-shot primer) runs once, as in generation
+                first, cache, ctx_mask, _ = self._prefill([ctx for ctx, _ in batch], fp32_head=True)
                 first_logp = torch.log_softmax(first.logits[:, -1, :].float(), dim=-1)
                 row_group = [g for g, (_, conts) in enumerate(batch) for _ in conts]
                 row_conts = [c for _, conts in batch for _, c in conts]
                 row_req = [i for _, conts in batch for i, _ in conts]
-                totals = self._continuation_totals(first_logp, kv_cache(first), ctx_mask, row_group, row_conts)
+                totals = self._continuation_totals(first_logp, cache, ctx_mask, row_group, row_conts)
             for r, (c, i) in enumerate(zip(row_conts, row_req, strict=True)):
                 out[i] = (totals[r], len(c))
             bar.update(rows)
