@@ -90,9 +90,9 @@ def shared_data(*parts: str) -> Path:
 def run_notebook(notebook: str, tmp_path: Path, **params) -> Path:
     """Execute ``notebooks/<notebook>`` with papermill into ``tmp_path`` (run directory ``tmp_path/run``).
 
-    Returns the run directory. ``threads`` defaults to :data:`SUITE_THREADS`. Parameters are checked like the runner does (a field of the stage's config or a name
-    in the notebook's parameters cell) and split the same way (cell names injected, the rest in ``overrides``), so a
-    test cannot pass by injecting a name the notebook ignores.
+    Returns the run directory. ``threads`` defaults to :data:`SUITE_THREADS`. Parameters are checked like the
+    runner does (a field of the stage's config or a name in the notebook's parameters cell) and split the same way
+    (cell names injected, the rest in ``overrides``), so a test cannot pass by injecting a name the notebook ignores.
     """
     import papermill
 

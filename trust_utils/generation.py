@@ -17,8 +17,9 @@ Design
   key and recorded in each vertical's ``outputs.json`` (``engine``), since bf16 and fp32 greedy outputs differ.
 * **Scoring shares contexts.** Log-likelihood requests with the same conditioning tokens (TruthfulQA's options
   of one question) run the context once; its KV cache is copied to each continuation's row
-  (:meth:`Engine._score_shared`). Values equal one full forward per request within float rounding (tested to
-  1e-4 in fp32). Only the positions that are scored go through the LM head.
+  (:meth:`Engine._score_shared`), and a prefix common to a batch's contexts (a system prompt, a few-shot primer)
+  runs once, as in generation's prefill. Values equal one full forward per request within float rounding
+  (tested to 1e-4 in fp32). Only the positions that are scored go through the LM head.
 * **A reply and its scores share the prompt.** :meth:`Engine.generate_and_score` (privacy: the reply to a prompt
   and the exposure's candidates after it) scores the continuations from the greedy decode loop's own prefill of
   the prompt, so the prompt runs once, not twice; the values and cache entries are the two calls' own.
