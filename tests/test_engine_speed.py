@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from lm_eval_reference import lm_eval_loglik
 
 from trust_utils.batching import memory_batch_size
 from trust_utils.generation import DecodingConfig, Engine
@@ -83,16 +84,6 @@ REQUESTS = [  # contexts of different lengths, several continuations each, plus 
 ]
 
 
-def _plain_expected(engine, ctx, cont):
-    """lm-eval's computation, one request at a time: encode ctx+cont whole, score the tokens after ctx's own."""
-    tok, model = engine.tokenizer, engine.model
-    whole = tok(ctx + cont)["input_ids"]
-    n_ctx = len(tok(ctx)["input_ids"])
-    with torch.no_grad():
-        logp = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)
-    return sum(float(logp[i - 1, whole[i]]) for i in range(n_ctx, len(whole))), len(whole) - n_ctx
-
-
 def _tokens_fed(engine):
     fed = {"n": 0}
 
@@ -112,7 +103,7 @@ def test_shared_context_scores_equal_plain_forwards(tiny_model_dir, batch_size):
     whole = tok(REQUESTS[6][0] + REQUESTS[6][1])["input_ids"]
     ctx_ids = tok(REQUESTS[6][0])["input_ids"]
     assert whole[:len(ctx_ids)] != ctx_ids  # the merge case really merges with this tokenizer
-    expected = [_plain_expected(e, c, x) for c, x in REQUESTS]
+    expected = [lm_eval_loglik(e.model, e.tokenizer, c, x) for c, x in REQUESTS]
     fed = _tokens_fed(e)
     got = e.loglikelihood([c for c, _ in REQUESTS], [x for _, x in REQUESTS])
     for (g, n), (x, m) in zip(got, expected, strict=True):
@@ -140,7 +131,7 @@ def test_shared_context_with_a_group_larger_than_the_batch(tiny_model_dir, pack)
     # in parts of two rows of at most 3 tokens
     assert n_ctx <= fed["n"] <= n_ctx + 3 * 2 * 3, (fed, n_ctx)
     for (g, n), c in zip(got, conts, strict=True):
-        x, m = _plain_expected(e, FEWSHOT, c) if c else (0.0, 0)
+        x, m = lm_eval_loglik(e.model, e.tokenizer, FEWSHOT, c) if c else (0.0, 0)
         assert n == m and g == pytest.approx(x, abs=1e-4)
 
 

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import pytest
 import torch
+from lm_eval_reference import lm_eval_loglik
 
 from trust_utils.analysis.tables import change_table
 from trust_utils.registry import MAX_MAJORITY_SHARE, VERTICALS
@@ -92,21 +93,6 @@ def test_registry_chance_levels():
 
 
 # --------------------------------------------- equal to an independent computation (lm-evaluation-harness' loglikelihood)
-def _lm_eval_loglik(model, tok, context: str, continuation: str) -> float:
-    """lm-evaluation-harness ``loglikelihood``: trailing spaces of the context move to the continuation, the
-    continuation's tokens are those of ``context + continuation`` after the context's own, scored by one forward
-    over the whole sequence (the sum of their log-softmax)."""
-    n_sp = len(context) - len(context.rstrip(" "))
-    if n_sp:
-        context, continuation = context[:-n_sp], context[-n_sp:] + continuation
-    whole = tok(context + continuation)["input_ids"]
-    ctx = tok(context)["input_ids"]
-    with torch.no_grad():
-        logits = model(torch.tensor([whole])).logits[0].float()
-    logp = torch.log_softmax(logits, -1)
-    return float(sum(logp[i - 1, whole[i]] for i in range(len(ctx), len(whole))))
-
-
 def _check_against_hf(model_dir, tmp_path, variant):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -120,7 +106,7 @@ def _check_against_hf(model_dir, tmp_path, variant):
     engine.close()
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
-    expected = [_lm_eval_loglik(model, tok, p, c) for c in (agree, disagree) for p in prompts]
+    expected = [lm_eval_loglik(model, tok, p, c)[0] for c in (agree, disagree) for p in prompts]
     assert len(items) == 20
     for (g, _), e in zip(got, expected, strict=True):
         assert g == pytest.approx(e, abs=1e-4)

@@ -4,6 +4,7 @@ sliding window), with SDPA and eager attention."""
 
 import pytest
 import torch
+from lm_eval_reference import lm_eval_loglik
 
 from trust_utils import likelihood
 from trust_utils.generation import Engine
@@ -40,15 +41,6 @@ def test_attention_mask_by_hand():
     assert torch.equal(m[0, 0], expected)
     add = attention_mask([t], ctx, 3, additive_dtype=torch.float32)
     assert torch.equal(add[0, 0] == 0, expected) and float(add.min()) == torch.finfo(torch.float32).min
-
-
-def _plain(model, tok, ctx, cont):
-    """lm-eval's computation, one request at a time: encode ctx+cont whole, score the tokens after ctx's own."""
-    whole = tok(ctx + cont)["input_ids"]
-    n_ctx = len(tok(ctx)["input_ids"])
-    with torch.no_grad():
-        logp = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)
-    return sum(float(logp[i - 1, whole[i]]) for i in range(n_ctx, len(whole))), len(whole) - n_ctx
 
 
 def _random_model(arch: str, vocab: int, attn: str, window: int = 4096):
@@ -97,7 +89,7 @@ def test_packed_scores_equal_a_plain_forward(tiny_model_dir, arch, attn):
     got = e.loglikelihood(ctxs, conts)
     assert 4 in seen  # the continuations went packed
     for (g, n), c, x in zip(got, ctxs, conts, strict=True):
-        want, m = _plain(e.model, e.tokenizer, c, x) if x else (0.0, 0)
+        want, m = lm_eval_loglik(e.model, e.tokenizer, c, x) if x else (0.0, 0)
         assert n == m and g == pytest.approx(want, abs=1e-4), (c, x)
     off = _engine(tiny_model_dir, arch, attn)
     off.pack_continuations = False
@@ -111,7 +103,7 @@ def test_a_group_split_into_several_packed_rows(tiny_model_dir, monkeypatch):
     e = _engine(tiny_model_dir, "llama", "sdpa", batch_size=3)
     got = e.loglikelihood([FEWSHOT] * len(CONTS), CONTS)
     for (g, n), x in zip(got, CONTS, strict=True):
-        want, m = _plain(e.model, e.tokenizer, FEWSHOT, x) if x else (0.0, 0)
+        want, m = lm_eval_loglik(e.model, e.tokenizer, FEWSHOT, x) if x else (0.0, 0)
         assert n == m and g == pytest.approx(want, abs=1e-4), x
 
 
@@ -121,7 +113,7 @@ def test_a_window_shorter_than_the_packed_row_scores_unpacked(tiny_model_dir):
     got = e.loglikelihood([FEWSHOT] * len(CONTS), CONTS)
     assert 4 not in seen  # the window would cut the packed row: one row per continuation instead
     for (g, n), x in zip(got, CONTS, strict=True):
-        want, m = _plain(e.model, e.tokenizer, FEWSHOT, x) if x else (0.0, 0)
+        want, m = lm_eval_loglik(e.model, e.tokenizer, FEWSHOT, x) if x else (0.0, 0)
         assert n == m and g == pytest.approx(want, abs=1e-4), x
 
 
@@ -143,5 +135,5 @@ def test_contexts_with_a_common_prefix_run_it_once_and_score_as_a_plain_forward(
     assert widths[0][0] == 1 and widths[0][1] >= prefix - 1  # one row: the prefix alone
     assert all(w[1] < prefix for w in widths[1:]), widths  # nothing after it runs the prefix again
     for (g, n), c, x in zip(got, ctxs, conts, strict=True):
-        want, m = _plain(e.model, e.tokenizer, c, x)
+        want, m = lm_eval_loglik(e.model, e.tokenizer, c, x)
         assert n == m and g == pytest.approx(want, abs=1e-4), (c, x)

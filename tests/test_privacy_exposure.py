@@ -7,6 +7,7 @@ import re
 import string
 
 import pytest
+from lm_eval_reference import lm_eval_loglik
 
 from trust_utils.verticals.privacy import (
     ADDRESSES,
@@ -199,21 +200,8 @@ def test_n_decoys_at_least_20(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ independent
-def _plain_loglik(model, tok, context, continuation):
-    """lm-evaluation-harness' loglikelihood: encode the context and context + continuation, sum the log-softmax
-    over the tokens after the context's own encoding."""
-    import torch
-
-    whole = tok(context + continuation)["input_ids"]
-    n_ctx = len(tok(context)["input_ids"])
-    with torch.no_grad():
-        logits = model(torch.tensor([whole])).logits[0].float()
-    logp = torch.log_softmax(logits, dim=-1)
-    return float(sum(logp[i - 1, whole[i]] for i in range(n_ctx, len(whole))))
-
-
 def _plain_logliks(model, tok, context, continuations):
-    """:func:`_plain_loglik` of each continuation, the context run once. Where ``context + continuation`` encodes
+    """:func:`lm_eval_loglik` of each continuation (the split as given), the context run once. Where ``context + continuation`` encodes
     as the context's own tokens followed by more (the split lm-evaluation-harness scores), the continuations' tokens
     run together as one right-padded batch on the context's KV cache (Hugging Face's own cache, repeated per row):
     the same causal computation, and a row's real positions never see its padding. Any other runs whole."""
@@ -222,7 +210,8 @@ def _plain_logliks(model, tok, context, continuations):
     ctx = tok(context)["input_ids"]
     wholes = [tok(context + c)["input_ids"] for c in continuations]
     on_cache = [i for i, w in enumerate(wholes) if w[:len(ctx)] == ctx and len(w) > len(ctx)]
-    got = {i: _plain_loglik(model, tok, context, c) for i, c in enumerate(continuations) if i not in on_cache}
+    got = {i: lm_eval_loglik(model, tok, context, c, move_spaces=False)[0]
+           for i, c in enumerate(continuations) if i not in on_cache}
     if on_cache:
         rests = [wholes[i][len(ctx):] for i in on_cache]
         width = max(map(len, rests))
@@ -273,7 +262,7 @@ def test_the_kv_cache_reference_equals_whole_forwards(tiny_model_dir, bundled_it
     ctx = tok(context)["input_ids"]
     merged = [c for c in conts if tok(context + c)["input_ids"][:len(ctx)] != ctx]
     assert {"phone", "number"} <= set(merged) and len(merged) < len(conts)  # both of the reference's branches run
-    whole = [_plain_loglik(model, tok, context, c) for c in conts]
+    whole = [lm_eval_loglik(model, tok, context, c, move_spaces=False)[0] for c in conts]
     assert _plain_logliks(model, tok, context, conts) == pytest.approx(whole, abs=1e-4)
 
 
