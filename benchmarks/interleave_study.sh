@@ -15,8 +15,11 @@ set -u
 B=$(realpath "$1"); A=$(realpath "$2"); W=$(mkdir -p "$3" && realpath "$3"); PROFILE=${4:-default}
 PY=${PYTHON:-python}
 LOG=$W/times.tsv
+# the profile's stages in the order the runner runs them (the stage registry's), as the after side has them
 STAGES=$(cd "$A" && PYTHONPATH="$A" $PY -c "import sys; from trust_utils.profiles import load_profile
-print(' '.join(load_profile(sys.argv[1]).stages))" "$PROFILE") || exit 2
+from trust_utils.stages import STAGES
+own = load_profile(sys.argv[1]).stages
+print(' '.join(s.name for s in STAGES if s.name in own))" "$PROFILE") || exit 2
 
 run() {  # side label worktree run_dir cache stages
   local t0 t1 rc
@@ -32,7 +35,6 @@ study() { run "$1" study "$2" "$W/study_$1/run" "$W/study_$1/cache" "$3"; }
 
 ctl before 1 "$B"; ctl after 1 "$A"
 i=0
-# the profile's stages, in its order (as the after side reads it)
 for s in $STAGES; do
   if (( i % 2 == 0 )); then study before "$B" "$s"; study after "$A" "$s"
   else study after "$A" "$s"; study before "$B" "$s"; fi
