@@ -29,6 +29,12 @@ run() {  # side label worktree run_dir cache stages
   rc=$?
   t1=$(date +%s.%N)
   printf "%s\t%s\t%s\t%s\t%.1f\t%s\n" "$(date -u +%H:%M:%S)" "$1" "$2" "$6" "$(echo "$t1 - $t0" | bc)" $rc >> "$LOG"
+  # a failed stage leaves the rest of its side nothing to time: stop rather than print a ratio of partial runs
+  if [ $rc -ne 0 ]; then
+    echo "interleave_study: the $1 side's '$6' ($2) failed with exit code $rc; see $W/$1.$2.log. Fix it and rerun the" \
+         "same command with a new WORKDIR (the run directories here resume, but their times would mix two sessions)." >&2
+    exit $rc
+  fi
 }
 ctl() { run "$1" "ctl$2" "$3" "$W/ctl$2_$1/run" "$W/ctl$2_$1/cache" data,sft; }
 study() { run "$1" study "$2" "$W/study_$1/run" "$W/study_$1/cache" "$3"; }
